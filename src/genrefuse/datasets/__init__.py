@@ -1,0 +1,1 @@
+"""Datasets: layouts on disk, splits, the synthetic-genre generator, the feature cache."""

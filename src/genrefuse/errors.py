@@ -1,0 +1,25 @@
+"""The package's own exceptions: each names the file (or input) and the problem in one line."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class GenrefuseError(Exception):
+    """Base of every error a user's input can cause; the CLI prints it as one line."""
+
+
+class AudioError(GenrefuseError):
+    """An audio file that cannot be used: unreadable, empty, silent, too short or long, non-finite."""
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class DataError(GenrefuseError):
+    """A dataset, manifest, CSV or split definition that cannot be used."""
+
+
+class ModelError(GenrefuseError):
+    """A model bundle that cannot be loaded or does not fit the input."""

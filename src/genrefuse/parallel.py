@@ -1,0 +1,101 @@
+"""Map a function over many inputs in worker processes, with a progress bar, collecting failures.
+
+A failure of one input never stops the batch: it comes back as an error string naming the input.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from .errors import GenrefuseError
+
+
+@dataclass
+class Outcome:
+    item: Any
+    value: Any = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def limit_threads() -> None:
+    """One BLAS/OpenMP thread per worker: the pool is the parallelism."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    os.environ["OMP_NUM_THREADS"] = "1"
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+
+
+def _call(func: Callable, item: Any) -> Outcome:
+    try:
+        return Outcome(item, value=func(item))
+    except GenrefuseError as exc:
+        return Outcome(item, error=str(exc))
+    except Exception as exc:  # a bug or an unforeseen decoder failure: still one line, batch goes on
+        return Outcome(item, error=f"{item}: {type(exc).__name__}: {exc}".splitlines()[0])
+
+
+def map_items(
+    func: Callable[[Any], Any],
+    items: Iterable[Any],
+    *,
+    jobs: int | None = None,
+    desc: str = "",
+    total: int | None = None,
+    unit: str = "file",
+    progress: bool = True,
+) -> Iterator[Outcome]:
+    """Yield an :class:`Outcome` per item as each finishes (not in input order when ``jobs > 1``).
+
+    ``func`` must be picklable (a module-level function or a ``functools.partial`` of one).
+    Items are submitted a few per worker at a time, so an endless iterator streams.
+    """
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    if total is None and hasattr(items, "__len__"):
+        total = len(items)  # type: ignore[arg-type]
+    bar = tqdm(total=total, desc=desc, unit=unit, disable=not progress, dynamic_ncols=True)
+    try:
+        if jobs == 1:
+            for item in items:
+                out = _call(func, item)
+                bar.update()
+                yield out
+            return
+        ctx = mp.get_context("forkserver")  # fork after torch/OpenMP start-up can deadlock
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=limit_threads) as pool:
+            pending: set[Future] = set()
+            it = iter(items)
+            exhausted = False
+            while True:
+                while not exhausted and len(pending) < jobs * 4:
+                    try:
+                        pending.add(pool.submit(_call, func, next(it)))
+                    except StopIteration:
+                        exhausted = True
+                if not pending:
+                    break
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    bar.update()
+                    yield fut.result()
+    finally:
+        bar.close()

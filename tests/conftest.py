@@ -1,0 +1,44 @@
+"""Shared fixtures: a small synthetic dataset rendered once per session, and the shared real data."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+SHARED = Path(os.environ.get("GENREFUSE_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data")).resolve()
+SR = 22050
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared/data, or skip the test with the reason."""
+    p = SHARED.joinpath(*parts)
+    if not p.exists():
+        pytest.skip(f"real GTZAN material not present: {p} (see shared/data/README.md)")
+    return p
+
+
+@pytest.fixture(scope="session")
+def synth_dir(tmp_path_factory) -> Path:
+    """6 synthetic genres x 6 clips of 6 s each."""
+    from genrefuse.datasets.synth import synthesize
+
+    out = tmp_path_factory.mktemp("synth")
+    synthesize(out, per_genre=6, seconds=6.0, seed=1, jobs=1, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tone() -> np.ndarray:
+    """5 s of a 440 Hz tone with a little noise, mono float32 at 22050 Hz."""
+    rng = np.random.default_rng(0)
+    t = np.arange(5 * SR) / SR
+    return (0.5 * np.sin(2 * np.pi * 440 * t) + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+def write(path: Path, y: np.ndarray, sr: int = SR, **kw) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, y, sr, **kw)
+    return path

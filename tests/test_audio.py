@@ -1,0 +1,110 @@
+import numpy as np
+import pytest
+
+from genrefuse.audio import load, load_clip, load_windows, windows, check_signal
+from genrefuse.errors import AudioError
+
+from conftest import SR, write, shared_path
+
+
+@pytest.mark.parametrize("ext", ["wav", "flac", "ogg", "mp3"])
+def test_formats_decode_to_mono_float32(tmp_path, tone, ext):
+    p = write(tmp_path / f"t.{ext}", tone)
+    y = load(p)
+    assert y.dtype == np.float32 and y.ndim == 1
+    assert abs(y.size - tone.size) < 0.1 * SR          # mp3 adds encoder padding
+    # the 440 Hz tone survives every codec
+    spec = np.abs(np.fft.rfft(y[: 2 * SR]))
+    assert abs(np.argmax(spec) * SR / (2 * SR) - 440) < 2
+
+
+def test_au_decodes(tmp_path, tone):
+    y = load(write(tmp_path / "t.au", tone, format="AU", subtype="PCM_16"))
+    assert np.allclose(y, tone, atol=1e-3)
+
+
+def test_real_gtzan_clip():
+    y = load(shared_path("gtzan-clips", "blues", "blues.00000.au"))
+    assert y.size == 661794
+
+
+def test_stereo_is_averaged(tmp_path, tone):
+    stereo = np.stack([tone, np.zeros_like(tone)], axis=1)
+    y = load(write(tmp_path / "s.wav", stereo, subtype="FLOAT"))
+    assert np.allclose(y, tone / 2, atol=1e-6)
+
+
+def test_other_rate_is_resampled(tmp_path, tone):
+    t = np.arange(44100 * 3) / 44100
+    y44 = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    y = load(write(tmp_path / "r.wav", y44, sr=44100))
+    assert abs(y.size - 3 * SR) <= 1
+    spec = np.abs(np.fft.rfft(y))
+    assert abs(np.argmax(spec) * SR / y.size - 1000) < 2
+
+
+def test_middle_window_of_long_track(tmp_path):
+    # 70 s whose amplitude encodes the second: the middle 30 s are seconds 20..50
+    sec = np.repeat(np.arange(70, dtype=np.float32), SR)
+    y = (0.01 + sec / 100) * np.sign(np.sin(np.arange(sec.size) * 0.3))
+    p = write(tmp_path / "long.wav", y.astype(np.float32), subtype="FLOAT")
+    clip = load_clip(p)
+    assert clip.size == 30 * SR
+    assert np.isclose(np.abs(clip[: SR]).max(), 0.01 + 20 / 100, atol=1e-4)
+    assert np.isclose(np.abs(clip[-SR:]).max(), 0.01 + 49 / 100, atol=1e-4)
+
+
+def test_windows_split_consecutively():
+    y = np.ones(75 * SR, np.float32)
+    w = windows(y)
+    assert [x.size for x in w] == [30 * SR, 30 * SR, 15 * SR]
+    assert [x.size for x in windows(np.ones(61 * SR, np.float32))] == [30 * SR, 30 * SR]  # 1 s tail dropped
+
+
+def test_load_windows_of_long_file(tmp_path, tone):
+    p = write(tmp_path / "l.flac", np.tile(tone, 13))  # 65 s
+    assert [w.size for w in load_windows(p)] == [30 * SR, 30 * SR, 5 * SR]
+
+
+def _err(path, fn=load_clip, **kw) -> str:
+    with pytest.raises(AudioError) as e:
+        fn(path, **kw)
+    msg = str(e.value)
+    assert str(path) in msg and "\n" not in msg
+    return msg
+
+
+def test_bad_inputs(tmp_path, tone):
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    assert "empty" in _err(empty)
+    text = tmp_path / "song.mp3"
+    text.write_text("this is not music\n" * 100)
+    assert "not a readable audio file" in _err(text)
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 40)
+    assert "audio" in _err(corrupt) or "decode" in _err(corrupt)
+    assert "no such file" in _err(tmp_path / "missing.wav")
+    silent = write(tmp_path / "silent.wav", np.zeros(5 * SR, np.float32))
+    assert "silent" in _err(silent)
+    short = write(tmp_path / "short.wav", tone[: SR // 2])
+    assert "too short" in _err(short)
+    nan = tone.copy()
+    nan[100] = np.nan
+    assert "NaN" in _err(write(tmp_path / "nan.wav", nan, subtype="FLOAT"))
+
+
+def test_two_hour_track(tmp_path):
+    # two hours at a low rate keeps the file small; it is resampled like any other rate
+    sr = 1000
+    y = (0.3 * np.sin(np.arange(2 * 3600 * sr) * 0.5)).astype(np.float32)
+    p = write(tmp_path / "twohours.wav", y, sr=sr, subtype="PCM_16")
+    assert "too long" in _err(p, fn=load, max_seconds=3600)
+    clip = load_clip(p)                  # the middle window is read without decoding the rest
+    assert clip.size == 30 * SR
+
+
+def test_check_signal_array_inputs(tone):
+    assert check_signal(np.stack([tone, tone])).shape == tone.shape
+    with pytest.raises(AudioError, match="1-D"):
+        check_signal(np.zeros((2, 2, 2)))
