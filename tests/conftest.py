@@ -42,3 +42,33 @@ def write(path: Path, y: np.ndarray, sr: int = SR, **kw) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, y, sr, **kw)
     return path
+
+
+
+
+def tiny_params():
+    from genrefuse.features import FeatureParams
+
+    return FeatureParams(n_frames=320)   # 6 s clips have 259 frames
+
+
+@pytest.fixture(scope="session")
+def train_dir(tmp_path_factory) -> Path:
+    """6 synthetic genres x 10 clips of 6 s: enough for a 70/15/15 split with 2 test clips per genre."""
+    from genrefuse.datasets.synth import synthesize
+
+    out = tmp_path_factory.mktemp("train_data")
+    synthesize(out, per_genre=10, seconds=6.0, seed=2, jobs=2, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def fusion_run(train_dir, tmp_path_factory):
+    """A fusion model trained for a few epochs on ``train_dir``: (run folder, report, cache folder)."""
+    from genrefuse.training.run import train_run
+    from genrefuse.training.trainer import TrainConfig
+
+    root = tmp_path_factory.mktemp("fusion_run")
+    report = train_run(train_dir, root / "run", kind="fusion", config=TrainConfig(epochs=12, batch_size=16, seed=0),
+                       cache_dir=root / "cache", params=tiny_params(), jobs=2, progress=False)
+    return root / "run", report, root / "cache"

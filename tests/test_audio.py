@@ -59,11 +59,12 @@ def test_windows_split_consecutively():
     w = windows(y)
     assert [x.size for x in w] == [30 * SR, 30 * SR, 15 * SR]
     assert [x.size for x in windows(np.ones(61 * SR, np.float32))] == [30 * SR, 30 * SR]  # 1 s tail dropped
+    assert [x.size for x in windows(np.ones(5 * SR, np.float32))] == [5 * SR]
 
 
 def test_load_windows_of_long_file(tmp_path, tone):
-    p = write(tmp_path / "l.flac", np.tile(tone, 13))  # 65 s
-    assert [w.size for w in load_windows(p)] == [30 * SR, 30 * SR, 5 * SR]
+    p = write(tmp_path / "l.flac", np.tile(tone, 15))  # 75 s
+    assert [w.size for w in load_windows(p)] == [30 * SR, 30 * SR, 15 * SR]
 
 
 def _err(path, fn=load_clip, **kw) -> str:

@@ -16,6 +16,7 @@ from .features.params import SAMPLE_RATE
 AUDIO_EXTENSIONS = (".wav", ".au", ".flac", ".ogg", ".mp3")
 WINDOW_SECONDS = 30.0       # GTZAN's clip length: the unit every model sees
 MIN_SECONDS = 2.0           # shorter inputs carry too little music to classify
+MIN_TAIL_SECONDS = 10.0     # a track's last, shorter window counts only from this length
 MAX_SECONDS = 3 * 3600.0    # whole-track decoding refuses anything longer (a middle window never does)
 SILENCE_PEAK = 1e-4         # peak amplitude under which a file is treated as silent
 
@@ -146,12 +147,12 @@ def load_clip(
 
 
 def windows(
-    y: np.ndarray, *, sr: int = SAMPLE_RATE, window: float = WINDOW_SECONDS, min_seconds: float = MIN_SECONDS
+    y: np.ndarray, *, sr: int = SAMPLE_RATE, window: float = WINDOW_SECONDS, min_tail: float = MIN_TAIL_SECONDS
 ) -> list[np.ndarray]:
     """Cut a track into consecutive ``window``-second pieces.
 
-    The last piece is kept (it is padded later by the features) when it is at least ``min_seconds``
-    long, or when it is the only one.
+    The last piece is kept (it is padded later by the features) when it is at least ``min_tail``
+    seconds long, or when it is the only one.
 
     Returns
     -------
@@ -159,7 +160,7 @@ def windows(
     """
     n = int(round(window * sr))
     pieces = [y[i : i + n] for i in range(0, max(y.size, 1), n)]
-    if len(pieces) > 1 and pieces[-1].size < min_seconds * sr:
+    if len(pieces) > 1 and pieces[-1].size < min_tail * sr:
         pieces.pop()
     return pieces
 
@@ -173,4 +174,4 @@ def load_windows(
     y = check_signal(y, sr=sr, min_seconds=min_seconds, name=str(path))
     if y.size <= window * sr * 1.01:
         return [y]
-    return windows(y, sr=sr, window=window, min_seconds=min_seconds)
+    return windows(y, sr=sr, window=window)

@@ -69,13 +69,84 @@ def cmd_extract(a: argparse.Namespace) -> int:
     return report.exit_status
 
 
+# ----------------------------------------------------------------------------- model
+def _train_config(a: argparse.Namespace):
+    from .training.trainer import TrainConfig
+
+    return TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, patience=a.patience, seed=a.seed,
+                       device=a.device, precision=a.precision)
+
+
+def _print_report(report: dict, out: Path) -> None:
+    from .training.reports import format_report
+
+    print(format_report(report))
+    if "cv_mean_accuracy" in report:
+        print(f"{report['folds']}-fold CV accuracy {report['cv_mean_accuracy']:.3f} +- {report['cv_std_accuracy']:.3f}")
+    for name in ("report.json", "classification_report.txt", "confusion_matrix.png", "curves.png", "model"):
+        if (out / name).exists():
+            print(f"  {out / name}")
+
+
+@command("train")
+def cmd_train(a: argparse.Namespace) -> int:
+    from .training.run import train_run
+
+    report = train_run(a.data, a.out, kind=a.model, config=_train_config(a), split=a.split, folds=a.folds,
+                       split_dir=a.split_dir, cache_dir=a.cache, jobs=a.jobs)
+    _print_report(report, a.out)
+    return 0
+
+
+@command("evaluate")
+def cmd_evaluate(a: argparse.Namespace) -> int:
+    from .training.run import evaluate_run
+
+    report = evaluate_run(a.model_dir, a.data, a.out, cache_dir=a.cache, jobs=a.jobs, device=a.device)
+    _print_report(report, a.out)
+    return 0
+
+
+@command("compare")
+def cmd_compare(a: argparse.Namespace) -> int:
+    from .training.run import MODEL_KINDS, compare_run
+
+    kinds = tuple(a.models.split(",")) if a.models else MODEL_KINDS
+    compare_run(a.data, a.out, kinds=kinds, config=_train_config(a), split=a.split, folds=a.folds,
+                split_dir=a.split_dir, cache_dir=a.cache, jobs=a.jobs)
+    print((a.out / "comparison.md").read_text())
+    return 0
+
+
+@command("predict")
+def cmd_predict(a: argparse.Namespace) -> int:
+    import json
+
+    from .inference.predict import expand_inputs, load_model
+
+    model = load_model(a.model_dir)
+    failed = 0
+    for path, pred, err in model.predict_files(expand_inputs(a.inputs)):
+        if err:
+            failed += 1
+            if a.json:
+                print(json.dumps({"path": path, "error": err}), flush=True)
+            else:
+                print(f"genrefuse: error: {err}", file=sys.stderr)
+            continue
+        if a.json:
+            print(json.dumps(pred.to_json(top=a.top)), flush=True)
+        else:
+            top = ", ".join(f"{g} {p:.3f}" for g, p in pred.top(a.top or 3))
+            print(f"{path}\t{pred.genre}\t({top})", flush=True)
+    return 1 if failed else 0
+
+
 @command("demo")
 def cmd_demo(a: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    paths = run_demo(out=a.out, data=a.data, per_genre=a.per_genre, seconds=a.seconds, jobs=a.jobs)
-    for k, v in paths.items():
-        print(f"{k:>9}: {v}")
+    run_demo(out=a.out, data=a.data, per_genre=a.per_genre, seconds=a.seconds, epochs=a.epochs, jobs=a.jobs)
     return 0
 
 
@@ -105,16 +176,88 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, required=True, help="cache folder")
     s.add_argument("--jobs", type=int, help=jobs_help)
 
+    def training_options(s: argparse.ArgumentParser) -> None:
+        from .training.run import SPLITS
+
+        s.add_argument("--epochs", type=int, default=150, help="epochs (default 150, as the paper)")
+        s.add_argument("--batch-size", type=int, default=100, help="batch size (default 100, as the paper)")
+        s.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+        s.add_argument("--patience", type=int, help="stop after this many epochs without a better validation loss")
+        s.add_argument("--split", choices=SPLITS, default="random",
+                       help="random: stratified 70/15/15 (default); kfold: stratified k-fold; "
+                            "fault-filtered: GTZAN's artist-conscious split (needs --split-dir)")
+        s.add_argument("--folds", type=int, default=10, help="folds of --split kfold (default 10)")
+        s.add_argument("--split-dir", type=Path, help="folder of train/valid/test_filtered.txt")
+        s.add_argument("--seed", type=int, default=0)
+        s.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+        s.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
+                       help="auto: fp16 mixed precision on CUDA, fp32 on CPU")
+        s.add_argument("--cache", type=Path, help="feature cache folder (default ~/.cache/genrefuse/features)")
+        s.add_argument("--jobs", type=int, help=jobs_help)
+
+    from .training.run import MODEL_KINDS
+
+    s = sub.add_parser("train", help="train a model; results and the model bundle go to RUN_DIR")
+    s.add_argument("data", type=Path, help="audio dataset, or a features CSV like features_30_sec.csv (mlp, knn, svm)")
+    s.add_argument("--out", type=Path, required=True, help="run folder")
+    s.add_argument("--model", choices=MODEL_KINDS, default="fusion", help="model kind (default fusion)")
+    training_options(s)
+
+    s = sub.add_parser("evaluate", help="results of a saved model on labelled data")
+    s.add_argument("model_dir", type=Path)
+    s.add_argument("data", type=Path)
+    s.add_argument("--out", type=Path, required=True)
+    s.add_argument("--device", default="auto")
+    s.add_argument("--cache", type=Path, help="feature cache folder")
+    s.add_argument("--jobs", type=int, help=jobs_help)
+
+    s = sub.add_parser("compare", help="train every model kind on the same split and tabulate accuracy and macro-F1")
+    s.add_argument("data", type=Path)
+    s.add_argument("--out", type=Path, required=True)
+    s.add_argument("--models", help=f"comma-separated subset of {','.join(MODEL_KINDS)}")
+    training_options(s)
+
+    s = sub.add_parser("predict", help="genre and probabilities of audio files (folders are walked)")
+    s.add_argument("model_dir", type=Path)
+    s.add_argument("inputs", nargs="+", type=Path)
+    s.add_argument("--json", action="store_true", help="one JSON object per line")
+    s.add_argument("--top", type=int, help="only the K most probable genres")
+
     s = sub.add_parser("demo", help="run the whole pipeline on a synthetic dataset (or --data)")
     s.add_argument("--data", type=Path, help="a real dataset instead (GTZAN copy or folder of genre folders)")
     s.add_argument("--out", type=Path, default=Path("out/demo"), help="where everything goes (default out/demo)")
     s.add_argument("--per-genre", type=int, default=40, help="synthetic clips per genre (default 40)")
     s.add_argument("--seconds", type=float, default=30.0, help="synthetic clip length (default 30)")
+    s.add_argument("--epochs", type=int, default=25, help="training epochs (default 25)")
     s.add_argument("--jobs", type=int, help=jobs_help)
     return p
 
 
+TCMALLOC = ("/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4", "/usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4",
+            "/usr/lib64/libtcmalloc_minimal.so.4")
+HEAVY = {"train", "compare", "demo", "evaluate", "predict"}
+
+
+def _reexec_with_tcmalloc(argv: list[str]) -> None:
+    """PyTorch training on CPU ran 2.6x faster here with tcmalloc; preload it when it is installed.
+
+    Set GENREFUSE_TCMALLOC=0 to keep the default allocator.
+    """
+    import os
+
+    if os.environ.get("GENREFUSE_TCMALLOC", "1") == "0" or "tcmalloc" in os.environ.get("LD_PRELOAD", ""):
+        return
+    if not argv or argv[0] not in HEAVY:
+        return
+    lib = next((p for p in TCMALLOC if os.path.exists(p)), None)
+    if lib:
+        env = {**os.environ, "LD_PRELOAD": ":".join(filter(None, [lib, os.environ.get("LD_PRELOAD")]))}
+        os.execve(sys.executable, [sys.executable, "-m", "genrefuse.cli", *argv], env)
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        _reexec_with_tcmalloc(sys.argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -45,13 +45,20 @@ def limit_threads() -> None:
         pass
 
 
+def _name(item: Any) -> str:
+    """The file an item stands for (an ``Item``, a path, or a tuple starting with one)."""
+    if isinstance(item, tuple) and item:
+        item = item[0]
+    return str(getattr(item, "path", item))
+
+
 def _call(func: Callable, item: Any) -> Outcome:
     try:
         return Outcome(item, value=func(item))
     except GenrefuseError as exc:
         return Outcome(item, error=str(exc))
     except Exception as exc:  # a bug or an unforeseen decoder failure: still one line, batch goes on
-        return Outcome(item, error=f"{item}: {type(exc).__name__}: {exc}".splitlines()[0])
+        return Outcome(item, error=f"{_name(item)}: {type(exc).__name__}: {exc}".splitlines()[0])
 
 
 def map_items(

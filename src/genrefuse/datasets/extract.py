@@ -53,29 +53,48 @@ def features_table(items: list[Item], out: str | Path, *, jobs: int | None = Non
     return report
 
 
-def _extract_one(item: Item, *, cache: FeatureCache) -> str:
-    digest = file_hash(item.path)
-    if not cache.has(digest):
-        y = load_clip(item.path, sr=cache.params.sr, window=cache.params.window_seconds)
-        mel, table = clip_inputs(y, params=cache.params)
-        cache.put(digest, mel=mel, table=table, length=y.size)
+def _extract_one(job: tuple[Item, str], *, cache: FeatureCache) -> str:
+    item, digest = job
+    y = load_clip(item.path, sr=cache.params.sr, window=cache.params.window_seconds)
+    mel, table = clip_inputs(y, params=cache.params)
+    cache.put(digest, mel=mel, table=table, length=y.size)
     return digest
+
+
+def _hash_or_error(item: Item) -> str:
+    if not item.path.is_file():
+        from ..errors import AudioError
+
+        raise AudioError(item.path, "no such file")
+    return file_hash(item.path)
 
 
 def extract_dataset(items: list[Item], cache_dir: str | Path, *, jobs: int | None = None,
                     params: FeatureParams = DEFAULT_PARAMS, progress: bool = True) -> tuple[list[tuple[Item, str]], BatchReport]:
-    """Extract both model inputs of every item into the cache (a cached clip costs only its hash)
-    and write ``cache_dir/manifest.csv``. Returns the (item, hash) pairs that succeeded, in input order."""
+    """Extract both model inputs of every item into the cache and write ``cache_dir/manifest.csv``.
+
+    Files are hashed here; only clips missing from the cache are decoded, in worker processes, so a
+    second run does no audio work and starts no pool. Returns the (item, hash) pairs that succeeded,
+    in input order.
+    """
     cache = FeatureCache(Path(cache_dir), params)
     report = BatchReport()
     digests: dict[Path, str] = {}
-    for o in map_items(functools.partial(_extract_one, cache=cache), items, jobs=jobs, desc="extract",
+    todo: list[tuple[Item, str]] = []
+    for o in map_items(_hash_or_error, items, jobs=1, desc="hash", progress=progress):
+        if not o.ok:
+            report.failures.append(o.error)
+        elif cache.has(o.value):
+            digests[o.item.path] = o.value
+        else:
+            todo.append((o.item, o.value))
+    for o in map_items(functools.partial(_extract_one, cache=cache), todo, jobs=jobs, desc="extract",
                        progress=progress):
         if o.ok:
-            digests[o.item.path] = o.value
-            report.ok += 1
+            digests[o.item[0].path] = o.value
         else:
             report.failures.append(o.error)
+    report.ok = len(digests)
     rows = [(i, digests[i.path]) for i in items if i.path in digests]
     write_manifest(Path(cache_dir) / "manifest.csv", rows)
     return rows, report

@@ -1,0 +1,107 @@
+"""Prediction with a saved model: every model kind predicts from audio.
+
+Tracks longer than the analysis window are cut into consecutive windows whose probabilities are
+averaged. The model is loaded once for all files.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..audio import check_signal, is_audio_path, load_windows, windows
+from ..errors import GenrefuseError
+from ..features.spectral import mel_input
+from ..features.table import table_vector
+from ..models.bundle import Bundle, load_bundle
+from ..training.run import bundle_proba
+
+
+@dataclass
+class Prediction:
+    path: str | None
+    genre: str
+    probabilities: dict[str, float]      # genre -> p, in the model's genre order
+    windows: int
+
+    def top(self, k: int) -> list[tuple[str, float]]:
+        return sorted(self.probabilities.items(), key=lambda kv: -kv[1])[:k]
+
+    def to_json(self, top: int | None = None) -> dict:
+        probs = dict(self.top(top)) if top else self.probabilities
+        return {"path": self.path, "genre": self.genre, "probabilities": {g: round(p, 6) for g, p in probs.items()},
+                "windows": self.windows}
+
+
+class GenreModel:
+    """A loaded bundle that predicts genres from files or waveforms."""
+
+    def __init__(self, bundle: Bundle, *, device: str = "cpu"):
+        self.bundle, self.device = bundle, device
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str = "cpu") -> "GenreModel":
+        return cls(load_bundle(path), device=device)
+
+    @property
+    def genres(self) -> list[str]:
+        return self.bundle.genres
+
+    @property
+    def params(self):
+        return self.bundle.feature_params
+
+    def window_inputs(self, clips: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Raw table rows (n, 57) and Mel inputs (n, n_mels, n_frames) or None, for the model's needs."""
+        table = np.stack([table_vector(c, params=self.params) for c in clips]) if self.bundle.uses_table \
+            else np.zeros((len(clips), len(self.bundle.table_mean)))
+        mel = np.stack([mel_input(c, params=self.params) for c in clips]) if self.bundle.uses_mel else None
+        return table, mel
+
+    def proba_of_windows(self, clips: list[np.ndarray]) -> np.ndarray:
+        """Mean probability over a track's windows, shape (n_genres,)."""
+        table, mel = self.window_inputs(clips)
+        return bundle_proba(self.bundle, table, mel, device=self.device).mean(axis=0)
+
+    def _result(self, path: str | None, proba: np.ndarray, n: int) -> Prediction:
+        return Prediction(path, self.genres[int(np.argmax(proba))],
+                          {g: float(p) for g, p in zip(self.genres, proba)}, n)
+
+    def predict(self, x: str | Path | np.ndarray, *, sr: int | None = None) -> Prediction:
+        """Genre of an audio file, or of a waveform (mono or (channels, samples)) at ``sr`` Hz
+        (default: the model's rate)."""
+        if isinstance(x, (str, Path)):
+            clips = load_windows(x, sr=self.params.sr, window=self.params.window_seconds)
+            return self._result(str(x), self.proba_of_windows(clips), len(clips))
+        y = check_signal(np.asarray(x))
+        if sr is not None and sr != self.params.sr:
+            import librosa
+
+            y = librosa.resample(y, orig_sr=sr, target_sr=self.params.sr).astype(np.float32)
+        clips = windows(y, sr=self.params.sr, window=self.params.window_seconds)
+        return self._result(None, self.proba_of_windows(clips), len(clips))
+
+    def predict_files(self, paths: Iterable[str | Path]) -> Iterator[tuple[str, Prediction | None, str | None]]:
+        """(path, prediction, None) or (path, None, one-line error) per file; the batch goes on."""
+        for p in paths:
+            try:
+                yield str(p), self.predict(p), None
+            except GenrefuseError as exc:
+                yield str(p), None, str(exc)
+
+
+def load_model(path: str | Path, *, device: str = "cpu") -> GenreModel:
+    """Load a saved model folder (``model.safetensors`` + ``config.json``); executes no code."""
+    return GenreModel.load(path, device=device)
+
+
+def expand_inputs(inputs: Iterable[str | Path]) -> Iterator[Path]:
+    """Files as given (so that a bad one is reported), folders walked for audio files in sorted order."""
+    for inp in inputs:
+        p = Path(inp)
+        if p.is_dir():
+            yield from sorted(q for q in p.rglob("*") if q.is_file() and is_audio_path(q))
+        else:
+            yield p

@@ -1,0 +1,71 @@
+"""The paper's fusion model and its single-branch ablations, one class for all three."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from .branches import CNNBranch, MLPBranch
+
+NEURAL_KINDS = ("fusion", "cnn", "mlp")
+
+
+@dataclass(frozen=True)
+class Architecture:
+    kind: str                       # fusion | cnn | mlp
+    n_classes: int
+    n_features: int = 57
+    n_mels: int = 128
+    n_frames: int = 1300
+    cnn_dense: int = 128
+    cnn_dropout: float = 0.4
+    mlp_dropout: float = 0.3
+    l2: float = 0.02                # on the CNN's dense weights, added to the loss as Keras does
+
+    @property
+    def uses_mel(self) -> bool:
+        return self.kind in ("fusion", "cnn")
+
+    @property
+    def uses_table(self) -> bool:
+        return self.kind in ("fusion", "mlp")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class GenreNet(nn.Module):
+    """Concatenate the enabled branches, then one linear layer over the genres.
+
+    ``forward`` returns logits ``(batch, n_classes)``; the softmax is applied by the loss
+    (cross-entropy) in training and by :meth:`probabilities` in prediction.
+    """
+
+    def __init__(self, arch: Architecture):
+        super().__init__()
+        if arch.kind not in NEURAL_KINDS:
+            raise ValueError(f"unknown neural model kind {arch.kind!r}")
+        self.arch = arch
+        self.cnn = CNNBranch(n_mels=arch.n_mels, n_frames=arch.n_frames, dense=arch.cnn_dense,
+                             dropout=arch.cnn_dropout) if arch.uses_mel else None
+        self.mlp = MLPBranch(n_features=arch.n_features, dropout=arch.mlp_dropout) if arch.uses_table else None
+        width = (self.cnn.out_features if self.cnn else 0) + (self.mlp.out_features if self.mlp else 0)
+        self.classifier = nn.Linear(width, arch.n_classes)
+
+    def forward(self, mel: torch.Tensor | None = None, table: torch.Tensor | None = None) -> torch.Tensor:
+        parts = []
+        if self.cnn is not None:
+            parts.append(self.cnn(mel.unsqueeze(1) if mel.dim() == 3 else mel))
+        if self.mlp is not None:
+            parts.append(self.mlp(table))
+        return self.classifier(torch.cat(parts, dim=1))
+
+    def l2_penalty(self) -> torch.Tensor:
+        if self.cnn is None or self.arch.l2 == 0:
+            return torch.zeros(())
+        return self.arch.l2 * self.cnn.dense.weight.pow(2).sum()
+
+    @torch.no_grad()
+    def probabilities(self, mel: torch.Tensor | None = None, table: torch.Tensor | None = None) -> torch.Tensor:
+        return torch.softmax(self(mel, table).float(), dim=1)

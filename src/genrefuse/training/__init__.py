@@ -1,0 +1,1 @@
+"""Training, evaluation and the written results of a run."""

@@ -1,0 +1,169 @@
+"""The training loop of the paper (section 5.4): Adam, cross-entropy (+ L2), best-validation checkpoint."""
+from __future__ import annotations
+
+import copy
+import random
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from ..models.fusion import GenreNet
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 150
+    batch_size: int = 100
+    lr: float = 1e-3
+    patience: int | None = None     # early stopping after this many epochs without a better validation loss
+    seed: int = 0
+    device: str = "auto"            # auto | cpu | cuda
+    precision: str = "auto"         # auto (fp16 mixed precision on CUDA, fp32 on CPU) | fp32 | bf16
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class ClipDataset(Dataset):
+    """Model inputs and labels: ``mel`` (n, n_mels, n_frames) or None, ``table`` (n, 57) or None, ``y`` (n,)."""
+
+    def __init__(self, mel: np.ndarray | None, table: np.ndarray | None, y: np.ndarray):
+        self.mel = None if mel is None else torch.from_numpy(np.ascontiguousarray(mel, np.float32))
+        self.table = None if table is None else torch.from_numpy(np.ascontiguousarray(table, np.float32))
+        self.y = torch.from_numpy(np.asarray(y, np.int64))
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, i):
+        empty = torch.zeros(0)
+        return (self.mel[i] if self.mel is not None else empty,
+                self.table[i] if self.table is not None else empty, self.y[i])
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _autocast(device: torch.device, precision: str):
+    if precision == "auto":
+        precision = "fp16" if device.type == "cuda" else "fp32"
+    if precision == "fp32":
+        return torch.autocast(device.type, enabled=False), False
+    dtype = torch.float16 if precision == "fp16" else torch.bfloat16
+    return torch.autocast(device.type, dtype=dtype), precision == "fp16"
+
+
+def _inputs(model: GenreNet, mel, table, device):
+    return (mel.to(device, non_blocking=True) if model.cnn is not None else None,
+            table.to(device, non_blocking=True) if model.mlp is not None else None)
+
+
+def restart_batchnorm_stats(model: torch.nn.Module) -> None:
+    """Make BatchNorm's running statistics the plain average over the coming epoch's batches.
+
+    With the default exponential average (momentum 0.1), running variances start at 1 and need
+    dozens of updates to reach the true, often tiny, variances; on small datasets (a few batches
+    an epoch) evaluation then sees badly scaled activations for many epochs.
+    """
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.momentum = None
+            m.reset_running_stats()
+
+
+def run_epoch(model: GenreNet, loader: DataLoader, device: torch.device, precision: str,
+              optimizer: torch.optim.Optimizer | None = None, scaler=None) -> tuple[float, float]:
+    """One pass; trains when ``optimizer`` is given. Returns (mean loss, accuracy)."""
+    training = optimizer is not None
+    model.train(training)
+    total_loss, correct, seen = 0.0, 0, 0
+    with torch.set_grad_enabled(training):
+        for mel, table, y in loader:
+            y = y.to(device)
+            ctx, _ = _autocast(device, precision)
+            with ctx:
+                logits = model(*_inputs(model, mel, table, device))
+                loss = torch.nn.functional.cross_entropy(logits.float(), y)
+            if training:
+                loss_total = loss + model.l2_penalty().to(device)
+                optimizer.zero_grad(set_to_none=True)
+                if scaler is not None:
+                    scaler.scale(loss_total).backward()
+                    scaler.step(optimizer)
+                    scaler.update()
+                else:
+                    loss_total.backward()
+                    optimizer.step()
+            total_loss += loss.detach().item() * len(y)
+            correct += int((logits.argmax(1) == y).sum())
+            seen += len(y)
+    return total_loss / max(seen, 1), correct / max(seen, 1)
+
+
+def fit(model: GenreNet, train: ClipDataset, valid: ClipDataset | None, config: TrainConfig,
+        *, progress: bool = True) -> list[dict]:
+    """Train ``model`` in place; the weights of the best validation epoch are restored at the end.
+
+    Returns the history: one dict per epoch with ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``.
+    """
+    seed_everything(config.seed)
+    device = resolve_device(config.device)
+    model.to(device)
+    _, use_scaler = _autocast(device, config.precision)
+    scaler = torch.amp.GradScaler(device.type) if use_scaler else None
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    gen = torch.Generator().manual_seed(config.seed)
+    # drop a last batch of one: BatchNorm cannot train on it
+    drop_last = len(train) % config.batch_size == 1
+    train_loader = DataLoader(train, batch_size=config.batch_size, shuffle=True, generator=gen, drop_last=drop_last)
+    valid_loader = DataLoader(valid, batch_size=config.batch_size) if valid is not None and len(valid) else None
+    history: list[dict] = []
+    best, best_state, stale = float("inf"), None, 0
+    bar = tqdm(range(1, config.epochs + 1), desc=f"train {model.arch.kind}", unit="epoch", disable=not progress,
+               dynamic_ncols=True)
+    for epoch in bar:
+        restart_batchnorm_stats(model)
+        loss, acc = run_epoch(model, train_loader, device, config.precision, optimizer, scaler)
+        row = {"epoch": epoch, "loss": loss, "accuracy": acc}
+        if valid_loader is not None:
+            row["val_loss"], row["val_accuracy"] = run_epoch(model, valid_loader, device, config.precision)
+        history.append(row)
+        bar.set_postfix({k: f"{v:.3f}" for k, v in row.items() if k != "epoch"})
+        score = row.get("val_loss", loss)
+        if score < best:
+            best, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
+        else:
+            stale += 1
+            if config.patience is not None and stale >= config.patience:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return history
+
+
+@torch.no_grad()
+def predict_proba(model: GenreNet, mel: np.ndarray | None, table: np.ndarray | None, *,
+                  batch_size: int = 64, device: str = "auto") -> np.ndarray:
+    """Softmax probabilities, shape (n, n_classes), float64."""
+    dev = resolve_device(device)
+    model.to(dev).eval()
+    n = len(mel) if mel is not None else len(table)
+    out = []
+    for s in range(0, n, batch_size):
+        m = torch.from_numpy(np.ascontiguousarray(mel[s:s + batch_size], np.float32)).to(dev) if model.cnn is not None else None
+        t = torch.from_numpy(np.ascontiguousarray(table[s:s + batch_size], np.float32)).to(dev) if model.mlp is not None else None
+        out.append(model.probabilities(m, t).cpu().numpy())
+    return np.concatenate(out).astype(np.float64) if out else np.zeros((0, model.arch.n_classes))

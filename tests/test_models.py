@@ -1,0 +1,51 @@
+import pytest
+import torch
+
+from genrefuse.models.fusion import Architecture, GenreNet
+
+
+def n_params(m):
+    return sum(p.numel() for p in m.parameters())
+
+
+def test_paper_model_shapes_and_size():
+    m = GenreNet(Architecture(kind="fusion", n_classes=10))
+    assert m.cnn.flat_features == 7168
+    assert n_params(m) == 960_778          # about 960k, as the paper's model
+    m.eval()
+    out = m(torch.rand(2, 128, 1300), torch.randn(2, 57))
+    assert out.shape == (2, 10)
+    p = m.probabilities(torch.rand(2, 128, 1300), torch.randn(2, 57))
+    assert torch.allclose(p.sum(1), torch.ones(2))
+
+
+def test_branch_layers_in_paper_order():
+    m = GenreNet(Architecture(kind="fusion", n_classes=10))
+    kinds = [type(l).__name__ for l in m.cnn.features]
+    assert kinds == ["Conv2d", "ReLU", "BatchNorm2d", "MaxPool2d"] * 3 + ["Flatten"]
+    assert [l.kernel_size for l in m.cnn.features if isinstance(l, torch.nn.MaxPool2d)] == [(2, 6), (2, 6), (2, 4)]
+    assert [l.out_channels for l in m.cnn.features if isinstance(l, torch.nn.Conv2d)] == [16, 32, 64]
+    assert m.cnn.head[1].p == 0.4 and m.cnn.dense.out_features == 128
+    mlp = [type(l).__name__ for l in m.mlp.net]
+    assert mlp == ["Linear", "ReLU", "BatchNorm1d", "Linear", "ReLU", "Dropout", "Linear", "ReLU", "Dropout"]
+    assert m.classifier.in_features == 128 + 32
+
+
+def test_ablations():
+    cnn = GenreNet(Architecture(kind="cnn", n_classes=6, n_frames=320))
+    mlp = GenreNet(Architecture(kind="mlp", n_classes=6))
+    assert cnn.mlp is None and mlp.cnn is None
+    assert cnn(torch.rand(3, 128, 320)).shape == (3, 6)
+    mlp.eval()
+    assert mlp(table=torch.randn(3, 57)).shape == (3, 6)
+    assert float(mlp.l2_penalty()) == 0.0
+
+
+def test_l2_penalty_is_keras_style():
+    m = GenreNet(Architecture(kind="cnn", n_classes=6, n_frames=320))
+    assert torch.isclose(m.l2_penalty(), 0.02 * m.cnn.dense.weight.pow(2).sum())
+
+
+def test_input_too_small():
+    with pytest.raises(ValueError, match="too small"):
+        GenreNet(Architecture(kind="cnn", n_classes=2, n_frames=40))
