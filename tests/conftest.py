@@ -12,6 +12,14 @@ SHARED = Path(os.environ.get("GENREFUSE_SHARED_DATA", Path(__file__).resolve().p
 SR = 22050
 
 
+def pytest_configure(config):
+    """Fill librosa's numba cache in the controller before the xdist workers start (see features.warmup)."""
+    if not hasattr(config, "workerinput"):
+        from genrefuse.features.warmup import warm_up
+
+        warm_up()
+
+
 def shared_path(*parts: str) -> Path:
     """A path under ../shared/data, or skip the test with the reason."""
     p = SHARED.joinpath(*parts)

@@ -4,6 +4,7 @@ A failure of one input never stops the batch: it comes back as an error string n
 """
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -70,11 +71,13 @@ def map_items(
     total: int | None = None,
     unit: str = "file",
     progress: bool = True,
+    warm_up: Callable[[], None] | None = None,
 ) -> Iterator[Outcome]:
     """Yield an :class:`Outcome` per item as each finishes (not in input order when ``jobs > 1``).
 
     ``func`` must be picklable (a module-level function or a ``functools.partial`` of one).
-    Items are submitted a few per worker at a time, so an endless iterator streams.
+    Items are submitted a few per worker at a time, so an endless iterator streams. ``warm_up`` runs
+    once in this process before a pool starts (e.g. to fill a JIT cache the workers then share).
     """
     jobs = default_jobs() if jobs is None else max(1, jobs)
     if total is None and hasattr(items, "__len__"):
@@ -87,6 +90,14 @@ def map_items(
                 bar.update()
                 yield out
             return
+        items = iter(items)
+        try:
+            first = next(items)
+        except StopIteration:
+            return
+        if warm_up is not None:
+            warm_up()
+        items = itertools.chain([first], items)
         ctx = mp.get_context("forkserver")  # fork after torch/OpenMP start-up can deadlock
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=limit_threads) as pool:
             pending: set[Future] = set()

@@ -11,6 +11,7 @@ from ..audio import load_clip
 from ..features.clip import clip_inputs
 from ..features.params import DEFAULT_PARAMS, FeatureParams
 from ..features.table import FEATURE_COLUMNS, table_vector
+from ..features.warmup import warm_up
 from ..parallel import map_items
 from .cache import FeatureCache, file_hash, read_manifest, write_manifest
 from .layouts import Item
@@ -43,7 +44,7 @@ def features_table(items: list[Item], out: str | Path, *, jobs: int | None = Non
     report = BatchReport()
     rows: dict[Path, dict] = {}
     for o in map_items(functools.partial(table_row, params=params), items, jobs=jobs, desc="features",
-                       progress=progress):
+                       progress=progress, warm_up=warm_up):
         if o.ok:
             rows[o.item.path] = o.value
             report.ok += 1
@@ -89,7 +90,7 @@ def extract_dataset(items: list[Item], cache_dir: str | Path, *, jobs: int | Non
         else:
             todo.append((o.item, o.value))
     for o in map_items(functools.partial(_extract_one, cache=cache), todo, jobs=jobs, desc="extract",
-                       progress=progress):
+                       progress=progress, warm_up=warm_up):
         if o.ok:
             digests[o.item[0].path] = o.value
         else:

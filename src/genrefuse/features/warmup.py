@@ -1,0 +1,28 @@
+"""Compile librosa's numba functions once, in one process, before worker processes start.
+
+On a fresh install several processes compiling and caching the same numba functions at once
+crashed a worker (a segfault in a numba gufunc). Warming up in the parent first means workers only
+read the cache.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+_done = False
+
+
+def warm_up() -> None:
+    """Run every feature once on a short signal (about 40 s the first time after install, then < 1 s)."""
+    global _done
+    if _done:
+        return
+    from .params import DEFAULT_PARAMS
+    from .spectral import mel_input
+    from .table import table_vector
+
+    rng = np.random.default_rng(0)
+    t = np.arange(3 * DEFAULT_PARAMS.sr) / DEFAULT_PARAMS.sr
+    y = (0.3 * np.sin(2 * np.pi * 220 * t) + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
+    table_vector(y)
+    mel_input(y)
+    _done = True
