@@ -80,3 +80,65 @@ def fusion_run(train_dir, tmp_path_factory):
     report = train_run(train_dir, root / "run", kind="fusion", config=TrainConfig(epochs=12, batch_size=16, seed=0),
                        cache_dir=root / "cache", params=tiny_params(), jobs=2, progress=False)
     return root / "run", report, root / "cache"
+
+
+@pytest.fixture(scope="session")
+def table_model(train_dir, tmp_path_factory) -> Path:
+    """An mlp trained on the 57 features of ``train_dir``: a quick model that predicts from audio."""
+    from genrefuse.datasets.extract import features_table
+    from genrefuse.datasets.layouts import discover
+    from genrefuse.training.run import train_run
+    from genrefuse.training.trainer import TrainConfig
+
+    root = tmp_path_factory.mktemp("table_model")
+    features_table(discover(train_dir), root / "table.csv", jobs=2, progress=False)
+    train_run(root / "table.csv", root / "run", kind="mlp", config=TrainConfig(epochs=60, batch_size=16),
+              progress=False)
+    return root / "run" / "model"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``genrefuse serve`` in a subprocess on 127.0.0.1, as a user starts it."""
+
+    def __init__(self, *, model: Path, library: Path, db: str | None = None, extra: list[str] | None = None):
+        import subprocess
+        import sys
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        args = [sys.executable, "-m", "genrefuse.cli", "serve", "--model", str(model), "--library", str(library),
+                "--port", str(self.port), *(["--db", db] if db else []), *(extra or [])]
+        self.log = open(library.parent / f"server-{self.port}.log", "w")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env={**os.environ, "GENREFUSE_LOG_LEVEL": "warning"})
+        self._wait()
+
+    def _wait(self, timeout: float = 120) -> None:
+        import time
+
+        import httpx
+
+        end = time.time() + timeout
+        while time.time() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {open(self.log.name).read()[-2000:]}")
+            try:
+                if httpx.get(self.url + "/api/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.log.close()

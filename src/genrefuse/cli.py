@@ -142,6 +142,66 @@ def cmd_predict(a: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+# ----------------------------------------------------------------------------- library and service
+@command("ingest")
+def cmd_ingest(a: argparse.Namespace) -> int:
+    from .library.ingest import ingest_many
+
+    r = ingest_many(a.inputs, library_dir=a.library, model_dir=a.model, db_url=a.db, jobs=a.jobs)
+    print(f"{r.added} tracks added, {r.existing} already in the library ({a.library})")
+    _report_failures(r.failures, "files")
+    return 1 if r.failures else 0
+
+
+def _open_library(a: argparse.Namespace):
+    """The library's database and genre list, without loading a model when the bundle is absent."""
+    from .library.db import default_db_url, make_engine, session_factory
+
+    engine = make_engine(a.db or default_db_url(a.library))
+    return session_factory(engine)
+
+
+@command("users")
+def cmd_users(a: argparse.Namespace) -> int:
+    import json
+
+    from .library.users import create_user
+
+    Session = _open_library(a)
+    genres = json.loads((a.model / "config.json").read_text())["genres"] if a.model else None
+    if genres is None:
+        raise GenrefuseError("--model MODEL_DIR is needed to check the genre names")
+    with Session() as s:
+        user, token = create_user(s, a.name, [g.strip() for g in a.likes.split(",") if g.strip()], genres)
+    print(f"user {user.name} (id {user.id}) created; API token (shown once): {token}")
+    return 0
+
+
+@command("recommend")
+def cmd_recommend(a: argparse.Namespace) -> int:
+    from .library.recommend import recommend
+    from .library.users import user_by_name
+
+    Session = _open_library(a)
+    with Session() as s:
+        recs = recommend(s, user_by_name(s, a.user), limit=a.limit)
+    if not recs:
+        print(f"nothing to recommend to {a.user} yet")
+    for r in recs:
+        because = ", ".join(b["genre"] for b in r["because"])
+        print(f"{r['score']:.3f}\t{r['track']['id']}\t{r['track']['genre']}\t{r['track']['name']}\t(because: {because})")
+    return 0
+
+
+@command("serve")
+def cmd_serve(a: argparse.Namespace) -> int:
+    from .service.app import serve
+
+    serve(model_dir=a.model, library_dir=a.library, db_url=a.db, host=a.host, port=a.port,
+          max_upload_mb=a.max_upload_mb)
+    return 0
+
+
 @command("demo")
 def cmd_demo(a: argparse.Namespace) -> int:
     from .demo import run_demo
@@ -222,6 +282,33 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("inputs", nargs="+", type=Path)
     s.add_argument("--json", action="store_true", help="one JSON object per line")
     s.add_argument("--top", type=int, help="only the K most probable genres")
+
+    def library_options(s: argparse.ArgumentParser, *, model_required: bool) -> None:
+        s.add_argument("--library", type=Path, required=True, help="library folder (audio filed as <genre>/<hash>.<ext>)")
+        s.add_argument("--db", help="database URL (default: sqlite:///LIBRARY/library.sqlite)")
+        s.add_argument("--model", type=Path, required=model_required, help="model folder (RUN_DIR/model)")
+
+    s = sub.add_parser("ingest", help="classify files or folders and file them in the library by genre")
+    s.add_argument("inputs", nargs="+", type=Path)
+    library_options(s, model_required=True)
+    s.add_argument("--jobs", type=int, help=jobs_help)
+
+    users = sub.add_parser("users", help="manage the library's listeners").add_subparsers(dest="users_command", required=True)
+    s = users.add_parser("add", help="add a listener; prints the API token once")
+    s.add_argument("name")
+    s.add_argument("--likes", required=True, help="comma-separated genres the listener likes")
+    library_options(s, model_required=True)
+
+    s = sub.add_parser("recommend", help="tracks to recommend to a listener")
+    s.add_argument("user")
+    s.add_argument("--limit", type=int, default=10)
+    library_options(s, model_required=False)
+
+    s = sub.add_parser("serve", help="the HTTP API and web page (FastAPI + uvicorn; docs at /docs)")
+    library_options(s, model_required=True)
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--max-upload-mb", type=float, default=50.0, help="upload size limit (default 50 MB)")
 
     s = sub.add_parser("demo", help="run the whole pipeline on a synthetic dataset (or --data)")
     s.add_argument("--data", type=Path, help="a real dataset instead (GTZAN copy or folder of genre folders)")

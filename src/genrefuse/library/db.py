@@ -1,0 +1,105 @@
+"""The library's tables (SQLAlchemy 2). SQLite by default (one file, WAL mode); any database URL works."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint, create_engine, event,
+                        select)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Track(Base):
+    __tablename__ = "tracks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    original_name: Mapped[str] = mapped_column(String(512))
+    stored_path: Mapped[str] = mapped_column(String(512))          # relative to the library folder
+    duration: Mapped[float] = mapped_column(Float)
+    genre: Mapped[str] = mapped_column(String(64), index=True)
+    probabilities: Mapped[dict] = mapped_column(JSON)              # genre -> probability
+    model_id: Mapped[str] = mapped_column(String(128))
+    added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "name": self.original_name, "genre": self.genre, "duration": round(self.duration, 3),
+                "probabilities": self.probabilities, "model_id": self.model_id, "content_hash": self.content_hash,
+                "added_at": self.added_at.isoformat() + "Z"}
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    genres: Mapped[list["UserGenre"]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    def weights(self) -> dict[str, float]:
+        return {g.genre: g.weight for g in self.genres}
+
+
+class UserGenre(Base):
+    """A user's preference for a genre: likes start at 1; feedback moves the weights."""
+
+    __tablename__ = "user_genres"
+    __table_args__ = (UniqueConstraint("user_id", "genre"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    genre: Mapped[str] = mapped_column(String(64))
+    weight: Mapped[float] = mapped_column(Float)
+    user: Mapped[User] = relationship(back_populates="genres")
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("user_id", "track_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(8))                 # like | skip
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+def default_db_url(library_dir: str | Path) -> str:
+    return f"sqlite:///{Path(library_dir).resolve() / 'library.sqlite'}"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with the schema created; SQLite gets WAL, foreign keys and a busy timeout."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(conn, _record):  # noqa: ANN001
+            cur = conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    Base.metadata.create_all(engine)
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+__all__ = ["Base", "Track", "User", "UserGenre", "Feedback", "make_engine", "session_factory", "default_db_url",
+           "select", "json"]

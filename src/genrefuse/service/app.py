@@ -1,0 +1,171 @@
+"""The HTTP service: upload -> classify -> file by genre -> recommend (FastAPI; docs at /docs)."""
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from ..errors import AudioError, DataError
+from ..library import store
+from ..library.db import Feedback, Track, User
+from ..library.ingest import Library
+from ..library.recommend import give_feedback, recommend
+from ..library.users import create_user, user_by_token
+
+STATIC = Path(__file__).parent / "static"
+DEFAULT_MAX_UPLOAD_MB = 50
+MEDIA_TYPES = {"wav": "audio/wav", "au": "audio/basic", "flac": "audio/flac", "ogg": "audio/ogg", "mp3": "audio/mpeg"}
+
+
+class NewUser(BaseModel):
+    name: str = Field(min_length=1, max_length=128)
+    likes: list[str] = Field(default_factory=list)
+
+
+class NewFeedback(BaseModel):
+    track_id: int
+    action: str = Field(pattern="^(like|skip)$")
+
+
+def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB) -> FastAPI:
+    app = FastAPI(title="genrefuse", version="0.1.0",
+                  description="Classify uploaded music by genre, file it in a library, recommend it to listeners.")
+    app.state.library = library
+    max_bytes = int(max_upload_mb * 1024 * 1024)
+    bearer = HTTPBearer(auto_error=False)
+
+    def current_user(cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
+        with library.Session() as s:
+            user = user_by_token(s, cred.credentials if cred else None)
+        if user is None:
+            raise HTTPException(401, "missing or invalid API token (Authorization: Bearer TOKEN)",
+                                headers={"WWW-Authenticate": "Bearer"})
+        return user
+
+    @app.exception_handler(DataError)
+    async def _data_error(_req: Request, exc: DataError):
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.get("/api/health")
+    def health() -> dict:
+        with library.Session() as s:
+            n = len(s.scalars(select(Track.id).limit(1)).all())
+        return {"status": "ok", "model": library.model_id, "genres": library.genres, "database": n >= 0}
+
+    @app.post("/api/tracks", status_code=201)
+    def upload(file: Annotated[UploadFile, File(description="an audio file: wav, au, flac, ogg or mp3")]) -> JSONResponse:
+        name = Path(file.filename or "upload").name
+        tmp = store.incoming_path(library.dir, f".{store.safe_ext(name)}")
+        size = 0
+        try:
+            with open(tmp, "wb") as out:
+                while block := file.file.read(1 << 20):
+                    size += len(block)
+                    if size > max_bytes:
+                        raise HTTPException(413, f"{name}: larger than the {max_upload_mb:g} MB upload limit")
+                    out.write(block)
+            if size == 0:
+                raise HTTPException(400, f"{name}: empty file")
+            try:
+                result = library.ingest(tmp, original_name=name, owned=True)
+            except AudioError as exc:
+                raise HTTPException(415, str(exc)) from None
+        finally:
+            tmp.unlink(missing_ok=True)
+        t = result.track
+        body = {**t.to_json(), "created": result.created}
+        return JSONResponse(body, status_code=201 if result.created else 200)
+
+    @app.get("/api/tracks")
+    def list_tracks(genre: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                    offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+        with library.Session() as s:
+            q = select(Track)
+            if genre:
+                q = q.where(Track.genre == genre)
+            rows = s.scalars(q.order_by(Track.added_at.desc(), Track.id.desc()).limit(limit).offset(offset)).all()
+        return {"tracks": [t.to_json() for t in rows], "limit": limit, "offset": offset}
+
+    def _track(track_id: int) -> Track:
+        with library.Session() as s:
+            t = s.get(Track, track_id)
+        if t is None:
+            raise HTTPException(404, f"no track {track_id}")
+        return t
+
+    @app.get("/api/tracks/{track_id}")
+    def get_track(track_id: int) -> dict:
+        return _track(track_id).to_json()
+
+    @app.get("/api/tracks/{track_id}/audio")
+    def get_audio(track_id: int) -> FileResponse:
+        t = _track(track_id)
+        path = library.audio_path(t)
+        if not path.is_file():
+            raise HTTPException(410, f"the file of track {track_id} is missing from the library")
+        ext = path.suffix[1:]
+        return FileResponse(path, media_type=MEDIA_TYPES.get(ext, "application/octet-stream"),
+                            filename=f"{Path(t.original_name).stem}.{ext}")
+
+    @app.get("/api/genres")
+    def genres() -> dict:
+        return {"genres": [{"genre": g, "count": n} for g, n in library.genre_counts().items()]}
+
+    @app.post("/api/users", status_code=201)
+    def new_user(body: NewUser) -> dict:
+        with library.Session() as s:
+            user, token = create_user(s, body.name, body.likes, library.genres)
+            return {"id": user.id, "name": user.name, "token": token, "likes": body.likes}
+
+    @app.get("/api/me")
+    def me(user: Annotated[User, Depends(current_user)]) -> dict:
+        with library.Session() as s:
+            u = s.get(User, user.id)
+            return {"id": u.id, "name": u.name, "weights": u.weights()}
+
+    @app.get("/api/me/recommendations")
+    def my_recommendations(user: Annotated[User, Depends(current_user)],
+                           limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict:
+        with library.Session() as s:
+            return {"recommendations": recommend(s, s.get(User, user.id), limit=limit)}
+
+    @app.post("/api/me/feedback")
+    def my_feedback(body: NewFeedback, user: Annotated[User, Depends(current_user)]) -> dict:
+        with library.Session() as s:
+            try:
+                weights = give_feedback(s, s.get(User, user.id), body.track_id, body.action)
+            except LookupError as exc:
+                raise HTTPException(404, str(exc)) from None
+            return {"track_id": body.track_id, "action": body.action, "weights": weights}
+
+    @app.get("/api/me/feedback")
+    def my_feedback_list(user: Annotated[User, Depends(current_user)]) -> dict:
+        with library.Session() as s:
+            rows = s.scalars(select(Feedback).where(Feedback.user_id == user.id).order_by(Feedback.id)).all()
+            return {"feedback": [{"track_id": f.track_id, "action": f.action} for f in rows]}
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def serve(*, model_dir: str | Path, library_dir: str | Path, db_url: str | None = None, host: str = "127.0.0.1",
+          port: int = 8000, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB) -> None:
+    import uvicorn
+
+    library = Library.open(library_dir, model_dir, db_url=db_url)
+    from ..features.warmup import warm_up
+
+    warm_up()
+    print(f"genrefuse serving {library.dir} with model {library.model_id} on http://{host}:{port} (API docs: /docs)")
+    uvicorn.run(create_app(library, max_upload_mb=max_upload_mb), host=host, port=port,
+                log_level=os.environ.get("GENREFUSE_LOG_LEVEL", "info"))

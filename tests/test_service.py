@@ -1,0 +1,134 @@
+"""The HTTP API against a live `genrefuse serve` on 127.0.0.1."""
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import numpy as np
+import pytest
+
+from conftest import Server, write
+
+
+@pytest.fixture(scope="module")
+def server(table_model, tmp_path_factory):
+    lib = tmp_path_factory.mktemp("svc") / "lib"
+    srv = Server(model=table_model, library=lib, extra=["--max-upload-mb", "1"])
+    srv.library = lib
+    yield srv
+    srv.stop()
+
+
+def upload(url, path, name=None):
+    with open(path, "rb") as f:
+        return httpx.post(url + "/api/tracks", files={"file": (name or path.name, f)}, timeout=120)
+
+
+def stored_files(lib):
+    return sorted(p for p in lib.rglob("*") if p.is_file() and p.parent.name not in (".incoming",) and
+                  p.parent != lib)
+
+
+def test_upload_classify_store(server, train_dir):
+    src = train_dir / "techno" / "techno.00004.wav"
+    r = upload(server.url, src)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert set(body) >= {"id", "genre", "probabilities", "duration"}
+    assert body["genre"] in body["probabilities"] and abs(body["duration"] - 6.0) < 0.01
+    again = upload(server.url, src, name="renamed.wav")
+    assert again.status_code == 200 and again.json()["id"] == body["id"]
+    got = httpx.get(f"{server.url}/api/tracks/{body['id']}").json()
+    assert got["genre"] == body["genre"] and got["name"] == "techno.00004.wav"
+    audio = httpx.get(f"{server.url}/api/tracks/{body['id']}/audio")
+    assert audio.status_code == 200 and audio.headers["content-type"] == "audio/wav"
+    assert audio.content == src.read_bytes()
+    listed = httpx.get(f"{server.url}/api/tracks", params={"genre": body["genre"]}).json()["tracks"]
+    assert body["id"] in [t["id"] for t in listed]
+    counts = {g["genre"]: g["count"] for g in httpx.get(server.url + "/api/genres").json()["genres"]}
+    assert counts[body["genre"]] >= 1 and set(counts) >= {"ambient", "techno"}
+    assert httpx.get(f"{server.url}/api/tracks/99999").status_code == 404
+    assert httpx.get(server.url + "/api/health").json()["status"] == "ok"
+    assert "/api/tracks" in httpx.get(server.url + "/openapi.json").json()["paths"]
+    assert httpx.get(server.url + "/docs").status_code == 200
+
+
+def test_bad_uploads_store_nothing(server, tmp_path):
+    before = stored_files(server.library)
+    n_before = len(httpx.get(server.url + "/api/tracks", params={"limit": 500}).json()["tracks"])
+    text = tmp_path / "notes.mp3"
+    text.write_text("not music")
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt " + bytes(64))
+    silent = write(tmp_path / "silent.wav", np.zeros(3 * 22050, np.float32))
+    nan = write(tmp_path / "nan.wav", np.full(3 * 22050, np.nan, np.float32), subtype="FLOAT")
+    big = write(tmp_path / "big.wav", np.random.default_rng(0).standard_normal(40 * 22050).astype(np.float32) * 0.1,
+                subtype="FLOAT")                                    # 3.5 MB > the 1 MB limit of this server
+    for path, status, words in ((text, 415, "not a readable audio file"), (empty, 400, "empty"),
+                                (corrupt, 415, "corrupt.wav"), (silent, 415, "silent"), (nan, 415, "NaN"),
+                                (big, 413, "upload limit")):
+        r = upload(server.url, path)
+        assert r.status_code == status, (path.name, r.status_code, r.text)
+        assert words in r.json()["detail"] and path.name in r.json()["detail"]
+    r = httpx.post(server.url + "/api/tracks", data={"nofile": "x"})
+    assert r.status_code == 422
+    assert stored_files(server.library) == before
+    assert len(httpx.get(server.url + "/api/tracks", params={"limit": 500}).json()["tracks"]) == n_before
+    assert not list((server.library / ".incoming").iterdir())
+
+
+def test_users_auth_and_isolation(server, train_dir):
+    t = upload(server.url, train_dir / "ambient" / "ambient.00005.wav").json()
+    a = httpx.post(server.url + "/api/users", json={"name": "alice", "likes": [t["genre"]]})
+    b = httpx.post(server.url + "/api/users", json={"name": "bob", "likes": []})
+    assert a.status_code == 201 and b.status_code == 201
+    ha = {"Authorization": f"Bearer {a.json()['token']}"}
+    hb = {"Authorization": f"Bearer {b.json()['token']}"}
+    assert httpx.post(server.url + "/api/users", json={"name": "alice"}).status_code == 422
+    assert httpx.post(server.url + "/api/users", json={"name": "x", "likes": ["polka"]}).status_code == 422
+    for h in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic abc"}):
+        assert httpx.get(server.url + "/api/me/recommendations", headers=h).status_code == 401
+        assert httpx.post(server.url + "/api/me/feedback", headers=h, json={"track_id": t["id"], "action": "like"}).status_code == 401
+    recs = httpx.get(server.url + "/api/me/recommendations", headers=ha).json()["recommendations"]
+    assert recs[0]["track"]["id"] == t["id"] and recs[0]["because"][0]["genre"] == t["genre"]
+    fb = httpx.post(server.url + "/api/me/feedback", headers=ha, json={"track_id": t["id"], "action": "like"})
+    assert fb.status_code == 200 and fb.json()["weights"][t["genre"]] > 1.0
+    assert httpx.post(server.url + "/api/me/feedback", headers=ha, json={"track_id": 99999, "action": "like"}).status_code == 404
+    assert httpx.post(server.url + "/api/me/feedback", headers=ha, json={"track_id": t["id"], "action": "love"}).status_code == 422
+    assert t["id"] not in [r["track"]["id"] for r in
+                           httpx.get(server.url + "/api/me/recommendations", headers=ha).json()["recommendations"]]
+    assert httpx.get(server.url + "/api/me/feedback", headers=ha).json()["feedback"] == [{"track_id": t["id"], "action": "like"}]
+    assert httpx.get(server.url + "/api/me/feedback", headers=hb).json()["feedback"] == []   # bob sees only his own
+    assert httpx.get(server.url + "/api/me", headers=hb).json()["name"] == "bob"
+
+
+def test_concurrent_uploads_stored_exactly_once(server, train_dir):
+    files = [train_dir / g / f"{g}.0000{i}.wav" for g in ("chiptune", "dub", "swing") for i in (6, 7, 8)]
+    jobs = files * 3                                              # 27 uploads at once, each file three times
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        responses = list(pool.map(lambda p: upload(server.url, p), jobs))
+    assert all(r.status_code in (200, 201) for r in responses), [r.text for r in responses if r.status_code >= 300]
+    ids = {}
+    for p, r in zip(jobs, responses):
+        ids.setdefault(p, set()).add(r.json()["id"])
+    assert all(len(v) == 1 for v in ids.values())                  # one track per content
+    assert sum(r.status_code == 201 for r in responses) == len(files)
+    digests = {hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    on_disk = {p.stem for p in stored_files(server.library)}
+    assert digests <= on_disk
+
+
+def test_restart_keeps_everything(table_model, train_dir, tmp_path):
+    lib = tmp_path / "lib"
+    srv = Server(model=table_model, library=lib)
+    t = upload(srv.url, train_dir / "doom" / "doom.00007.wav").json()
+    token = httpx.post(srv.url + "/api/users", json={"name": "kim", "likes": [t["genre"]]}).json()["token"]
+    srv.stop()
+    srv = Server(model=table_model, library=lib)
+    try:
+        assert httpx.get(f"{srv.url}/api/tracks/{t['id']}").json()["genre"] == t["genre"]
+        recs = httpx.get(srv.url + "/api/me/recommendations", headers={"Authorization": f"Bearer {token}"})
+        assert recs.status_code == 200 and recs.json()["recommendations"][0]["track"]["id"] == t["id"]
+    finally:
+        srv.stop()
