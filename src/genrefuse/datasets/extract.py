@@ -10,7 +10,7 @@ import numpy as np
 from ..audio import load_clip
 from ..features.clip import clip_inputs
 from ..features.params import DEFAULT_PARAMS, FeatureParams
-from ..features.table import FEATURE_COLUMNS, table_vector
+from ..features.table import FEATURE_COLUMNS
 from ..features.warmup import warm_up
 from ..parallel import map_items
 from .cache import FeatureCache, file_hash, read_manifest, write_manifest
@@ -31,7 +31,7 @@ class BatchReport:
 def table_row(item: Item, *, params: FeatureParams = DEFAULT_PARAMS) -> dict:
     """One row of the public table for a file (``filename`` takes a .wav suffix, as in that table)."""
     y = load_clip(item.path, sr=params.sr, window=params.window_seconds)
-    values = table_vector(y, params=params)
+    _, values = clip_inputs(y, params=params)
     row = {"filename": f"{item.path.stem}.wav", "length": int(y.size)}
     row.update(zip(FEATURE_COLUMNS, map(float, values)))
     row["label"] = item.label or ""

@@ -16,13 +16,12 @@ def warm_up() -> None:
     global _done
     if _done:
         return
+    from .clip import clip_inputs
     from .params import DEFAULT_PARAMS
-    from .spectral import mel_input
-    from .table import table_vector
 
     rng = np.random.default_rng(0)
     t = np.arange(3 * DEFAULT_PARAMS.sr) / DEFAULT_PARAMS.sr
     y = (0.3 * np.sin(2 * np.pi * 220 * t) + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
-    table_vector(y)
-    mel_input(y)
+    clip_inputs(y, method="reference")
+    clip_inputs(y, method="fast")
     _done = True

@@ -13,8 +13,7 @@ import numpy as np
 
 from ..audio import check_signal, is_audio_path, load_windows, windows
 from ..errors import GenrefuseError
-from ..features.spectral import mel_input
-from ..features.table import table_vector
+from ..features.clip import clip_inputs
 from ..models.bundle import Bundle, load_bundle
 from ..training.run import bundle_proba
 
@@ -55,9 +54,9 @@ class GenreModel:
 
     def window_inputs(self, clips: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
         """Raw table rows (n, 57) and Mel inputs (n, n_mels, n_frames) or None, for the model's needs."""
-        table = np.stack([table_vector(c, params=self.params) for c in clips]) if self.bundle.uses_table \
-            else np.zeros((len(clips), len(self.bundle.table_mean)))
-        mel = np.stack([mel_input(c, params=self.params) for c in clips]) if self.bundle.uses_mel else None
+        pairs = [clip_inputs(c, params=self.params) for c in clips]
+        table = np.stack([t for _, t in pairs])
+        mel = np.stack([m for m, _ in pairs]) if self.bundle.uses_mel else None
         return table, mel
 
     def proba_of_windows(self, clips: list[np.ndarray]) -> np.ndarray:
