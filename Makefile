@@ -25,7 +25,7 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/genrefuse demo $(ARGS)
 
 test: $(VENV)/.installed-dev
-	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache

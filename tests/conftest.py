@@ -28,14 +28,18 @@ def shared_path(*parts: str) -> Path:
     return p
 
 
+def _synth(tmp_path_factory, name: str, *, per_genre: int, seed: int) -> Path:
+    from genrefuse.datasets.synth import synthesize
+
+    out = tmp_path_factory.mktemp(name)
+    synthesize(out, per_genre=per_genre, seconds=6.0, seed=seed, jobs=2, progress=False)
+    return out
+
+
 @pytest.fixture(scope="session")
 def synth_dir(tmp_path_factory) -> Path:
     """6 synthetic genres x 6 clips of 6 s each."""
-    from genrefuse.datasets.synth import synthesize
-
-    out = tmp_path_factory.mktemp("synth")
-    synthesize(out, per_genre=6, seconds=6.0, seed=1, jobs=1, progress=False)
-    return out
+    return _synth(tmp_path_factory, "synth", per_genre=6, seed=1)
 
 
 @pytest.fixture(scope="session")
@@ -63,11 +67,7 @@ def tiny_params():
 @pytest.fixture(scope="session")
 def train_dir(tmp_path_factory) -> Path:
     """6 synthetic genres x 10 clips of 6 s: enough for a 70/15/15 split with 2 test clips per genre."""
-    from genrefuse.datasets.synth import synthesize
-
-    out = tmp_path_factory.mktemp("train_data")
-    synthesize(out, per_genre=10, seconds=6.0, seed=2, jobs=2, progress=False)
-    return out
+    return _synth(tmp_path_factory, "train_data", per_genre=10, seed=2)
 
 
 @pytest.fixture(scope="session")

@@ -63,3 +63,19 @@ def test_silence_and_short_input():
     y = np.zeros(3 * 22050, np.float32)
     y[1000] = 0.5                                  # one click: no onsets to speak of
     _check(y, std)
+
+
+@pytest.mark.timeout(120)
+def test_many_threads_at_once():
+    # the web service extracts features in many threads at once; the fast path's own thread pools
+    # once deadlocked there (an HPSS task waiting on a median task queued behind it)
+    from concurrent.futures import ThreadPoolExecutor
+
+    from genrefuse.features.fast import fast_clip_inputs
+
+    clips = [render_clip(g, seconds=3, index=1) for g in SYNTH_GENRES]
+    alone = [fast_clip_inputs(c)[1] for c in clips]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        together = list(pool.map(lambda c: fast_clip_inputs(c)[1], clips * 2))
+    for a, b in zip(alone * 2, together):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)      # float32 BLAS rounding may differ

@@ -18,6 +18,8 @@ from genrefuse.library.users import create_user, user_by_token
 
 from conftest import write
 
+pytestmark = pytest.mark.xdist_group("library")
+
 
 @pytest.fixture
 def library(table_model, tmp_path):

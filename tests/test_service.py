@@ -8,6 +8,8 @@ import pytest
 
 from conftest import Server, write
 
+pytestmark = pytest.mark.xdist_group("library")
+
 
 @pytest.fixture(scope="module")
 def server(table_model, tmp_path_factory):

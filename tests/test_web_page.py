@@ -6,6 +6,8 @@ import pytest
 
 from conftest import Server
 
+pytestmark = pytest.mark.xdist_group("library")
+
 CHROMIUM = os.environ.get("GENREFUSE_CHROMIUM", "/usr/bin/chromium")
 
 

@@ -202,6 +202,17 @@ def cmd_serve(a: argparse.Namespace) -> int:
     return 0
 
 
+@command("classify")
+def cmd_classify(a: argparse.Namespace) -> int:
+    from .inference.classify import classify
+
+    r = classify(a.folder, model_dir=a.model, out=a.out, jobs=a.jobs, scheduler=a.scheduler, chunk_size=a.chunk_size)
+    print(f"{r.done} files classified into {a.out} in {r.seconds:.1f} s ({r.clips_per_second:.2f} files/s); "
+          f"{r.skipped} already there")
+    _report_failures(r.failures, "files")
+    return 1 if r.failures else 0
+
+
 @command("demo")
 def cmd_demo(a: argparse.Namespace) -> int:
     from .demo import run_demo
@@ -310,6 +321,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--max-upload-mb", type=float, default=50.0, help="upload size limit (default 50 MB)")
 
+    s = sub.add_parser("classify", help="classify a whole music library into a CSV (process pool or Dask cluster)")
+    s.add_argument("folder", type=Path)
+    s.add_argument("--model", type=Path, required=True, help="model folder")
+    s.add_argument("--out", type=Path, required=True, help="results CSV; an interrupted run resumes from it")
+    s.add_argument("--jobs", type=int, help=jobs_help + "; with --scheduler local, the Dask workers")
+    s.add_argument("--scheduler", help="run on Dask: tcp://HOST:PORT of a scheduler, or 'local' for a LocalCluster")
+    s.add_argument("--chunk-size", type=int, default=8, help="files per task, predicted in one batch (default 8)")
+
     s = sub.add_parser("demo", help="run the whole pipeline on a synthetic dataset (or --data)")
     s.add_argument("--data", type=Path, help="a real dataset instead (GTZAN copy or folder of genre folders)")
     s.add_argument("--out", type=Path, default=Path("out/demo"), help="where everything goes (default out/demo)")
@@ -322,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 TCMALLOC = ("/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4", "/usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4",
             "/usr/lib64/libtcmalloc_minimal.so.4")
-HEAVY = {"train", "compare", "demo", "evaluate", "predict"}
+HEAVY = {"train", "compare", "demo", "evaluate", "predict", "classify"}
 
 
 def _reexec_with_tcmalloc(argv: list[str]) -> None:

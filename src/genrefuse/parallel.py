@@ -47,7 +47,9 @@ def limit_threads() -> None:
 
 
 def _name(item: Any) -> str:
-    """The file an item stands for (an ``Item``, a path, or a tuple starting with one)."""
+    """The file an item stands for (an ``Item``, a path, a tuple starting with one, or a list of them)."""
+    if isinstance(item, list) and item:         # a chunk of files
+        return f"{_name(item[0])} (and {len(item) - 1} more)" if len(item) > 1 else _name(item[0])
     if isinstance(item, tuple) and item:
         item = item[0]
     return str(getattr(item, "path", item))

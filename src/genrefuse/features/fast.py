@@ -14,7 +14,9 @@ formula on the same spectrogram; only the work is shared and the slow pieces are
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import bottleneck
@@ -26,7 +28,10 @@ from .spectral import fix_frames
 from .table import FEATURE_COLUMNS
 
 HPSS_KERNEL = 31          # librosa.effects.hpss's default kernel size
-_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="genrefuse-median")
+# Two pools: an HPSS task waits on a median task, so they must never queue in the same pool
+# (with concurrent callers, e.g. the web service, one shared pool deadlocked).
+_HPSS_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="genrefuse-hpss")
+_MEDIAN_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="genrefuse-median")
 
 
 def median_filter_exact(X: np.ndarray, *, width: int, axis: int) -> np.ndarray:
@@ -100,7 +105,7 @@ def hpss_signals(D: np.ndarray, mag: np.ndarray, *, length: int, params: Feature
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Harmonic and percussive waveforms from the complex STFT ``D`` and its magnitude, as
     ``librosa.effects.hpss`` computes them (kernel 31, power 2, margin 1)."""
-    harm_f = _POOL.submit(median_filter_exact, mag, width=HPSS_KERNEL, axis=1)
+    harm_f = _MEDIAN_POOL.submit(median_filter_exact, mag, width=HPSS_KERNEL, axis=1)
     perc = median_filter_exact(mag, width=HPSS_KERNEL, axis=0)
     harm = harm_f.result()
     # librosa forms |D| * mask * (D / |D|); D * mask is the same up to rounding (and 0 where |D| = 0)
@@ -125,11 +130,33 @@ def _spectral_shape(mag: np.ndarray, freq: np.ndarray) -> tuple[np.ndarray, np.n
     return centroid, bandwidth, rolloff
 
 
-_BLAS = None
+_BLAS_LOCK = threading.Lock()
+_BLAS_USERS = 0
+_BLAS_RESTORE = None
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """BLAS held to one thread while any caller is inside; the first in limits, the last out restores
+    (threadpoolctl's own limit is process-wide, so nested concurrent uses would restore out of order)."""
+    global _BLAS_USERS, _BLAS_RESTORE
+    with _BLAS_LOCK:
+        if _BLAS_USERS == 0:
+            from threadpoolctl import threadpool_limits
+
+            _BLAS_RESTORE = threadpool_limits(limits=1, user_api="blas")
+        _BLAS_USERS += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_USERS -= 1
+            if _BLAS_USERS == 0:
+                _BLAS_RESTORE.restore_original_limits()
 
 
 def fast_clip_inputs(y: np.ndarray, *, params: FeatureParams = DEFAULT_PARAMS) -> tuple[np.ndarray, np.ndarray]:
-    """The CNN input and the 57 table features of a clip from one STFT.
+    """The CNN input and the 57 table features of a clip from one STFT. Safe to call from many threads.
 
     Runs HPSS's median filters in two threads beside the other features, with BLAS held to one
     thread meanwhile (BLAS threads competing with these cost 30% here).
@@ -139,12 +166,7 @@ def fast_clip_inputs(y: np.ndarray, *, params: FeatureParams = DEFAULT_PARAMS) -
     mel : np.ndarray, shape (n_mels, n_frames), float32 in [0, 1]
     table : np.ndarray, shape (57,), float64, in ``FEATURE_COLUMNS`` order
     """
-    global _BLAS
-    if _BLAS is None:
-        from threadpoolctl import ThreadpoolController
-
-        _BLAS = ThreadpoolController()
-    with _BLAS.limit(limits=1, user_api="blas"):
+    with _one_blas_thread():
         return _fast_clip_inputs(y, params)
 
 
@@ -152,7 +174,7 @@ def _fast_clip_inputs(y: np.ndarray, params: FeatureParams) -> tuple[np.ndarray,
     sr, n_fft, hop = params.sr, params.n_fft, params.hop_length
     D = librosa.stft(y, n_fft=n_fft, hop_length=hop)
     mag = np.abs(D)
-    hpss_f = _POOL.submit(hpss_signals, D, mag, length=y.shape[-1], params=params)
+    hpss_f = _HPSS_POOL.submit(hpss_signals, D, mag, length=y.shape[-1], params=params)
     power = mag ** 2
     out: dict[str, float] = {}
 

@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import check_signal, is_audio_path, load_windows, windows
-from ..errors import GenrefuseError
+from ..errors import GenrefuseError, ModelError
 from ..features.clip import clip_inputs
 from ..models.bundle import Bundle, load_bundle
+from ..models.classic import ClassicModel
 from ..training.run import bundle_proba
 
 
@@ -37,12 +38,33 @@ class Prediction:
 class GenreModel:
     """A loaded bundle that predicts genres from files or waveforms."""
 
-    def __init__(self, bundle: Bundle, *, device: str = "cpu"):
-        self.bundle, self.device = bundle, device
+    def __init__(self, bundle: Bundle, *, device: str = "cpu", onnx=None):
+        self.bundle, self.device, self.onnx = bundle, device, onnx
 
     @classmethod
-    def load(cls, path: str | Path, *, device: str = "cpu") -> "GenreModel":
-        return cls(load_bundle(path), device=device)
+    def load(cls, path: str | Path, *, device: str = "cpu", backend: str = "auto") -> "GenreModel":
+        """``backend``: 'auto' (ONNX Runtime when installed, for neural models on CPU), 'onnx' or 'torch'."""
+        bundle = load_bundle(path)
+        runner = None
+        if backend in ("auto", "onnx") and device == "cpu":
+            from . import onnx
+
+            runner = onnx.runner_for(bundle, Path(path))
+            if runner is None and backend == "onnx" and not isinstance(bundle.model, ClassicModel):
+                raise ModelError("ONNX Runtime is not installed (pip install onnxruntime)")
+        return cls(bundle, device=device, onnx=runner)
+
+    @property
+    def backend(self) -> str:
+        return "onnx" if self.onnx is not None else ("sklearn" if isinstance(self.bundle.model, ClassicModel) else "torch")
+
+    def proba_of_inputs(self, table: np.ndarray, mel: np.ndarray | None) -> np.ndarray:
+        """Probabilities (n, n_genres) from raw table rows (n, 57) and Mel inputs (n, n_mels, n_frames)."""
+        if self.onnx is not None:
+            p = self.params
+            return self.onnx.probabilities(mel if self.bundle.uses_mel else None, self.bundle.standardise(table),
+                                           n_mels=p.n_mels, n_frames=p.n_frames)
+        return bundle_proba(self.bundle, table, mel, device=self.device)
 
     @property
     def genres(self) -> list[str]:
@@ -62,7 +84,7 @@ class GenreModel:
     def proba_of_windows(self, clips: list[np.ndarray]) -> np.ndarray:
         """Mean probability over a track's windows, shape (n_genres,)."""
         table, mel = self.window_inputs(clips)
-        return bundle_proba(self.bundle, table, mel, device=self.device).mean(axis=0)
+        return self.proba_of_inputs(table, mel).mean(axis=0)
 
     def _result(self, path: str | None, proba: np.ndarray, n: int) -> Prediction:
         return Prediction(path, self.genres[int(np.argmax(proba))],
@@ -91,9 +113,10 @@ class GenreModel:
                 yield str(p), None, str(exc)
 
 
-def load_model(path: str | Path, *, device: str = "cpu") -> GenreModel:
-    """Load a saved model folder (``model.safetensors`` + ``config.json``); executes no code."""
-    return GenreModel.load(path, device=device)
+def load_model(path: str | Path, *, device: str = "cpu", backend: str = "auto") -> GenreModel:
+    """Load a saved model folder (``model.safetensors`` + ``config.json``); executes no code.
+    Neural models run through ONNX Runtime when it is installed (``backend='torch'`` to avoid it)."""
+    return GenreModel.load(path, device=device, backend=backend)
 
 
 def expand_inputs(inputs: Iterable[str | Path]) -> Iterator[Path]:

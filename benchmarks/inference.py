@@ -1,0 +1,68 @@
+"""Model inference per clip: eager PyTorch against ONNX Runtime, at batch 1 and batch 64 (features excluded).
+
+    python benchmarks/inference.py --json out/bench/inference.json [--model RUN_DIR/model]
+
+Without --model, an untrained fusion model of the paper's size (10 genres, 128 x 1300 input) is used:
+the cost does not depend on the weights.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import write_json  # noqa: E402
+
+from genrefuse.features.params import DEFAULT_PARAMS  # noqa: E402
+from genrefuse.inference.predict import GenreModel  # noqa: E402
+from genrefuse.models.bundle import Bundle  # noqa: E402
+from genrefuse.models.fusion import Architecture, GenreNet  # noqa: E402
+
+
+def timed(fn, repeats: int) -> float:
+    fn()
+    t = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - t) / repeats
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", type=Path)
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    model_dir = a.model
+    if model_dir is None:
+        torch.manual_seed(0)
+        net = GenreNet(Architecture(kind="fusion", n_classes=10)).eval()
+        model_dir = Path(tempfile.mkdtemp()) / "model"
+        Bundle("fusion", net, [f"g{i}" for i in range(10)], DEFAULT_PARAMS, np.zeros(57), np.ones(57), {}).save(model_dir)
+    torch_model = GenreModel.load(model_dir, backend="torch")
+    onnx_model = GenreModel.load(model_dir, backend="onnx")
+    p = torch_model.params
+    rng = np.random.default_rng(0)
+    result = {"model": str(a.model or "untrained fusion (paper size)"), "torch_threads": torch.get_num_threads()}
+    print(f"{'batch':>6}{'torch ms/clip':>15}{'onnx ms/clip':>14}{'speedup':>9}{'max |dp|':>10}")
+    for batch, repeats in ((1, 20), (64, 3)):
+        mel = rng.random((batch, p.n_mels, p.n_frames), dtype=np.float32)
+        table = rng.standard_normal((batch, 57))
+        pt = torch_model.proba_of_inputs(table, mel)
+        po = onnx_model.proba_of_inputs(table, mel)
+        t_torch = timed(lambda: torch_model.proba_of_inputs(table, mel), repeats) / batch
+        t_onnx = timed(lambda: onnx_model.proba_of_inputs(table, mel), repeats) / batch
+        diff = float(np.abs(pt - po).max())
+        result[f"batch{batch}"] = {"torch_s_per_clip": t_torch, "onnx_s_per_clip": t_onnx, "speedup": t_torch / t_onnx,
+                                   "max_abs_probability_difference": diff}
+        print(f"{batch:>6}{1000 * t_torch:>15.2f}{1000 * t_onnx:>14.2f}{t_torch / t_onnx:>8.2f}x{diff:>10.1e}")
+    write_json(a.json, result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+"""Classify a whole music library: stream the tree, extract in worker processes, write rows as they finish.
+
+The same chunk function runs in a local process pool (all cores by default, one BLAS thread each) or
+on a Dask distributed cluster (``scheduler='tcp://HOST:PORT'``, or ``'local'`` for a throwaway
+``LocalCluster``); each worker loads the model once. The output CSV is appended row by row, so an
+interrupted run resumes by skipping the paths it already holds. Memory stays flat: the tree is never
+listed whole, and only a few chunks are in flight at once.
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import itertools
+import os
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..audio import is_audio_path, load_windows
+from ..errors import DataError, GenrefuseError
+from ..features.clip import clip_inputs
+from ..parallel import default_jobs, map_items
+
+
+def walk_audio(root: str | Path) -> Iterator[Path]:
+    """Audio files under ``root``, depth first, each folder sorted; one folder listed at a time."""
+    root = Path(root)
+    if root.is_file():
+        yield root
+        return
+    if not root.is_dir():
+        raise DataError(f"{root}: no such file or folder")
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            raise DataError(f"{folder}: cannot list folder ({exc.strerror})") from None
+        subdirs = []
+        for e in entries:
+            if e.is_dir(follow_symlinks=False) and not e.name.startswith("."):
+                subdirs.append(Path(e.path))
+            elif e.is_file() and is_audio_path(e.name):
+                yield Path(e.path)
+        stack.extend(reversed(subdirs))
+
+
+_MODELS: dict[str, object] = {}
+
+
+def _model(model_dir: str):
+    """The model of this worker process, loaded on first use."""
+    if model_dir not in _MODELS:
+        from .predict import load_model
+
+        _MODELS[model_dir] = load_model(model_dir)
+    return _MODELS[model_dir]
+
+
+def classify_chunk(paths: list[str], model_dir: str) -> list[dict]:
+    """Rows for a chunk of files: features per window, one batched inference for the whole chunk."""
+    model = _model(model_dir)
+    rows, tables, mels, owners = [], [], [], []
+    for p in paths:
+        try:
+            windows = load_windows(p, sr=model.params.sr, window=model.params.window_seconds)
+            for w in windows:
+                mel, table = clip_inputs(w, params=model.params)
+                tables.append(table)
+                if model.bundle.uses_mel:
+                    mels.append(mel)
+                owners.append(len(rows))
+            rows.append({"path": p, "windows": len(windows)})
+        except GenrefuseError as exc:
+            rows.append({"path": p, "error": str(exc)})
+        except Exception as exc:  # an unforeseen failure of one file must not stop the library
+            rows.append({"path": p, "error": f"{p}: {type(exc).__name__}: {exc}".splitlines()[0]})
+    if tables:
+        proba = model.proba_of_inputs(np.stack(tables), np.stack(mels) if mels else None)
+        owners = np.array(owners)
+        for i, row in enumerate(rows):
+            if "error" not in row:
+                p = proba[owners == i].mean(axis=0)
+                row["genre"] = model.genres[int(np.argmax(p))]
+                row["probabilities"] = p.tolist()
+    return rows
+
+
+@dataclass
+class ClassifyReport:
+    done: int = 0
+    skipped: int = 0
+    failures: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def clips_per_second(self) -> float:
+        return self.done / self.seconds if self.seconds else 0.0
+
+
+def _already_done(out: Path) -> set[str]:
+    """Paths in an earlier, possibly interrupted, output; a torn last line is cut off."""
+    if not out.exists():
+        return set()
+    with open(out, "rb+") as f:
+        data = f.read()
+        if data and not data.endswith(b"\n"):
+            f.truncate(data.rfind(b"\n") + 1)
+    with open(out, newline="") as f:
+        return {row["path"] for row in csv.DictReader(f) if row.get("path")}
+
+
+def _chunks(paths: Iterable[Path], skip: set[str], size: int, report: ClassifyReport) -> Iterator[list[str]]:
+    it = iter(paths)
+    while True:
+        chunk = []
+        for p in it:
+            if str(p) in skip:
+                report.skipped += 1
+                continue
+            chunk.append(str(p))
+            if len(chunk) == size:
+                break
+        if not chunk:
+            return
+        yield chunk
+
+
+def _dask_map(func, chunks: Iterator[list[str]], scheduler: str, jobs: int) -> Iterator[list[dict]]:
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
+                               env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        n_workers = max(1, len(client.scheduler_info()["workers"]))
+        pending = as_completed()
+        for chunk in itertools.islice(chunks, 2 * n_workers):
+            pending.add(client.submit(func, chunk, pure=False))
+        for fut in pending:
+            yield fut.result()
+            fut.release()
+            nxt = next(chunks, None)
+            if nxt is not None:
+                pending.add(client.submit(func, nxt, pure=False))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def classify(folder: str | Path, *, model_dir: str | Path, out: str | Path, jobs: int | None = None,
+             scheduler: str | None = None, chunk_size: int = 8, progress: bool = True) -> ClassifyReport:
+    """Classify every audio file under ``folder`` into ``out`` (CSV: path, genre, windows, one
+    probability column per genre, error). Returns counts, failures and throughput."""
+    from ..models.bundle import load_bundle
+
+    model_dir, out = Path(model_dir).resolve(), Path(out)
+    genres = load_bundle(model_dir).genres
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    columns = ["path", "genre", "windows", *(f"p_{g}" for g in genres), "error"]
+    done = _already_done(out)
+    if out.exists() and done:
+        with open(out, newline="") as f:
+            header = next(csv.reader(f), [])
+        if header != columns:
+            raise DataError(f"{out}: an existing output of another model or format; choose a new --out")
+    report = ClassifyReport()
+    chunks = _chunks(walk_audio(folder), done, chunk_size, report)
+    work = functools.partial(classify_chunk, model_dir=str(model_dir))
+    if scheduler:
+        results = _dask_map(work, chunks, scheduler, jobs)
+    else:
+        from ..features.warmup import warm_up
+
+        results = (o.value if o.ok else [{"path": p, "error": o.error} for p in o.item]
+                   for o in map_items(work, chunks, jobs=jobs, progress=False, warm_up=warm_up))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    new_file = not out.exists() or out.stat().st_size == 0
+    start = time.perf_counter()
+    bar = tqdm(desc="classify", unit="clip", disable=not progress, dynamic_ncols=True)
+    with open(out, "a", newline="") as f:
+        w = csv.writer(f)
+        if new_file:
+            w.writerow(columns)
+        for rows in results:
+            for r in rows:
+                probs = [f"{p:.6f}" for p in r["probabilities"]] if "probabilities" in r else [""] * len(genres)
+                w.writerow([r["path"], r.get("genre", ""), r.get("windows", ""), *probs, r.get("error", "")])
+                if "error" in r:
+                    report.failures.append(r["error"])
+                else:
+                    report.done += 1
+            f.flush()
+            bar.update(len(rows))
+            report.seconds = time.perf_counter() - start
+            bar.set_postfix(clips_per_s=f"{report.clips_per_second:.2f}", failed=len(report.failures))
+    bar.close()
+    report.seconds = time.perf_counter() - start
+    return report
