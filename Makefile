@@ -4,14 +4,18 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # The CPU build of PyTorch for this kind of machine; pyproject.toml itself only asks for torch>=2.2.
 TORCH_SPEC ?= torch==2.13.0
+MUSICNN_SPEC ?= musicnn==0.1.0
 
 .PHONY: demo test install install-dev clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH_SPEC)"
 	$(PY) -m pip install -q -e .
+	# the pretrained musicnn weights (a TensorFlow checkpoint read without TensorFlow; its declared
+	# dependencies pin old numpy and TensorFlow, hence --no-deps)
+	$(PY) -m pip install -q --no-deps "$(MUSICNN_SPEC)"
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed

@@ -74,7 +74,7 @@ def _train_config(a: argparse.Namespace):
     from .training.trainer import TrainConfig
 
     return TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, patience=a.patience, seed=a.seed,
-                       device=a.device, precision=a.precision)
+                       device=a.device, precision=a.precision, fusion=a.fusion)
 
 
 def _print_report(report: dict, out: Path) -> None:
@@ -93,7 +93,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     from .training.run import train_run
 
     report = train_run(a.data, a.out, kind=a.model, config=_train_config(a), split=a.split, folds=a.folds,
-                       split_dir=a.split_dir, cache_dir=a.cache, jobs=a.jobs)
+                       split_dir=a.split_dir, cache_dir=a.cache, embeddings=a.embeddings, jobs=a.jobs)
     _print_report(report, a.out)
     return 0
 
@@ -102,20 +102,34 @@ def cmd_train(a: argparse.Namespace) -> int:
 def cmd_evaluate(a: argparse.Namespace) -> int:
     from .training.run import evaluate_run
 
-    report = evaluate_run(a.model_dir, a.data, a.out, cache_dir=a.cache, jobs=a.jobs, device=a.device)
+    report = evaluate_run(a.model_dir, a.data, a.out, cache_dir=a.cache, embeddings=a.embeddings, jobs=a.jobs,
+                          device=a.device)
     _print_report(report, a.out)
     return 0
 
 
 @command("compare")
 def cmd_compare(a: argparse.Namespace) -> int:
-    from .training.run import MODEL_KINDS, compare_run
+    from .training.run import BASE_KINDS, MODEL_KINDS, compare_run
 
-    kinds = tuple(a.models.split(",")) if a.models else MODEL_KINDS
+    kinds = tuple(a.models.split(",")) if a.models else BASE_KINDS
+    unknown = [k for k in kinds if k not in MODEL_KINDS]
+    if unknown:
+        raise GenrefuseError(f"unknown model kind {unknown[0]!r}; choose from {', '.join(MODEL_KINDS)}")
     compare_run(a.data, a.out, kinds=kinds, config=_train_config(a), split=a.split, folds=a.folds,
-                split_dir=a.split_dir, cache_dir=a.cache, jobs=a.jobs)
+                split_dir=a.split_dir, cache_dir=a.cache, embeddings=a.embeddings, jobs=a.jobs)
     print((a.out / "comparison.md").read_text())
     return 0
+
+
+@command("embed")
+def cmd_embed(a: argparse.Namespace) -> int:
+    from .pretrained.embed_files import embed_inputs
+
+    report = embed_inputs(a.inputs, a.out, hop=a.hop, penultimate=a.penultimate, jobs=a.jobs)
+    print(f"{report.ok} files, {report.patches} patches -> {a.out}")
+    _report_failures(report.failures, "files")
+    return report.exit_status
 
 
 @command("predict")
@@ -265,7 +279,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="auto: fp16 mixed precision on CUDA, fp32 on CPU")
         s.add_argument("--cache", type=Path, help="feature cache folder (default ~/.cache/genrefuse/features)")
         s.add_argument("--jobs", type=int, help=jobs_help)
+        s.add_argument("--fusion", choices=("concat", "gated"), default="concat",
+                       help="how several branches are joined (default concat)")
+        s.add_argument("--embeddings", type=Path, help=embeddings_help)
 
+    embeddings_help = ("musicnn taggrams (an npz from `genrefuse embed` or the published GTZAN ones) for the "
+                       "musicnn kinds, joined to the data by file stem; without it they are computed from audio")
     from .training.run import MODEL_KINDS
 
     s = sub.add_parser("train", help="train a model; results and the model bundle go to RUN_DIR")
@@ -280,6 +299,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, required=True)
     s.add_argument("--device", default="auto")
     s.add_argument("--cache", type=Path, help="feature cache folder")
+    s.add_argument("--jobs", type=int, help=jobs_help)
+    s.add_argument("--embeddings", type=Path, help=embeddings_help)
+
+    s = sub.add_parser("embed", help="musicnn taggrams of every 3 s patch of audio files or folders, to an npz")
+    s.add_argument("inputs", nargs="+", type=Path, help="audio files, or folders (genre subfolders give labels)")
+    s.add_argument("--out", type=Path, required=True, help="the npz to write (X, Y, IDS, GENRES)")
+    s.add_argument("--hop", type=float, default=1.0, help="seconds between patch starts (default 1.0)")
+    s.add_argument("--penultimate", action="store_true", help="also store the 200 penultimate features as P")
     s.add_argument("--jobs", type=int, help=jobs_help)
 
     s = sub.add_parser("compare", help="train every model kind on the same split and tabulate accuracy and macro-F1")
@@ -341,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 TCMALLOC = ("/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4", "/usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4",
             "/usr/lib64/libtcmalloc_minimal.so.4")
-HEAVY = {"train", "compare", "demo", "evaluate", "predict", "classify"}
+HEAVY = {"train", "compare", "demo", "evaluate", "predict", "classify", "embed"}
 
 
 def _reexec_with_tcmalloc(argv: list[str]) -> None:

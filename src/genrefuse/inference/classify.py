@@ -66,13 +66,16 @@ def _model(model_dir: str):
 def classify_chunk(paths: list[str], model_dir: str) -> list[dict]:
     """Rows for a chunk of files: features per window, one batched inference for the whole chunk."""
     model = _model(model_dir)
-    rows, tables, mels, owners = [], [], [], []
+    rows, tables, mels, tags, owners = [], [], [], [], []
     for p in paths:
         try:
             windows = load_windows(p, sr=model.params.sr, window=model.params.window_seconds)
+            track_tags = model.track_tags(p)
             for w in windows:
                 mel, table = clip_inputs(w, params=model.params)
                 tables.append(table)
+                if track_tags is not None:
+                    tags.append(track_tags)
                 if model.bundle.uses_mel:
                     mels.append(mel)
                 owners.append(len(rows))
@@ -82,7 +85,8 @@ def classify_chunk(paths: list[str], model_dir: str) -> list[dict]:
         except Exception as exc:  # an unforeseen failure of one file must not stop the library
             rows.append({"path": p, "error": f"{p}: {type(exc).__name__}: {exc}".splitlines()[0]})
     if tables:
-        proba = model.proba_of_inputs(np.stack(tables), np.stack(mels) if mels else None)
+        proba = model.proba_of_inputs(np.stack(tables), np.stack(mels) if mels else None,
+                                      np.stack(tags) if tags else None)
         owners = np.array(owners)
         for i, row in enumerate(rows):
             if "error" not in row:

@@ -49,8 +49,8 @@ class GenreModel:
         if backend in ("auto", "onnx") and device == "cpu":
             from . import onnx
 
-            runner = onnx.runner_for(bundle, Path(path))
-            if runner is None and backend == "onnx" and not isinstance(bundle.model, ClassicModel):
+            runner = onnx.runner_for(bundle, Path(path)) if not bundle.uses_tags else None
+            if runner is None and backend == "onnx" and not isinstance(bundle.model, ClassicModel) and not bundle.uses_tags:
                 raise ModelError("ONNX Runtime is not installed (pip install onnxruntime)")
         return cls(bundle, device=device, onnx=runner)
 
@@ -58,13 +58,29 @@ class GenreModel:
     def backend(self) -> str:
         return "onnx" if self.onnx is not None else ("sklearn" if isinstance(self.bundle.model, ClassicModel) else "torch")
 
-    def proba_of_inputs(self, table: np.ndarray, mel: np.ndarray | None) -> np.ndarray:
-        """Probabilities (n, n_genres) from raw table rows (n, 57) and Mel inputs (n, n_mels, n_frames)."""
+    def proba_of_inputs(self, table: np.ndarray, mel: np.ndarray | None, tags: np.ndarray | None = None) -> np.ndarray:
+        """Probabilities (n, n_genres) from raw table rows (n, 57), Mel inputs (n, n_mels, n_frames) and, for
+        the musicnn kinds, taggram summaries (n, 100)."""
         if self.onnx is not None:
             p = self.params
             return self.onnx.probabilities(mel if self.bundle.uses_mel else None, self.bundle.standardise(table),
                                            n_mels=p.n_mels, n_frames=p.n_frames)
-        return bundle_proba(self.bundle, table, mel, device=self.device)
+        return bundle_proba(self.bundle, table, mel, tags, device=self.device)
+
+    def track_tags(self, x: str | Path | np.ndarray, *, sr: int | None = None) -> np.ndarray | None:
+        """The musicnn summary (100,) of a whole track (patches over all of it), or None when the model
+        has no musicnn branch. ``x``: a file, or a waveform at ``sr`` Hz."""
+        if not self.bundle.uses_tags:
+            return None
+        from ..pretrained.embed import file_taggram, tag_summary, taggram
+
+        if isinstance(x, (str, Path)):
+            return tag_summary(file_taggram(x))
+        import librosa
+
+        from ..features.musicnn_input import SR
+
+        return tag_summary(taggram(librosa.resample(np.asarray(x, np.float32), orig_sr=sr, target_sr=SR)))
 
     @property
     def genres(self) -> list[str]:
@@ -81,10 +97,11 @@ class GenreModel:
         mel = np.stack([m for m, _ in pairs]) if self.bundle.uses_mel else None
         return table, mel
 
-    def proba_of_windows(self, clips: list[np.ndarray]) -> np.ndarray:
-        """Mean probability over a track's windows, shape (n_genres,)."""
+    def proba_of_windows(self, clips: list[np.ndarray], tags: np.ndarray | None = None) -> np.ndarray:
+        """Mean probability over a track's windows, shape (n_genres,); ``tags``: the track's musicnn summary."""
         table, mel = self.window_inputs(clips)
-        return self.proba_of_inputs(table, mel).mean(axis=0)
+        rep = None if tags is None else np.repeat(tags[None], len(clips), axis=0)
+        return self.proba_of_inputs(table, mel, rep).mean(axis=0)
 
     def _result(self, path: str | None, proba: np.ndarray, n: int) -> Prediction:
         return Prediction(path, self.genres[int(np.argmax(proba))],
@@ -95,14 +112,14 @@ class GenreModel:
         (default: the model's rate)."""
         if isinstance(x, (str, Path)):
             clips = load_windows(x, sr=self.params.sr, window=self.params.window_seconds)
-            return self._result(str(x), self.proba_of_windows(clips), len(clips))
+            return self._result(str(x), self.proba_of_windows(clips, self.track_tags(x)), len(clips))
         y = check_signal(np.asarray(x))
         if sr is not None and sr != self.params.sr:
             import librosa
 
             y = librosa.resample(y, orig_sr=sr, target_sr=self.params.sr).astype(np.float32)
         clips = windows(y, sr=self.params.sr, window=self.params.window_seconds)
-        return self._result(None, self.proba_of_windows(clips), len(clips))
+        return self._result(None, self.proba_of_windows(clips, self.track_tags(y, sr=self.params.sr)), len(clips))
 
     def predict_files(self, paths: Iterable[str | Path]) -> Iterator[tuple[str, Prediction | None, str | None]]:
         """(path, prediction, None) or (path, None, one-line error) per file; the batch goes on."""

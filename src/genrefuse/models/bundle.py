@@ -46,6 +46,8 @@ class Bundle:
     table_mean: np.ndarray          # (57,)
     table_std: np.ndarray           # (57,)
     extra: dict
+    tags_mean: np.ndarray | None = None   # (100,) standardisation of the musicnn branch's input
+    tags_std: np.ndarray | None = None
 
     @property
     def uses_mel(self) -> bool:
@@ -54,6 +56,13 @@ class Bundle:
     @property
     def uses_table(self) -> bool:
         return not isinstance(self.model, GenreNet) or self.model.arch.uses_table
+
+    @property
+    def uses_tags(self) -> bool:
+        return isinstance(self.model, GenreNet) and self.model.arch.uses_tags
+
+    def standardise_tags(self, tags: np.ndarray) -> np.ndarray:
+        return ((np.asarray(tags, np.float64) - self.tags_mean) / self.tags_std).astype(np.float32)
 
     def standardise(self, table: np.ndarray) -> np.ndarray:
         return ((np.asarray(table, np.float64) - self.table_mean) / self.table_std).astype(np.float32)
@@ -67,6 +76,8 @@ class Bundle:
             "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             **self.extra,
         }
+        if self.tags_mean is not None:
+            cfg["tags_mean"], cfg["tags_std"] = self.tags_mean.tolist(), self.tags_std.tolist()
         if isinstance(self.model, GenreNet):
             cfg["architecture"] = self.model.arch.to_dict()
         else:
@@ -113,7 +124,7 @@ def load_bundle(folder: str | Path) -> Bundle:
     kind = cfg["kind"]
     extra = {k: v for k, v in cfg.items() if k not in ("format", "format_version", "kind", "genres", "feature_params",
                                                       "table_mean", "table_std", "library_versions", "saved_at",
-                                                      "architecture")}
+                                                      "architecture", "tags_mean", "tags_std")}
     try:
         if kind in NEURAL_KINDS:
             from safetensors.torch import load_file
@@ -131,5 +142,6 @@ def load_bundle(folder: str | Path) -> Bundle:
             raise ModelError(f"{cfg_path}: unknown model kind {kind!r}")
     except (KeyError, TypeError, RuntimeError) as exc:
         raise ModelError(f"{folder}: weights do not fit the configuration ({str(exc).splitlines()[0][:200]})") from None
+    tags = [np.asarray(cfg[k]) if k in cfg else None for k in ("tags_mean", "tags_std")]
     return Bundle(kind, model, list(cfg["genres"]), FeatureParams.from_dict(cfg["feature_params"]),
-                  np.asarray(cfg["table_mean"]), np.asarray(cfg["table_std"]), extra)
+                  np.asarray(cfg["table_mean"]), np.asarray(cfg["table_std"]), extra, *tags)

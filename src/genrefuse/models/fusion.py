@@ -1,4 +1,4 @@
-"""The paper's fusion model and its single-branch ablations, one class for all three."""
+"""The paper's fusion model, its single-branch ablations and the musicnn-branch kinds, one class for all."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -8,14 +8,19 @@ from torch import nn
 
 from .branches import CNNBranch, MLPBranch
 
-NEURAL_KINDS = ("fusion", "cnn", "mlp")
+PAPER_KINDS = ("fusion", "cnn", "mlp")
+TAG_KINDS = ("musicnn", "mlp+musicnn", "fusion+musicnn")    # with the pretrained musicnn branch
+NEURAL_KINDS = PAPER_KINDS + TAG_KINDS
+FUSIONS = ("concat", "gated")
 
 
 @dataclass(frozen=True)
 class Architecture:
-    kind: str                       # fusion | cnn | mlp
+    kind: str                       # one of NEURAL_KINDS
     n_classes: int
     n_features: int = 57
+    n_tags: int = 100               # musicnn branch input: per-track mean and std of the 50-tag taggram
+    fusion: str = "concat"          # concat | gated (a learned sigmoid gate over the concatenated branches)
     n_mels: int = 128
     n_frames: int = 1300
     cnn_dense: int = 128
@@ -25,18 +30,22 @@ class Architecture:
 
     @property
     def uses_mel(self) -> bool:
-        return self.kind in ("fusion", "cnn")
+        return self.kind in ("fusion", "cnn", "fusion+musicnn")
 
     @property
     def uses_table(self) -> bool:
-        return self.kind in ("fusion", "mlp")
+        return self.kind in ("fusion", "mlp", "mlp+musicnn", "fusion+musicnn")
+
+    @property
+    def uses_tags(self) -> bool:
+        return self.kind in TAG_KINDS
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 class GenreNet(nn.Module):
-    """Concatenate the enabled branches, then one linear layer over the genres.
+    """Concatenate the enabled branches (optionally gated), then one linear layer over the genres.
 
     ``forward`` returns logits ``(batch, n_classes)``; the softmax is applied by the loss
     (cross-entropy) in training and by :meth:`probabilities` in prediction.
@@ -46,20 +55,30 @@ class GenreNet(nn.Module):
         super().__init__()
         if arch.kind not in NEURAL_KINDS:
             raise ValueError(f"unknown neural model kind {arch.kind!r}")
+        if arch.fusion not in FUSIONS:
+            raise ValueError(f"unknown fusion {arch.fusion!r}; choose from {', '.join(FUSIONS)}")
         self.arch = arch
         self.cnn = CNNBranch(n_mels=arch.n_mels, n_frames=arch.n_frames, dense=arch.cnn_dense,
                              dropout=arch.cnn_dropout) if arch.uses_mel else None
         self.mlp = MLPBranch(n_features=arch.n_features, dropout=arch.mlp_dropout) if arch.uses_table else None
-        width = (self.cnn.out_features if self.cnn else 0) + (self.mlp.out_features if self.mlp else 0)
+        self.tags = MLPBranch(n_features=arch.n_tags, dropout=arch.mlp_dropout) if arch.uses_tags else None
+        width = sum(b.out_features for b in (self.cnn, self.mlp, self.tags) if b is not None)
+        self.gate = nn.Linear(width, width) if arch.fusion == "gated" else None
         self.classifier = nn.Linear(width, arch.n_classes)
 
-    def forward(self, mel: torch.Tensor | None = None, table: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, mel: torch.Tensor | None = None, table: torch.Tensor | None = None,
+                tags: torch.Tensor | None = None) -> torch.Tensor:
         parts = []
         if self.cnn is not None:
             parts.append(self.cnn(mel.unsqueeze(1) if mel.dim() == 3 else mel))
         if self.mlp is not None:
             parts.append(self.mlp(table))
-        return self.classifier(torch.cat(parts, dim=1))
+        if self.tags is not None:
+            parts.append(self.tags(tags))
+        h = torch.cat(parts, dim=1)
+        if self.gate is not None:
+            h = h * torch.sigmoid(self.gate(h))
+        return self.classifier(h)
 
     def l2_penalty(self) -> torch.Tensor:
         if self.cnn is None or self.arch.l2 == 0:
@@ -67,5 +86,6 @@ class GenreNet(nn.Module):
         return self.arch.l2 * self.cnn.dense.weight.pow(2).sum()
 
     @torch.no_grad()
-    def probabilities(self, mel: torch.Tensor | None = None, table: torch.Tensor | None = None) -> torch.Tensor:
-        return torch.softmax(self(mel, table).float(), dim=1)
+    def probabilities(self, mel: torch.Tensor | None = None, table: torch.Tensor | None = None,
+                      tags: torch.Tensor | None = None) -> torch.Tensor:
+        return torch.softmax(self(mel, table, tags).float(), dim=1)

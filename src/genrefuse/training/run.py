@@ -17,11 +17,12 @@ from ..features.params import DEFAULT_PARAMS, FeatureParams
 from ..genres import genre_order
 from ..models.bundle import Bundle
 from ..models.classic import CLASSIC_KINDS, ClassicModel
-from ..models.fusion import NEURAL_KINDS, Architecture, GenreNet
+from ..models.fusion import NEURAL_KINDS, TAG_KINDS, Architecture, GenreNet
 from .reports import write_results
 from .trainer import ClipDataset, TrainConfig, fit, predict_proba
 
-MODEL_KINDS = ("fusion", "cnn", "mlp", "knn", "svm")
+BASE_KINDS = ("fusion", "cnn", "mlp", "knn", "svm")      # the paper's models and its baselines
+MODEL_KINDS = BASE_KINDS + TAG_KINDS
 SPLITS = ("random", "kfold", "fault-filtered")
 
 
@@ -41,18 +42,68 @@ class LabelledData:
     names: list[str]
     hashes: list[str] | None
     source: str
+    tags: np.ndarray | None = None    # (n, 100) musicnn taggram summaries, or None
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def subset(self, idx: np.ndarray) -> "LabelledData":
+        pick = lambda a: None if a is None else a[idx]  # noqa: E731
+        items = lambda xs: None if xs is None else [xs[i] for i in idx]  # noqa: E731
+        return LabelledData(self.table[idx], pick(self.mel), items(self.labels), items(self.tracks),
+                            items(self.names), items(self.hashes), self.source, pick(self.tags))
 
 
 def needs_mel(kind: str) -> bool:
     return kind in NEURAL_KINDS and Architecture(kind=kind, n_classes=2).uses_mel
 
 
-def load_labelled(data: str | Path, *, with_mel: bool, cache_dir: str | Path | None = None,
+def needs_tags(kind: str) -> bool:
+    return kind in TAG_KINDS
+
+
+def _with_tags(data: LabelledData, *, embeddings: str | Path | None, cache_dir: Path, jobs: int | None,
+               progress: bool) -> LabelledData:
+    """``data`` with its musicnn inputs: from ``embeddings`` (rows without one are left out, and said
+    so) or, for audio, computed with the ported musicnn through the cache."""
+    from ..datasets.tags import audio_summaries, join_embeddings
+
+    if embeddings is not None:
+        keep, vectors = join_embeddings(data.tracks, embeddings)
+        if not len(keep):
+            raise DataError(f"{embeddings}: no track of {data.source} has embeddings (joined by file stem, "
+                            f"e.g. {Path(data.tracks[0]).stem})")
+        if len(keep) < len(data):
+            print(f"embeddings: {len(data) - len(keep)} of {len(data)} tracks of {data.source} have none in "
+                  f"{embeddings} and are left out")
+        out = data.subset(keep)
+        out.tags = vectors
+        return out
+    if data.hashes is None:
+        raise DataError(f"{data.source}: a feature table has no audio for the musicnn branch; give --embeddings")
+    vectors, errors = audio_summaries([Path(n) for n in data.names], cache_dir, jobs=jobs, progress=progress)
+    for e in errors:
+        print(f"skipped: {e}")
+    keep = np.flatnonzero(np.isfinite(vectors).all(axis=1))
+    out = data.subset(keep)
+    out.tags = vectors[keep]
+    return out
+
+
+def load_labelled(data: str | Path, *, with_mel: bool, with_tags: bool = False,
+                  embeddings: str | Path | None = None, cache_dir: str | Path | None = None,
                   params: FeatureParams = DEFAULT_PARAMS, jobs: int | None = None, progress: bool = True) -> LabelledData:
-    """Both inputs of a labelled audio dataset (through the feature cache), or the rows of a feature table."""
+    """Both inputs of a labelled audio dataset (through the feature cache), or the rows of a feature table;
+    with ``with_tags`` also the musicnn inputs (see :func:`_with_tags`)."""
+    ld = _load_labelled(data, with_mel=with_mel, cache_dir=cache_dir, params=params, jobs=jobs, progress=progress)
+    if with_tags:
+        cache = Path(cache_dir) if cache_dir else default_cache_dir()
+        ld = _with_tags(ld, embeddings=embeddings, cache_dir=cache, jobs=jobs, progress=progress)
+    return ld
+
+
+def _load_labelled(data: str | Path, *, with_mel: bool, cache_dir: str | Path | None,
+                   params: FeatureParams, jobs: int | None, progress: bool) -> LabelledData:
     data = Path(data)
     if data.is_file() and is_feature_table(data):
         if with_mel:
@@ -124,26 +175,37 @@ def fit_one(kind: str, data: LabelledData, split: dict[str, np.ndarray], genres:
     if kind not in NEURAL_KINDS:
         raise DataError(f"unknown model kind {kind!r}; choose from {', '.join(MODEL_KINDS)}")
     arch = Architecture(kind=kind, n_classes=len(genres), n_features=z.shape[1], n_mels=params.n_mels,
-                        n_frames=params.n_frames)
+                        n_frames=params.n_frames, fusion=config.fusion)
     net = GenreNet(arch)
     mel = data.mel if arch.uses_mel else None
     if arch.uses_mel and mel is None:
         raise DataError(f"{data.source}: the {kind} model needs Mel spectrograms (an audio dataset)")
+    tags, tags_mean, tags_std = None, None, None
+    if arch.uses_tags:
+        if data.tags is None:
+            raise DataError(f"{data.source}: the {kind} model needs musicnn inputs (audio, or --embeddings)")
+        tags_mean, tags_std = standardisation(data.tags[tr])
+        tags = ((data.tags - tags_mean) / tags_std).astype(np.float32)
     pick = lambda a, idx: None if a is None else a[idx]  # noqa: E731
-    history = fit(net, ClipDataset(pick(mel, tr), pick(z, tr) if arch.uses_table else None, y[tr]),
-                  ClipDataset(pick(mel, va), pick(z, va) if arch.uses_table else None, y[va]) if len(va) else None,
+    table = z if arch.uses_table else None
+    history = fit(net, ClipDataset(pick(mel, tr), pick(table, tr), y[tr], pick(tags, tr)),
+                  ClipDataset(pick(mel, va), pick(table, va), y[va], pick(tags, va)) if len(va) else None,
                   config, progress=progress)
     extra["training"]["epochs_run"] = len(history)
-    return Bundle(kind, net.cpu(), genres, params, mean, std, extra), history
+    return Bundle(kind, net.cpu(), genres, params, mean, std, extra, tags_mean, tags_std), history
 
 
-def bundle_proba(bundle: Bundle, table: np.ndarray, mel: np.ndarray | None, *, device: str = "auto") -> np.ndarray:
-    """Probabilities (n, n_genres) of a bundle on raw table rows (and Mel inputs when it uses them)."""
+def bundle_proba(bundle: Bundle, table: np.ndarray, mel: np.ndarray | None, tags: np.ndarray | None = None, *,
+                 device: str = "auto") -> np.ndarray:
+    """Probabilities (n, n_genres) of a bundle on raw table rows (and Mel inputs and taggram summaries
+    when it uses them)."""
     z = bundle.standardise(table)
     if isinstance(bundle.model, ClassicModel):
         return bundle.model.predict_proba(z)
+    if bundle.uses_tags and tags is None:
+        raise DataError(f"the {bundle.kind} model needs musicnn inputs")
     return predict_proba(bundle.model, mel if bundle.uses_mel else None, z if bundle.uses_table else None,
-                         device=device)
+                         bundle.standardise_tags(tags) if bundle.uses_tags else None, device=device)
 
 
 def _save_features(out: Path, data: LabelledData, split: dict[str, np.ndarray]) -> None:
@@ -173,8 +235,10 @@ def _write_predictions(out: Path, data: LabelledData, idx: np.ndarray, proba: np
 def train_run(data: str | Path | LabelledData, out: str | Path, *, kind: str = "fusion",
               config: TrainConfig | None = None, split: str = "random", folds: int = 10,
               split_dir: str | Path | None = None, cache_dir: str | Path | None = None,
-              params: FeatureParams = DEFAULT_PARAMS, jobs: int | None = None, progress: bool = True) -> dict:
+              embeddings: str | Path | None = None, params: FeatureParams = DEFAULT_PARAMS,
+              jobs: int | None = None, progress: bool = True) -> dict:
     """Train ``kind`` on ``data``, write every result under ``out`` and the bundle to ``out/model``.
+    The musicnn kinds take their inputs from ``embeddings`` (an npz of taggrams) or compute them.
 
     With ``split='kfold'`` each fold trains a model; the results pool every track's out-of-fold
     prediction, ``report.json`` adds the per-fold accuracies, and the bundle is fold 1's model.
@@ -185,8 +249,10 @@ def train_run(data: str | Path | LabelledData, out: str | Path, *, kind: str = "
     config = config or TrainConfig()
     out = Path(out)
     if not isinstance(data, LabelledData):
-        data = load_labelled(data, with_mel=needs_mel(kind), cache_dir=cache_dir, params=params, jobs=jobs,
-                             progress=progress)
+        data = load_labelled(data, with_mel=needs_mel(kind), with_tags=needs_tags(kind), embeddings=embeddings,
+                             cache_dir=cache_dir, params=params, jobs=jobs, progress=progress)
+    elif needs_tags(kind) and data.tags is None:
+        raise DataError(f"{data.source}: the {kind} model needs musicnn inputs")
     genres = genre_order(data.labels)
     if len(genres) < 2:
         raise DataError(f"{data.source}: at least two genres are needed, found {genres}")
@@ -196,8 +262,8 @@ def train_run(data: str | Path | LabelledData, out: str | Path, *, kind: str = "
     test_idx, test_proba, fold_acc, first = [], [], [], None
     for i, s in enumerate(splits):
         bundle, history = fit_one(kind, data, s, genres, config=config, params=params, progress=progress)
-        proba = bundle_proba(bundle, data.table[s["test"]], None if data.mel is None else data.mel[s["test"]],
-                             device=config.device)
+        pick = lambda a: None if a is None else a[s["test"]]  # noqa: E731
+        proba = bundle_proba(bundle, data.table[s["test"]], pick(data.mel), pick(data.tags), device=config.device)
         fold_acc.append(float(np.mean(proba.argmax(1) == y[s["test"]])))
         test_idx.append(s["test"])
         test_proba.append(proba)
@@ -220,18 +286,19 @@ def train_run(data: str | Path | LabelledData, out: str | Path, *, kind: str = "
 
 
 def evaluate_run(model_dir: str | Path, data: str | Path, out: str | Path, *, cache_dir: str | Path | None = None,
-                 jobs: int | None = None, progress: bool = True, device: str = "auto") -> dict:
+                 embeddings: str | Path | None = None, jobs: int | None = None, progress: bool = True,
+                 device: str = "auto") -> dict:
     """Results of a saved model on any labelled data (every row is a test row)."""
     from ..models.bundle import load_bundle
 
     bundle = load_bundle(model_dir)
-    ld = load_labelled(data, with_mel=bundle.uses_mel, cache_dir=cache_dir, params=bundle.feature_params, jobs=jobs,
-                       progress=progress)
+    ld = load_labelled(data, with_mel=bundle.uses_mel, with_tags=bundle.uses_tags, embeddings=embeddings,
+                       cache_dir=cache_dir, params=bundle.feature_params, jobs=jobs, progress=progress)
     unknown = sorted(set(ld.labels) - set(bundle.genres))
     if unknown:
         raise DataError(f"{data}: genre {unknown[0]!r} is not one the model knows ({', '.join(bundle.genres)})")
     y = np.array([bundle.genres.index(g) for g in ld.labels])
-    proba = bundle_proba(bundle, ld.table, ld.mel, device=device)
+    proba = bundle_proba(bundle, ld.table, ld.mel, ld.tags, device=device)
     out = Path(out)
     report = write_results(out, y, proba, bundle.genres, extra={"model": bundle.kind, "model_dir": str(model_dir),
                                                                "source": ld.source},
@@ -240,16 +307,17 @@ def evaluate_run(model_dir: str | Path, data: str | Path, out: str | Path, *, ca
     return report
 
 
-def compare_run(data: str | Path, out: str | Path, *, kinds: tuple[str, ...] = MODEL_KINDS,
+def compare_run(data: str | Path, out: str | Path, *, kinds: tuple[str, ...] = BASE_KINDS,
                 config: TrainConfig | None = None, split: str = "random", folds: int = 10,
                 split_dir: str | Path | None = None, cache_dir: str | Path | None = None,
-                params: FeatureParams = DEFAULT_PARAMS, jobs: int | None = None, progress: bool = True) -> list[dict]:
+                embeddings: str | Path | None = None, params: FeatureParams = DEFAULT_PARAMS, jobs: int | None = None, progress: bool = True) -> list[dict]:
     """Train every model kind on the same data and split; write ``comparison.md`` and ``comparison.json``."""
     out = Path(out)
     table_only = Path(data).is_file() and is_feature_table(Path(data))
     if table_only:
         kinds = tuple(k for k in kinds if not needs_mel(k))
-    ld = load_labelled(data, with_mel=any(needs_mel(k) for k in kinds), cache_dir=cache_dir, params=params,
+    ld = load_labelled(data, with_mel=any(needs_mel(k) for k in kinds), with_tags=any(needs_tags(k) for k in kinds),
+                       embeddings=embeddings, cache_dir=cache_dir, params=params,
                        jobs=jobs, progress=progress)
     rows = []
     for kind in kinds:

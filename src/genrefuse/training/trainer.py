@@ -22,17 +22,23 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"            # auto | cpu | cuda
     precision: str = "auto"         # auto (fp16 mixed precision on CUDA, fp32 on CPU) | fp32 | bf16
+    fusion: str = "concat"          # how several branches are joined: concat | gated
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-class ClipDataset(Dataset):
-    """Model inputs and labels: ``mel`` (n, n_mels, n_frames) or None, ``table`` (n, 57) or None, ``y`` (n,)."""
+def _tensor(a: np.ndarray | None) -> torch.Tensor | None:
+    return None if a is None else torch.from_numpy(np.ascontiguousarray(a, np.float32))
 
-    def __init__(self, mel: np.ndarray | None, table: np.ndarray | None, y: np.ndarray):
-        self.mel = None if mel is None else torch.from_numpy(np.ascontiguousarray(mel, np.float32))
-        self.table = None if table is None else torch.from_numpy(np.ascontiguousarray(table, np.float32))
+
+class ClipDataset(Dataset):
+    """Model inputs and labels: ``mel`` (n, n_mels, n_frames), ``table`` (n, 57), ``tags`` (n, 100), each
+    or None, and ``y`` (n,). Items are ``(mel, table, tags, y)`` with empty tensors for absent inputs."""
+
+    def __init__(self, mel: np.ndarray | None, table: np.ndarray | None, y: np.ndarray,
+                 tags: np.ndarray | None = None):
+        self.inputs = (_tensor(mel), _tensor(table), _tensor(tags))
         self.y = torch.from_numpy(np.asarray(y, np.int64))
 
     def __len__(self) -> int:
@@ -40,8 +46,7 @@ class ClipDataset(Dataset):
 
     def __getitem__(self, i):
         empty = torch.zeros(0)
-        return (self.mel[i] if self.mel is not None else empty,
-                self.table[i] if self.table is not None else empty, self.y[i])
+        return (*(x[i] if x is not None else empty for x in self.inputs), self.y[i])
 
 
 def seed_everything(seed: int) -> None:
@@ -65,9 +70,9 @@ def _autocast(device: torch.device, precision: str):
     return torch.autocast(device.type, dtype=dtype), precision == "fp16"
 
 
-def _inputs(model: GenreNet, mel, table, device):
-    return (mel.to(device, non_blocking=True) if model.cnn is not None else None,
-            table.to(device, non_blocking=True) if model.mlp is not None else None)
+def _inputs(model: GenreNet, batch, device):
+    branches = (model.cnn, model.mlp, model.tags)
+    return tuple(x.to(device, non_blocking=True) if b is not None else None for x, b in zip(batch, branches))
 
 
 def restart_batchnorm_stats(model: torch.nn.Module) -> None:
@@ -90,11 +95,11 @@ def run_epoch(model: GenreNet, loader: DataLoader, device: torch.device, precisi
     model.train(training)
     total_loss, correct, seen = 0.0, 0, 0
     with torch.set_grad_enabled(training):
-        for mel, table, y in loader:
+        for *batch, y in loader:
             y = y.to(device)
             ctx, _ = _autocast(device, precision)
             with ctx:
-                logits = model(*_inputs(model, mel, table, device))
+                logits = model(*_inputs(model, batch, device))
                 loss = torch.nn.functional.cross_entropy(logits.float(), y)
             if training:
                 loss_total = loss + model.l2_penalty().to(device)
@@ -155,15 +160,15 @@ def fit(model: GenreNet, train: ClipDataset, valid: ClipDataset | None, config: 
 
 
 @torch.no_grad()
-def predict_proba(model: GenreNet, mel: np.ndarray | None, table: np.ndarray | None, *,
-                  batch_size: int = 64, device: str = "auto") -> np.ndarray:
+def predict_proba(model: GenreNet, mel: np.ndarray | None, table: np.ndarray | None,
+                  tags: np.ndarray | None = None, *, batch_size: int = 64, device: str = "auto") -> np.ndarray:
     """Softmax probabilities, shape (n, n_classes), float64."""
     dev = resolve_device(device)
     model.to(dev).eval()
-    n = len(mel) if mel is not None else len(table)
+    arrays = [a if b is not None else None for a, b in zip((mel, table, tags), (model.cnn, model.mlp, model.tags))]
+    n = len(next(a for a in arrays if a is not None))
     out = []
     for s in range(0, n, batch_size):
-        m = torch.from_numpy(np.ascontiguousarray(mel[s:s + batch_size], np.float32)).to(dev) if model.cnn is not None else None
-        t = torch.from_numpy(np.ascontiguousarray(table[s:s + batch_size], np.float32)).to(dev) if model.mlp is not None else None
-        out.append(model.probabilities(m, t).cpu().numpy())
+        batch = [None if a is None else _tensor(a[s:s + batch_size]).to(dev) for a in arrays]
+        out.append(model.probabilities(*batch).cpu().numpy())
     return np.concatenate(out).astype(np.float64) if out else np.zeros((0, model.arch.n_classes))

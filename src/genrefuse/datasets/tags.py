@@ -1,0 +1,55 @@
+"""The musicnn branch's inputs for a dataset: per-track taggram summaries, from an embeddings file
+(joined by file stem) or computed from the audio with the ported musicnn and cached by content hash."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..parallel import map_items
+from .cache import file_hash
+
+TAGS_CACHE_VERSION = "musicnn-msd-v1"      # bump when the taggram recipe changes
+
+
+def join_embeddings(tracks: list[str], embeddings: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``tracks`` found in ``embeddings`` (by file stem): (row indices, summaries (k, 100))."""
+    from ..pretrained.embed import track_stem, track_summaries
+
+    summaries = track_summaries(embeddings)
+    keep = [i for i, t in enumerate(tracks) if track_stem(t) in summaries]
+    vectors = np.stack([summaries[track_stem(tracks[i])] for i in keep]) if keep else np.zeros((0, 100), np.float32)
+    return np.array(keep, dtype=np.int64), vectors
+
+
+def _cached_summary(path: Path, *, cache_dir: Path) -> np.ndarray:
+    from ..pretrained.embed import file_taggram, tag_summary
+
+    digest = file_hash(path)
+    target = cache_dir / TAGS_CACHE_VERSION / digest[:2] / f"{digest}.npy"
+    if target.is_file():
+        return tag_summary(np.load(target))
+    tags = file_taggram(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{digest}.tmp.npy")
+    np.save(tmp, tags)
+    tmp.replace(target)
+    return tag_summary(tags)
+
+
+def audio_summaries(paths: list[Path], cache_dir: str | Path, *, jobs: int | None = None,
+                    progress: bool = True) -> tuple[np.ndarray, list[str]]:
+    """Taggram summaries (n, 100) of audio files through the cache; rows of failed files are NaN and
+    their errors are returned."""
+    import functools
+
+    out = np.full((len(paths), 100), np.nan, np.float32)
+    errors = []
+    index = {p: i for i, p in enumerate(paths)}
+    work = functools.partial(_cached_summary, cache_dir=Path(cache_dir))
+    for o in map_items(work, paths, jobs=jobs, desc="musicnn", progress=progress):
+        if o.ok:
+            out[index[o.item]] = o.value
+        else:
+            errors.append(o.error)
+    return out, errors

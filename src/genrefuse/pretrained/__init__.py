@@ -1,0 +1,1 @@
+"""Pretrained models ported from elsewhere (musicnn), read without their original frameworks."""
