@@ -48,6 +48,7 @@ def main() -> None:
     ap.add_argument("--json")
     a = ap.parse_args()
 
+    from genrefuse.features.params import DEFAULT_PARAMS
     from genrefuse.genres import genre_order
     from genrefuse.training.run import bundle_proba, fit_one, load_labelled, make_splits
     from genrefuse.training.trainer import TrainConfig
@@ -68,7 +69,7 @@ def main() -> None:
         for name, splits in protocols.items():
             correct = 0
             for s in splits:
-                bundle, _ = fit_one(kind, data, s, genres, config=config, params=bundle_params(), progress=False)
+                bundle, _ = fit_one(kind, data, s, genres, config=config, params=DEFAULT_PARAMS, progress=False)
                 t = s["test"]
                 p = bundle_proba(bundle, data.table[t], None, None if data.tags is None else data.tags[t], device="cpu")
                 correct += int((p.argmax(1) == y[t]).sum())
@@ -78,7 +79,7 @@ def main() -> None:
             s = {"train": np.concatenate([s["train"], s["valid"]]) if kind != "mlp" else s["train"],
                  "valid": s["valid"] if kind == "mlp" else np.array([], int), "test": s["test"]}
             fy = np.array([genres.index(g) for g in full.labels])
-            bundle, _ = fit_one(kind, full, s, genres, config=config, params=bundle_params(), progress=False)
+            bundle, _ = fit_one(kind, full, s, genres, config=config, params=DEFAULT_PARAMS, progress=False)
             p = bundle_proba(bundle, full.table[s["test"]], None, device="cpu")
             row["ff_test"] = float(np.mean(p.argmax(1) == fy[s["test"]]))
         results[kind] = row
@@ -86,12 +87,6 @@ def main() -> None:
               (f"{row['ff_test']:>10.3f}" if "ff_test" in row else f"{'  held out':>10}"))
     write_json(a.json, {"tracks": len(data), "folds": a.folds, "block": a.block, "epochs": a.epochs,
                         "results": results})
-
-
-def bundle_params():
-    from genrefuse.features.params import DEFAULT_PARAMS
-
-    return DEFAULT_PARAMS
 
 
 if __name__ == "__main__":

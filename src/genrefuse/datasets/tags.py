@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 
 from ..parallel import map_items
-from .cache import file_hash
 
 TAGS_CACHE_VERSION = "musicnn-msd-v1"      # bump when the taggram recipe changes
 
@@ -22,10 +21,10 @@ def join_embeddings(tracks: list[str], embeddings: str | Path) -> tuple[np.ndarr
     return np.array(keep, dtype=np.int64), vectors
 
 
-def _cached_summary(path: Path, *, cache_dir: Path) -> np.ndarray:
+def _cached_summary(job: tuple[Path, str], *, cache_dir: Path) -> np.ndarray:
     from ..pretrained.embed import file_taggram, tag_summary
 
-    digest = file_hash(path)
+    path, digest = job
     target = cache_dir / TAGS_CACHE_VERSION / digest[:2] / f"{digest}.npy"
     if target.is_file():
         return tag_summary(np.load(target))
@@ -37,17 +36,18 @@ def _cached_summary(path: Path, *, cache_dir: Path) -> np.ndarray:
     return tag_summary(tags)
 
 
-def audio_summaries(paths: list[Path], cache_dir: str | Path, *, jobs: int | None = None,
+def audio_summaries(paths: list[Path], hashes: list[str], cache_dir: str | Path, *, jobs: int | None = None,
                     progress: bool = True) -> tuple[np.ndarray, list[str]]:
-    """Taggram summaries (n, 100) of audio files through the cache; rows of failed files are NaN and
-    their errors are returned."""
+    """Taggram summaries (n, 100) of audio files (with their content hashes, as the feature cache has
+    them) through the cache; rows of failed files are NaN and their errors are returned."""
     import functools
 
     out = np.full((len(paths), 100), np.nan, np.float32)
     errors = []
-    index = {p: i for i, p in enumerate(paths)}
+    jobs_ = list(zip(paths, hashes))
+    index = {job: i for i, job in enumerate(jobs_)}
     work = functools.partial(_cached_summary, cache_dir=Path(cache_dir))
-    for o in map_items(work, paths, jobs=jobs, desc="musicnn", progress=progress):
+    for o in map_items(work, jobs_, jobs=jobs, desc="musicnn", progress=progress):
         if o.ok:
             out[index[o.item]] = o.value
         else:

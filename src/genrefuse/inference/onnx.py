@@ -97,8 +97,13 @@ class OnnxRunner:
         return self.session.run(None, feed)[0].astype(np.float64)
 
 
+def exportable(bundle: Bundle) -> bool:
+    """Neural bundles on the Mel and table inputs; the musicnn kinds stay in PyTorch (the port runs there)."""
+    return isinstance(bundle.model, GenreNet) and not bundle.uses_tags
+
+
 def runner_for(bundle: Bundle, model_dir: str | Path) -> OnnxRunner | None:
-    """An ONNX Runtime session for a neural bundle when onnxruntime is installed, else None."""
-    if not isinstance(bundle.model, GenreNet) or not available():
+    """An ONNX Runtime session for an exportable bundle when onnxruntime is installed, else None."""
+    if not exportable(bundle) or not available():
         return None
     return OnnxRunner(cached_export(bundle, Path(model_dir)))

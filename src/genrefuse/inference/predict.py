@@ -49,8 +49,8 @@ class GenreModel:
         if backend in ("auto", "onnx") and device == "cpu":
             from . import onnx
 
-            runner = onnx.runner_for(bundle, Path(path)) if not bundle.uses_tags else None
-            if runner is None and backend == "onnx" and not isinstance(bundle.model, ClassicModel) and not bundle.uses_tags:
+            runner = onnx.runner_for(bundle, Path(path))
+            if runner is None and backend == "onnx" and onnx.exportable(bundle):
                 raise ModelError("ONNX Runtime is not installed (pip install onnxruntime)")
         return cls(bundle, device=device, onnx=runner)
 

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..datasets.extract import BatchReport
 from ..datasets.layouts import discover
 from ..genres import genre_order
 from ..parallel import map_items
@@ -14,14 +15,8 @@ from .embed import file_taggram, write_embeddings
 
 
 @dataclass
-class EmbedReport:
-    ok: int = 0
+class EmbedReport(BatchReport):
     patches: int = 0
-    failures: list[str] = field(default_factory=list)
-
-    @property
-    def exit_status(self) -> int:
-        return 1 if self.failures else 0
 
 
 def _one(path: Path, *, hop: float, penultimate: bool):

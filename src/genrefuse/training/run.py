@@ -67,12 +67,13 @@ def _with_tags(data: LabelledData, *, embeddings: str | Path | None, cache_dir: 
     """``data`` with its musicnn inputs: from ``embeddings`` (rows without one are left out, and said
     so) or, for audio, computed with the ported musicnn through the cache."""
     from ..datasets.tags import audio_summaries, join_embeddings
+    from ..pretrained.embed import track_stem
 
     if embeddings is not None:
         keep, vectors = join_embeddings(data.tracks, embeddings)
         if not len(keep):
             raise DataError(f"{embeddings}: no track of {data.source} has embeddings (joined by file stem, "
-                            f"e.g. {Path(data.tracks[0]).stem})")
+                            f"e.g. {track_stem(data.tracks[0])})")
         if len(keep) < len(data):
             print(f"embeddings: {len(data) - len(keep)} of {len(data)} tracks of {data.source} have none in "
                   f"{embeddings} and are left out")
@@ -81,7 +82,8 @@ def _with_tags(data: LabelledData, *, embeddings: str | Path | None, cache_dir: 
         return out
     if data.hashes is None:
         raise DataError(f"{data.source}: a feature table has no audio for the musicnn branch; give --embeddings")
-    vectors, errors = audio_summaries([Path(n) for n in data.names], cache_dir, jobs=jobs, progress=progress)
+    vectors, errors = audio_summaries([Path(n) for n in data.names], data.hashes, cache_dir, jobs=jobs,
+                                      progress=progress)
     for e in errors:
         print(f"skipped: {e}")
     keep = np.flatnonzero(np.isfinite(vectors).all(axis=1))
