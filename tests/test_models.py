@@ -49,3 +49,34 @@ def test_l2_penalty_is_keras_style():
 def test_input_too_small():
     with pytest.raises(ValueError, match="too small"):
         GenreNet(Architecture(kind="cnn", n_classes=2, n_frames=40))
+
+
+def test_gated_fusion_gates_the_concatenated_branches():
+    m = GenreNet(Architecture(kind="mlp+musicnn", n_classes=4, fusion="gated")).eval()
+    assert m.gate.in_features == m.gate.out_features == 64             # two 32-unit branches
+    table, tags = torch.randn(3, 57), torch.randn(3, 100)
+    base = m(table=table, tags=tags)
+    with torch.no_grad():                                              # a closed gate leaves only the bias
+        m.gate.weight.zero_()
+        m.gate.bias.fill_(-1e4)
+    assert torch.allclose(m(table=table, tags=tags), m.classifier.bias.expand(3, 4))
+    assert not torch.allclose(base, m(table=table, tags=tags))
+    with pytest.raises(ValueError, match="unknown fusion"):
+        GenreNet(Architecture(kind="mlp+musicnn", n_classes=4, fusion="sum"))
+
+
+def test_input_noise_only_while_training():
+    from genrefuse.models.fusion import default_input_noise
+
+    assert default_input_noise("mlp+musicnn") > 0 and default_input_noise("mlp") == 0 == default_input_noise("fusion")
+    torch.manual_seed(0)
+    noisy = GenreNet(Architecture(kind="mlp+musicnn", n_classes=4, input_noise=0.6, mlp_dropout=0.0))
+    clean = GenreNet(Architecture(kind="mlp+musicnn", n_classes=4, input_noise=0.0, mlp_dropout=0.0))
+    clean.load_state_dict(noisy.state_dict())
+    table, tags = torch.randn(8, 57), torch.randn(8, 100)
+    noisy.eval(), clean.eval()
+    assert torch.equal(noisy(table=table, tags=tags), clean(table=table, tags=tags))
+    noisy.train(), clean.train()
+    assert not torch.allclose(noisy(table=table, tags=tags), clean(table=table, tags=tags))
+    with pytest.raises(ValueError, match="noise"):
+        GenreNet(Architecture(kind="mlp", n_classes=4, input_noise=-1.0))

@@ -46,18 +46,22 @@ def test_reader_rejects_a_file_that_is_not_a_checkpoint(tmp_path):
         read_checkpoint(tmp_path / "bad")
 
 
-def test_port_equals_tensorflow():
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_port_equals_tensorflow(backend):
     # tests/data/musicnn_tf_reference.npz: the wheel's own TensorFlow graph (models.py, TF 2.21) on
-    # seeded random patches and a ramp, as the port's reference
+    # seeded random patches and a ramp, as the port's reference; the ONNX export runs the same port
     needs_wheel()
-    from genrefuse.pretrained.musicnn import load_musicnn
+    if backend == "onnx":
+        pytest.importorskip("onnxruntime", reason="ONNX Runtime is not installed")
+    from genrefuse.pretrained.tagger import load_tagger
 
     P = (np.random.default_rng(2019).random((3, 187, 96)) * 4.5).astype(np.float32)
     P[2] = np.linspace(0, 4, 96, dtype=np.float32)
     ref = np.load(DATA / "musicnn_tf_reference.npz")
-    tags, pen = load_musicnn().taggram(torch.from_numpy(P))
+    tags, pen = load_tagger(backend=backend).taggram(P)
     assert np.abs(tags - ref["tags"]).max() < 1e-5
     assert np.abs(pen - ref["penultimate"]).max() < 1e-4
+    assert load_tagger(backend=backend).taggram(P[:0])[0].shape == (0, 50)
 
 
 def test_parity_with_the_published_taggram():
@@ -108,6 +112,7 @@ def test_embeddings_file_summaries_and_errors(tmp_path):
 
 def test_train_and_evaluate_from_the_published_embeddings(tmp_path):
     from genrefuse.models.bundle import load_bundle
+    from genrefuse.models.fusion import TAG_INPUT_NOISE
     from genrefuse.training.run import evaluate_run, train_run
     from genrefuse.training.trainer import TrainConfig
 
@@ -119,6 +124,7 @@ def test_train_and_evaluate_from_the_published_embeddings(tmp_path):
     assert rep["accuracy"] > 0.7                                               # chance is 0.1
     bundle = load_bundle(tmp_path / "run" / "model")
     assert bundle.uses_tags and bundle.tags_mean.shape == (100,)
+    assert bundle.model.arch.input_noise == TAG_INPUT_NOISE         # the musicnn kinds' default, saved
     ev = evaluate_run(tmp_path / "run" / "model", table, tmp_path / "eval", embeddings=emb, progress=False)
     assert sum(ev["per_class"][g]["support"] for g in bundle.genres) == 443
     assert ev["accuracy"] > rep["accuracy"] - 0.05                             # mostly training tracks

@@ -70,11 +70,19 @@ def cmd_extract(a: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- model
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0:                  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, not {text!r}")
+    return value
+
+
 def _train_config(a: argparse.Namespace):
     from .training.trainer import TrainConfig
 
     return TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, patience=a.patience, seed=a.seed,
-                       device=a.device, precision=a.precision, fusion=a.fusion)
+                       device=a.device, precision=a.precision, fusion=a.fusion,
+                       input_noise=a.input_noise)
 
 
 def _print_report(report: dict, out: Path) -> None:
@@ -281,6 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--jobs", type=int, help=jobs_help)
         s.add_argument("--fusion", choices=("concat", "gated"), default="concat",
                        help="how several branches are joined (default concat)")
+        s.add_argument("--input-noise", type=_non_negative, metavar="SD",
+                       help="Gaussian noise, in standard deviations, added to the standardised table and taggram "
+                            "inputs while training (default 0.6 for the musicnn kinds, 0 for the paper's)")
         s.add_argument("--embeddings", type=Path, help=embeddings_help)
 
     embeddings_help = ("musicnn taggrams (an npz from `genrefuse embed` or the published GTZAN ones) for the "

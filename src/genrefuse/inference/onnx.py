@@ -6,6 +6,7 @@ used; where the bundle folder is read-only it goes to ``~/.cache/genrefuse/onnx`
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -40,52 +41,70 @@ class _Probabilities:
         return Wrapped().eval()
 
 
+def export_module(module, args: tuple, path: Path, *, inputs: list[str], outputs: list[str]) -> Path:
+    """Export ``module`` (batch axis dynamic) to ``path``, written whole and then renamed into place."""
+    import warnings
+
+    import torch
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, args, str(tmp), input_names=inputs, output_names=outputs, dynamo=False,
+                          dynamic_axes={name: {0: "n"} for name in inputs + outputs})
+    os.replace(tmp, path)
+    return path
+
+
 def export(bundle: Bundle, path: Path) -> Path:
     import torch
 
-    net = bundle.model
     p = bundle.feature_params
     args = (torch.zeros(2, p.n_mels, p.n_frames), torch.zeros(2, len(bundle.table_mean)))
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    import warnings
+    return export_module(_Probabilities(bundle.model), args, path, inputs=["mel", "table"], outputs=["probabilities"])
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(_Probabilities(net), args, str(tmp), input_names=["mel", "table"],
-                          output_names=["probabilities"], dynamo=False,
-                          dynamic_axes={"mel": {0: "n"}, "table": {0: "n"}, "probabilities": {0: "n"}})
-    os.replace(tmp, path)
-    return path
+
+def session(path: Path, *, threads: int | None = None):
+    """An ONNX Runtime CPU session; ``threads`` defaults to torch's (1 inside a worker pool, see
+    ``parallel.limit_threads``)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    if threads is None:
+        import torch
+
+        threads = torch.get_num_threads()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def export_once(name: str, folders: list[Path], make: Callable[[Path], Path]) -> Path:
+    """``folder/name`` from the first folder that has it, else made by ``make(path)`` in the first
+    writable one (a bundle or weights folder may be read-only)."""
+    for folder in folders:
+        path = folder / name
+        if path.is_file():
+            return path
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            return make(path)
+        except OSError:
+            continue
+    raise OSError(f"{folders[0]}: nowhere to write the ONNX export {name}")
 
 
 def cached_export(bundle: Bundle, model_dir: Path) -> Path:
     from ..datasets.cache import file_hash
 
     name = f"model-{file_hash(model_dir / 'model.safetensors')[:12]}.onnx"
-    for folder in (model_dir, Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "genrefuse" / "onnx"):
-        path = folder / name
-        if path.is_file():
-            return path
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            return export(bundle, path)
-        except OSError:
-            continue
-    raise OSError(f"{model_dir}: nowhere to write the ONNX export")
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "genrefuse" / "onnx"
+    return export_once(name, [model_dir, cache], lambda path: export(bundle, path))
 
 
 class OnnxRunner:
     def __init__(self, path: Path, *, threads: int | None = None):
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        if threads is None:
-            import torch
-
-            threads = torch.get_num_threads()      # 1 inside a worker pool (see parallel.limit_threads)
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        self.session = session(path, threads=threads)
         self.path = path
         self.inputs = {i.name for i in self.session.get_inputs()}   # the exporter drops an unused branch's input
 

@@ -38,12 +38,14 @@ class Prediction:
 class GenreModel:
     """A loaded bundle that predicts genres from files or waveforms."""
 
-    def __init__(self, bundle: Bundle, *, device: str = "cpu", onnx=None):
+    def __init__(self, bundle: Bundle, *, device: str = "cpu", onnx=None, tag_backend: str = "auto"):
         self.bundle, self.device, self.onnx = bundle, device, onnx
+        self.tag_backend = tag_backend              # which runtime computes musicnn taggrams
 
     @classmethod
     def load(cls, path: str | Path, *, device: str = "cpu", backend: str = "auto") -> "GenreModel":
-        """``backend``: 'auto' (ONNX Runtime when installed, for neural models on CPU), 'onnx' or 'torch'."""
+        """``backend``: 'auto' (ONNX Runtime when installed, for neural models on CPU, and for the musicnn
+        tagger), 'onnx' or 'torch'."""
         bundle = load_bundle(path)
         runner = None
         if backend in ("auto", "onnx") and device == "cpu":
@@ -52,7 +54,7 @@ class GenreModel:
             runner = onnx.runner_for(bundle, Path(path))
             if runner is None and backend == "onnx" and onnx.exportable(bundle):
                 raise ModelError("ONNX Runtime is not installed (pip install onnxruntime)")
-        return cls(bundle, device=device, onnx=runner)
+        return cls(bundle, device=device, onnx=runner, tag_backend=backend)
 
     @property
     def backend(self) -> str:
@@ -75,12 +77,13 @@ class GenreModel:
         from ..pretrained.embed import file_taggram, tag_summary, taggram
 
         if isinstance(x, (str, Path)):
-            return tag_summary(file_taggram(x))
+            return tag_summary(file_taggram(x, backend=self.tag_backend))
         import librosa
 
         from ..features.musicnn_input import SR
 
-        return tag_summary(taggram(librosa.resample(np.asarray(x, np.float32), orig_sr=sr, target_sr=SR)))
+        y = librosa.resample(np.asarray(x, np.float32), orig_sr=sr, target_sr=SR)
+        return tag_summary(taggram(y, backend=self.tag_backend))
 
     @property
     def genres(self) -> list[str]:

@@ -20,26 +20,25 @@ N_TAGS = 50
 SUMMARY_SIZE = 2 * N_TAGS           # per-track mean and standard deviation of each tag
 
 
-def taggram(y: np.ndarray, *, hop: float = 1.0, penultimate: bool = False
+def taggram(y: np.ndarray, *, hop: float = 1.0, penultimate: bool = False, backend: str = "auto"
             ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """Tag probabilities of every 3 s patch (``hop`` seconds apart) of ``y``, mono at 16 kHz.
+    """Tag probabilities of every 3 s patch (``hop`` seconds apart) of ``y``, mono at 16 kHz, by the ported
+    musicnn (``backend``: auto, onnx or torch; see :func:`.tagger.load_tagger`).
 
     Returns ``(n_patches, 50)`` float32, and the ``(n_patches, 200)`` penultimate features with
     ``penultimate=True``.
     """
-    import torch
-
-    from .musicnn import load_musicnn
+    from .tagger import load_tagger
 
     P = mi.patches(mi.log_mel(y), hop_frames=mi.hop_frames(hop))
-    tags, pen = load_musicnn().taggram(torch.from_numpy(P))
+    tags, pen = load_tagger(backend=backend).taggram(P)
     return (tags, pen) if penultimate else tags
 
 
-def file_taggram(path: str | Path, *, hop: float = 1.0, penultimate: bool = False):
+def file_taggram(path: str | Path, *, hop: float = 1.0, penultimate: bool = False, backend: str = "auto"):
     """:func:`taggram` of a whole audio file (decoded and resampled to 16 kHz)."""
     y = check_signal(load(path, sr=mi.SR), sr=mi.SR, name=str(path))
-    return taggram(y, hop=hop, penultimate=penultimate)
+    return taggram(y, hop=hop, penultimate=penultimate, backend=backend)
 
 
 def tag_summary(tags: np.ndarray) -> np.ndarray:

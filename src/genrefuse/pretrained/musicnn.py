@@ -86,9 +86,10 @@ class MusiCNN(nn.Module):
         return self.out(penultimate), penultimate
 
     @torch.no_grad()
-    def taggram(self, patches: torch.Tensor, *, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    def taggram(self, patches: torch.Tensor | np.ndarray, *, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
         """Tag probabilities ``(n, 50)`` and penultimate features ``(n, 200)`` of ``(n, 187, 96)`` patches."""
         self.eval()
+        patches = torch.as_tensor(np.asarray(patches, np.float32)) if isinstance(patches, np.ndarray) else patches
         tags, pen = [], []
         for s in range(0, len(patches), batch_size):
             logits, p = self(patches[s:s + batch_size])
@@ -166,15 +167,21 @@ def convert(prefix: str | Path, out: str | Path) -> Path:
 _LOADED: dict[str, MusiCNN] = {}
 
 
+def weights_path(weights: str | Path | None = None) -> Path:
+    """``weights``, or by default the installed wheel's checkpoint converted once into :func:`weights_cache_dir`."""
+    if weights is not None:
+        return Path(weights)
+    path = weights_cache_dir() / "MSD_musicnn.safetensors"
+    if not path.is_file():
+        convert(wheel_checkpoint(), path)
+    return path
+
+
 def load_musicnn(weights: str | Path | None = None) -> MusiCNN:
-    """The pretrained MSD_musicnn, in eval mode. ``weights``: a converted safetensors file; by default the
-    installed wheel's checkpoint, converted once into :func:`weights_cache_dir`."""
+    """The pretrained MSD_musicnn in PyTorch, in eval mode (``weights``: see :func:`weights_path`)."""
     from safetensors.torch import load_file
 
-    if weights is None:
-        weights = weights_cache_dir() / "MSD_musicnn.safetensors"
-        if not weights.is_file():
-            convert(wheel_checkpoint(), weights)
+    weights = weights_path(weights)
     key = str(weights)
     if key not in _LOADED:
         net = MusiCNN()

@@ -17,7 +17,7 @@ from ..features.params import DEFAULT_PARAMS, FeatureParams
 from ..genres import genre_order
 from ..models.bundle import Bundle
 from ..models.classic import CLASSIC_KINDS, ClassicModel
-from ..models.fusion import NEURAL_KINDS, TAG_KINDS, Architecture, GenreNet
+from ..models.fusion import NEURAL_KINDS, TAG_KINDS, Architecture, GenreNet, default_input_noise
 from .reports import write_results
 from .trainer import ClipDataset, TrainConfig, fit, predict_proba
 
@@ -177,7 +177,8 @@ def fit_one(kind: str, data: LabelledData, split: dict[str, np.ndarray], genres:
     if kind not in NEURAL_KINDS:
         raise DataError(f"unknown model kind {kind!r}; choose from {', '.join(MODEL_KINDS)}")
     arch = Architecture(kind=kind, n_classes=len(genres), n_features=z.shape[1], n_mels=params.n_mels,
-                        n_frames=params.n_frames, fusion=config.fusion)
+                        n_frames=params.n_frames, fusion=config.fusion,
+                        input_noise=default_input_noise(kind) if config.input_noise is None else config.input_noise)
     net = GenreNet(arch)
     mel = data.mel if arch.uses_mel else None
     if arch.uses_mel and mel is None:

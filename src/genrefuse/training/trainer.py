@@ -23,6 +23,7 @@ class TrainConfig:
     device: str = "auto"            # auto | cpu | cuda
     precision: str = "auto"         # auto (fp16 mixed precision on CUDA, fp32 on CPU) | fp32 | bf16
     fusion: str = "concat"          # how several branches are joined: concat | gated
+    input_noise: float | None = None  # training noise on standardised inputs; None: the kind's default
 
     def to_dict(self) -> dict:
         return asdict(self)

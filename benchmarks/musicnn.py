@@ -1,0 +1,79 @@
+"""The musicnn branch's cost per 30 s clip: decoding to 16 kHz, the log-Mel patches, and the ported network
+in eager PyTorch against ONNX Runtime (same threads), with the largest tag difference between the two.
+
+    python benchmarks/musicnn.py --json out/bench/musicnn.json [--clips DIR] [--threads N]
+
+--clips: a folder of audio (default: the real GTZAN clips in ../shared/data when present, else a 30 s
+synthetic clip written to a temporary folder).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import write_json  # noqa: E402
+
+from genrefuse.audio import load  # noqa: E402
+from genrefuse.features import musicnn_input as mi  # noqa: E402
+from genrefuse.pretrained.tagger import load_tagger  # noqa: E402
+
+SHARED_CLIPS = Path(__file__).resolve().parents[2] / "shared" / "data" / "gtzan-clips"
+
+
+def clip_paths(folder: Path | None) -> list[Path]:
+    folder = folder or (SHARED_CLIPS if SHARED_CLIPS.is_dir() else None)
+    if folder is None:
+        import soundfile as sf
+
+        from genrefuse.datasets.synth import render_clip
+
+        folder = Path(tempfile.mkdtemp())
+        sf.write(folder / "synth.wav", render_clip("techno", seconds=30.0, seed=0), 22050)
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".au", ".wav", ".flac", ".ogg", ".mp3"))
+
+
+def best_of(fn, repeats: int = 3) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--clips", type=Path)
+    ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    paths = clip_paths(a.clips)
+    torch_tagger, onnx_tagger = load_tagger(backend="torch"), load_tagger(backend="onnx")
+    rows = []
+    print(f"{'clip':<22}{'decode s':>9}{'mel s':>8}{'torch s':>9}{'onnx s':>8}{'speedup':>9}{'max |dtag|':>12}")
+    for path in paths:
+        decode = best_of(lambda: load(path, sr=mi.SR))
+        y = load(path, sr=mi.SR)
+        mel = best_of(lambda: mi.patches(mi.log_mel(y)))
+        P = mi.patches(mi.log_mel(y))
+        tt, to = best_of(lambda: torch_tagger.taggram(P)), best_of(lambda: onnx_tagger.taggram(P))
+        diff = float(np.abs(torch_tagger.taggram(P)[0] - onnx_tagger.taggram(P)[0]).max())
+        rows.append({"clip": path.name, "seconds": len(y) / mi.SR, "patches": len(P), "decode_s": decode,
+                     "mel_s": mel, "torch_s": tt, "onnx_s": to, "speedup": tt / to, "max_abs_tag_difference": diff})
+        print(f"{path.name:<22}{decode:>9.3f}{mel:>8.3f}{tt:>9.3f}{to:>8.3f}{tt / to:>8.2f}x{diff:>12.1e}")
+    mean = {k: float(np.mean([r[k] for r in rows])) for k in ("decode_s", "mel_s", "torch_s", "onnx_s", "speedup")}
+    print(f"mean per clip: torch path {mean['decode_s'] + mean['mel_s'] + mean['torch_s']:.2f} s, "
+          f"onnx path {mean['decode_s'] + mean['mel_s'] + mean['onnx_s']:.2f} s ({a.threads} threads)")
+    write_json(a.json, {"threads": a.threads, "clips": rows, "mean": mean})
+
+
+if __name__ == "__main__":
+    main()
