@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,10 @@ ISSUE_FF_TEST = {"logreg-tags+table": 0.838}     # measured on the real FF test 
 TABLE_ONLY = ("svm", "mlp", "knn")
 
 
+def several_branches(kind: str) -> bool:
+    return "+" in kind or kind == "fusion"
+
+
 def logreg_proba(x_train, y_train, x_test):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -62,6 +67,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="fold seeds of the blocked CV (default 3)")
     ap.add_argument("--epochs", type=int, default=150)
     ap.add_argument("--models", default="svm,mlp,musicnn,mlp+musicnn,logreg-tags+table")
+    ap.add_argument("--fusions", default="concat",
+                    help="comma-separated fusions tried for the kinds with several branches (default concat)")
     ap.add_argument("--json")
     a = ap.parse_args()
 
@@ -76,7 +83,7 @@ def main() -> None:
     y = np.array([genres.index(g) for g in data.labels])
     config = TrainConfig(epochs=a.epochs)
 
-    def cv_accuracy(kind: str, splits: list[dict]) -> float:
+    def cv_accuracy(kind: str, splits: list[dict], fusion: str = "concat") -> float:
         correct = 0
         for s in splits:
             t = s["test"]
@@ -85,7 +92,8 @@ def main() -> None:
                 fit = np.concatenate([s["train"], s["valid"]])
                 p = logreg_proba(x[fit], y[fit], x[t])
             else:
-                bundle, _ = fit_one(kind, data, s, genres, config=config, params=DEFAULT_PARAMS, progress=False)
+                bundle, _ = fit_one(kind, data, s, genres, config=replace(config, fusion=fusion),
+                                    params=DEFAULT_PARAMS, progress=False)
                 p = bundle_proba(bundle, data.table[t], None, None if data.tags is None else data.tags[t], device="cpu")
             correct += int((p.argmax(1) == y[t]).sum())
         return correct / len(data)
@@ -101,22 +109,25 @@ def main() -> None:
 
     stratified = make_splits(data, "kfold", folds=a.folds, seed=0)
     results: dict = {}
-    print(f"{'model':<20}{'stratified':>12}{f'blocked-{a.block} (mean of {a.repeats})':>28}{'FF test':>10}")
-    for kind in a.models.split(","):
-        blocked = [cv_accuracy(kind, blocked_folds(data.tracks, data.labels, k=a.folds, block=a.block, seed=seed))
-                   for seed in range(a.repeats)]
-        row = {"stratified": cv_accuracy(kind, stratified), "blocked": float(np.mean(blocked)),
+    print(f"{'model':<26}{'stratified':>12}{f'blocked-{a.block} (mean of {a.repeats})':>28}{'FF test':>10}")
+    rows = [(kind, fusion) for kind in a.models.split(",")
+            for fusion in (a.fusions.split(",") if several_branches(kind) else ["concat"])]
+    for kind, fusion in rows:
+        blocked = [cv_accuracy(kind, blocked_folds(data.tracks, data.labels, k=a.folds, block=a.block, seed=seed),
+                               fusion) for seed in range(a.repeats)]
+        row = {"stratified": cv_accuracy(kind, stratified, fusion), "blocked": float(np.mean(blocked)),
                "blocked_per_seed": blocked, "blocked_std": float(np.std(blocked))}
         if kind in TABLE_ONLY:
             row["ff_test"] = ff_test(kind)
         elif kind in ISSUE_FF_TEST:
             row["ff_test_issue"] = ISSUE_FF_TEST[kind]
-        results[kind] = row
+        name = kind if fusion == "concat" else f"{kind} ({fusion})"
+        results[name] = row
         test = row.get("ff_test", row.get("ff_test_issue"))
-        print(f"{kind:<20}{row['stratified']:>12.3f}{row['blocked']:>20.3f} +- {row['blocked_std']:.3f}"
+        print(f"{name:<26}{row['stratified']:>12.3f}{row['blocked']:>20.3f} +- {row['blocked_std']:.3f}"
               + (f"{test:>10.3f}" if test is not None else f"{'held out':>10}"))
     write_json(a.json, {"tracks": len(data), "folds": a.folds, "block": a.block, "repeats": a.repeats,
-                        "epochs": a.epochs, "results": results})
+                        "epochs": a.epochs, "fusions": a.fusions, "results": results})
 
 
 if __name__ == "__main__":

@@ -80,3 +80,16 @@ def test_input_noise_only_while_training():
     assert not torch.allclose(noisy(table=table, tags=tags), clean(table=table, tags=tags))
     with pytest.raises(ValueError, match="noise"):
         GenreNet(Architecture(kind="mlp", n_classes=4, input_noise=-1.0))
+
+
+def test_attention_fusion_weights_each_branch():
+    torch.manual_seed(0)
+    m = GenreNet(Architecture(kind="fusion+musicnn", n_classes=5, n_frames=320, fusion="attention")).eval()
+    mel, table, tags = torch.rand(4, 128, 320), torch.randn(4, 57), torch.randn(4, 100)
+    assert m(mel, table, tags).shape == (4, 5) and m.classifier.in_features == 32
+    parts = [m.cnn(mel.unsqueeze(1)), m.mlp(table), m.tags(tags)]
+    pooled, weights = m.attention_pool(parts)
+    assert weights.shape == (4, 3) and torch.allclose(weights.sum(1), torch.ones(4))
+    with torch.no_grad():                       # equal scores: equal weights
+        m.attend[2].weight.zero_()
+        assert torch.allclose(m.attention_pool(parts)[1], torch.full((4, 3), 1 / 3))

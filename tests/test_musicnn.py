@@ -111,6 +111,7 @@ def test_embeddings_file_summaries_and_errors(tmp_path):
 
 
 def test_train_and_evaluate_from_the_published_embeddings(tmp_path):
+    from genrefuse.errors import DataError
     from genrefuse.models.bundle import load_bundle
     from genrefuse.models.fusion import TAG_INPUT_NOISE
     from genrefuse.training.run import evaluate_run, train_run
@@ -128,6 +129,9 @@ def test_train_and_evaluate_from_the_published_embeddings(tmp_path):
     ev = evaluate_run(tmp_path / "run" / "model", table, tmp_path / "eval", embeddings=emb, progress=False)
     assert sum(ev["per_class"][g]["support"] for g in bundle.genres) == 443
     assert ev["accuracy"] > rep["accuracy"] - 0.05                             # mostly training tracks
+    with pytest.raises(DataError, match="0 test tracks.*only tracks that have embeddings"):
+        train_run(table, tmp_path / "ff", kind="mlp+musicnn", embeddings=emb, split="fault-filtered",
+                  split_dir=shared_path("gtzan-splits", "fault-filtered"), progress=False)   # FF test held out
 
 
 @pytest.fixture(scope="session")

@@ -287,8 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="auto: fp16 mixed precision on CUDA, fp32 on CPU")
         s.add_argument("--cache", type=Path, help="feature cache folder (default ~/.cache/genrefuse/features)")
         s.add_argument("--jobs", type=int, help=jobs_help)
-        s.add_argument("--fusion", choices=("concat", "gated"), default="concat",
-                       help="how several branches are joined (default concat)")
+        s.add_argument("--fusion", choices=FUSIONS, default="concat",
+                       help="how several branches are joined: concat (default), gated (a sigmoid gate on the "
+                            "concatenation) or attention (a softmax weight per branch)")
         s.add_argument("--input-noise", type=_non_negative, metavar="SD",
                        help="Gaussian noise, in standard deviations, added to the standardised table and taggram "
                             "inputs while training (default 0.6 for the musicnn kinds, 0 for the paper's)")
@@ -296,6 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     embeddings_help = ("musicnn taggrams (an npz from `genrefuse embed` or the published GTZAN ones) for the "
                        "musicnn kinds, joined to the data by file stem; without it they are computed from audio")
+    from .models.fusion import FUSIONS
     from .training.run import MODEL_KINDS
 
     s = sub.add_parser("train", help="train a model; results and the model bundle go to RUN_DIR")

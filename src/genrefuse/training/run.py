@@ -146,11 +146,13 @@ def make_splits(data: LabelledData, split: str, *, seed: int = 0, folds: int = 1
             raise DataError("the fault-filtered split needs --split-dir (the folder of train/valid/test_filtered.txt)")
         s, missing, unlisted = fault_filtered_split(data.tracks, split_dir)
         if missing:
-            print(f"fault-filtered split: {len(missing)} listed tracks are not in {data.source} (e.g. {missing[0]})")
+            print(f"fault-filtered split: {len(missing)} listed tracks are not in the data (e.g. {missing[0]})")
         if unlisted:
             print(f"fault-filtered split: {len(unlisted)} tracks of the data are in no list and are left out")
         if not len(s["train"]) or not len(s["test"]):
-            raise DataError(f"{data.source}: the fault-filtered split leaves no training or no test tracks")
+            raise DataError(f"{data.source}: the fault-filtered split leaves {len(s['train'])} training and "
+                            f"{len(s['test'])} test tracks; both lists need tracks in the data (with --embeddings, "
+                            f"only tracks that have embeddings)")
         return [s]
     raise DataError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
 

@@ -22,7 +22,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"            # auto | cpu | cuda
     precision: str = "auto"         # auto (fp16 mixed precision on CUDA, fp32 on CPU) | fp32 | bf16
-    fusion: str = "concat"          # how several branches are joined: concat | gated
+    fusion: str = "concat"          # how several branches are joined: one of models.fusion.FUSIONS
     input_noise: float | None = None  # training noise on standardised inputs; None: the kind's default
 
     def to_dict(self) -> dict:
