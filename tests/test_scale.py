@@ -88,3 +88,16 @@ def test_classify_local_resume_and_dask(fusion_run, library_tree, tmp_path, caps
     dask_out = tmp_path / "dask.csv"
     classify(library_tree, model_dir=run / "model", out=dask_out, jobs=2, scheduler="local", progress=False)
     assert read(dask_out) == rows
+
+
+def test_progress_bars_write_rarely_into_logs(capsys):
+    from genrefuse.progress import LOG_INTERVAL, progress_bar
+
+    bar = progress_bar(range(500), desc="work")          # pytest's stderr is no terminal, as a log file
+    assert bar.mininterval == LOG_INTERVAL
+    for _ in bar:
+        bar.set_postfix(loss="0.1", refresh=False)
+    bar.close()
+    lines = capsys.readouterr().err.replace("\r", "\n").split("\n")
+    assert 1 <= sum("work" in line for line in lines) <= 3 and "500/500" in lines[-2]
+    assert progress_bar(range(3), progress=False).disable

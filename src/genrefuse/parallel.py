@@ -12,7 +12,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from typing import Any
 
-from tqdm.auto import tqdm
+from .progress import progress_bar
 
 from .errors import GenrefuseError
 
@@ -84,7 +84,7 @@ def map_items(
     jobs = default_jobs() if jobs is None else max(1, jobs)
     if total is None and hasattr(items, "__len__"):
         total = len(items)  # type: ignore[arg-type]
-    bar = tqdm(total=total, desc=desc, unit=unit, disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(progress=progress, total=total, desc=desc, unit=unit)
     try:
         if jobs == 1:
             for item in items:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
+from ..progress import progress_bar
 
 from ..audio import is_audio_path, load_windows
 from ..errors import DataError, GenrefuseError
@@ -192,7 +192,7 @@ def classify(folder: str | Path, *, model_dir: str | Path, out: str | Path, jobs
     out.parent.mkdir(parents=True, exist_ok=True)
     new_file = not out.exists() or out.stat().st_size == 0
     start = time.perf_counter()
-    bar = tqdm(desc="classify", unit="clip", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(progress=progress, desc="classify", unit="clip")
     with open(out, "a", newline="") as f:
         w = csv.writer(f)
         if new_file:
@@ -208,7 +208,7 @@ def classify(folder: str | Path, *, model_dir: str | Path, out: str | Path, jobs
             f.flush()
             bar.update(len(rows))
             report.seconds = time.perf_counter() - start
-            bar.set_postfix(clips_per_s=f"{report.clips_per_second:.2f}", failed=len(report.failures))
+            bar.set_postfix(clips_per_s=f"{report.clips_per_second:.2f}", failed=len(report.failures), refresh=False)
     bar.close()
     report.seconds = time.perf_counter() - start
     return report

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
+from ..progress import progress_bar
 
 from ..models.fusion import GenreNet
 
@@ -137,8 +137,7 @@ def fit(model: GenreNet, train: ClipDataset, valid: ClipDataset | None, config: 
     valid_loader = DataLoader(valid, batch_size=config.batch_size) if valid is not None and len(valid) else None
     history: list[dict] = []
     best, best_state, stale = float("inf"), None, 0
-    bar = tqdm(range(1, config.epochs + 1), desc=f"train {model.arch.kind}", unit="epoch", disable=not progress,
-               dynamic_ncols=True)
+    bar = progress_bar(range(1, config.epochs + 1), progress=progress, desc=f"train {model.arch.kind}", unit="epoch")
     for epoch in bar:
         restart_batchnorm_stats(model)
         loss, acc = run_epoch(model, train_loader, device, config.precision, optimizer, scaler)
@@ -146,7 +145,7 @@ def fit(model: GenreNet, train: ClipDataset, valid: ClipDataset | None, config: 
         if valid_loader is not None:
             row["val_loss"], row["val_accuracy"] = run_epoch(model, valid_loader, device, config.precision)
         history.append(row)
-        bar.set_postfix({k: f"{v:.3f}" for k, v in row.items() if k != "epoch"})
+        bar.set_postfix({k: f"{v:.3f}" for k, v in row.items() if k != "epoch"}, refresh=False)
         score = row.get("val_loss", loss)
         if score < best:
             best, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
