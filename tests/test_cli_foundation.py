@@ -52,3 +52,21 @@ def test_cli_one_line_error_no_traceback(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stderr.strip() == f"genrefuse: error: {tmp_path / 'nope'}: no such file or folder"
+
+
+def test_every_command_line_option_is_documented():
+    import argparse
+
+    from genrefuse.cli import build_parser
+
+    def parsers(p):
+        yield p
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for sp in a.choices.values():
+                    yield from parsers(sp)
+
+    undocumented = [f"{p.prog}: {a.dest}" for p in parsers(build_parser()) for a in p._actions
+                    if not isinstance(a, (argparse._HelpAction, argparse._VersionAction, argparse._SubParsersAction))
+                    and not a.help]
+    assert not undocumented, undocumented

@@ -250,12 +250,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"genrefuse {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     jobs_help = f"worker processes (default: all cores, {default_jobs()} here)"
+    device_help = "auto (CUDA when present; default), cpu or cuda"
 
     s = sub.add_parser("synth", help="render a labelled synthetic-genre dataset (folder per genre)")
-    s.add_argument("out_dir", type=Path)
+    s.add_argument("out_dir", type=Path, help="folder to write <genre>/<genre>.NNNNN.wav into")
     s.add_argument("--per-genre", type=int, required=True, help="clips per genre")
     s.add_argument("--seconds", type=float, default=30.0, help="clip length (default 30, as GTZAN)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=0, help="random seed; the same seed renders the same audio (default 0)")
     s.add_argument("--genres", help="comma-separated subset of the synthetic genres")
     s.add_argument("--jobs", type=int, help=jobs_help)
 
@@ -281,8 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "fault-filtered: GTZAN's artist-conscious split (needs --split-dir)")
         s.add_argument("--folds", type=int, default=10, help="folds of --split kfold (default 10)")
         s.add_argument("--split-dir", type=Path, help="folder of train/valid/test_filtered.txt")
-        s.add_argument("--seed", type=int, default=0)
-        s.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+        s.add_argument("--seed", type=int, default=0, help="seed of the split, weights and batches (default 0)")
+        s.add_argument("--device", default="auto", help=device_help)
         s.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
                        help="auto: fp16 mixed precision on CUDA, fp32 on CPU")
         s.add_argument("--cache", type=Path, help="feature cache folder (default ~/.cache/genrefuse/features)")
@@ -307,11 +308,11 @@ def build_parser() -> argparse.ArgumentParser:
     training_options(s)
 
     s = sub.add_parser("evaluate", help="results of a saved model on labelled data")
-    s.add_argument("model_dir", type=Path)
-    s.add_argument("data", type=Path)
-    s.add_argument("--out", type=Path, required=True)
-    s.add_argument("--device", default="auto")
-    s.add_argument("--cache", type=Path, help="feature cache folder")
+    s.add_argument("model_dir", type=Path, help="model folder (RUN_DIR/model)")
+    s.add_argument("data", type=Path, help="labelled audio dataset, or a features CSV for table-only models")
+    s.add_argument("--out", type=Path, required=True, help="folder for report.json, classification_report.txt, the confusion matrix and predictions.csv")
+    s.add_argument("--device", default="auto", help=device_help)
+    s.add_argument("--cache", type=Path, help="feature cache folder (default ~/.cache/genrefuse/features)")
     s.add_argument("--jobs", type=int, help=jobs_help)
     s.add_argument("--embeddings", type=Path, help=embeddings_help)
 
@@ -323,14 +324,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--jobs", type=int, help=jobs_help)
 
     s = sub.add_parser("compare", help="train every model kind on the same split and tabulate accuracy and macro-F1")
-    s.add_argument("data", type=Path)
-    s.add_argument("--out", type=Path, required=True)
+    s.add_argument("data", type=Path, help="audio dataset, or a features CSV (table-only kinds)")
+    s.add_argument("--out", type=Path, required=True, help="folder for comparison.md, comparison.json and one run folder per kind")
     s.add_argument("--models", help=f"comma-separated subset of {','.join(MODEL_KINDS)}")
     training_options(s)
 
     s = sub.add_parser("predict", help="genre and probabilities of audio files (folders are walked)")
-    s.add_argument("model_dir", type=Path)
-    s.add_argument("inputs", nargs="+", type=Path)
+    s.add_argument("model_dir", type=Path, help="model folder (RUN_DIR/model)")
+    s.add_argument("inputs", nargs="+", type=Path, help="audio files or folders")
     s.add_argument("--json", action="store_true", help="one JSON object per line")
     s.add_argument("--top", type=int, help="only the K most probable genres")
 
@@ -340,30 +341,30 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--model", type=Path, required=model_required, help="model folder (RUN_DIR/model)")
 
     s = sub.add_parser("ingest", help="classify files or folders and file them in the library by genre")
-    s.add_argument("inputs", nargs="+", type=Path)
+    s.add_argument("inputs", nargs="+", type=Path, help="audio files or folders")
     library_options(s, model_required=True)
     s.add_argument("--jobs", type=int, help=jobs_help)
 
     users = sub.add_parser("users", help="manage the library's listeners").add_subparsers(dest="users_command", required=True)
     s = users.add_parser("add", help="add a listener; prints the API token once")
-    s.add_argument("name")
+    s.add_argument("name", help="the listener's name (unique)")
     s.add_argument("--likes", required=True, help="comma-separated genres the listener likes")
     library_options(s, model_required=True)
 
     s = sub.add_parser("recommend", help="tracks to recommend to a listener")
-    s.add_argument("user")
-    s.add_argument("--limit", type=int, default=10)
+    s.add_argument("user", help="the listener's name")
+    s.add_argument("--limit", type=int, default=10, help="at most this many tracks (default 10)")
     library_options(s, model_required=False)
 
     s = sub.add_parser("serve", help="the HTTP API and web page (FastAPI + uvicorn; docs at /docs)")
     library_options(s, model_required=True)
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     s.add_argument("--max-upload-mb", type=float, default=50.0, help="upload size limit (default 50 MB)")
 
     s = sub.add_parser("classify", help="classify a whole music library into a CSV (process pool or Dask cluster)")
-    s.add_argument("folder", type=Path)
-    s.add_argument("--model", type=Path, required=True, help="model folder")
+    s.add_argument("folder", type=Path, help="the music library: a folder walked for audio files")
+    s.add_argument("--model", type=Path, required=True, help="model folder (RUN_DIR/model)")
     s.add_argument("--out", type=Path, required=True, help="results CSV; an interrupted run resumes from it")
     s.add_argument("--jobs", type=int, help=jobs_help + "; with --scheduler local, the Dask workers")
     s.add_argument("--scheduler", help="run on Dask: tcp://HOST:PORT of a scheduler, or 'local' for a LocalCluster")
