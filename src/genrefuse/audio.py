@@ -72,6 +72,22 @@ def load(
     -------
     y : np.ndarray, shape (n_samples,), float32
     """
+    y, native_sr = load_native(path, offset=offset, seconds=seconds, max_seconds=max_seconds)
+    if native_sr != sr:
+        import librosa
+
+        y = librosa.resample(y, orig_sr=native_sr, target_sr=sr).astype(np.float32, copy=False)
+    return np.ascontiguousarray(y, dtype=np.float32)
+
+
+def load_native(
+    path: str | Path,
+    *,
+    offset: float = 0.0,
+    seconds: float | None = None,
+    max_seconds: float = MAX_SECONDS,
+) -> tuple[np.ndarray, int]:
+    """:func:`load` without the resampling: ``(y, sr)``, ``y`` mono float32 at the file's own rate."""
     path = Path(path)
     with _open(path) as f:
         native_sr = f.samplerate
@@ -91,11 +107,7 @@ def load(
     y = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
     if not np.isfinite(y).all():
         raise AudioError(path, "contains NaN or infinite samples")
-    if native_sr != sr:
-        import librosa
-
-        y = librosa.resample(y, orig_sr=native_sr, target_sr=sr).astype(np.float32, copy=False)
-    return np.ascontiguousarray(y, dtype=np.float32)
+    return np.ascontiguousarray(y, dtype=np.float32), native_sr
 
 
 def check_signal(y: np.ndarray, *, sr: int = SAMPLE_RATE, min_seconds: float = MIN_SECONDS, name: str = "<array>") -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..parallel import map_items
 
-TAGS_CACHE_VERSION = "musicnn-msd-v1"      # bump when the taggram recipe changes
+TAGS_CACHE_VERSION = "musicnn-msd-v2"      # bump when the taggram recipe changes (v2: the 2019 resampler)
 
 
 def join_embeddings(tracks: list[str], embeddings: str | Path) -> tuple[np.ndarray, np.ndarray]:

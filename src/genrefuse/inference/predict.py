@@ -78,12 +78,9 @@ class GenreModel:
 
         if isinstance(x, (str, Path)):
             return tag_summary(file_taggram(x, backend=self.tag_backend))
-        import librosa
+        from ..features.musicnn_input import resample
 
-        from ..features.musicnn_input import SR
-
-        y = librosa.resample(np.asarray(x, np.float32), orig_sr=sr, target_sr=SR)
-        return tag_summary(taggram(y, backend=self.tag_backend))
+        return tag_summary(taggram(resample(x, sr), backend=self.tag_backend))
 
     @property
     def genres(self) -> list[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import check_signal, load
+from ..audio import check_signal, load_native
 from ..errors import DataError
 from ..features import musicnn_input as mi
 
@@ -36,8 +36,9 @@ def taggram(y: np.ndarray, *, hop: float = 1.0, penultimate: bool = False, backe
 
 
 def file_taggram(path: str | Path, *, hop: float = 1.0, penultimate: bool = False, backend: str = "auto"):
-    """:func:`taggram` of a whole audio file (decoded and resampled to 16 kHz)."""
-    y = check_signal(load(path, sr=mi.SR), sr=mi.SR, name=str(path))
+    """:func:`taggram` of a whole audio file (decoded, then resampled to 16 kHz as the published taggrams were)."""
+    y, sr = load_native(path)
+    y = check_signal(mi.resample(y, sr), sr=mi.SR, name=str(path))
     return taggram(y, hop=hop, penultimate=penultimate, backend=backend)
 
 
