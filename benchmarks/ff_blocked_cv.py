@@ -13,6 +13,9 @@ blocked estimate shows how far the proxy is from the FF test for taggram feature
 
     python benchmarks/ff_blocked_cv.py --table features_30_sec.csv --embeddings ff_train_taggram.npz \
         --split-dir gtzan-splits/fault-filtered --json out/bench/ff_cv.json
+
+``--fusions concat,gated,attention`` and ``--ensembles 1,5`` compare fusions and ensemble sizes on the
+same fold seeds.
 """
 from __future__ import annotations
 
@@ -69,11 +72,14 @@ def main() -> None:
     ap.add_argument("--models", default="svm,mlp,musicnn,mlp+musicnn,logreg-tags+table")
     ap.add_argument("--fusions", default="concat",
                     help="comma-separated fusions tried for the kinds with several branches (default concat)")
+    ap.add_argument("--ensembles", default="",
+                    help="comma-separated ensemble sizes tried for the neural kinds (default: each kind's own)")
     ap.add_argument("--json")
     a = ap.parse_args()
 
     from genrefuse.features.params import DEFAULT_PARAMS
     from genrefuse.genres import genre_order
+    from genrefuse.models.fusion import NEURAL_KINDS
     from genrefuse.training.run import bundle_proba, fit_one, load_labelled, make_splits
     from genrefuse.training.trainer import TrainConfig
 
@@ -83,7 +89,7 @@ def main() -> None:
     y = np.array([genres.index(g) for g in data.labels])
     config = TrainConfig(epochs=a.epochs)
 
-    def cv_accuracy(kind: str, splits: list[dict], fusion: str = "concat") -> float:
+    def cv_accuracy(kind: str, splits: list[dict], fusion: str = "concat", members: int | None = None) -> float:
         correct = 0
         for s in splits:
             t = s["test"]
@@ -92,42 +98,46 @@ def main() -> None:
                 fit = np.concatenate([s["train"], s["valid"]])
                 p = logreg_proba(x[fit], y[fit], x[t])
             else:
-                bundle, _ = fit_one(kind, data, s, genres, config=replace(config, fusion=fusion),
+                bundle, _ = fit_one(kind, data, s, genres, config=replace(config, fusion=fusion, members=members),
                                     params=DEFAULT_PARAMS, progress=False)
                 p = bundle_proba(bundle, data.table[t], None, None if data.tags is None else data.tags[t], device="cpu")
             correct += int((p.argmax(1) == y[t]).sum())
         return correct / len(data)
 
-    def ff_test(kind: str) -> float:                # the true FF test figure, known for table-only models
+    def ff_test(kind: str, members: int | None) -> float:     # the true FF test figure, known for table-only models
         s = make_splits(full, "fault-filtered", split_dir=a.split_dir)[0]
         s = {"train": np.concatenate([s["train"], s["valid"]]) if kind != "mlp" else s["train"],
              "valid": s["valid"] if kind == "mlp" else np.array([], int), "test": s["test"]}
         fy = np.array([genres.index(g) for g in full.labels])
-        bundle, _ = fit_one(kind, full, s, genres, config=config, params=DEFAULT_PARAMS, progress=False)
+        bundle, _ = fit_one(kind, full, s, genres, config=replace(config, members=members), params=DEFAULT_PARAMS,
+                            progress=False)
         p = bundle_proba(bundle, full.table[s["test"]], None, device="cpu")
         return float(np.mean(p.argmax(1) == fy[s["test"]]))
 
     stratified = make_splits(data, "kfold", folds=a.folds, seed=0)
     results: dict = {}
     print(f"{'model':<26}{'stratified':>12}{f'blocked-{a.block} (mean of {a.repeats})':>28}{'FF test':>10}")
-    rows = [(kind, fusion) for kind in a.models.split(",")
-            for fusion in (a.fusions.split(",") if several_branches(kind) else ["concat"])]
-    for kind, fusion in rows:
+    sizes = [int(n) for n in a.ensembles.split(",") if n] or [None]
+    rows = [(kind, fusion, members) for kind in a.models.split(",")
+            for fusion in (a.fusions.split(",") if several_branches(kind) else ["concat"])
+            for members in (sizes if kind in NEURAL_KINDS else [None])]
+    for kind, fusion, members in rows:
         blocked = [cv_accuracy(kind, blocked_folds(data.tracks, data.labels, k=a.folds, block=a.block, seed=seed),
-                               fusion) for seed in range(a.repeats)]
-        row = {"stratified": cv_accuracy(kind, stratified, fusion), "blocked": float(np.mean(blocked)),
+                               fusion, members) for seed in range(a.repeats)]
+        row = {"stratified": cv_accuracy(kind, stratified, fusion, members), "blocked": float(np.mean(blocked)),
                "blocked_per_seed": blocked, "blocked_std": float(np.std(blocked))}
         if kind in TABLE_ONLY:
-            row["ff_test"] = ff_test(kind)
+            row["ff_test"] = ff_test(kind, members)
         elif kind in ISSUE_FF_TEST:
             row["ff_test_issue"] = ISSUE_FF_TEST[kind]
-        name = kind if fusion == "concat" else f"{kind} ({fusion})"
+        name = kind + (f" ({fusion})" if fusion != "concat" else "") + (f" x{members}" if members else "")
         results[name] = row
         test = row.get("ff_test", row.get("ff_test_issue"))
         print(f"{name:<26}{row['stratified']:>12.3f}{row['blocked']:>20.3f} +- {row['blocked_std']:.3f}"
               + (f"{test:>10.3f}" if test is not None else f"{'held out':>10}"))
     write_json(a.json, {"tracks": len(data), "folds": a.folds, "block": a.block, "repeats": a.repeats,
-                        "epochs": a.epochs, "fusions": a.fusions, "results": results})
+                        "epochs": a.epochs, "fusions": a.fusions, "ensembles": a.ensembles,
+                        "results": results})
 
 
 if __name__ == "__main__":

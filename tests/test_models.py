@@ -93,3 +93,21 @@ def test_attention_fusion_weights_each_branch():
     with torch.no_grad():                       # equal scores: equal weights
         m.attend[2].weight.zero_()
         assert torch.allclose(m.attention_pool(parts)[1], torch.full((4, 3), 1 / 3))
+
+
+def test_ensemble_averages_its_members():
+    from genrefuse.models.ensemble import GenreEnsemble, build_model
+
+    torch.manual_seed(0)
+    arch = Architecture(kind="mlp+musicnn", n_classes=4, members=3)
+    m = build_model(arch).eval()
+    assert isinstance(m, GenreEnsemble) and len(m.members) == 3 and m.cnn is None and m.tags is not None
+    table, tags = torch.randn(6, 57), torch.randn(6, 100)
+    mean = torch.stack([torch.softmax(n(table=table, tags=tags), 1) for n in m.members]).mean(0)
+    assert torch.allclose(m.probabilities(table=table, tags=tags), mean, atol=1e-6)
+    assert len(m.state_dict()) == 3 * len(m.members[0].state_dict())      # each weight stored once
+    assert isinstance(build_model(Architecture(kind="mlp", n_classes=4)), GenreNet)
+    with pytest.raises(ValueError, match="one net"):
+        GenreNet(arch)
+    with pytest.raises(ValueError, match="that many nets"):
+        GenreEnsemble(arch, list(m.members)[:2])

@@ -130,7 +130,7 @@ def test_embeddings_file_summaries_and_errors(tmp_path):
 def test_train_and_evaluate_from_the_published_embeddings(tmp_path):
     from genrefuse.errors import DataError
     from genrefuse.models.bundle import load_bundle
-    from genrefuse.models.fusion import TAG_INPUT_NOISE
+    from genrefuse.models.fusion import ENSEMBLE_MEMBERS, TAG_INPUT_NOISE
     from genrefuse.training.run import evaluate_run, train_run
     from genrefuse.training.trainer import TrainConfig
 
@@ -143,6 +143,7 @@ def test_train_and_evaluate_from_the_published_embeddings(tmp_path):
     bundle = load_bundle(tmp_path / "run" / "model")
     assert bundle.uses_tags and bundle.tags_mean.shape == (100,)
     assert bundle.model.arch.input_noise == TAG_INPUT_NOISE         # the musicnn kinds' default, saved
+    assert bundle.model.arch.members == ENSEMBLE_MEMBERS              # and their ensemble
     ev = evaluate_run(tmp_path / "run" / "model", table, tmp_path / "eval", embeddings=emb, progress=False)
     assert sum(ev["per_class"][g]["support"] for g in bundle.genres) == 443
     assert ev["accuracy"] > rep["accuracy"] - 0.05                             # mostly training tracks

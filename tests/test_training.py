@@ -175,3 +175,34 @@ def test_kfold_and_fault_filtered_on_public_table(tmp_path):
     rep = train_run(table, tmp_path / "f", kind="svm", split="fault-filtered", split_dir=ff, progress=False)
     assert rep["test_size"] == 290 and rep["train_size"] == 443
     assert 0.35 < rep["accuracy"] < 0.65     # the artist-conscious split is much harder (published: 0.486)
+
+
+def test_ensemble_trains_saves_and_exports(synth_table, tmp_path):
+    from genrefuse.inference.onnx import exportable
+    from genrefuse.models.ensemble import GenreEnsemble
+
+    run = tmp_path / "ens"
+    assert main(["train", str(synth_table), "--model", "mlp", "--ensemble", "3", "--epochs", "20",
+                 "--batch-size", "16", "--out", str(run)]) == 0
+    bundle = load_bundle(run / "model")
+    assert isinstance(bundle.model, GenreEnsemble) and bundle.model.arch.members == 3
+    assert json.loads((run / "model" / "config.json").read_text())["training"]["epochs_run"] == [20, 20, 20]
+    members = [m.state_dict()["classifier.weight"] for m in bundle.model.members]
+    assert not torch_equal(members[0], members[1])                 # different seeds, different nets
+    preds = list(csv.DictReader(open(run / "predictions.csv")))
+    data = load_labelled(synth_table, with_mel=False)
+    idx = [data.tracks.index(p["track"]) for p in preds]
+    saved = np.array([[float(p[g]) for g in bundle.genres] for p in preds])
+    assert np.abs(bundle_proba(bundle, data.table[idx], None) - saved).max() < 1e-5
+    assert exportable(bundle)
+    onnx_model = load_model(run / "model")                     # ONNX Runtime (a dev dependency)
+    assert onnx_model.backend == "onnx"
+    assert np.abs(onnx_model.proba_of_inputs(data.table[idx], None) - saved).max() < 1e-4
+    with pytest.raises(SystemExit):
+        main(["train", str(synth_table), "--model", "mlp", "--ensemble", "0", "--out", str(tmp_path / "x")])
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return bool(torch.equal(a, b))

@@ -77,12 +77,22 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, not {text!r}")
+    return value
+
+
 def _train_config(a: argparse.Namespace):
     from .training.trainer import TrainConfig
 
     return TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, patience=a.patience, seed=a.seed,
                        device=a.device, precision=a.precision, fusion=a.fusion,
-                       input_noise=a.input_noise)
+                       input_noise=a.input_noise, members=a.ensemble)
 
 
 def _print_report(report: dict, out: Path) -> None:
@@ -294,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--input-noise", type=_non_negative, metavar="SD",
                        help="Gaussian noise, in standard deviations, added to the standardised table and taggram "
                             "inputs while training (default 0.6 for the musicnn kinds, 0 for the paper's)")
+        s.add_argument("--ensemble", type=_positive_int, metavar="N",
+                       help="train N nets from seeds SEED, SEED+1, ... and average their probabilities "
+                            "(default 5 for musicnn and mlp+musicnn, 1 for the others)")
         s.add_argument("--embeddings", type=Path, help=embeddings_help)
 
     embeddings_help = ("musicnn taggrams (an npz from `genrefuse embed` or the published GTZAN ones) for the "

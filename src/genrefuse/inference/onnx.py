@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..models.bundle import Bundle
+from ..models.ensemble import NEURAL_MODELS
 from ..models.fusion import GenreNet
 
 
@@ -118,7 +119,7 @@ class OnnxRunner:
 
 def exportable(bundle: Bundle) -> bool:
     """Neural bundles on the Mel and table inputs; the musicnn kinds stay in PyTorch (the port runs there)."""
-    return isinstance(bundle.model, GenreNet) and not bundle.uses_tags
+    return isinstance(bundle.model, NEURAL_MODELS) and not bundle.uses_tags
 
 
 def runner_for(bundle: Bundle, model_dir: str | Path) -> OnnxRunner | None:

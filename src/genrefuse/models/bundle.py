@@ -17,10 +17,11 @@ import numpy as np
 from ..errors import ModelError
 from ..features.params import FeatureParams
 from .classic import CLASSIC_KINDS, ClassicModel
+from .ensemble import NEURAL_MODELS, GenreEnsemble, build_model
 from .fusion import Architecture, GenreNet, NEURAL_KINDS
 
 FORMAT = "genrefuse-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2                  # 2: architecture.members (ensembles)
 
 
 def library_versions() -> dict[str, str]:
@@ -40,7 +41,7 @@ class Bundle:
     """What a model needs to predict: the fitted model, genres, feature parameters, standardisation."""
 
     kind: str
-    model: GenreNet | ClassicModel
+    model: GenreNet | GenreEnsemble | ClassicModel
     genres: list[str]
     feature_params: FeatureParams
     table_mean: np.ndarray          # (57,)
@@ -51,15 +52,15 @@ class Bundle:
 
     @property
     def uses_mel(self) -> bool:
-        return isinstance(self.model, GenreNet) and self.model.arch.uses_mel
+        return isinstance(self.model, NEURAL_MODELS) and self.model.arch.uses_mel
 
     @property
     def uses_table(self) -> bool:
-        return not isinstance(self.model, GenreNet) or self.model.arch.uses_table
+        return not isinstance(self.model, NEURAL_MODELS) or self.model.arch.uses_table
 
     @property
     def uses_tags(self) -> bool:
-        return isinstance(self.model, GenreNet) and self.model.arch.uses_tags
+        return isinstance(self.model, NEURAL_MODELS) and self.model.arch.uses_tags
 
     def standardise_tags(self, tags: np.ndarray) -> np.ndarray:
         return ((np.asarray(tags, np.float64) - self.tags_mean) / self.tags_std).astype(np.float32)
@@ -78,7 +79,7 @@ class Bundle:
         }
         if self.tags_mean is not None:
             cfg["tags_mean"], cfg["tags_std"] = self.tags_mean.tolist(), self.tags_std.tolist()
-        if isinstance(self.model, GenreNet):
+        if isinstance(self.model, NEURAL_MODELS):
             cfg["architecture"] = self.model.arch.to_dict()
         else:
             cfg["architecture"] = {"kind": self.kind, "n_classes": self.model.n_classes, "seed": self.model.seed,
@@ -94,7 +95,7 @@ class Bundle:
         tmp = folder.with_name(f".{folder.name}.tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        if isinstance(self.model, GenreNet):
+        if isinstance(self.model, NEURAL_MODELS):
             state = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
             save_torch(state, str(tmp / "model.safetensors"))
         else:
@@ -129,7 +130,7 @@ def load_bundle(folder: str | Path) -> Bundle:
         if kind in NEURAL_KINDS:
             from safetensors.torch import load_file
 
-            model: GenreNet | ClassicModel = GenreNet(Architecture(**cfg["architecture"]))
+            model: GenreNet | GenreEnsemble | ClassicModel = build_model(Architecture(**cfg["architecture"]))
             model.load_state_dict(load_file(str(weights)))
             model.eval()
         elif kind in CLASSIC_KINDS:
@@ -140,7 +141,7 @@ def load_bundle(folder: str | Path) -> Bundle:
             model = ClassicModel(kind, arch["n_classes"], seed=arch["seed"], **arch["hyper"]).fit(state["train_X"], state["train_y"])
         else:
             raise ModelError(f"{cfg_path}: unknown model kind {kind!r}")
-    except (KeyError, TypeError, RuntimeError) as exc:
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ModelError(f"{folder}: weights do not fit the configuration ({str(exc).splitlines()[0][:200]})") from None
     tags = [np.asarray(cfg[k]) if k in cfg else None for k in ("tags_mean", "tags_std")]
     return Bundle(kind, model, list(cfg["genres"]), FeatureParams.from_dict(cfg["feature_params"]),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +17,10 @@ from ..features.params import DEFAULT_PARAMS, FeatureParams
 from ..genres import genre_order
 from ..models.bundle import Bundle
 from ..models.classic import CLASSIC_KINDS, ClassicModel
-from ..models.fusion import NEURAL_KINDS, TAG_KINDS, Architecture, GenreNet, default_input_noise
+from ..models.ensemble import GenreEnsemble
+from ..models.fusion import NEURAL_KINDS, TAG_KINDS, Architecture, GenreNet, default_input_noise, default_members
 from .reports import write_results
-from .trainer import ClipDataset, TrainConfig, fit, predict_proba
+from .trainer import ClipDataset, TrainConfig, fit, predict_proba, seed_everything
 
 BASE_KINDS = ("fusion", "cnn", "mlp", "knn", "svm")      # the paper's models and its baselines
 MODEL_KINDS = BASE_KINDS + TAG_KINDS
@@ -178,10 +179,12 @@ def fit_one(kind: str, data: LabelledData, split: dict[str, np.ndarray], genres:
         return Bundle(kind, model, genres, params, mean, std, extra), []
     if kind not in NEURAL_KINDS:
         raise DataError(f"unknown model kind {kind!r}; choose from {', '.join(MODEL_KINDS)}")
+    members = default_members(kind) if config.members is None else config.members
+    if members < 1:
+        raise DataError(f"an ensemble needs at least one member, not {members}")
     arch = Architecture(kind=kind, n_classes=len(genres), n_features=z.shape[1], n_mels=params.n_mels,
                         n_frames=params.n_frames, fusion=config.fusion,
                         input_noise=default_input_noise(kind) if config.input_noise is None else config.input_noise)
-    net = GenreNet(arch)
     mel = data.mel if arch.uses_mel else None
     if arch.uses_mel and mel is None:
         raise DataError(f"{data.source}: the {kind} model needs Mel spectrograms (an audio dataset)")
@@ -193,11 +196,28 @@ def fit_one(kind: str, data: LabelledData, split: dict[str, np.ndarray], genres:
         tags = ((data.tags - tags_mean) / tags_std).astype(np.float32)
     pick = lambda a, idx: None if a is None else a[idx]  # noqa: E731
     table = z if arch.uses_table else None
-    history = fit(net, ClipDataset(pick(mel, tr), pick(table, tr), y[tr], pick(tags, tr)),
-                  ClipDataset(pick(mel, va), pick(table, va), y[va], pick(tags, va)) if len(va) else None,
-                  config, progress=progress)
-    extra["training"]["epochs_run"] = len(history)
-    return Bundle(kind, net.cpu(), genres, params, mean, std, extra, tags_mean, tags_std), history
+    train = ClipDataset(pick(mel, tr), pick(table, tr), y[tr], pick(tags, tr))
+    valid = ClipDataset(pick(mel, va), pick(table, va), y[va], pick(tags, va)) if len(va) else None
+    nets, histories = [], []
+    for i in range(members):
+        seed_everything(config.seed + i)            # the initial weights too
+        nets.append(GenreNet(arch))
+        histories.append(fit(nets[-1], train, valid, replace(config, seed=config.seed + i), progress=progress))
+    extra["training"]["members"] = members
+    extra["training"]["epochs_run"] = len(histories[0]) if members == 1 else [len(h) for h in histories]
+    if members == 1:
+        return Bundle(kind, nets[0].cpu(), genres, params, mean, std, extra, tags_mean, tags_std), histories[0]
+    model = GenreEnsemble(replace(arch, members=members), [n.cpu() for n in nets])
+    return Bundle(kind, model, genres, params, mean, std, extra, tags_mean, tags_std), mean_history(histories)
+
+
+def mean_history(histories: list[list[dict]]) -> list[dict]:
+    """Per epoch, the members' mean of each figure (over the members still training then)."""
+    out = []
+    for epoch in range(max(len(h) for h in histories)):
+        rows = [h[epoch] for h in histories if epoch < len(h)]
+        out.append({k: (epoch + 1 if k == "epoch" else float(np.mean([r[k] for r in rows]))) for k in rows[0]})
+    return out
 
 
 def bundle_proba(bundle: Bundle, table: np.ndarray, mel: np.ndarray | None, tags: np.ndarray | None = None, *,

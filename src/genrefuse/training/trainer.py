@@ -24,6 +24,7 @@ class TrainConfig:
     precision: str = "auto"         # auto (fp16 mixed precision on CUDA, fp32 on CPU) | fp32 | bf16
     fusion: str = "concat"          # how several branches are joined: one of models.fusion.FUSIONS
     input_noise: float | None = None  # training noise on standardised inputs; None: the kind's default
+    members: int | None = None      # nets in an ensemble, trained from seeds seed, seed+1, ...; None: the kind's default
 
     def to_dict(self) -> dict:
         return asdict(self)
