@@ -261,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     jobs_help = f"worker processes (default: all cores, {default_jobs()} here)"
     device_help = "auto (CUDA when present; default), cpu or cuda"
+    cache_help = "feature cache folder (default ~/.cache/genrefuse/features)"
 
     s = sub.add_parser("synth", help="render a labelled synthetic-genre dataset (folder per genre)")
     s.add_argument("out_dir", type=Path, help="folder to write <genre>/<genre>.NNNNN.wav into")
@@ -296,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--device", default="auto", help=device_help)
         s.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
                        help="auto: fp16 mixed precision on CUDA, fp32 on CPU")
-        s.add_argument("--cache", type=Path, help="feature cache folder (default ~/.cache/genrefuse/features)")
+        s.add_argument("--cache", type=Path, help=cache_help)
         s.add_argument("--jobs", type=int, help=jobs_help)
         s.add_argument("--fusion", choices=FUSIONS, default="concat",
                        help="how several branches are joined: concat (default), gated (a sigmoid gate on the "
@@ -325,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("data", type=Path, help="labelled audio dataset, or a features CSV for table-only models")
     s.add_argument("--out", type=Path, required=True, help="folder for report.json, classification_report.txt, the confusion matrix and predictions.csv")
     s.add_argument("--device", default="auto", help=device_help)
-    s.add_argument("--cache", type=Path, help="feature cache folder (default ~/.cache/genrefuse/features)")
+    s.add_argument("--cache", type=Path, help=cache_help)
     s.add_argument("--jobs", type=int, help=jobs_help)
     s.add_argument("--embeddings", type=Path, help=embeddings_help)
 

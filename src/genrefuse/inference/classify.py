@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from ..progress import progress_bar
 
 from ..audio import is_audio_path, load_windows
 from ..errors import DataError, GenrefuseError
 from ..features.clip import clip_inputs
 from ..parallel import default_jobs, map_items
+from ..progress import progress_bar
 
 
 def walk_audio(root: str | Path) -> Iterator[Path]:
