@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from genrefuse.audio import load, load_clip, load_windows, windows, check_signal
-from genrefuse.errors import AudioError
+from genrefuse.audio import WindowPolicy, check_signal, iter_audio_files, iter_windows, load, load_clip
+from genrefuse.errors import AudioError, DataError
 
 from conftest import SR, write, shared_path
 
@@ -54,17 +54,41 @@ def test_middle_window_of_long_track(tmp_path):
     assert np.isclose(np.abs(clip[-SR:]).max(), 0.01 + 49 / 100, atol=1e-4)
 
 
+def sizes(x, **kw):
+    return [w.size for w, _ in iter_windows(x, **kw)]
+
+
 def test_windows_split_consecutively():
-    y = np.ones(75 * SR, np.float32)
-    w = windows(y)
-    assert [x.size for x in w] == [30 * SR, 30 * SR, 15 * SR]
-    assert [x.size for x in windows(np.ones(61 * SR, np.float32))] == [30 * SR, 30 * SR]  # 1 s tail dropped
-    assert [x.size for x in windows(np.ones(5 * SR, np.float32))] == [5 * SR]
+    assert sizes(np.ones(75 * SR, np.float32), sr=SR) == [30 * SR, 30 * SR, 15 * SR]
+    assert sizes(np.ones(61 * SR, np.float32), sr=SR) == [30 * SR, 30 * SR]  # 1 s tail dropped
+    assert sizes(np.ones(5 * SR, np.float32), sr=SR) == [5 * SR]
+    assert sizes(np.ones(int(30.1 * SR), np.float32), sr=SR) == [int(30.1 * SR)]   # GTZAN's 30.1 s clips whole
 
 
-def test_load_windows_of_long_file(tmp_path, tone):
+def test_window_policy_bounds_the_windows_of_long_tracks():
+    policy = WindowPolicy(max_windows=5)
+    spans = policy.spans(3600 * SR, SR)                       # an hour: 120 windows, 5 analysed
+    assert len(spans) == 5 and spans[0] == (0, 30 * SR) and spans[-1] == (3570 * SR, 30 * SR)
+    assert all(b[0] > a[0] for a, b in zip(spans, spans[1:]))
+    assert WindowPolicy.from_dict(policy.to_dict()) == policy
+    assert WindowPolicy.from_dict(None) == WindowPolicy()
+
+
+def test_windows_of_long_file_are_decoded_one_by_one(tmp_path, tone):
     p = write(tmp_path / "l.flac", np.tile(tone, 15))  # 75 s
-    assert [w.size for w in load_windows(p)] == [30 * SR, 30 * SR, 15 * SR]
+    assert sizes(p) == [30 * SR, 30 * SR, 15 * SR]
+    first = next(iter_windows(p))[0]
+    assert np.allclose(first, load(p, seconds=30), atol=1e-6)
+
+
+def test_walking_audio_folders(tmp_path, tone):
+    for rel in ("b/2.wav", "a/1.flac", "a/z/3.wav", ".hidden/4.wav", "notes.txt"):
+        write(tmp_path / rel, tone) if rel.endswith(("wav", "flac")) else (tmp_path / rel).write_text("x")
+    found = [p.relative_to(tmp_path).as_posix() for p in iter_audio_files([tmp_path])]
+    assert found == ["a/1.flac", "a/z/3.wav", "b/2.wav"]
+    assert list(iter_audio_files([tmp_path / "missing.wav"])) == [tmp_path / "missing.wav"]   # reported later
+    with pytest.raises(DataError, match="no such file or folder"):
+        list(iter_audio_files([tmp_path / "missing"], strict=True))
 
 
 def _err(path, fn=load_clip, **kw) -> str:

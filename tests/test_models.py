@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -15,8 +16,10 @@ def test_paper_model_shapes_and_size():
     m.eval()
     out = m(torch.rand(2, 128, 1300), torch.randn(2, 57))
     assert out.shape == (2, 10)
-    p = m.probabilities(torch.rand(2, 128, 1300), torch.randn(2, 57))
-    assert torch.allclose(p.sum(1), torch.ones(2))
+    from genrefuse.models.predictor import TorchPredictor
+
+    p = TorchPredictor(m, device="cpu").probabilities(mel=np.random.rand(2, 128, 1300), table=np.random.randn(2, 57))
+    assert p.shape == (2, 10) and np.allclose(p.sum(1), 1)
 
 
 def test_branch_layers_in_paper_order():
@@ -66,9 +69,9 @@ def test_gated_fusion_gates_the_concatenated_branches():
 
 
 def test_input_noise_only_while_training():
-    from genrefuse.models.fusion import default_input_noise
+    from genrefuse.models.kinds import KINDS
 
-    assert default_input_noise("mlp+musicnn") > 0 and default_input_noise("mlp") == 0 == default_input_noise("fusion")
+    assert KINDS["mlp+musicnn"].input_noise > 0 and KINDS["mlp"].input_noise == 0 == KINDS["fusion"].input_noise
     torch.manual_seed(0)
     noisy = GenreNet(Architecture(kind="mlp+musicnn", n_classes=4, input_noise=0.6, mlp_dropout=0.0))
     clean = GenreNet(Architecture(kind="mlp+musicnn", n_classes=4, input_noise=0.0, mlp_dropout=0.0))
@@ -104,10 +107,29 @@ def test_ensemble_averages_its_members():
     assert isinstance(m, GenreEnsemble) and len(m.members) == 3 and m.cnn is None and m.tags is not None
     table, tags = torch.randn(6, 57), torch.randn(6, 100)
     mean = torch.stack([torch.softmax(n(table=table, tags=tags), 1) for n in m.members]).mean(0)
-    assert torch.allclose(m.probabilities(table=table, tags=tags), mean, atol=1e-6)
+    from genrefuse.models.predictor import TorchPredictor
+
+    p = TorchPredictor(m, device="cpu").probabilities(table=table.numpy(), tags=tags.numpy())
+    assert np.allclose(p, mean.detach().numpy(), atol=1e-6)
     assert len(m.state_dict()) == 3 * len(m.members[0].state_dict())      # each weight stored once
     assert isinstance(build_model(Architecture(kind="mlp", n_classes=4)), GenreNet)
     with pytest.raises(ValueError, match="one net"):
         GenreNet(arch)
     with pytest.raises(ValueError, match="that many nets"):
         GenreEnsemble(arch, list(m.members)[:2])
+
+
+def test_kind_registry_says_what_each_kind_reads():
+    from genrefuse.errors import DataError
+    from genrefuse.models.kinds import KINDS, PAPER_KINDS, model_kind
+
+    assert PAPER_KINDS == ("fusion", "cnn", "mlp", "knn", "svm")
+    assert {k for k, v in KINDS.items() if v.uses_mel} == {"fusion", "cnn", "fusion+musicnn"}
+    assert {k for k, v in KINDS.items() if v.uses_tags} == {"musicnn", "mlp+musicnn", "fusion+musicnn"}
+    assert {k for k, v in KINDS.items() if not v.neural} == {"knn", "svm"}
+    for kind, spec in KINDS.items():
+        if spec.neural:
+            arch = Architecture(kind=kind, n_classes=3)
+            assert (arch.uses_mel, arch.uses_table, arch.uses_tags) == (spec.uses_mel, spec.uses_table, spec.uses_tags)
+    with pytest.raises(DataError, match="unknown model kind 'rnn'"):
+        model_kind("rnn")

@@ -130,7 +130,7 @@ def test_embeddings_file_summaries_and_errors(tmp_path):
 def test_train_and_evaluate_from_the_published_embeddings(tmp_path):
     from genrefuse.errors import DataError
     from genrefuse.models.bundle import load_bundle
-    from genrefuse.models.fusion import ENSEMBLE_MEMBERS, TAG_INPUT_NOISE
+    from genrefuse.models.kinds import ENSEMBLE_MEMBERS, TAG_INPUT_NOISE
     from genrefuse.training.run import evaluate_run, train_run
     from genrefuse.training.trainer import TrainConfig
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from genrefuse.cli import main
-from genrefuse.inference.classify import classify, walk_audio
+from genrefuse.audio import iter_audio_files
+from genrefuse.inference.classify import classify
 from genrefuse.inference.predict import load_model
 
 pytestmark = pytest.mark.xdist_group("fusion")
@@ -32,7 +33,7 @@ def read(path):
 
 
 def test_walk_streams_sorted(library_tree):
-    paths = [p.relative_to(library_tree).as_posix() for p in walk_audio(library_tree)]
+    paths = [p.relative_to(library_tree).as_posix() for p in iter_audio_files([library_tree])]
     assert paths[0] == "broken.mp3" and len(paths) == 13 and paths[1].startswith("d/doom/")
 
 

@@ -8,7 +8,8 @@ from genrefuse import load_model
 from genrefuse.cli import main
 from genrefuse.errors import DataError, ModelError
 from genrefuse.models.bundle import load_bundle
-from genrefuse.training.run import bundle_proba, evaluate_run, load_labelled, train_run
+from genrefuse.datasets.labelled import load_labelled
+from genrefuse.training.run import evaluate_run, train_run
 from genrefuse.training.trainer import TrainConfig
 
 from conftest import shared_path, tiny_params, write
@@ -60,7 +61,7 @@ def test_bundle_is_self_contained_and_round_trips(fusion_run):
     data = load_labelled(cfg["training"]["source"], with_mel=True, cache_dir=cache, params=bundle.feature_params,
                          progress=False)
     idx = [data.tracks.index(p["track"]) for p in preds]
-    proba = bundle_proba(bundle, data.table[idx], data.mel[idx])
+    proba = bundle.probabilities(data.subset(idx).inputs)
     saved = np.array([[float(p[g]) for g in cfg["genres"]] for p in preds])
     assert np.abs(proba - saved).max() < 1e-5
 
@@ -110,9 +111,27 @@ def test_evaluate_command(fusion_run, train_dir, tmp_path):
         evaluate_run(run / "model", other, tmp_path / "e2", cache_dir=cache, jobs=1, progress=False)
 
 
+def test_evaluate_and_predict_agree_on_a_long_file(fusion_run, train_dir, tmp_path):
+    """One preprocessing path: evaluate averages the same windows as predict (70 s: 30 + 30 + 10 s)."""
+    import soundfile as sf
+
+    run, _, _ = fusion_run
+    clips = [sf.read(p, dtype="float32")[0] for p in sorted((train_dir / "swing").iterdir())[:12]]
+    long = write(tmp_path / "data" / "swing" / "long.wav", np.tile(np.concatenate(clips), 2)[: 70 * 22050])
+    rep = evaluate_run(run / "model", tmp_path / "data", tmp_path / "eval", jobs=1, progress=False)
+    assert rep["n"] == 1
+    row = next(csv.DictReader(open(tmp_path / "eval" / "predictions.csv")))
+    pred = load_model(run).predict(long)                  # a run folder finds its model/
+    assert pred.windows == 3
+    assert max(abs(float(row[g]) - p) for g, p in pred.probabilities.items()) < 1e-6
+
+
 def test_bad_bundles(tmp_path, fusion_run):
     with pytest.raises(ModelError, match="not a model folder"):
         load_bundle(tmp_path)
+    run, _, _ = fusion_run
+    with pytest.raises(ModelError, match="a run folder: its model is in model/"):
+        load_bundle(run)
     (tmp_path / "config.json").write_text("{not json")
     (tmp_path / "model.safetensors").write_bytes(b"junk")
     with pytest.raises(ModelError, match="not valid JSON"):
@@ -144,7 +163,7 @@ def test_classic_models_round_trip_and_compare(synth_table, tmp_path):
         data = load_labelled(table, with_mel=False)
         idx = [data.tracks.index(p["track"]) for p in preds]
         saved = np.array([[float(p[g]) for g in bundle.genres] for p in preds])
-        assert np.abs(bundle_proba(bundle, data.table[idx], None) - saved).max() < 1e-5
+        assert np.abs(bundle.probabilities(data.subset(idx).inputs) - saved).max() < 1e-5
     rc = main(["compare", str(table), "--out", str(tmp_path / "cmp"), "--epochs", "5", "--batch-size", "16"])
     assert rc == 0
     result = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
@@ -193,11 +212,11 @@ def test_ensemble_trains_saves_and_exports(synth_table, tmp_path):
     data = load_labelled(synth_table, with_mel=False)
     idx = [data.tracks.index(p["track"]) for p in preds]
     saved = np.array([[float(p[g]) for g in bundle.genres] for p in preds])
-    assert np.abs(bundle_proba(bundle, data.table[idx], None) - saved).max() < 1e-5
+    assert np.abs(bundle.probabilities(data.subset(idx).inputs) - saved).max() < 1e-5
     assert exportable(bundle)
     onnx_model = load_model(run / "model")                     # ONNX Runtime (a dev dependency)
     assert onnx_model.backend == "onnx"
-    assert np.abs(onnx_model.proba_of_inputs(data.table[idx], None) - saved).max() < 1e-4
+    assert np.abs(onnx_model.forward(data.subset(idx).inputs) - saved).max() < 1e-4
     with pytest.raises(SystemExit):
         main(["train", str(synth_table), "--model", "mlp", "--ensemble", "0", "--out", str(tmp_path / "x")])
 

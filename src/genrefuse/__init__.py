@@ -1,12 +1,54 @@
-"""genrefuse: music genre classification by CNN + MLP feature fusion, and a genre-filed music library."""
+"""genrefuse: music genre classification by CNN + MLP feature fusion, and a genre-filed music library.
+
+>>> import genrefuse
+>>> model = genrefuse.load_model("runs/table/model")          # doctest: +SKIP
+>>> model.predict("song.mp3").genre                            # doctest: +SKIP
+'rock'
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 __version__ = "0.1.0"
 
+if TYPE_CHECKING:
+    from .inference.predict import GenreModel, Prediction
 
-def load_model(path, *, device: str = "cpu"):
-    """Load a saved model folder; ``.predict(path_or_waveform)`` gives its genre and probabilities."""
+
+def load_model(path: str | Path | None = None, *, device: str = "auto", backend: str = "auto") -> "GenreModel":
+    """Load a saved model folder (``RUN_DIR/model``, or a run folder that holds one); executes no code.
+
+    Parameters
+    ----------
+    path : a model folder (``model.safetensors`` + ``config.json``) or a run folder with ``model/``.
+        None asks for the default model shipped with the package, which this version does not have yet.
+    device : ``auto`` (CUDA when present), ``cpu`` or ``cuda``; kNN and SVM always run on the CPU.
+    backend : ``auto`` (ONNX Runtime for neural models on CPU and for the musicnn tagger, when
+        installed), ``onnx`` or ``torch``.
+
+    Returns
+    -------
+    GenreModel, whose ``predict(path_or_waveform, sr=None)`` gives a :class:`Prediction`.
+    """
+    from .errors import ModelError
     from .inference.predict import load_model as _load
 
-    return _load(path, device=device)
+    if path is None:
+        raise ModelError("no model named, and this version ships no default model: give a model folder "
+                         "(train one with `genrefuse train`)")
+    path = Path(path)
+    if not (path / "config.json").is_file() and (path / "model" / "config.json").is_file():
+        path = path / "model"
+    return _load(path, device=device, backend=backend)
 
 
-__all__ = ["__version__", "load_model"]
+def __getattr__(name: str):
+    if name in ("GenreModel", "Prediction"):     # lazily: importing genrefuse stays cheap
+        from .inference import predict
+
+        return getattr(predict, name)
+    raise AttributeError(f"module 'genrefuse' has no attribute {name!r}")
+
+
+__all__ = ["__version__", "load_model", "GenreModel", "Prediction"]

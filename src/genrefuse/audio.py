@@ -5,18 +5,22 @@ soundfile (libsndfile) decodes wav, au, flac, ogg and mp3; every decoder failure
 """
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from .errors import AudioError
-from .features.params import SAMPLE_RATE
+from .errors import AudioError, DataError
 
+SAMPLE_RATE = 22050         # the analysis rate of the paper's features (musicnn resamples to its own)
 AUDIO_EXTENSIONS = (".wav", ".au", ".flac", ".ogg", ".mp3")
 WINDOW_SECONDS = 30.0       # GTZAN's clip length: the unit every model sees
 MIN_SECONDS = 2.0           # shorter inputs carry too little music to classify
 MIN_TAIL_SECONDS = 10.0     # a track's last, shorter window counts only from this length
+MAX_WINDOWS = 20            # windows analysed at most per track (10 minutes), spread evenly over longer ones
 MAX_SECONDS = 3 * 3600.0    # whole-track decoding refuses anything longer (a middle window never does)
 SILENCE_PEAK = 1e-4         # peak amplitude under which a file is treated as silent
 
@@ -112,12 +116,7 @@ def load_native(
 
 def check_signal(y: np.ndarray, *, sr: int = SAMPLE_RATE, min_seconds: float = MIN_SECONDS, name: str = "<array>") -> np.ndarray:
     """Validate a waveform: 1-D (or 2-D, averaged to mono), finite, long enough, not silent."""
-    y = np.asarray(y, dtype=np.float32)
-    if y.ndim == 2:
-        # (channels, samples) as librosa returns it, or (samples, channels) as soundfile does
-        y = y.mean(axis=0 if y.shape[0] < y.shape[1] else 1)
-    if y.ndim != 1:
-        raise AudioError(name, f"expected a 1-D waveform, got shape {y.shape}")
+    y = _mono(np.asarray(y, dtype=np.float32), name)
     if not np.isfinite(y).all():
         raise AudioError(name, "contains NaN or infinite samples")
     if y.size < min_seconds * sr:
@@ -125,13 +124,6 @@ def check_signal(y: np.ndarray, *, sr: int = SAMPLE_RATE, min_seconds: float = M
     if float(np.max(np.abs(y))) < SILENCE_PEAK:
         raise AudioError(name, "silent (no signal above -80 dBFS)")
     return y
-
-
-def fit_length(y: np.ndarray, n: int) -> np.ndarray:
-    """Zero-pad at the end or crop to exactly ``n`` samples."""
-    if y.size >= n:
-        return y[:n]
-    return np.pad(y, (0, n - y.size))
 
 
 def load_clip(
@@ -158,32 +150,119 @@ def load_clip(
     return check_signal(y, sr=sr, min_seconds=min_seconds, name=str(path))
 
 
-def windows(
-    y: np.ndarray, *, sr: int = SAMPLE_RATE, window: float = WINDOW_SECONDS, min_tail: float = MIN_TAIL_SECONDS
-) -> list[np.ndarray]:
-    """Cut a track into consecutive ``window``-second pieces.
+@dataclass(frozen=True)
+class WindowPolicy:
+    """Which parts of a track a model analyses; stored with the model, so every path agrees.
 
-    The last piece is kept (it is padded later by the features) when it is at least ``min_tail``
-    seconds long, or when it is the only one.
-
-    Returns
-    -------
-    list of np.ndarray, each shape (<= window * sr,)
+    A file up to ``window_seconds`` (+1%, GTZAN's clips run to 30.13 s) is one window, whole. A longer
+    one is cut into consecutive ``window_seconds`` pieces; the last, shorter piece counts when it is at
+    least ``min_tail_seconds`` long. Of more than ``max_windows`` pieces, that many are taken, spread
+    evenly from the first to the last, so that work and memory are bounded whatever the length.
     """
-    n = int(round(window * sr))
-    pieces = [y[i : i + n] for i in range(0, max(y.size, 1), n)]
-    if len(pieces) > 1 and pieces[-1].size < min_tail * sr:
-        pieces.pop()
-    return pieces
+
+    window_seconds: float = WINDOW_SECONDS
+    min_tail_seconds: float = MIN_TAIL_SECONDS
+    max_windows: int = MAX_WINDOWS
+
+    def spans(self, n_samples: int, sr: int) -> list[tuple[int, int]]:
+        """``(start, length)`` in samples of each analysed window of a track of ``n_samples`` at ``sr``."""
+        n = int(round(self.window_seconds * sr))
+        if n_samples <= self.window_seconds * sr * 1.01:
+            return [(0, n_samples)]
+        spans = [(s, min(n, n_samples - s)) for s in range(0, n_samples, n)]
+        if len(spans) > 1 and spans[-1][1] < self.min_tail_seconds * sr:
+            spans.pop()
+        if len(spans) > self.max_windows:
+            keep = np.unique(np.round(np.linspace(0, len(spans) - 1, self.max_windows)).astype(int))
+            spans = [spans[i] for i in keep]
+        return spans
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "WindowPolicy":
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d}) if d else cls()
 
 
-def load_windows(
-    path: str | Path, *, sr: int = SAMPLE_RATE, window: float = WINDOW_SECONDS,
-    min_seconds: float = MIN_SECONDS, max_seconds: float = MAX_SECONDS,
-) -> list[np.ndarray]:
-    """Decode a whole track and cut it into consecutive windows (see :func:`windows`)."""
-    y = load(path, sr=sr, max_seconds=max_seconds)
-    y = check_signal(y, sr=sr, min_seconds=min_seconds, name=str(path))
-    if y.size <= window * sr * 1.01:
-        return [y]
-    return windows(y, sr=sr, window=window)
+def iter_windows(
+    x: str | Path | np.ndarray, *, sr: int | None = None, policy: WindowPolicy = WindowPolicy(),
+    min_seconds: float = MIN_SECONDS, name: str | None = None,
+) -> Iterator[tuple[np.ndarray, int]]:
+    """The analysed windows of a file or a waveform, one at a time: ``(y, sr)`` mono float32 at the
+    source's own rate. A file is decoded window by window (its length comes from the header), so
+    memory is bounded by one window. Raises :class:`AudioError` for a short, silent or non-finite input.
+
+    Yields
+    ------
+    y : np.ndarray, shape (<= window_seconds * sr,), float32
+    sr : int
+    """
+    if isinstance(x, (str, Path)):
+        path = Path(x)
+        name = name or str(path)
+        with _open(path) as f:
+            sr, total = f.samplerate, f.frames
+        if sr <= 0:
+            raise AudioError(name, f"invalid sample rate {sr} in the header")
+        _check_length(total / sr, min_seconds, name)
+        read = lambda start, count: load_native(path, offset=start / sr, seconds=count / sr)[0]  # noqa: E731
+    else:
+        if sr is None:
+            raise ValueError("a waveform needs its sample rate (sr=...)")
+        y = _mono(np.asarray(x, dtype=np.float32), name or "<array>")
+        name, total = name or "<array>", y.size
+        _check_length(total / sr, min_seconds, name)
+        read = lambda start, count: y[start:start + count]  # noqa: E731
+    spans = policy.spans(total, sr)
+    peak = 0.0
+    for i, (start, count) in enumerate(spans):
+        w = np.ascontiguousarray(read(start, count), dtype=np.float32)
+        if not np.isfinite(w).all():
+            raise AudioError(name, "contains NaN or infinite samples")
+        peak = max(peak, float(np.max(np.abs(w))) if w.size else 0.0)
+        if i == len(spans) - 1 and peak < SILENCE_PEAK:       # silent as a whole (a quiet intro is fine)
+            raise AudioError(name, "silent (no signal above -80 dBFS)")
+        yield w, sr
+
+
+def _check_length(seconds: float, min_seconds: float, name: str) -> None:
+    if seconds < min_seconds:
+        raise AudioError(name, f"too short ({seconds:.2f} s; at least {min_seconds:g} s needed)")
+
+
+def _mono(y: np.ndarray, name: str) -> np.ndarray:
+    if y.ndim == 2:
+        # (channels, samples) as librosa returns it, or (samples, channels) as soundfile does
+        y = y.mean(axis=0 if y.shape[0] < y.shape[1] else 1)
+    if y.ndim != 1:
+        raise AudioError(name, f"expected a 1-D waveform, got shape {y.shape}")
+    return y
+
+
+def iter_audio_files(inputs: Iterable[str | Path], *, strict: bool = False) -> Iterator[Path]:
+    """Files as given (so that a bad one is reported later), folders walked for audio files depth
+    first, each folder sorted and listed one at a time (hidden folders skipped). With ``strict`` a
+    missing input raises :class:`DataError` instead of being passed on."""
+    for inp in inputs:
+        root = Path(inp)
+        if not root.is_dir():
+            if strict and not root.exists():
+                raise DataError(f"{root}: no such file or folder")
+            yield root
+            continue
+        stack = [root]
+        while stack:
+            folder = stack.pop()
+            try:
+                with os.scandir(folder) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except OSError as exc:
+                raise DataError(f"{folder}: cannot list folder ({exc.strerror})") from None
+            subdirs = []
+            for e in entries:
+                if e.is_dir(follow_symlinks=False) and not e.name.startswith("."):
+                    subdirs.append(Path(e.path))
+                elif e.is_file() and is_audio_path(e.name):
+                    yield Path(e.path)
+            stack.extend(reversed(subdirs))

@@ -128,12 +128,10 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
 
 @command("compare")
 def cmd_compare(a: argparse.Namespace) -> int:
-    from .training.run import BASE_KINDS, MODEL_KINDS, compare_run
+    from .models.kinds import PAPER_KINDS, model_kind
+    from .training.run import compare_run
 
-    kinds = tuple(a.models.split(",")) if a.models else BASE_KINDS
-    unknown = [k for k in kinds if k not in MODEL_KINDS]
-    if unknown:
-        raise GenrefuseError(f"unknown model kind {unknown[0]!r}; choose from {', '.join(MODEL_KINDS)}")
+    kinds = tuple(model_kind(k.strip()).name for k in a.models.split(",")) if a.models else PAPER_KINDS
     compare_run(a.data, a.out, kinds=kinds, config=_train_config(a), split=a.split, folds=a.folds,
                 split_dir=a.split_dir, cache_dir=a.cache, embeddings=a.embeddings, jobs=a.jobs)
     print((a.out / "comparison.md").read_text())
@@ -142,7 +140,7 @@ def cmd_compare(a: argparse.Namespace) -> int:
 
 @command("embed")
 def cmd_embed(a: argparse.Namespace) -> int:
-    from .pretrained.embed_files import embed_inputs
+    from .datasets.embed_files import embed_inputs
 
     report = embed_inputs(a.inputs, a.out, hop=a.hop, penultimate=a.penultimate, jobs=a.jobs)
     print(f"{report.ok} files, {report.patches} patches -> {a.out}")
@@ -154,11 +152,12 @@ def cmd_embed(a: argparse.Namespace) -> int:
 def cmd_predict(a: argparse.Namespace) -> int:
     import json
 
-    from .inference.predict import expand_inputs, load_model
+    from . import load_model
+    from .audio import iter_audio_files
 
     model = load_model(a.model_dir)
     failed = 0
-    for path, pred, err in model.predict_files(expand_inputs(a.inputs)):
+    for path, pred, err in model.predict_files(iter_audio_files(a.inputs)):
         if err:
             failed += 1
             if a.json:
@@ -195,14 +194,11 @@ def _open_library(a: argparse.Namespace):
 
 @command("users")
 def cmd_users(a: argparse.Namespace) -> int:
-    import json
-
     from .library.users import create_user
+    from .models.bundle import model_genres
 
     Session = _open_library(a)
-    genres = json.loads((a.model / "config.json").read_text())["genres"] if a.model else None
-    if genres is None:
-        raise GenrefuseError("--model MODEL_DIR is needed to check the genre names")
+    genres = model_genres(a.model)
     with Session() as s:
         user, token = create_user(s, a.name, [g.strip() for g in a.likes.split(",") if g.strip()], genres)
     print(f"user {user.name} (id {user.id}) created; API token (shown once): {token}")
@@ -282,8 +278,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--jobs", type=int, help=jobs_help)
 
     def training_options(s: argparse.ArgumentParser) -> None:
-        from .training.run import SPLITS
-
         s.add_argument("--epochs", type=int, default=150, help="epochs (default 150, as the paper)")
         s.add_argument("--batch-size", type=int, default=100, help="batch size (default 100, as the paper)")
         s.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
@@ -312,8 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     embeddings_help = ("musicnn taggrams (an npz from `genrefuse embed` or the published GTZAN ones) for the "
                        "musicnn kinds, joined to the data by file stem; without it they are computed from audio")
+    from .datasets.labelled import SPLITS
     from .models.fusion import FUSIONS
-    from .training.run import MODEL_KINDS
+    from .models.kinds import MODEL_KINDS
 
     s = sub.add_parser("train", help="train a model; results and the model bundle go to RUN_DIR")
     s.add_argument("data", type=Path, help="audio dataset, or a features CSV like features_30_sec.csv (mlp, knn, svm)")
@@ -400,7 +395,8 @@ HEAVY = {"train", "compare", "demo", "evaluate", "predict", "classify", "embed"}
 
 
 def _reexec_with_tcmalloc(argv: list[str]) -> None:
-    """PyTorch training on CPU ran 2.6x faster here with tcmalloc; preload it when it is installed.
+    """PyTorch training on CPU ran 2.05x faster here with tcmalloc (benchmarks/training.py); preload it
+    when it is installed.
 
     Set GENREFUSE_TCMALLOC=0 to keep the default allocator.
     """

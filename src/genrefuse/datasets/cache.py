@@ -6,32 +6,20 @@ Layout: ``CACHE/<params-key>/params.json`` and ``CACHE/<params-key>/<hh>/<sha256
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..features.params import DEFAULT_PARAMS, FeatureParams
+from ..io import atomic_path, write_text_atomic
 from .layouts import Item
 
 
-def file_hash(path: str | Path) -> str:
-    """SHA-256 of the file's bytes: a clip's identity."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def atomic_save_npz(path: Path, **arrays: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez(tmp, **arrays)
 
 
 @dataclass(frozen=True)
@@ -52,10 +40,7 @@ class FeatureCache:
     def put(self, digest: str, *, mel: np.ndarray, table: np.ndarray, length: int) -> None:
         params_file = self.folder / "params.json"
         if not params_file.exists():
-            self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = params_file.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(self.params.to_dict(), indent=2))
-            os.replace(tmp, params_file)
+            write_text_atomic(params_file, json.dumps(self.params.to_dict(), indent=2))
         atomic_save_npz(self.path_for(digest), mel=mel.astype(np.float32), table=table.astype(np.float64),
                         length=np.int64(length))
 
@@ -68,14 +53,11 @@ MANIFEST_COLUMNS = ("path", "label", "track", "hash")
 
 
 def write_manifest(path: Path, rows: list[tuple[Item, str]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", newline="") as f:
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(MANIFEST_COLUMNS)
         for item, digest in rows:
             w.writerow([str(item.path), item.label or "", item.track, digest])
-    os.replace(tmp, path)
 
 
 def read_manifest(path: Path) -> list[tuple[Item, str]]:

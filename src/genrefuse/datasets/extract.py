@@ -8,12 +8,14 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import load_clip
+from ..errors import AudioError
 from ..features.clip import clip_inputs
 from ..features.params import DEFAULT_PARAMS, FeatureParams
 from ..features.table import FEATURE_COLUMNS
 from ..features.warmup import warm_up
 from ..parallel import map_items
-from .cache import FeatureCache, file_hash, read_manifest, write_manifest
+from ..io import file_hash
+from .cache import FeatureCache, read_manifest, write_manifest
 from .layouts import Item
 from .table_csv import write_feature_table
 
@@ -64,8 +66,6 @@ def _extract_one(job: tuple[Item, str], *, cache: FeatureCache) -> str:
 
 def _hash_or_error(item: Item) -> str:
     if not item.path.is_file():
-        from ..errors import AudioError
-
         raise AudioError(item.path, "no such file")
     return file_hash(item.path)
 

@@ -7,11 +7,11 @@ folder of genre subfolders, a flat folder or single files (unlabelled), and a CS
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..audio import is_audio_path
+from ..audio import is_audio_path, iter_audio_files
 from ..errors import DataError
 from ..genres import genre_order
 
@@ -23,19 +23,6 @@ class Item:
     path: Path
     label: str | None
     track: str
-
-
-def _walk_audio(folder: Path) -> Iterator[Path]:
-    """Audio files below ``folder``, in sorted order, streamed folder by folder."""
-    try:
-        entries = sorted(folder.iterdir(), key=lambda p: p.name)
-    except OSError as exc:
-        raise DataError(f"{folder}: cannot list folder ({exc.strerror})") from None
-    for p in entries:
-        if p.is_dir():
-            yield from _walk_audio(p)
-        elif is_audio_path(p):
-            yield p
 
 
 def _genre_root(folder: Path) -> Path:
@@ -51,7 +38,7 @@ def from_folder(folder: Path) -> list[Item]:
     subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     items: list[Item] = []
     for sub in subdirs:
-        for p in _walk_audio(sub):
+        for p in iter_audio_files([sub]):
             items.append(Item(p, sub.name, f"{sub.name}/{p.stem}"))
     for p in sorted(root.iterdir()):
         if p.is_file() and is_audio_path(p):

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..features.params import SAMPLE_RATE
+from ..audio import SAMPLE_RATE
 from ..parallel import map_items
 
 SCALES = {

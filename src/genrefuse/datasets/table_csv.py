@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from ..io import atomic_path
 from ..features.table import FEATURE_COLUMNS, TABLE_COLUMNS
 
 
@@ -69,15 +69,11 @@ def _is_float(s: str | None) -> bool:
 
 def write_feature_table(path: str | Path, rows: Iterable[dict]) -> int:
     """Write rows (dicts keyed by the table's column names) atomically; returns the row count."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     n = 0
-    with tmp.open("w", newline="") as f:
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(TABLE_COLUMNS))
         w.writeheader()
         for row in rows:
             w.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
             n += 1
-    os.replace(tmp, path)
     return n

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io import atomic_path
 from ..parallel import map_items
+from ..pretrained.embed import file_taggram, tag_summary, track_stem, track_summaries
 
 TAGS_CACHE_VERSION = "musicnn-msd-v2"      # bump when the taggram recipe changes (v2: the 2019 resampler)
 
 
 def join_embeddings(tracks: list[str], embeddings: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Rows of ``tracks`` found in ``embeddings`` (by file stem): (row indices, summaries (k, 100))."""
-    from ..pretrained.embed import track_stem, track_summaries
-
     summaries = track_summaries(embeddings)
     keep = [i for i, t in enumerate(tracks) if track_stem(t) in summaries]
     vectors = np.stack([summaries[track_stem(tracks[i])] for i in keep]) if keep else np.zeros((0, 100), np.float32)
@@ -22,17 +22,13 @@ def join_embeddings(tracks: list[str], embeddings: str | Path) -> tuple[np.ndarr
 
 
 def _cached_summary(job: tuple[Path, str], *, cache_dir: Path) -> np.ndarray:
-    from ..pretrained.embed import file_taggram, tag_summary
-
     path, digest = job
     target = cache_dir / TAGS_CACHE_VERSION / digest[:2] / f"{digest}.npy"
     if target.is_file():
         return tag_summary(np.load(target))
     tags = file_taggram(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{digest}.tmp.npy")
-    np.save(tmp, tags)
-    tmp.replace(target)
+    with atomic_path(target, suffix=".npy") as tmp:
+        np.save(tmp, tags)
     return tag_summary(tags)
 
 

@@ -5,7 +5,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 
-SAMPLE_RATE = 22050
+from ..audio import SAMPLE_RATE
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The 57 features of the public GTZAN table (``features_30_sec.csv``), reference path.
 
 Each feature is computed from the whole clip exactly as that table's recipe does with librosa's
-defaults, so our rows agree with the published ones (see ``tests/test_table.py``).
+defaults, so our rows agree with the published ones (``tests/test_features.py`` checks the five real clips).
 """
 from __future__ import annotations
 

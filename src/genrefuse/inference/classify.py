@@ -11,88 +11,30 @@ from __future__ import annotations
 import csv
 import functools
 import itertools
-import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from ..audio import is_audio_path, load_windows
-from ..errors import DataError, GenrefuseError
-from ..features.clip import clip_inputs
+from ..audio import iter_audio_files
+from ..errors import DataError
+from ..features.warmup import warm_up
+from ..models.bundle import model_genres
 from ..parallel import default_jobs, map_items
 from ..progress import progress_bar
-
-
-def walk_audio(root: str | Path) -> Iterator[Path]:
-    """Audio files under ``root``, depth first, each folder sorted; one folder listed at a time."""
-    root = Path(root)
-    if root.is_file():
-        yield root
-        return
-    if not root.is_dir():
-        raise DataError(f"{root}: no such file or folder")
-    stack = [root]
-    while stack:
-        folder = stack.pop()
-        try:
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError as exc:
-            raise DataError(f"{folder}: cannot list folder ({exc.strerror})") from None
-        subdirs = []
-        for e in entries:
-            if e.is_dir(follow_symlinks=False) and not e.name.startswith("."):
-                subdirs.append(Path(e.path))
-            elif e.is_file() and is_audio_path(e.name):
-                yield Path(e.path)
-        stack.extend(reversed(subdirs))
-
-
-_MODELS: dict[str, object] = {}
-
-
-def _model(model_dir: str):
-    """The model of this worker process, loaded on first use."""
-    if model_dir not in _MODELS:
-        from .predict import load_model
-
-        _MODELS[model_dir] = load_model(model_dir)
-    return _MODELS[model_dir]
+from .predict import cached_model
 
 
 def classify_chunk(paths: list[str], model_dir: str) -> list[dict]:
-    """Rows for a chunk of files: features per window, one batched inference for the whole chunk."""
-    model = _model(model_dir)
-    rows, tables, mels, tags, owners = [], [], [], [], []
-    for p in paths:
-        try:
-            windows = load_windows(p, sr=model.params.sr, window=model.params.window_seconds)
-            track_tags = model.track_tags(p)
-            for w in windows:
-                mel, table = clip_inputs(w, params=model.params)
-                tables.append(table)
-                if track_tags is not None:
-                    tags.append(track_tags)
-                if model.bundle.uses_mel:
-                    mels.append(mel)
-                owners.append(len(rows))
-            rows.append({"path": p, "windows": len(windows)})
-        except GenrefuseError as exc:
-            rows.append({"path": p, "error": str(exc)})
-        except Exception as exc:  # an unforeseen failure of one file must not stop the library
-            rows.append({"path": p, "error": f"{p}: {type(exc).__name__}: {exc}".splitlines()[0]})
-    if tables:
-        proba = model.proba_of_inputs(np.stack(tables), np.stack(mels) if mels else None,
-                                      np.stack(tags) if tags else None)
-        owners = np.array(owners)
-        for i, row in enumerate(rows):
-            if "error" not in row:
-                p = proba[owners == i].mean(axis=0)
-                row["genre"] = model.genres[int(np.argmax(p))]
-                row["probabilities"] = p.tolist()
+    """Rows for a chunk of files: each file's windows preprocessed, one batched inference for the chunk."""
+    model = cached_model(model_dir)
+    rows = []
+    for path, pred, error in model.predict_batch(paths):
+        if error:
+            rows.append({"path": path, "error": error})
+        else:
+            rows.append({"path": path, "genre": pred.genre, "windows": pred.windows,
+                         "probabilities": list(pred.probabilities.values())})
     return rows
 
 
@@ -167,10 +109,8 @@ def classify(folder: str | Path, *, model_dir: str | Path, out: str | Path, jobs
              scheduler: str | None = None, chunk_size: int = 8, progress: bool = True) -> ClassifyReport:
     """Classify every audio file under ``folder`` into ``out`` (CSV: path, genre, windows, one
     probability column per genre, error). Returns counts, failures and throughput."""
-    from ..models.bundle import load_bundle
-
     model_dir, out = Path(model_dir).resolve(), Path(out)
-    genres = load_bundle(model_dir).genres
+    genres = model_genres(model_dir)
     jobs = default_jobs() if jobs is None else max(1, jobs)
     columns = ["path", "genre", "windows", *(f"p_{g}" for g in genres), "error"]
     done = _already_done(out)
@@ -180,13 +120,11 @@ def classify(folder: str | Path, *, model_dir: str | Path, out: str | Path, jobs
         if header != columns:
             raise DataError(f"{out}: an existing output of another model or format; choose a new --out")
     report = ClassifyReport()
-    chunks = _chunks(walk_audio(folder), done, chunk_size, report)
+    chunks = _chunks(iter_audio_files([folder], strict=True), done, chunk_size, report)
     work = functools.partial(classify_chunk, model_dir=str(model_dir))
     if scheduler:
         results = _dask_map(work, chunks, scheduler, jobs)
     else:
-        from ..features.warmup import warm_up
-
         results = (o.value if o.ok else [{"path": p, "error": o.error} for p in o.item]
                    for o in map_items(work, chunks, jobs=jobs, progress=False, warm_up=warm_up))
     out.parent.mkdir(parents=True, exist_ok=True)

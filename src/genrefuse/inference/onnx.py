@@ -5,56 +5,20 @@ used; where the bundle folder is read-only it goes to ``~/.cache/genrefuse/onnx`
 """
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from ..models.bundle import Bundle
-from ..models.ensemble import NEURAL_MODELS
-from ..models.fusion import GenreNet
+from .. import onnxrt
+from ..io import cache_dir
+from ..models.bundle import Bundle, weights_hash
 
 
-def available() -> bool:
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-class _Probabilities:
-    """GenreNet + softmax with both inputs always present (ONNX graphs take a fixed input list)."""
-
-    def __new__(cls, net: GenreNet):
-        import torch
-
-        class Wrapped(torch.nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.net = net
-
-            def forward(self, mel, table):
-                return torch.softmax(self.net(mel if net.cnn is not None else None,
-                                              table if net.mlp is not None else None), dim=1)
-
-        return Wrapped().eval()
-
-
-def export_module(module, args: tuple, path: Path, *, inputs: list[str], outputs: list[str]) -> Path:
-    """Export ``module`` (batch axis dynamic) to ``path``, written whole and then renamed into place."""
-    import warnings
-
+def _probabilities(net, mel, table):
+    """The exported graph: both inputs always present (ONNX graphs take a fixed input list), softmax out."""
     import torch
 
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(module, args, str(tmp), input_names=inputs, output_names=outputs, dynamo=False,
-                          dynamic_axes={name: {0: "n"} for name in inputs + outputs})
-    os.replace(tmp, path)
-    return path
+    return torch.softmax(net(mel if net.cnn is not None else None, table if net.mlp is not None else None), dim=1)
 
 
 def export(bundle: Bundle, path: Path) -> Path:
@@ -62,68 +26,41 @@ def export(bundle: Bundle, path: Path) -> Path:
 
     p = bundle.feature_params
     args = (torch.zeros(2, p.n_mels, p.n_frames), torch.zeros(2, len(bundle.table_mean)))
-    return export_module(_Probabilities(bundle.model), args, path, inputs=["mel", "table"], outputs=["probabilities"])
-
-
-def session(path: Path, *, threads: int | None = None):
-    """An ONNX Runtime CPU session; ``threads`` defaults to torch's (1 inside a worker pool, see
-    ``parallel.limit_threads``)."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    if threads is None:
-        import torch
-
-        threads = torch.get_num_threads()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
-
-
-def export_once(name: str, folders: list[Path], make: Callable[[Path], Path]) -> Path:
-    """``folder/name`` from the first folder that has it, else made by ``make(path)`` in the first
-    writable one (a bundle or weights folder may be read-only)."""
-    for folder in folders:
-        path = folder / name
-        if path.is_file():
-            return path
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            return make(path)
-        except OSError:
-            continue
-    raise OSError(f"{folders[0]}: nowhere to write the ONNX export {name}")
+    return onnxrt.export_module(onnxrt.graph_of(bundle.model, _probabilities), args, path,
+                                inputs=["mel", "table"], outputs=["probabilities"])
 
 
 def cached_export(bundle: Bundle, model_dir: Path) -> Path:
-    from ..datasets.cache import file_hash
-
-    name = f"model-{file_hash(model_dir / 'model.safetensors')[:12]}.onnx"
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "genrefuse" / "onnx"
-    return export_once(name, [model_dir, cache], lambda path: export(bundle, path))
+    name = f"model-{weights_hash(model_dir)[:12]}.onnx"
+    return onnxrt.export_once(name, [model_dir, cache_dir("onnx")], lambda path: export(bundle, path))
 
 
-class OnnxRunner:
-    def __init__(self, path: Path, *, threads: int | None = None):
-        self.session = session(path, threads=threads)
-        self.path = path
+class OnnxPredictor:
+    """A bundle's net in an ONNX Runtime session, with the :class:`~genrefuse.models.predictor.Predictor`
+    interface."""
+
+    def __init__(self, path: Path, *, n_mels: int, n_frames: int, threads: int | None = None):
+        self.session = onnxrt.session(path, threads=threads)
+        self.path, self.n_mels, self.n_frames = path, n_mels, n_frames
         self.inputs = {i.name for i in self.session.get_inputs()}   # the exporter drops an unused branch's input
 
-    def probabilities(self, mel: np.ndarray | None, table: np.ndarray, *, n_mels: int, n_frames: int) -> np.ndarray:
-        feed = {"table": table}
+    def probabilities(self, *, mel=None, table=None, tags=None) -> np.ndarray:
+        n = len(table if table is not None else mel)
+        feed = {"table": table if table is not None else np.zeros((n, 1), np.float32)}
         if "mel" in self.inputs:
-            feed["mel"] = mel if mel is not None else np.zeros((len(table), n_mels, n_frames), np.float32)
+            feed["mel"] = mel if mel is not None else np.zeros((n, self.n_mels, self.n_frames), np.float32)
         feed = {k: np.ascontiguousarray(v, np.float32) for k, v in feed.items() if k in self.inputs}
         return self.session.run(None, feed)[0].astype(np.float64)
 
 
 def exportable(bundle: Bundle) -> bool:
-    """Neural bundles on the Mel and table inputs; the musicnn kinds stay in PyTorch (the port runs there)."""
-    return isinstance(bundle.model, NEURAL_MODELS) and not bundle.uses_tags
+    """Neural bundles on the Mel and table inputs; the musicnn kinds' heads stay in PyTorch."""
+    return bundle.spec.neural and not bundle.uses_tags
 
 
-def runner_for(bundle: Bundle, model_dir: str | Path) -> OnnxRunner | None:
-    """An ONNX Runtime session for an exportable bundle when onnxruntime is installed, else None."""
-    if not exportable(bundle) or not available():
+def predictor_for(bundle: Bundle, model_dir: str | Path) -> OnnxPredictor | None:
+    """An ONNX Runtime predictor for an exportable bundle when onnxruntime is installed, else None."""
+    if not exportable(bundle) or not onnxrt.available():
         return None
-    return OnnxRunner(cached_export(bundle, Path(model_dir)))
+    p = bundle.feature_params
+    return OnnxPredictor(cached_export(bundle, Path(model_dir)), n_mels=p.n_mels, n_frames=p.n_frames)

@@ -6,7 +6,7 @@ without a file or a half-written file in the library.
 """
 from __future__ import annotations
 
-import os
+import functools
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,11 +14,12 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..audio import duration
-from ..datasets.cache import file_hash
+from ..audio import duration, iter_audio_files
 from ..errors import AudioError
 from ..features.warmup import warm_up
-from ..inference.predict import GenreModel, expand_inputs
+from ..inference.predict import GenreModel
+from ..io import file_hash
+from ..models.bundle import model_id
 from ..parallel import map_items
 from . import store
 from .db import Track, default_db_url, make_engine, session_factory
@@ -28,14 +29,6 @@ from .db import Track, default_db_url, make_engine, session_factory
 class IngestResult:
     track: Track
     created: bool
-
-
-def model_id(model_dir: str | Path) -> str:
-    """A short identity of a model: its kind and the hash of its weights."""
-    import json
-
-    cfg = json.loads((Path(model_dir) / "config.json").read_text())
-    return f"{cfg['kind']}-{file_hash(Path(model_dir) / 'model.safetensors')[:12]}"
 
 
 class Library:
@@ -114,15 +107,10 @@ def _ingest_worker(path: Path, *, library_dir: str, model_dir: str, db_url: str 
     return r.track.id, r.created, r.track.genre
 
 
-_LIB: dict[tuple, Library] = {}
-
-
+@functools.lru_cache(maxsize=2)
 def _worker_library(library_dir: str, model_dir: str, db_url: str | None) -> Library:
     """One Library (model and engine) per worker process, loaded on first use."""
-    key = (library_dir, model_dir, db_url, os.getpid())
-    if key not in _LIB:
-        _LIB[key] = Library.open(library_dir, model_dir, db_url=db_url)
-    return _LIB[key]
+    return Library.open(library_dir, model_dir, db_url=db_url)
 
 
 @dataclass
@@ -136,12 +124,10 @@ def ingest_many(inputs: list[str | Path], *, library_dir: str | Path, model_dir:
                 db_url: str | None = None, jobs: int | None = None, progress: bool = True) -> IngestReport:
     """Batch import of files and folders; bad files are reported and skipped. Re-running skips what
     is already stored (by content hash), so an interrupted import simply resumes."""
-    import functools
-
     Library.open(library_dir, model_dir, db_url=db_url)      # schema and folders before the workers start
     report = IngestReport(failures=[])
     work = functools.partial(_ingest_worker, library_dir=str(library_dir), model_dir=str(model_dir), db_url=db_url)
-    paths = list(expand_inputs(inputs))
+    paths = list(iter_audio_files(inputs))
     for o in map_items(work, paths, jobs=jobs, desc="ingest", progress=progress, warm_up=warm_up):
         if not o.ok:
             report.failures.append(o.error)

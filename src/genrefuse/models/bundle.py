@@ -1,27 +1,34 @@
 """A trained model as one self-contained folder: ``model.safetensors`` + ``config.json``.
 
-Loading reads tensors and JSON only; nothing is unpickled or executed.
+Loading reads tensors and JSON only; nothing is unpickled or executed. This module owns the format:
+other code reads a model's config, genres and id through it, never by opening the files.
 """
 from __future__ import annotations
 
 import json
-import os
 import platform
-import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelError
+from ..audio import WindowPolicy
+from ..errors import DataError, ModelError
 from ..features.params import FeatureParams
-from .classic import CLASSIC_KINDS, ClassicModel
-from .ensemble import NEURAL_MODELS, GenreEnsemble, build_model
-from .fusion import Architecture, GenreNet, NEURAL_KINDS
+from ..io import atomic_path, file_hash
+from ..preprocess.track import ModelInputs
+from .classic import ClassicModel
+from .ensemble import GenreEnsemble, build_model
+from .fusion import Architecture, GenreNet
+from .kinds import KINDS, ModelKind
+from .predictor import Predictor, TorchPredictor
 
 FORMAT = "genrefuse-model"
-FORMAT_VERSION = 2                  # 2: architecture.members (ensembles)
+FORMAT_VERSION = 3                  # 2: architecture.members (ensembles); 3: window_policy
+CONFIG, WEIGHTS = "config.json", "model.safetensors"
+_OWN_KEYS = ("format", "format_version", "kind", "genres", "feature_params", "window_policy", "table_mean",
+             "table_std", "library_versions", "saved_at", "architecture", "tags_mean", "tags_std")
 
 
 def library_versions() -> dict[str, str]:
@@ -38,7 +45,8 @@ def library_versions() -> dict[str, str]:
 
 @dataclass
 class Bundle:
-    """What a model needs to predict: the fitted model, genres, feature parameters, standardisation."""
+    """What a model needs to predict: the fitted model, genres, feature parameters, window policy and
+    standardisation statistics."""
 
     kind: str
     model: GenreNet | GenreEnsemble | ClassicModel
@@ -49,18 +57,23 @@ class Bundle:
     extra: dict
     tags_mean: np.ndarray | None = None   # (100,) standardisation of the musicnn branch's input
     tags_std: np.ndarray | None = None
+    window_policy: WindowPolicy = field(default_factory=WindowPolicy)
+
+    @property
+    def spec(self) -> ModelKind:
+        return KINDS[self.kind]
 
     @property
     def uses_mel(self) -> bool:
-        return isinstance(self.model, NEURAL_MODELS) and self.model.arch.uses_mel
+        return self.spec.uses_mel
 
     @property
     def uses_table(self) -> bool:
-        return not isinstance(self.model, NEURAL_MODELS) or self.model.arch.uses_table
+        return self.spec.uses_table
 
     @property
     def uses_tags(self) -> bool:
-        return isinstance(self.model, NEURAL_MODELS) and self.model.arch.uses_tags
+        return self.spec.uses_tags
 
     def standardise_tags(self, tags: np.ndarray) -> np.ndarray:
         return ((np.asarray(tags, np.float64) - self.tags_mean) / self.tags_std).astype(np.float32)
@@ -68,10 +81,32 @@ class Bundle:
     def standardise(self, table: np.ndarray) -> np.ndarray:
         return ((np.asarray(table, np.float64) - self.table_mean) / self.table_std).astype(np.float32)
 
+    def predictor(self, *, device: str = "cpu") -> Predictor:
+        """The model's own runtime: PyTorch for nets, scikit-learn for kNN/SVM."""
+        return TorchPredictor(self.model, device=device) if self.spec.neural else self.model
+
+    def probabilities(self, inputs: ModelInputs, *, predictor: Predictor | None = None,
+                      device: str = "cpu") -> np.ndarray:
+        """Probabilities ``(n, n_genres)`` of raw (not standardised) row-aligned inputs; ``predictor``
+        (for example an ONNX Runtime session) replaces the model's own runtime."""
+        if self.uses_tags and inputs.tags is None:
+            raise DataError(f"the {self.kind} model needs musicnn inputs")
+        if self.uses_mel and inputs.mel is None:
+            raise DataError(f"the {self.kind} model needs Mel spectrograms (audio)")
+        predictor = predictor or self.predictor(device=device)
+        return predictor.probabilities(mel=inputs.mel if self.uses_mel else None,
+                                       table=self.standardise(inputs.table) if self.uses_table else None,
+                                       tags=self.standardise_tags(inputs.tags) if self.uses_tags else None)
+
+    def track_probabilities(self, inputs: ModelInputs, *, predictor: Predictor | None = None,
+                            device: str = "cpu") -> np.ndarray:
+        """A track's probabilities ``(n_genres,)``: the mean over its windows (the rows of ``inputs``)."""
+        return self.probabilities(inputs, predictor=predictor, device=device).mean(axis=0)
+
     def config(self) -> dict:
         cfg = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "kind": self.kind, "genres": self.genres,
-            "feature_params": self.feature_params.to_dict(),
+            "feature_params": self.feature_params.to_dict(), "window_policy": self.window_policy.to_dict(),
             "table_mean": self.table_mean.tolist(), "table_std": self.table_std.tolist(),
             "library_versions": library_versions(),
             "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -79,7 +114,7 @@ class Bundle:
         }
         if self.tags_mean is not None:
             cfg["tags_mean"], cfg["tags_std"] = self.tags_mean.tolist(), self.tags_std.tolist()
-        if isinstance(self.model, NEURAL_MODELS):
+        if self.spec.neural:
             cfg["architecture"] = self.model.arch.to_dict()
         else:
             cfg["architecture"] = {"kind": self.kind, "n_classes": self.model.n_classes, "seed": self.model.seed,
@@ -91,58 +126,71 @@ class Bundle:
         from safetensors.numpy import save_file as save_np
         from safetensors.torch import save_file as save_torch
 
-        folder = Path(folder)
-        tmp = folder.with_name(f".{folder.name}.tmp{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        if isinstance(self.model, NEURAL_MODELS):
-            state = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
-            save_torch(state, str(tmp / "model.safetensors"))
-        else:
-            save_np(self.model.state(), str(tmp / "model.safetensors"))
-        (tmp / "config.json").write_text(json.dumps(self.config(), indent=2))
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}.old{os.getpid()}")
-            folder.rename(old)
-            tmp.rename(folder)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(folder)
-        return folder
+        with atomic_path(folder) as tmp:
+            tmp.mkdir()
+            if self.spec.neural:
+                state = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
+                save_torch(state, str(tmp / WEIGHTS))
+            else:
+                save_np(self.model.state(), str(tmp / WEIGHTS))
+            (tmp / CONFIG).write_text(json.dumps(self.config(), indent=2))
+        return Path(folder)
 
 
-def load_bundle(folder: str | Path) -> Bundle:
+def read_config(folder: str | Path) -> dict:
+    """A model folder's ``config.json``, checked to be a bundle this version can read."""
     folder = Path(folder)
-    cfg_path, weights = folder / "config.json", folder / "model.safetensors"
-    if not cfg_path.is_file() or not weights.is_file():
-        raise ModelError(f"{folder}: not a model folder (config.json and model.safetensors expected)")
+    cfg_path = folder / CONFIG
+    if not cfg_path.is_file() or not (folder / WEIGHTS).is_file():
+        hint = " (a run folder: its model is in model/)" if (folder / "model" / CONFIG).is_file() else ""
+        raise ModelError(f"{folder}: not a model folder{hint}; config.json and model.safetensors expected")
     try:
         cfg = json.loads(cfg_path.read_text())
     except json.JSONDecodeError as exc:
         raise ModelError(f"{cfg_path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-    if cfg.get("format") != FORMAT or cfg.get("format_version", 0) > FORMAT_VERSION:
+    if not isinstance(cfg, dict) or cfg.get("format") != FORMAT or cfg.get("format_version", 0) > FORMAT_VERSION:
         raise ModelError(f"{cfg_path}: not a {FORMAT} bundle of version <= {FORMAT_VERSION}")
-    kind = cfg["kind"]
-    extra = {k: v for k, v in cfg.items() if k not in ("format", "format_version", "kind", "genres", "feature_params",
-                                                      "table_mean", "table_std", "library_versions", "saved_at",
-                                                      "architecture", "tags_mean", "tags_std")}
+    if cfg.get("kind") not in KINDS:
+        raise ModelError(f"{cfg_path}: unknown model kind {cfg.get('kind')!r}")
+    return cfg
+
+
+def model_genres(folder: str | Path) -> list[str]:
+    """The genres a saved model tells apart, in its order, without loading its weights."""
+    return list(read_config(folder)["genres"])
+
+
+def model_id(folder: str | Path) -> str:
+    """A short identity of a saved model: its kind and the hash of its weights (``mlp-1a2b3c4d5e6f``)."""
+    return f"{read_config(folder)['kind']}-{weights_hash(folder)[:12]}"
+
+
+def weights_hash(folder: str | Path) -> str:
+    return file_hash(Path(folder) / WEIGHTS)
+
+
+def load_bundle(folder: str | Path) -> Bundle:
+    folder = Path(folder)
+    cfg = read_config(folder)
+    kind, weights = cfg["kind"], folder / WEIGHTS
+    extra = {k: v for k, v in cfg.items() if k not in _OWN_KEYS}
     try:
-        if kind in NEURAL_KINDS:
+        if KINDS[kind].neural:
             from safetensors.torch import load_file
 
             model: GenreNet | GenreEnsemble | ClassicModel = build_model(Architecture(**cfg["architecture"]))
             model.load_state_dict(load_file(str(weights)))
             model.eval()
-        elif kind in CLASSIC_KINDS:
+        else:
             from safetensors.numpy import load_file
 
             arch = cfg["architecture"]
             state = load_file(str(weights))
             model = ClassicModel(kind, arch["n_classes"], seed=arch["seed"], **arch["hyper"]).fit(state["train_X"], state["train_y"])
-        else:
-            raise ModelError(f"{cfg_path}: unknown model kind {kind!r}")
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ModelError(f"{folder}: weights do not fit the configuration ({str(exc).splitlines()[0][:200]})") from None
+    params = FeatureParams.from_dict(cfg["feature_params"])
+    policy = WindowPolicy.from_dict(cfg.get("window_policy") or {"window_seconds": params.window_seconds})
     tags = [np.asarray(cfg[k]) if k in cfg else None for k in ("tags_mean", "tags_std")]
-    return Bundle(kind, model, list(cfg["genres"]), FeatureParams.from_dict(cfg["feature_params"]),
-                  np.asarray(cfg["table_mean"]), np.asarray(cfg["table_std"]), extra, *tags)
+    return Bundle(kind, model, list(cfg["genres"]), params, np.asarray(cfg["table_mean"]), np.asarray(cfg["table_std"]),
+                  extra, *tags, window_policy=policy)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 
-CLASSIC_KINDS = ("knn", "svm")
 DEFAULTS = {"knn": {"n_neighbors": 5}, "svm": {"C": 10.0, "gamma": "scale"}}
 
 
@@ -28,7 +27,7 @@ def make_estimator(kind: str, *, seed: int = 0, **hyper):
 
 
 class ClassicModel:
-    """A fitted kNN or SVM over standardised table rows; ``predict_proba`` gives ``(n, n_classes)``."""
+    """A fitted kNN or SVM over standardised table rows; :meth:`probabilities` gives ``(n, n_classes)``."""
 
     def __init__(self, kind: str, n_classes: int, *, seed: int = 0, **hyper):
         self.kind, self.n_classes, self.seed, self.hyper = kind, n_classes, seed, {**DEFAULTS[kind], **hyper}
@@ -41,9 +40,10 @@ class ClassicModel:
         self.estimator.fit(self.X, self.y)
         return self
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        proba = np.zeros((len(X), self.n_classes))
-        proba[:, self.estimator.classes_] = self.estimator.predict_proba(np.asarray(X, np.float64))
+    def probabilities(self, *, mel=None, table: np.ndarray, tags=None) -> np.ndarray:
+        """``(n, n_classes)`` from standardised ``table`` rows ``(n, 57)`` (the other inputs are unused)."""
+        proba = np.zeros((len(table), self.n_classes))
+        proba[:, self.estimator.classes_] = self.estimator.predict_proba(np.asarray(table, np.float64))
         return proba
 
     def state(self) -> dict[str, np.ndarray]:

@@ -11,7 +11,7 @@ from .fusion import Architecture, GenreNet
 
 class GenreEnsemble(nn.Module):
     """``arch.members`` GenreNets with the interface of one: ``forward`` returns the log of the members'
-    mean probability ``(batch, n_classes)``, so its softmax (:meth:`probabilities`) is that mean."""
+    mean probability ``(batch, n_classes)``, so its softmax is that mean."""
 
     def __init__(self, arch: Architecture, members: list[GenreNet] | None = None):
         super().__init__()
@@ -41,14 +41,6 @@ class GenreEnsemble(nn.Module):
                 tags: torch.Tensor | None = None) -> torch.Tensor:
         p = torch.stack([torch.softmax(m(mel, table, tags).float(), dim=1) for m in self.members]).mean(0)
         return torch.log(p.clamp_min(1e-12))
-
-    @torch.no_grad()
-    def probabilities(self, mel: torch.Tensor | None = None, table: torch.Tensor | None = None,
-                      tags: torch.Tensor | None = None) -> torch.Tensor:
-        return torch.softmax(self(mel, table, tags), dim=1)
-
-
-NEURAL_MODELS = (GenreNet, GenreEnsemble)
 
 
 def build_model(arch: Architecture) -> GenreNet | GenreEnsemble:

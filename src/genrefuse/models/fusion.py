@@ -7,39 +7,17 @@ import torch
 from torch import nn
 
 from .branches import CNNBranch, MLPBranch
+from .kinds import KINDS
 
-PAPER_KINDS = ("fusion", "cnn", "mlp")
-TAG_KINDS = ("musicnn", "mlp+musicnn", "fusion+musicnn")    # with the pretrained musicnn branch
-NEURAL_KINDS = PAPER_KINDS + TAG_KINDS
 # concat is the default: on blocked CV of mlp+musicnn (6 fold seeds) gated gave +0.005 and attention -0.010,
 # both inside the seed-to-seed spread.
 FUSIONS = ("concat", "gated", "attention")
 ATTENTION_WIDTH = 32              # the common width branches are projected to before attention
-# Gaussian noise (in standard deviations) on the standardised table and taggram inputs while training.
-# Over 6 fold seeds of blocked CV on GTZAN's FF training tracks 0.6 lifted mlp+musicnn by 0.012 and musicnn
-# by 0.003 (0.8 and 1.0 did no better); on the FF test it did not help the table-only mlp, so the paper's
-# kinds keep none.
-TAG_INPUT_NOISE = 0.6
-
-
-def default_input_noise(kind: str) -> float:
-    return TAG_INPUT_NOISE if kind in TAG_KINDS else 0.0
-
-
-# Members of an ensemble (trained from consecutive seeds, softmax averaged) for the small musicnn kinds:
-# over 6 fold seeds of blocked CV on the FF training tracks 5 members lifted mlp+musicnn from 0.825 to
-# 0.840 (better in 5 of 6); each member trains in seconds. Kinds with the CNN branch keep one (costly).
-ENSEMBLE_KINDS = ("musicnn", "mlp+musicnn")
-ENSEMBLE_MEMBERS = 5
-
-
-def default_members(kind: str) -> int:
-    return ENSEMBLE_MEMBERS if kind in ENSEMBLE_KINDS else 1
 
 
 @dataclass(frozen=True)
 class Architecture:
-    kind: str                       # one of NEURAL_KINDS
+    kind: str                       # a neural kind of models.kinds.KINDS
     n_classes: int
     n_features: int = 57
     n_tags: int = 100               # musicnn branch input: per-track mean and std of the 50-tag taggram
@@ -56,15 +34,15 @@ class Architecture:
 
     @property
     def uses_mel(self) -> bool:
-        return self.kind in ("fusion", "cnn", "fusion+musicnn")
+        return KINDS[self.kind].uses_mel
 
     @property
     def uses_table(self) -> bool:
-        return self.kind in ("fusion", "mlp", "mlp+musicnn", "fusion+musicnn")
+        return KINDS[self.kind].uses_table
 
     @property
     def uses_tags(self) -> bool:
-        return self.kind in TAG_KINDS
+        return KINDS[self.kind].uses_tags
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -79,7 +57,7 @@ class GenreNet(nn.Module):
 
     def __init__(self, arch: Architecture):
         super().__init__()
-        if arch.kind not in NEURAL_KINDS:
+        if arch.kind not in KINDS or not KINDS[arch.kind].neural:
             raise ValueError(f"unknown neural model kind {arch.kind!r}")
         if arch.fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {arch.fusion!r}; choose from {', '.join(FUSIONS)}")
@@ -132,8 +110,3 @@ class GenreNet(nn.Module):
         if self.cnn is None or self.arch.l2 == 0:
             return torch.zeros(())
         return self.arch.l2 * self.cnn.dense.weight.pow(2).sum()
-
-    @torch.no_grad()
-    def probabilities(self, mel: torch.Tensor | None = None, table: torch.Tensor | None = None,
-                      tags: torch.Tensor | None = None) -> torch.Tensor:
-        return torch.softmax(self(mel, table, tags).float(), dim=1)

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..audio import check_signal, load_native
 from ..errors import DataError
+from ..io import atomic_path
 from ..features import musicnn_input as mi
 
 N_TAGS = 50
@@ -90,15 +91,10 @@ def track_summaries(path: str | Path) -> OrderedDict[str, np.ndarray]:
 def write_embeddings(path: str | Path, *, X: np.ndarray, Y: np.ndarray, IDS: list[str], genres: list[str],
                      P: np.ndarray | None = None) -> Path:
     """Write an embeddings npz whole, then rename it into place."""
-    import os
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {"X": np.asarray(X, np.float32).reshape(-1, N_TAGS), "Y": np.asarray(Y, np.int64),
               "IDS": np.asarray(IDS, dtype=str), "GENRES": np.asarray(genres, dtype=str)}
     if P is not None:
         arrays["P"] = np.asarray(P, np.float32)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
-    return path
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez_compressed(tmp, **arrays)
+    return Path(path)

@@ -23,6 +23,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..errors import ModelError
+from ..io import atomic_path, cache_dir
 
 MSD_TAGS = ("rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s",
             "alternative rock", "jazz", "beautiful", "metal", "chillout", "male vocalists", "classic rock", "soul",
@@ -145,8 +146,7 @@ def wheel_checkpoint(model: str = "MSD_musicnn") -> str:
 
 
 def weights_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(os.environ.get("GENREFUSE_MUSICNN_CACHE", Path(base) / "genrefuse" / "musicnn"))
+    return Path(os.environ.get("GENREFUSE_MUSICNN_CACHE") or cache_dir("musicnn"))
 
 
 def convert(prefix: str | Path, out: str | Path) -> Path:
@@ -155,13 +155,10 @@ def convert(prefix: str | Path, out: str | Path) -> Path:
 
     from .tf_checkpoint import read_checkpoint
 
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     state = state_from_tf(read_checkpoint(prefix))
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    save_file({k: v.contiguous() for k, v in state.items()}, str(tmp))
-    tmp.replace(out)
-    return out
+    with atomic_path(out) as tmp:
+        save_file({k: v.contiguous() for k, v in state.items()}, str(tmp))
+    return Path(out)
 
 
 _LOADED: dict[str, MusiCNN] = {}

@@ -10,28 +10,19 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError
-from ..inference import onnx
+from .. import onnxrt as onnx
+from ..io import file_hash
 from .musicnn import DENSE, MSD_TAGS, N_MELS, PATCH_FRAMES, MusiCNN, load_musicnn, weights_cache_dir, weights_path
 
 BACKENDS = ("auto", "onnx", "torch")
 
 
-class _TagsAndPenultimate:
-    """MusiCNN -> (sigmoid tags, penultimate features): the graph the ONNX file holds."""
+def _tags_and_penultimate(net: MusiCNN, patches):
+    """The graph the ONNX file holds: patches -> (sigmoid tags, penultimate features)."""
+    import torch
 
-    def __new__(cls, net: MusiCNN):
-        import torch
-
-        class Wrapped(torch.nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.net = net
-
-            def forward(self, patches):
-                logits, penultimate = self.net(patches)
-                return torch.sigmoid(logits), penultimate
-
-        return Wrapped().eval()
+    logits, penultimate = net(patches)
+    return torch.sigmoid(logits), penultimate
 
 
 class OnnxMusiCNN:
@@ -56,10 +47,8 @@ def export(weights: Path) -> Path:
     read-only, in the musicnn cache folder)."""
     import torch
 
-    from ..datasets.cache import file_hash
-
     def make(path: Path) -> Path:
-        return onnx.export_module(_TagsAndPenultimate(load_musicnn(weights)), (torch.zeros(2, PATCH_FRAMES, N_MELS),),
+        return onnx.export_module(onnx.graph_of(load_musicnn(weights), _tags_and_penultimate), (torch.zeros(2, PATCH_FRAMES, N_MELS),),
                                   path, inputs=["patches"], outputs=["tags", "penultimate"])
 
     name = f"{weights.stem}-{file_hash(weights)[:12]}.onnx"

@@ -8,9 +8,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
-from ..progress import progress_bar
 
 from ..models.fusion import GenreNet
+from ..models.predictor import as_tensor, resolve_device
+from ..progress import progress_bar
 
 
 @dataclass
@@ -30,17 +31,13 @@ class TrainConfig:
         return asdict(self)
 
 
-def _tensor(a: np.ndarray | None) -> torch.Tensor | None:
-    return None if a is None else torch.from_numpy(np.ascontiguousarray(a, np.float32))
-
-
 class ClipDataset(Dataset):
     """Model inputs and labels: ``mel`` (n, n_mels, n_frames), ``table`` (n, 57), ``tags`` (n, 100), each
     or None, and ``y`` (n,). Items are ``(mel, table, tags, y)`` with empty tensors for absent inputs."""
 
     def __init__(self, mel: np.ndarray | None, table: np.ndarray | None, y: np.ndarray,
                  tags: np.ndarray | None = None):
-        self.inputs = (_tensor(mel), _tensor(table), _tensor(tags))
+        self.inputs = (as_tensor(mel), as_tensor(table), as_tensor(tags))
         self.y = torch.from_numpy(np.asarray(y, np.int64))
 
     def __len__(self) -> int:
@@ -55,12 +52,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def _autocast(device: torch.device, precision: str):
@@ -158,18 +149,3 @@ def fit(model: GenreNet, train: ClipDataset, valid: ClipDataset | None, config: 
         model.load_state_dict(best_state)
     model.eval()
     return history
-
-
-@torch.no_grad()
-def predict_proba(model: GenreNet, mel: np.ndarray | None, table: np.ndarray | None,
-                  tags: np.ndarray | None = None, *, batch_size: int = 64, device: str = "auto") -> np.ndarray:
-    """Softmax probabilities, shape (n, n_classes), float64."""
-    dev = resolve_device(device)
-    model.to(dev).eval()
-    arrays = [a if b is not None else None for a, b in zip((mel, table, tags), (model.cnn, model.mlp, model.tags))]
-    n = len(next(a for a in arrays if a is not None))
-    out = []
-    for s in range(0, n, batch_size):
-        batch = [None if a is None else _tensor(a[s:s + batch_size]).to(dev) for a in arrays]
-        out.append(model.probabilities(*batch).cpu().numpy())
-    return np.concatenate(out).astype(np.float64) if out else np.zeros((0, model.arch.n_classes))

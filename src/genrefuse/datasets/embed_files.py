@@ -1,4 +1,4 @@
-"""``genrefuse embed``: taggrams of files and folders into one embeddings npz (see :mod:`.embed`)."""
+"""``genrefuse embed``: taggrams of files and folders into one embeddings npz (see :mod:`genrefuse.pretrained.embed`)."""
 from __future__ import annotations
 
 import functools
@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..datasets.extract import BatchReport
-from ..datasets.layouts import discover
 from ..genres import genre_order
 from ..parallel import map_items
-from .embed import file_taggram, write_embeddings
+from ..pretrained.embed import file_taggram, write_embeddings
+from .extract import BatchReport
+from .layouts import discover
 
 
 @dataclass

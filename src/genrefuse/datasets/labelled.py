@@ -1,0 +1,146 @@
+"""Labelled model inputs of a whole dataset, row-aligned, ready to split: from audio (through the
+feature cache) or from a feature table, with the musicnn summaries when asked."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from ..features.params import DEFAULT_PARAMS, FeatureParams
+from ..io import cache_dir as default_cache_dir
+from ..pretrained.embed import track_stem
+from ..preprocess.track import ModelInputs
+from .extract import extract_dataset, load_cached
+from .layouts import discover, is_feature_table
+from .splits import fault_filtered_split, kfold_splits, random_split
+from .table_csv import read_feature_table
+from .tags import audio_summaries, join_embeddings
+
+SPLITS = ("random", "kfold", "fault-filtered")
+
+
+def feature_cache_dir(cache_dir: str | Path | None = None) -> Path:
+    """``cache_dir``, else ``$GENREFUSE_CACHE``, else ``~/.cache/genrefuse/features``."""
+    return Path(cache_dir) if cache_dir else default_cache_dir("features")
+
+
+@dataclass
+class LabelledData:
+    """Model inputs of a labelled dataset, one row per track."""
+
+    table: np.ndarray                 # (n, 57) float64, raw (not standardised)
+    mel: np.ndarray | None            # (n, n_mels, n_frames) float32, or None
+    labels: list[str]
+    tracks: list[str]                 # the recording's id (``blues/blues.00029``): splits group by it
+    names: list[str]                  # what a person reads: the file name
+    paths: list[Path] | None          # the audio files, or None for a feature table
+    hashes: list[str] | None          # their content hashes (feature-cache keys), or None
+    source: str
+    tags: np.ndarray | None = None    # (n, 100) musicnn taggram summaries, or None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def inputs(self) -> ModelInputs:
+        return ModelInputs(self.table, self.mel, self.tags)
+
+    def subset(self, idx: np.ndarray) -> "LabelledData":
+        pick = lambda a: None if a is None else a[idx]  # noqa: E731
+        items = lambda xs: None if xs is None else [xs[i] for i in idx]  # noqa: E731
+        return LabelledData(self.table[idx], pick(self.mel), items(self.labels), items(self.tracks),
+                            items(self.names), items(self.paths), items(self.hashes), self.source, pick(self.tags))
+
+
+def load_labelled(data: str | Path, *, with_mel: bool, with_tags: bool = False,
+                  embeddings: str | Path | None = None, cache_dir: str | Path | None = None,
+                  params: FeatureParams = DEFAULT_PARAMS, jobs: int | None = None, progress: bool = True) -> LabelledData:
+    """Both inputs of a labelled audio dataset (through the feature cache: a clip's middle
+    ``params.window_seconds``), or the rows of a feature table; with ``with_tags`` also the musicnn
+    inputs (see :func:`with_tags`)."""
+    ld = _load(Path(data), with_mel=with_mel, cache_dir=feature_cache_dir(cache_dir), params=params, jobs=jobs,
+               progress=progress)
+    if with_tags:
+        ld = with_tag_inputs(ld, embeddings=embeddings, cache_dir=feature_cache_dir(cache_dir), jobs=jobs,
+                             progress=progress)
+    return ld
+
+
+def _load(data: Path, *, with_mel: bool, cache_dir: Path, params: FeatureParams, jobs: int | None,
+          progress: bool) -> LabelledData:
+    if data.is_file() and is_feature_table(data):
+        if with_mel:
+            raise DataError(f"{data}: a feature table has no Mel spectrograms; the cnn and fusion models need audio")
+        t = read_feature_table(data)
+        keep = [i for i, lab in enumerate(t.labels) if lab]
+        if not keep:
+            raise DataError(f"{data}: no row has a label")
+        return LabelledData(t.X[keep], None, [t.labels[i] for i in keep], [t.tracks[i] for i in keep],
+                            [t.filenames[i] for i in keep], None, None, str(data))
+    items = [i for i in discover(data) if i.label is not None]
+    if not items:
+        raise DataError(f"{data}: no labelled audio found (expected genre folders, a GTZAN copy or a path,label manifest)")
+    rows, report = extract_dataset(items, cache_dir, jobs=jobs, params=params, progress=progress)
+    for f in report.failures:
+        print(f"skipped: {f}")
+    if not rows:
+        raise DataError(f"{data}: no file could be read")
+    ds = load_cached(rows, cache_dir, params=params, with_mel=with_mel)
+    return LabelledData(ds.table, ds.mel if with_mel else None, [str(x) for x in ds.labels], ds.tracks,
+                        [p.name for p in ds.paths], list(ds.paths), [d for _, d in rows], str(data))
+
+
+def with_tag_inputs(data: LabelledData, *, embeddings: str | Path | None, cache_dir: Path, jobs: int | None = None,
+                    progress: bool = True) -> LabelledData:
+    """``data`` with its musicnn inputs: from ``embeddings`` (rows without one are left out, and said
+    so) or, for audio, computed with the ported musicnn through the cache."""
+    if embeddings is not None:
+        keep, vectors = join_embeddings(data.tracks, embeddings)
+        if not len(keep):
+            raise DataError(f"{embeddings}: no track of {data.source} has embeddings (joined by file stem, "
+                            f"e.g. {track_stem(data.tracks[0])})")
+        if len(keep) < len(data):
+            print(f"embeddings: {len(data) - len(keep)} of {len(data)} tracks of {data.source} have none in "
+                  f"{embeddings} and are left out")
+        out = data.subset(keep)
+        out.tags = vectors
+        return out
+    if data.paths is None:
+        raise DataError(f"{data.source}: a feature table has no audio for the musicnn branch; give --embeddings")
+    vectors, errors = audio_summaries(data.paths, data.hashes, cache_dir, jobs=jobs, progress=progress)
+    for e in errors:
+        print(f"skipped: {e}")
+    keep = np.flatnonzero(np.isfinite(vectors).all(axis=1))
+    out = data.subset(keep)
+    out.tags = vectors[keep]
+    return out
+
+
+def make_splits(data: LabelledData, split: str, *, seed: int = 0, folds: int = 10,
+                split_dir: str | Path | None = None) -> list[dict[str, np.ndarray]]:
+    """One split (random, fault-filtered) or ``folds`` splits (kfold) over the rows of ``data``:
+    dicts of row indices ``train``, ``valid``, ``test``."""
+    if split == "random":
+        s = random_split(data.labels, data.tracks, seed=seed)
+        if not len(s["test"]) or not len(s["train"]):
+            raise DataError(f"{data.source}: too few tracks for a train/validation/test split "
+                            f"(at least 3 per genre are needed)")
+        return [s]
+    if split == "kfold":
+        return kfold_splits(data.labels, data.tracks, k=folds, seed=seed)
+    if split == "fault-filtered":
+        if split_dir is None:
+            raise DataError("the fault-filtered split needs --split-dir (the folder of train/valid/test_filtered.txt)")
+        s, missing, unlisted = fault_filtered_split(data.tracks, split_dir)
+        if missing:
+            print(f"fault-filtered split: {len(missing)} listed tracks are not in the data (e.g. {missing[0]})")
+        if unlisted:
+            print(f"fault-filtered split: {len(unlisted)} tracks of the data are in no list and are left out")
+        if not len(s["train"]) or not len(s["test"]):
+            raise DataError(f"{data.source}: the fault-filtered split leaves {len(s['train'])} training and "
+                            f"{len(s['test'])} test tracks; both lists need tracks in the data (with --embeddings, "
+                            f"only tracks that have embeddings)")
+        return [s]
+    raise DataError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")

@@ -1,0 +1,78 @@
+"""ONNX Runtime helpers shared by the musicnn tagger and the genre models: export once, run on CPU.
+
+An export is named by the hash of the weights it was made from, so a stale one is never used, and is
+written whole before it is renamed into place.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from .io import atomic_path
+
+
+def available() -> bool:
+    """Whether onnxruntime is installed (``pip install genrefuse[fast]``)."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def graph_of(module, forward: Callable):
+    """A ``torch.nn.Module`` that holds ``module`` and computes ``forward(module, *inputs)``: the graph to export."""
+    import torch
+
+    class Graph(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = module
+
+        def forward(self, *inputs):
+            return forward(self.inner, *inputs)
+
+    return Graph().eval()
+
+
+def export_module(module, args: tuple, path: Path, *, inputs: list[str], outputs: list[str]) -> Path:
+    """Export ``module`` (batch axis dynamic) to ``path``, written whole and then renamed into place."""
+    import warnings
+
+    import torch
+
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, args, str(tmp), input_names=inputs, output_names=outputs, dynamo=False,
+                          dynamic_axes={name: {0: "n"} for name in inputs + outputs})
+    return path
+
+
+def export_once(name: str, folders: list[Path], make: Callable[[Path], Path]) -> Path:
+    """``folder/name`` from the first folder that has it, else made by ``make(path)`` in the first
+    writable one (a bundle or weights folder may be read-only)."""
+    for folder in folders:
+        path = folder / name
+        if path.is_file():
+            return path
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            return make(path)
+        except OSError:
+            continue
+    raise OSError(f"{folders[0]}: nowhere to write the ONNX export {name}")
+
+
+def session(path: Path, *, threads: int | None = None):
+    """An ONNX Runtime CPU session; ``threads`` defaults to torch's (1 inside a worker pool, see
+    ``parallel.limit_threads``)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    if threads is None:
+        import torch
+
+        threads = torch.get_num_threads()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])

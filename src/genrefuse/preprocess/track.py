@@ -1,0 +1,91 @@
+"""From a file or a waveform to a model's inputs, one analysis window at a time.
+
+``track_inputs`` walks the windows that the model's :class:`~genrefuse.audio.WindowPolicy` picks,
+decoding each on its own (so memory is bounded by a window, not by the track), and for each window
+computes what the model reads: the 57 table features, the Mel input, and the musicnn taggram of its
+3 s patches. Prediction, batch classification, ingest, the service and evaluation all come through
+here, so they agree on the same file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..audio import WindowPolicy, iter_windows
+from ..features import musicnn_input as mi
+from ..features.clip import clip_inputs
+from ..features.params import DEFAULT_PARAMS, FeatureParams
+from ..pretrained.embed import tag_summary, taggram
+
+
+@dataclass
+class ModelInputs:
+    """Row-aligned model inputs, one row per analysis window (or per track, from a feature table).
+
+    ``table`` ``(n, 57)`` float64, raw (not standardised); ``mel`` ``(n, n_mels, n_frames)`` float32 in
+    [0, 1] or None; ``tags`` ``(n, 100)`` float32 musicnn taggram summaries (the track's, repeated per
+    window) or None.
+    """
+
+    table: np.ndarray
+    mel: np.ndarray | None = None
+    tags: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    @classmethod
+    def concat(cls, parts: list["ModelInputs"]) -> "ModelInputs":
+        """Rows of several tracks one after another (for one batched inference)."""
+        stack = lambda xs: None if any(x is None for x in xs) else np.concatenate(xs)  # noqa: E731
+        return cls(np.concatenate([p.table for p in parts]), stack([p.mel for p in parts]),
+                   stack([p.tags for p in parts]))
+
+
+def _resample(y: np.ndarray, sr: int, target: int) -> np.ndarray:
+    if sr == target:
+        return y
+    import librosa
+
+    return np.ascontiguousarray(librosa.resample(y, orig_sr=sr, target_sr=target), dtype=np.float32)
+
+
+def track_inputs(
+    x: str | Path | np.ndarray, *, sr: int | None = None, params: FeatureParams = DEFAULT_PARAMS,
+    policy: WindowPolicy | None = None, mel: bool = True, tags: bool = False, tag_backend: str = "auto",
+    name: str | None = None,
+) -> ModelInputs:
+    """The inputs of every analysed window of ``x``: an audio file, or a waveform (mono, or
+    ``(channels, samples)``) at ``sr`` Hz. ``mel`` and ``tags`` say whether the model reads the Mel
+    input and the musicnn summary; the table is always computed (it is cheap beside the Mel input and
+    every report carries it).
+
+    The musicnn summary is the mean and standard deviation of each tag over the 3 s patches (1 s hop)
+    of every analysed window; for a clip of one window that is the whole clip's taggram, as the
+    published GTZAN taggrams are made.
+
+    Returns
+    -------
+    ModelInputs with one row per window: table ``(n, 57)``, mel ``(n, n_mels, n_frames)`` or None,
+    tags ``(n, 100)`` or None.
+    """
+    policy = policy or WindowPolicy(window_seconds=params.window_seconds)
+    tables, mels, grams = [], [], []
+    for y, y_sr in iter_windows(x, sr=sr, policy=policy, name=name):
+        m, t = clip_inputs(_resample(y, y_sr, params.sr), params=params)
+        tables.append(t)
+        if mel:
+            mels.append(m)
+        if tags:
+            grams.append(taggram(mi.resample(y, y_sr), backend=tag_backend))
+    n = len(tables)
+    summary = np.repeat(tag_summary(np.concatenate(grams))[None], n, axis=0) if tags else None
+    return ModelInputs(np.stack(tables), np.stack(mels) if mel else None, summary)
+
+
+def file_inputs(path: str | Path, *, params: FeatureParams = DEFAULT_PARAMS, policy: WindowPolicy | None = None,
+                mel: bool = True, tags: bool = False, tag_backend: str = "auto") -> ModelInputs:
+    """:func:`track_inputs` of a file, for worker pools (a module-level function pickles)."""
+    return track_inputs(path, params=params, policy=policy, mel=mel, tags=tags, tag_backend=tag_backend)

@@ -1,0 +1,79 @@
+"""Fitting one model of any kind on one split of labelled data, and bundling it."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from ..datasets.labelled import LabelledData
+from ..errors import DataError
+from ..features.params import FeatureParams
+from ..models.bundle import Bundle
+from ..models.classic import ClassicModel
+from ..models.ensemble import GenreEnsemble
+from ..models.fusion import Architecture, GenreNet
+from ..models.kinds import model_kind
+from .trainer import ClipDataset, TrainConfig, fit, seed_everything
+
+
+def standardisation(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and standard deviation ``(d,)``, ``(d,)``; a constant column divides by 1."""
+    mean = table.mean(axis=0)
+    std = table.std(axis=0)
+    return mean, np.where(std > 0, std, 1.0)
+
+
+def fit_one(kind: str, data: LabelledData, split: dict[str, np.ndarray], genres: list[str], *,
+            config: TrainConfig, params: FeatureParams, progress: bool = True) -> tuple[Bundle, list[dict]]:
+    """Train one model on ``split['train']`` (validating on ``split['valid']``) and bundle it.
+    Returns the bundle and the per-epoch history (empty for kNN/SVM)."""
+    spec = model_kind(kind)
+    y = np.array([genres.index(g) for g in data.labels])
+    tr, va = split["train"], split["valid"]
+    mean, std = standardisation(data.table[tr])
+    z = ((data.table - mean) / std).astype(np.float32)
+    extra = {"training": {**config.to_dict(), "train_size": int(len(tr)), "valid_size": int(len(va)),
+                          "source": data.source}}
+    if not spec.neural:
+        fit_idx = np.concatenate([tr, va])            # no epochs to validate: train on both
+        model = ClassicModel(kind, len(genres), seed=config.seed).fit(z[fit_idx], y[fit_idx])
+        return Bundle(kind, model, genres, params, mean, std, extra), []
+    members = spec.members if config.members is None else config.members
+    if members < 1:
+        raise DataError(f"an ensemble needs at least one member, not {members}")
+    arch = Architecture(kind=kind, n_classes=len(genres), n_features=z.shape[1], n_mels=params.n_mels,
+                        n_frames=params.n_frames, fusion=config.fusion,
+                        input_noise=spec.input_noise if config.input_noise is None else config.input_noise)
+    if spec.uses_mel and data.mel is None:
+        raise DataError(f"{data.source}: the {kind} model needs Mel spectrograms (an audio dataset)")
+    tags, tags_mean, tags_std = None, None, None
+    if spec.uses_tags:
+        if data.tags is None:
+            raise DataError(f"{data.source}: the {kind} model needs musicnn inputs (audio, or --embeddings)")
+        tags_mean, tags_std = standardisation(data.tags[tr])
+        tags = ((data.tags - tags_mean) / tags_std).astype(np.float32)
+    mel = data.mel if spec.uses_mel else None
+    table = z if spec.uses_table else None
+    pick = lambda a, idx: None if a is None else a[idx]  # noqa: E731
+    train = ClipDataset(pick(mel, tr), pick(table, tr), y[tr], pick(tags, tr))
+    valid = ClipDataset(pick(mel, va), pick(table, va), y[va], pick(tags, va)) if len(va) else None
+    nets, histories = [], []
+    for i in range(members):
+        seed_everything(config.seed + i)            # the initial weights too
+        nets.append(GenreNet(arch))
+        histories.append(fit(nets[-1], train, valid, replace(config, seed=config.seed + i), progress=progress))
+    extra["training"]["members"] = members
+    extra["training"]["epochs_run"] = len(histories[0]) if members == 1 else [len(h) for h in histories]
+    if members == 1:
+        return Bundle(kind, nets[0].cpu(), genres, params, mean, std, extra, tags_mean, tags_std), histories[0]
+    model = GenreEnsemble(replace(arch, members=members), [n.cpu() for n in nets])
+    return Bundle(kind, model, genres, params, mean, std, extra, tags_mean, tags_std), mean_history(histories)
+
+
+def mean_history(histories: list[list[dict]]) -> list[dict]:
+    """Per epoch, the members' mean of each figure (over the members still training then)."""
+    out = []
+    for epoch in range(max(len(h) for h in histories)):
+        rows = [h[epoch] for h in histories if epoch < len(h)]
+        out.append({k: (epoch + 1 if k == "epoch" else float(np.mean([r[k] for r in rows]))) for k in rows[0]})
+    return out
