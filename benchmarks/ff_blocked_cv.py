@@ -79,8 +79,9 @@ def main() -> None:
 
     from genrefuse.features.params import DEFAULT_PARAMS
     from genrefuse.genres import genre_order
-    from genrefuse.models.fusion import NEURAL_KINDS
-    from genrefuse.training.run import bundle_proba, fit_one, load_labelled, make_splits
+    from genrefuse.datasets.labelled import load_labelled, make_splits
+    from genrefuse.models.kinds import KINDS
+    from genrefuse.training.fit import fit_one
     from genrefuse.training.trainer import TrainConfig
 
     data = load_labelled(a.table, with_mel=False, with_tags=True, embeddings=a.embeddings, progress=False)
@@ -100,7 +101,7 @@ def main() -> None:
             else:
                 bundle, _ = fit_one(kind, data, s, genres, config=replace(config, fusion=fusion, members=members),
                                     params=DEFAULT_PARAMS, progress=False)
-                p = bundle_proba(bundle, data.table[t], None, None if data.tags is None else data.tags[t], device="cpu")
+                p = bundle.probabilities(data.subset(t).inputs)
             correct += int((p.argmax(1) == y[t]).sum())
         return correct / len(data)
 
@@ -111,7 +112,7 @@ def main() -> None:
         fy = np.array([genres.index(g) for g in full.labels])
         bundle, _ = fit_one(kind, full, s, genres, config=replace(config, members=members), params=DEFAULT_PARAMS,
                             progress=False)
-        p = bundle_proba(bundle, full.table[s["test"]], None, device="cpu")
+        p = bundle.probabilities(full.subset(s["test"]).inputs)
         return float(np.mean(p.argmax(1) == fy[s["test"]]))
 
     stratified = make_splits(data, "kfold", folds=a.folds, seed=0)
@@ -120,7 +121,7 @@ def main() -> None:
     sizes = [int(n) for n in a.ensembles.split(",") if n] or [None]
     rows = [(kind, fusion, members) for kind in a.models.split(",")
             for fusion in (a.fusions.split(",") if several_branches(kind) else ["concat"])
-            for members in (sizes if kind in NEURAL_KINDS else [None])]
+            for members in (sizes if kind in KINDS and KINDS[kind].neural else [None])]
     for kind, fusion, members in rows:
         blocked = [cv_accuracy(kind, blocked_folds(data.tracks, data.labels, k=a.folds, block=a.block, seed=seed),
                                fusion, members) for seed in range(a.repeats)]

@@ -21,6 +21,7 @@ from _common import write_json  # noqa: E402
 
 from genrefuse.features.params import DEFAULT_PARAMS  # noqa: E402
 from genrefuse.inference.predict import GenreModel  # noqa: E402
+from genrefuse.preprocess import ModelInputs  # noqa: E402
 from genrefuse.models.bundle import Bundle  # noqa: E402
 from genrefuse.models.fusion import Architecture, GenreNet  # noqa: E402
 
@@ -53,10 +54,11 @@ def main() -> None:
     for batch, repeats in ((1, 20), (64, 3)):
         mel = rng.random((batch, p.n_mels, p.n_frames), dtype=np.float32)
         table = rng.standard_normal((batch, 57))
-        pt = torch_model.proba_of_inputs(table, mel)
-        po = onnx_model.proba_of_inputs(table, mel)
-        t_torch = timed(lambda: torch_model.proba_of_inputs(table, mel), repeats) / batch
-        t_onnx = timed(lambda: onnx_model.proba_of_inputs(table, mel), repeats) / batch
+        inputs = ModelInputs(table, mel)
+        pt = torch_model.forward(inputs)
+        po = onnx_model.forward(inputs)
+        t_torch = timed(lambda: torch_model.forward(inputs), repeats) / batch
+        t_onnx = timed(lambda: onnx_model.forward(inputs), repeats) / batch
         diff = float(np.abs(pt - po).max())
         result[f"batch{batch}"] = {"torch_s_per_clip": t_torch, "onnx_s_per_clip": t_onnx, "speedup": t_torch / t_onnx,
                                    "max_abs_probability_difference": diff}

@@ -37,9 +37,6 @@ def load_model(path: str | Path | None = None, *, device: str = "auto", backend:
     if path is None:
         raise ModelError("no model named, and this version ships no default model: give a model folder "
                          "(train one with `genrefuse train`)")
-    path = Path(path)
-    if not (path / "config.json").is_file() and (path / "model" / "config.json").is_file():
-        path = path / "model"
     return _load(path, device=device, backend=backend)
 
 

@@ -195,10 +195,10 @@ def _open_library(a: argparse.Namespace):
 @command("users")
 def cmd_users(a: argparse.Namespace) -> int:
     from .library.users import create_user
-    from .models.bundle import model_genres
+    from .models.bundle import model_folder, model_genres
 
     Session = _open_library(a)
-    genres = model_genres(a.model)
+    genres = model_genres(model_folder(a.model))
     with Session() as s:
         user, token = create_user(s, a.name, [g.strip() for g in a.likes.split(",") if g.strip()], genres)
     print(f"user {user.name} (id {user.id}) created; API token (shown once): {token}")
@@ -317,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     training_options(s)
 
     s = sub.add_parser("evaluate", help="results of a saved model on labelled data")
-    s.add_argument("model_dir", type=Path, help="model folder (RUN_DIR/model)")
+    s.add_argument("model_dir", type=Path, help="model folder (RUN_DIR/model, or the run folder RUN_DIR)")
     s.add_argument("data", type=Path, help="labelled audio dataset, or a features CSV for table-only models")
     s.add_argument("--out", type=Path, required=True, help="folder for report.json, classification_report.txt, the confusion matrix and predictions.csv")
     s.add_argument("--device", default="auto", help=device_help)
@@ -339,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     training_options(s)
 
     s = sub.add_parser("predict", help="genre and probabilities of audio files (folders are walked)")
-    s.add_argument("model_dir", type=Path, help="model folder (RUN_DIR/model)")
+    s.add_argument("model_dir", type=Path, help="model folder (RUN_DIR/model, or the run folder RUN_DIR)")
     s.add_argument("inputs", nargs="+", type=Path, help="audio files or folders")
     s.add_argument("--json", action="store_true", help="one JSON object per line")
     s.add_argument("--top", type=int, help="only the K most probable genres")
@@ -347,7 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     def library_options(s: argparse.ArgumentParser, *, model_required: bool) -> None:
         s.add_argument("--library", type=Path, required=True, help="library folder (audio filed as <genre>/<hash>.<ext>)")
         s.add_argument("--db", help="database URL (default: sqlite:///LIBRARY/library.sqlite)")
-        s.add_argument("--model", type=Path, required=model_required, help="model folder (RUN_DIR/model)")
+        s.add_argument("--model", type=Path, required=model_required, help="model folder (RUN_DIR/model, or the run folder RUN_DIR)")
 
     s = sub.add_parser("ingest", help="classify files or folders and file them in the library by genre")
     s.add_argument("inputs", nargs="+", type=Path, help="audio files or folders")
@@ -373,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("classify", help="classify a whole music library into a CSV (process pool or Dask cluster)")
     s.add_argument("folder", type=Path, help="the music library: a folder walked for audio files")
-    s.add_argument("--model", type=Path, required=True, help="model folder (RUN_DIR/model)")
+    s.add_argument("--model", type=Path, required=True, help="model folder (RUN_DIR/model, or the run folder RUN_DIR)")
     s.add_argument("--out", type=Path, required=True, help="results CSV; an interrupted run resumes from it")
     s.add_argument("--jobs", type=int, help=jobs_help + "; with --scheduler local, the Dask workers")
     s.add_argument("--scheduler", help="run on Dask: tcp://HOST:PORT of a scheduler, or 'local' for a LocalCluster")

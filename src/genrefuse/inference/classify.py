@@ -19,7 +19,7 @@ from pathlib import Path
 from ..audio import iter_audio_files
 from ..errors import DataError
 from ..features.warmup import warm_up
-from ..models.bundle import model_genres
+from ..models.bundle import model_folder, model_genres
 from ..parallel import default_jobs, map_items
 from ..progress import progress_bar
 from .predict import cached_model
@@ -109,7 +109,7 @@ def classify(folder: str | Path, *, model_dir: str | Path, out: str | Path, jobs
              scheduler: str | None = None, chunk_size: int = 8, progress: bool = True) -> ClassifyReport:
     """Classify every audio file under ``folder`` into ``out`` (CSV: path, genre, windows, one
     probability column per genre, error). Returns counts, failures and throughput."""
-    model_dir, out = Path(model_dir).resolve(), Path(out)
+    model_dir, out = model_folder(model_dir).resolve(), Path(out)
     genres = model_genres(model_dir)
     jobs = default_jobs() if jobs is None else max(1, jobs)
     columns = ["path", "genre", "windows", *(f"p_{g}" for g in genres), "error"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GenrefuseError, ModelError
-from ..models.bundle import Bundle, load_bundle
+from ..models.bundle import Bundle, load_bundle, model_folder
 from ..models.predictor import Predictor, resolve_device
 from ..preprocess.track import ModelInputs, track_inputs
 
@@ -65,6 +65,7 @@ class GenreModel:
         tagger), 'onnx' or 'torch'."""
         if backend not in BACKENDS:
             raise ModelError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+        path = model_folder(path)
         bundle = load_bundle(path)
         device = str(resolve_device(device)) if bundle.spec.neural else "cpu"
         predictor, used = None, "torch" if bundle.spec.neural else "sklearn"
@@ -140,7 +141,8 @@ class GenreModel:
 
 
 def load_model(path: str | Path, *, device: str = "auto", backend: str = "auto") -> GenreModel:
-    """Load a saved model folder (``model.safetensors`` + ``config.json``); executes no code.
+    """Load a saved model folder (``model.safetensors`` + ``config.json``, or a run folder holding one in
+    ``model/``); executes no code.
     Neural models run through ONNX Runtime on CPU when it is installed (``backend='torch'`` to avoid it)."""
     return GenreModel.load(path, device=device, backend=backend)
 

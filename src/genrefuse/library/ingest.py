@@ -19,7 +19,7 @@ from ..errors import AudioError
 from ..features.warmup import warm_up
 from ..inference.predict import GenreModel
 from ..io import file_hash
-from ..models.bundle import model_id
+from ..models.bundle import model_folder, model_id
 from ..parallel import map_items
 from . import store
 from .db import Track, default_db_url, make_engine, session_factory
@@ -44,6 +44,7 @@ class Library:
 
     @classmethod
     def open(cls, library_dir: str | Path, model_dir: str | Path, *, db_url: str | None = None) -> "Library":
+        model_dir = model_folder(model_dir)
         return cls(library_dir, GenreModel.load(model_dir), model_id=model_id(model_dir), db_url=db_url)
 
     @property

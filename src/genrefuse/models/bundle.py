@@ -137,6 +137,14 @@ class Bundle:
         return Path(folder)
 
 
+def model_folder(path: str | Path) -> Path:
+    """``path`` when it is a model folder, or the ``model/`` folder of a run folder that holds one."""
+    path = Path(path)
+    if not (path / CONFIG).is_file() and (path / "model" / CONFIG).is_file():
+        return path / "model"
+    return path
+
+
 def read_config(folder: str | Path) -> dict:
     """A model folder's ``config.json``, checked to be a bundle this version can read."""
     folder = Path(folder)

@@ -13,6 +13,7 @@ read with :mod:`.tf_checkpoint`, converted once to safetensors in the cache, Ten
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from pathlib import Path
@@ -161,9 +162,6 @@ def convert(prefix: str | Path, out: str | Path) -> Path:
     return Path(out)
 
 
-_LOADED: dict[str, MusiCNN] = {}
-
-
 def weights_path(weights: str | Path | None = None) -> Path:
     """``weights``, or by default the installed wheel's checkpoint converted once into :func:`weights_cache_dir`."""
     if weights is not None:
@@ -176,15 +174,16 @@ def weights_path(weights: str | Path | None = None) -> Path:
 
 def load_musicnn(weights: str | Path | None = None) -> MusiCNN:
     """The pretrained MSD_musicnn in PyTorch, in eval mode (``weights``: see :func:`weights_path`)."""
+    return _load_musicnn(weights_path(weights))
+
+
+@functools.lru_cache(maxsize=2)
+def _load_musicnn(weights: Path) -> MusiCNN:
     from safetensors.torch import load_file
 
-    weights = weights_path(weights)
-    key = str(weights)
-    if key not in _LOADED:
-        net = MusiCNN()
-        try:
-            net.load_state_dict(load_file(key))
-        except (RuntimeError, OSError) as exc:
-            raise ModelError(f"{weights}: not musicnn weights ({str(exc).splitlines()[0][:200]})") from None
-        _LOADED[key] = net.eval()
-    return _LOADED[key]
+    net = MusiCNN()
+    try:
+        net.load_state_dict(load_file(str(weights)))
+    except (RuntimeError, OSError) as exc:
+        raise ModelError(f"{weights}: not musicnn weights ({str(exc).splitlines()[0][:200]})") from None
+    return net.eval()

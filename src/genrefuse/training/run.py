@@ -16,7 +16,7 @@ from ..errors import DataError
 from ..features.params import DEFAULT_PARAMS, FeatureParams
 from ..features.warmup import warm_up
 from ..genres import genre_order
-from ..models.bundle import load_bundle
+from ..models.bundle import load_bundle, model_folder
 from ..models.kinds import KINDS, PAPER_KINDS, model_kind
 from ..parallel import map_items
 from ..preprocess.track import ModelInputs, file_inputs
@@ -107,6 +107,7 @@ def evaluate_run(model_dir: str | Path, data: str | Path, out: str | Path, *, ca
     averaged), so the two agree on every file; a feature table's rows are tracks of one window.
     ``embeddings`` supplies the musicnn summaries instead of computing them.
     """
+    model_dir = model_folder(model_dir)
     bundle = load_bundle(model_dir)
     data = Path(data)
     if data.is_file() and is_feature_table(data):
