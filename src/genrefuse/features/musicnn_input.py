@@ -13,6 +13,8 @@ today's soxr resampler instead gives 0.0044, today's resampy ``kaiser_best`` (a 
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 SR = 16000
@@ -29,21 +31,107 @@ RESAMPLE_FILTER = {"num_zeros": 64, "precision": 9, "kaiser_beta": 14.7696564593
 
 def resample(y: np.ndarray, sr: int) -> np.ndarray:
     """``y`` mono at ``sr`` Hz -> mono at 16 kHz, float32, ``ceil(len(y) * 16000 / sr)`` samples, with
-    the filter the published taggrams were made with (see the module docstring)."""
+    the filter the published taggrams were made with (see the module docstring).
+
+    A polyphase form of resampy's interpolation: for a rational ratio ``up/down`` the fractional
+    positions repeat every ``up`` outputs, so each of the ``up`` phases has one fixed set of taps,
+    computed once per rate exactly as resampy computes them (a table of 2**9 steps per zero crossing,
+    linearly interpolated), and applied as a strided matrix product. It equals resampy's output to
+    float32 rounding (resampy accumulates in float32) at about a twentieth of the time.
+    """
     y = np.asarray(y, dtype=np.float32)
+    n = int(np.ceil(len(y) * SR / sr))
     if sr == SR:
         return y
+    up, down = SR // np.gcd(SR, sr), sr // np.gcd(SR, sr)
+    if up > 2000:                       # an odd rate: too many phases to tabulate, fall back to resampy
+        out = resample_reference(y, sr)
+    else:
+        out = _polyphase(y, *_phases(int(sr)), up=up, down=down, n_out=int(len(y) * SR / sr))
+    return np.ascontiguousarray(np.pad(out, (0, max(0, n - len(out))))[:n], dtype=np.float32)
+
+
+def resample_reference(y: np.ndarray, sr: int) -> np.ndarray:
+    """:func:`resample` by resampy itself (slower; the tests compare the two)."""
     import functools
 
     import resampy
     import scipy.signal
 
+    y = np.asarray(y, dtype=np.float32)
+    if sr == SR:
+        return y
     f = RESAMPLE_FILTER
     window = functools.partial(scipy.signal.windows.kaiser, beta=f["kaiser_beta"])
     out = resampy.resample(y, sr, SR, filter="sinc_window", num_zeros=f["num_zeros"], precision=f["precision"],
                            window=window, rolloff=f["rolloff"])
     n = int(np.ceil(len(y) * SR / sr))
     return np.ascontiguousarray(np.pad(out, (0, max(0, n - len(out))))[:n], dtype=np.float32)
+
+
+def _interp_window() -> np.ndarray:
+    """resampy's ``sinc_window`` table for :data:`RESAMPLE_FILTER`: the right wing of a Kaiser-windowed
+    sinc, ``num_zeros * 2**precision + 1`` values."""
+    import scipy.signal
+
+    f = RESAMPLE_FILTER
+    num_bits = 2 ** f["precision"]
+    n = num_bits * f["num_zeros"]
+    sinc_win = f["rolloff"] * np.sinc(f["rolloff"] * np.linspace(0, f["num_zeros"], num=n + 1, endpoint=True))
+    taper = scipy.signal.windows.kaiser(2 * n + 1, beta=f["kaiser_beta"])[n:]
+    return taper * sinc_win
+
+
+def _wing(win: np.ndarray, delta: np.ndarray, frac: float, num_table: int, step: int) -> np.ndarray:
+    """One wing's taps for a fractional position, as resampy's loop computes them."""
+    index_frac = frac * num_table
+    offset = int(index_frac)
+    eta = index_frac - offset
+    idx = offset + step * np.arange((len(win) - offset) // step)
+    return win[idx] + eta * delta[idx]
+
+
+@functools.lru_cache(maxsize=8)
+def _phases(sr: int) -> tuple[np.ndarray, int]:
+    """For input rate ``sr``: a matrix ``(span, up)`` whose column ``p`` holds the taps of output phase
+    ``p`` at the positions of the inputs they weigh (relative to the block's first input), and how many
+    inputs left of its own position the first output's taps reach (``left``)."""
+    g = int(np.gcd(SR, sr))
+    up, down = SR // g, sr // g
+    ratio = SR / sr
+    win = _interp_window()
+    num_table = 2 ** RESAMPLE_FILTER["precision"]
+    if ratio < 1:
+        win = ratio * win
+    delta = np.diff(win, append=win[-1])
+    scale = min(1.0, ratio)
+    step = int(scale * num_table)
+    wings, starts = [], []
+    for p in range(up):
+        n, rem = divmod(p * down, up)            # exact: output p sits at input n + rem / up
+        frac = scale * (rem / up)
+        wings.append((_wing(win, delta, frac, num_table, step),            # taps on x[n], x[n-1], ...
+                      _wing(win, delta, scale - frac, num_table, step)))   # taps on x[n+1], x[n+2], ...
+        starts.append(n)
+    left = max(len(lw) for lw, _ in wings)
+    right = max(len(rw) for _, rw in wings)
+    matrix = np.zeros((starts[-1] + left + right, up))
+    for p, ((lw, rw), n) in enumerate(zip(wings, starts)):
+        matrix[n + left - len(lw):n + left, p] = lw[::-1]
+        matrix[n + left:n + left + len(rw), p] = rw
+    return matrix, left
+
+
+def _polyphase(y: np.ndarray, matrix: np.ndarray, left: int, *, up: int, down: int, n_out: int) -> np.ndarray:
+    """Blocks of ``down`` inputs give ``up`` outputs each: one matrix product over overlapping frames."""
+    span = matrix.shape[0]
+    blocks = -(-n_out // up)
+    # zeros beyond both ends stand for the taps resampy skips there
+    padded = np.zeros((blocks - 1) * down + span)
+    body = y[: max(0, len(padded) - (left - 1))]
+    padded[left - 1:left - 1 + len(body)] = body
+    frames = np.lib.stride_tricks.as_strided(padded, shape=(blocks, span), strides=(down * 8, 8), writeable=False)
+    return (frames @ matrix).reshape(-1)[:n_out].astype(np.float32)
 
 
 def log_mel(y: np.ndarray) -> np.ndarray:
