@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 MUSICNN_SPEC ?= musicnn==0.1.0
 
-.PHONY: demo test install install-dev clean
+.PHONY: demo test install install-dev default-model clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	# dependencies pin old numpy and TensorFlow, hence --no-deps)
 	$(PY) -m pip install -q --no-deps "$(MUSICNN_SPEC)"
 	touch $@
+	@echo "genrefuse is installed in $(VENV); put it on your PATH with: source $(VENV)/bin/activate"
 
 $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PY) -m pip install -q -e ".[dev]"
@@ -27,6 +28,12 @@ install-dev: $(VENV)/.installed-dev
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/genrefuse demo $(ARGS)
+
+# Rebuild the packaged default model (src/genrefuse/default_model) from ../shared/data: GTZAN's 443
+# fault-filtered training tracks, their table rows and published musicnn taggrams (about 15 s).
+SHARED ?= ../shared/data
+default-model: $(VENV)/.installed
+	$(PY) -m genrefuse.training.default_model --shared $(SHARED) --out src/genrefuse/default_model
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)

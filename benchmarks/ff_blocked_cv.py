@@ -31,33 +31,50 @@ from _common import write_json  # noqa: E402
 
 
 def blocked_folds(tracks: list[str], labels: list[str], *, k: int, block: int, seed: int) -> list[dict]:
-    from sklearn.model_selection import StratifiedGroupKFold
+    from genrefuse.datasets.splits import blocked_folds as folds
 
-    groups = [f"{lab}/{int(t.rsplit('.', 1)[-1]) // block}" for t, lab in zip(tracks, labels)]
-    cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
-    out = []
-    rng = np.random.default_rng(seed)
-    for train, test in cv.split(np.zeros(len(labels)), labels, groups):
-        train = rng.permutation(train)
-        n_valid = len(train) // 7                       # ~15% of all for validation, as the random split
-        out.append({"train": np.sort(train[n_valid:]), "valid": np.sort(train[:n_valid]), "test": test})
-    return out
+    return folds(labels, tracks, k=k, block=block, seed=seed)
 
 
 ISSUE_FF_TEST = {"logreg-tags+table": 0.838}     # measured on the real FF test tracks by the issue's author
-TABLE_ONLY = ("svm", "mlp", "knn")
+TABLE_ONLY = ("svm", "mlp", "knn", "logreg")
 
 
 def several_branches(kind: str) -> bool:
     return "+" in kind or kind == "fusion"
 
 
-def logreg_proba(x_train, y_train, x_test):
+def logreg_proba(x_train, y_train, x_test, C: float = 1.0):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(x_train, y_train).predict_proba(x_test)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000, C=C)).fit(x_train, y_train)
+    return model.predict_proba(x_test)
+
+
+def rich_summaries(embeddings: str, tracks: list[str]) -> np.ndarray:
+    """Per track: each tag's mean, std, 10th/50th/90th percentile and max over its patches (300 values)."""
+    from genrefuse.pretrained.embed import read_embeddings, track_stem
+
+    arrays = read_embeddings(embeddings)
+    groups: dict[str, list[int]] = {}
+    for i, t in enumerate(arrays["IDS"]):
+        groups.setdefault(track_stem(t), []).append(i)
+    out = []
+    for t in tracks:
+        x = arrays["X"][groups[track_stem(t)]].astype(np.float64)
+        out.append(np.concatenate([x.mean(0), x.std(0), *np.percentile(x, [10, 50, 90], axis=0), x.max(0)]))
+    return np.array(out)
+
+
+# yardsticks fitted here with scikit-learn (C=0.1, the issue's setting), on standardised features
+YARDSTICKS = {
+    "logreg-tags": lambda d, rich: d.tags,
+    "logreg-rich": lambda d, rich: rich,
+    "logreg-rich+table": lambda d, rich: np.hstack([rich, d.table]),
+}
+BLENDS = {"blend mlp+musicnn & logreg+musicnn": ("mlp+musicnn", "logreg+musicnn")}
 
 
 def main() -> None:
@@ -80,6 +97,7 @@ def main() -> None:
     from genrefuse.features.params import DEFAULT_PARAMS
     from genrefuse.genres import genre_order
     from genrefuse.datasets.labelled import load_labelled, make_splits
+    from genrefuse.models.calibration import expected_calibration_error
     from genrefuse.models.kinds import KINDS
     from genrefuse.training.fit import fit_one
     from genrefuse.training.trainer import TrainConfig
@@ -90,20 +108,33 @@ def main() -> None:
     y = np.array([genres.index(g) for g in data.labels])
     config = TrainConfig(epochs=a.epochs)
 
-    def cv_accuracy(kind: str, splits: list[dict], fusion: str = "concat", members: int | None = None) -> float:
-        correct = 0
+    rich = rich_summaries(a.embeddings, data.tracks) if any(m in YARDSTICKS for m in a.models.split(",")) else None
+
+    def fold_proba(kind: str, s: dict, fusion: str, members: int | None) -> np.ndarray:
+        t = s["test"]
+        fit = np.concatenate([s["train"], s["valid"]])
+        if kind == "logreg-tags+table":
+            x = np.hstack([data.tags, data.table])
+            return logreg_proba(x[fit], y[fit], x[t])
+        if kind in YARDSTICKS:
+            x = YARDSTICKS[kind](data, rich)
+            return logreg_proba(x[fit], y[fit], x[t], C=0.1)
+        if kind in BLENDS:
+            return np.mean([fold_proba(k, s, fusion, None) for k in BLENDS[kind]], axis=0)
+        bundle, _ = fit_one(kind, data, s, genres, config=replace(config, fusion=fusion, members=members),
+                            params=DEFAULT_PARAMS, progress=False)
+        return bundle.probabilities(data.subset(t).inputs)
+
+    oof: dict[str, np.ndarray] = {}
+
+    def cv_accuracy(kind: str, splits: list[dict], fusion: str = "concat", members: int | None = None,
+                    keep: str | None = None) -> float:
+        proba = np.zeros((len(data), len(genres)))
         for s in splits:
-            t = s["test"]
-            if kind == "logreg-tags+table":
-                x = np.hstack([data.tags, data.table])
-                fit = np.concatenate([s["train"], s["valid"]])
-                p = logreg_proba(x[fit], y[fit], x[t])
-            else:
-                bundle, _ = fit_one(kind, data, s, genres, config=replace(config, fusion=fusion, members=members),
-                                    params=DEFAULT_PARAMS, progress=False)
-                p = bundle.probabilities(data.subset(t).inputs)
-            correct += int((p.argmax(1) == y[t]).sum())
-        return correct / len(data)
+            proba[s["test"]] = fold_proba(kind, s, fusion, members)
+        if keep:
+            oof[keep] = proba
+        return float(np.mean(proba.argmax(1) == y))
 
     def ff_test(kind: str, members: int | None) -> float:     # the true FF test figure, known for table-only models
         s = make_splits(full, "fault-filtered", split_dir=a.split_dir)[0]
@@ -117,25 +148,29 @@ def main() -> None:
 
     stratified = make_splits(data, "kfold", folds=a.folds, seed=0)
     results: dict = {}
-    print(f"{'model':<26}{'stratified':>12}{f'blocked-{a.block} (mean of {a.repeats})':>28}{'FF test':>10}")
+    print(f"{'model':<36}{'stratified':>12}{f'blocked-{a.block} (mean of {a.repeats})':>28}{'FF test':>10}"
+          f"{'ECE':>8}", flush=True)
     sizes = [int(n) for n in a.ensembles.split(",") if n] or [None]
     rows = [(kind, fusion, members) for kind in a.models.split(",")
             for fusion in (a.fusions.split(",") if several_branches(kind) else ["concat"])
             for members in (sizes if kind in KINDS and KINDS[kind].neural else [None])]
+    if not a.epochs:
+        raise SystemExit("--epochs must be at least 1")
     for kind, fusion, members in rows:
+        name = kind + (f" ({fusion})" if fusion != "concat" else "") + (f" x{members}" if members else "")
         blocked = [cv_accuracy(kind, blocked_folds(data.tracks, data.labels, k=a.folds, block=a.block, seed=seed),
-                               fusion, members) for seed in range(a.repeats)]
+                               fusion, members, keep=name if seed == 0 else None) for seed in range(a.repeats)]
         row = {"stratified": cv_accuracy(kind, stratified, fusion, members), "blocked": float(np.mean(blocked)),
-               "blocked_per_seed": blocked, "blocked_std": float(np.std(blocked))}
+               "blocked_per_seed": blocked, "blocked_std": float(np.std(blocked)),
+               "blocked_ece": expected_calibration_error(oof[name], y)}
         if kind in TABLE_ONLY:
             row["ff_test"] = ff_test(kind, members)
         elif kind in ISSUE_FF_TEST:
             row["ff_test_issue"] = ISSUE_FF_TEST[kind]
-        name = kind + (f" ({fusion})" if fusion != "concat" else "") + (f" x{members}" if members else "")
         results[name] = row
         test = row.get("ff_test", row.get("ff_test_issue"))
-        print(f"{name:<26}{row['stratified']:>12.3f}{row['blocked']:>20.3f} +- {row['blocked_std']:.3f}"
-              + (f"{test:>10.3f}" if test is not None else f"{'held out':>10}"))
+        print(f"{name:<36}{row['stratified']:>12.3f}{row['blocked']:>20.3f} +- {row['blocked_std']:.3f}"
+              + (f"{test:>10.3f}" if test is not None else f"{'held out':>10}") + f"{row['blocked_ece']:>8.3f}", flush=True)
     write_json(a.json, {"tracks": len(data), "folds": a.folds, "block": a.block, "repeats": a.repeats,
                         "epochs": a.epochs, "fusions": a.fusions, "ensembles": a.ensembles,
                         "results": results})

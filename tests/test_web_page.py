@@ -38,6 +38,7 @@ def test_upload_see_genre_and_recommendation(browser, table_model, train_dir, tm
         assert genre in ("ambient", "chiptune", "doom", "dub", "swing", "techno")
         assert page.locator("#bars .bar").count() == 6
         assert page.inner_text("#upload-status") == "Stored in the library."
+        assert "% confident" in page.inner_text("#result-confidence")
         # the library lists it under its genre
         page.wait_for_selector(f"#track-list li:has-text('{clip.name}')")
         # a listener who likes that genre gets it recommended

@@ -1,7 +1,7 @@
 """genrefuse: music genre classification by CNN + MLP feature fusion, and a genre-filed music library.
 
 >>> import genrefuse
->>> model = genrefuse.load_model("runs/table/model")          # doctest: +SKIP
+>>> model = genrefuse.load_model()                             # doctest: +SKIP
 >>> model.predict("song.mp3").genre                            # doctest: +SKIP
 'rock'
 """
@@ -21,8 +21,8 @@ def load_model(path: str | Path | None = None, *, device: str = "auto", backend:
 
     Parameters
     ----------
-    path : a model folder (``model.safetensors`` + ``config.json``) or a run folder with ``model/``.
-        None asks for the default model shipped with the package, which this version does not have yet.
+    path : a model folder (``model.safetensors`` + ``config.json``), a run folder with ``model/``, or
+        None (or ``"default"``) for the model shipped in the package (``genrefuse models`` describes it).
     device : ``auto`` (CUDA when present), ``cpu`` or ``cuda``; kNN and SVM always run on the CPU.
     backend : ``auto`` (ONNX Runtime for neural models on CPU and for the musicnn tagger, when
         installed), ``onnx`` or ``torch``.
@@ -31,12 +31,8 @@ def load_model(path: str | Path | None = None, *, device: str = "auto", backend:
     -------
     GenreModel, whose ``predict(path_or_waveform, sr=None)`` gives a :class:`Prediction`.
     """
-    from .errors import ModelError
     from .inference.predict import load_model as _load
 
-    if path is None:
-        raise ModelError("no model named, and this version ships no default model: give a model folder "
-                         "(train one with `genrefuse train`)")
     return _load(path, device=device, backend=backend)
 
 

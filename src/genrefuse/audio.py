@@ -158,11 +158,13 @@ class WindowPolicy:
     one is cut into consecutive ``window_seconds`` pieces; the last, shorter piece counts when it is at
     least ``min_tail_seconds`` long. Of more than ``max_windows`` pieces, that many are taken, spread
     evenly from the first to the last, so that work and memory are bounded whatever the length.
+    Models with the musicnn branch tag 3 s patches every ``patch_hop_seconds`` inside each window.
     """
 
     window_seconds: float = WINDOW_SECONDS
     min_tail_seconds: float = MIN_TAIL_SECONDS
     max_windows: int = MAX_WINDOWS
+    patch_hop_seconds: float = 1.0      # musicnn's 3 s patches start this far apart within a window
 
     def spans(self, n_samples: int, sr: int) -> list[tuple[int, int]]:
         """``(start, length)`` in samples of each analysed window of a track of ``n_samples`` at ``sr``."""

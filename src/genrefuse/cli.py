@@ -77,6 +77,16 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, not {text!r}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -148,6 +158,27 @@ def cmd_embed(a: argparse.Namespace) -> int:
     return report.exit_status
 
 
+def _model_and_inputs(model: str | None, args: list[str]) -> tuple[str, list[str]]:
+    """``predict [MODEL] FILE...``: the first argument names the model when it is 'default', a model
+    folder or a run folder and more arguments follow; else every argument is an input."""
+    from .models.bundle import CONFIG, DEFAULT_MODEL
+
+    if model is not None:
+        return model, args
+    first = Path(args[0])
+    if len(args) > 1 and (args[0] == DEFAULT_MODEL or (first / CONFIG).is_file() or (first / "model" / CONFIG).is_file()):
+        return args[0], args[1:]
+    return DEFAULT_MODEL, args
+
+
+@command("models")
+def cmd_models(a: argparse.Namespace) -> int:
+    from .models.bundle import describe_model
+
+    print(describe_model(a.model))
+    return 0
+
+
 @command("predict")
 def cmd_predict(a: argparse.Namespace) -> int:
     import json
@@ -155,9 +186,12 @@ def cmd_predict(a: argparse.Namespace) -> int:
     from . import load_model
     from .audio import iter_audio_files
 
-    model = load_model(a.model_dir)
+    model_arg, inputs = _model_and_inputs(a.model, a.inputs)
+    model = load_model(model_arg)
+    if a.min_confidence is not None:
+        model.min_confidence = a.min_confidence
     failed = 0
-    for path, pred, err in model.predict_files(iter_audio_files(a.inputs)):
+    for path, pred, err in model.predict_files(iter_audio_files(inputs)):
         if err:
             failed += 1
             if a.json:
@@ -169,7 +203,8 @@ def cmd_predict(a: argparse.Namespace) -> int:
             print(json.dumps(pred.to_json(top=a.top)), flush=True)
         else:
             top = ", ".join(f"{g} {p:.3f}" for g, p in pred.top(a.top or 3))
-            print(f"{path}\t{pred.genre}\t({top})", flush=True)
+            sure = "unsure" if pred.unsure else "sure"
+            print(f"{path}\t{pred.genre}\t{pred.confidence:.2f} {sure}\t({top})", flush=True)
     return 1 if failed else 0
 
 
@@ -179,6 +214,10 @@ def cmd_ingest(a: argparse.Namespace) -> int:
     from .library.ingest import ingest_many
 
     r = ingest_many(a.inputs, library_dir=a.library, model_dir=a.model, db_url=a.db, jobs=a.jobs)
+    for path, track, created in r.tracks:
+        sure = "unsure" if track["unsure"] else "sure"
+        print(f"{path}\t{track['genre']}\t{track['confidence']:.2f} {sure}\t"
+              f"{'added' if created else 'already in the library'} (id {track['id']})")
     print(f"{r.added} tracks added, {r.existing} already in the library ({a.library})")
     _report_failures(r.failures, "files")
     return 1 if r.failures else 0
@@ -304,6 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default 5 for musicnn and mlp+musicnn, 1 for the others)")
         s.add_argument("--embeddings", type=Path, help=embeddings_help)
 
+    MODEL_HELP = ("a model folder (RUN_DIR/model), its run folder RUN_DIR, or 'default' (the packaged model; "
+                  "the default)")
     embeddings_help = ("musicnn taggrams (an npz from `genrefuse embed` or the published GTZAN ones) for the "
                        "musicnn kinds, joined to the data by file stem; without it they are computed from audio")
     from .datasets.labelled import SPLITS
@@ -317,7 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     training_options(s)
 
     s = sub.add_parser("evaluate", help="results of a saved model on labelled data")
-    s.add_argument("model_dir", type=Path, help="model folder (RUN_DIR/model, or the run folder RUN_DIR)")
+    s.add_argument("model_dir", help="a model folder (RUN_DIR/model), its run folder RUN_DIR, or 'default' (the packaged model)")
     s.add_argument("data", type=Path, help="labelled audio dataset, or a features CSV for table-only models")
     s.add_argument("--out", type=Path, required=True, help="folder for report.json, classification_report.txt, the confusion matrix and predictions.csv")
     s.add_argument("--device", default="auto", help=device_help)
@@ -338,16 +379,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--models", help=f"comma-separated subset of {','.join(MODEL_KINDS)}")
     training_options(s)
 
-    s = sub.add_parser("predict", help="genre and probabilities of audio files (folders are walked)")
-    s.add_argument("model_dir", type=Path, help="model folder (RUN_DIR/model, or the run folder RUN_DIR)")
-    s.add_argument("inputs", nargs="+", type=Path, help="audio files or folders")
+    s = sub.add_parser("models", help="describe the packaged default model (or another): data, figures, limits")
+    s.add_argument("model", nargs="?", default="default", help=MODEL_HELP)
+
+    s = sub.add_parser("predict", help="genre, confidence and probabilities of audio files (folders are walked)")
+    s.add_argument("inputs", nargs="+", metavar="[MODEL] FILE_OR_FOLDER",
+                   help="audio files or folders, after an optional model: a model folder (RUN_DIR/model), its run "
+                        "folder, or 'default' (the packaged model, used when none is named)")
+    s.add_argument("--model", help=MODEL_HELP)
     s.add_argument("--json", action="store_true", help="one JSON object per line")
     s.add_argument("--top", type=int, help="only the K most probable genres")
+    s.add_argument("--min-confidence", type=_fraction, metavar="X",
+                   help="call answers less confident than X unsure (default: the model's own threshold)")
 
     def library_options(s: argparse.ArgumentParser, *, model_required: bool) -> None:
         s.add_argument("--library", type=Path, required=True, help="library folder (audio filed as <genre>/<hash>.<ext>)")
         s.add_argument("--db", help="database URL (default: sqlite:///LIBRARY/library.sqlite)")
-        s.add_argument("--model", type=Path, required=model_required, help="model folder (RUN_DIR/model, or the run folder RUN_DIR)")
+        s.add_argument("--model", default=None if not model_required else "default", help=MODEL_HELP)
 
     s = sub.add_parser("ingest", help="classify files or folders and file them in the library by genre")
     s.add_argument("inputs", nargs="+", type=Path, help="audio files or folders")
@@ -373,7 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("classify", help="classify a whole music library into a CSV (process pool or Dask cluster)")
     s.add_argument("folder", type=Path, help="the music library: a folder walked for audio files")
-    s.add_argument("--model", type=Path, required=True, help="model folder (RUN_DIR/model, or the run folder RUN_DIR)")
+    s.add_argument("--model", default="default", help=MODEL_HELP)
     s.add_argument("--out", type=Path, required=True, help="results CSV; an interrupted run resumes from it")
     s.add_argument("--jobs", type=int, help=jobs_help + "; with --scheduler local, the Dask workers")
     s.add_argument("--scheduler", help="run on Dask: tcp://HOST:PORT of a scheduler, or 'local' for a LocalCluster")
@@ -391,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 TCMALLOC = ("/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4", "/usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4",
             "/usr/lib64/libtcmalloc_minimal.so.4")
-HEAVY = {"train", "compare", "demo", "evaluate", "predict", "classify", "embed"}
+HEAVY = {"train", "compare", "demo", "evaluate", "classify", "embed"}      # predict: start-up matters more
 
 
 def _reexec_with_tcmalloc(argv: list[str]) -> None:

@@ -5,6 +5,7 @@ written whole before it is renamed into place.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -64,17 +65,15 @@ def export_once(name: str, folders: list[Path], make: Callable[[Path], Path]) ->
 
 
 def session(path: Path, *, threads: int | None = None, memory_pattern: bool = True):
-    """An ONNX Runtime CPU session; ``threads`` defaults to torch's (1 inside a worker pool, see
-    ``parallel.limit_threads``). ``memory_pattern=False`` keeps peak memory near what one batch needs
+    """An ONNX Runtime CPU session; ``threads`` defaults to ``$OMP_NUM_THREADS`` (1 inside a worker pool,
+    see ``parallel.limit_threads``), else every core. ``memory_pattern=False`` keeps peak memory near what one batch needs
     (for the musicnn tagger the pattern planner held 540 MB more, for no speed)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.enable_mem_pattern = memory_pattern
     if threads is None:
-        import torch
-
-        threads = torch.get_num_threads()
+        threads = int(os.environ.get("OMP_NUM_THREADS") or len(os.sched_getaffinity(0)))
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])

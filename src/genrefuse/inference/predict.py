@@ -34,33 +34,43 @@ class Prediction:
         Every genre's probability, in the model's genre order; they sum to 1.
     windows : int
         How many analysis windows were averaged (one for a clip of up to 30 s).
+    confidence : float
+        The probability of ``genre`` (calibrated where the model was calibrated on held-out data).
+    unsure : bool
+        ``confidence`` is below the model's threshold (or the one asked for): treat the answer as a guess.
     """
 
     path: str | None
     genre: str
     probabilities: dict[str, float]
     windows: int
+    confidence: float = 0.0
+    unsure: bool = False
 
-    def top(self, k: int) -> list[tuple[str, float]]:
+    def top(self, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` most probable ``(genre, probability)`` pairs, most probable first."""
         return sorted(self.probabilities.items(), key=lambda kv: -kv[1])[:k]
 
     def to_json(self, top: int | None = None) -> dict:
+        """``path``, ``genre``, ``confidence``, ``unsure``, ``top`` (the 3, or ``top``, most probable as
+        ``{"genre", "probability"}``), ``probabilities`` (all, or the ``top`` most probable) and ``windows``."""
         probs = dict(self.top(top)) if top else self.probabilities
-        return {"path": self.path, "genre": self.genre, "probabilities": {g: round(p, 6) for g, p in probs.items()},
-                "windows": self.windows}
+        return {"path": self.path, "genre": self.genre, "confidence": round(self.confidence, 6), "unsure": self.unsure,
+                "top": [{"genre": g, "probability": round(p, 6)} for g, p in self.top(top or 3)],
+                "probabilities": {g: round(p, 6) for g, p in probs.items()}, "windows": self.windows}
 
 
 class GenreModel:
     """A loaded bundle that predicts genres from files or waveforms."""
 
     def __init__(self, bundle: Bundle, *, predictor: Predictor | None = None, device: str = "cpu",
-                 tag_backend: str = "auto", backend: str = "torch"):
+                 tag_backend: str = "auto", backend: str = "torch", min_confidence: float | None = None):
         self.bundle, self.device, self.tag_backend, self.backend = bundle, device, tag_backend, backend
         self.predictor = predictor or bundle.predictor(device=device)
+        self.min_confidence = bundle.min_confidence if min_confidence is None else min_confidence
 
     @classmethod
-    def load(cls, path: str | Path, *, device: str = "auto", backend: str = "auto") -> "GenreModel":
+    def load(cls, path: str | Path | None = None, *, device: str = "auto", backend: str = "auto") -> "GenreModel":
         """``backend``: 'auto' (ONNX Runtime when installed, for neural models on CPU, and for the musicnn
         tagger), 'onnx' or 'torch'."""
         if backend not in BACKENDS:
@@ -103,8 +113,9 @@ class GenreModel:
     def postprocess(self, proba: np.ndarray, *, path: str | None = None) -> Prediction:
         """Per-window probabilities ``(n_windows, n_genres)`` -> the track's :class:`Prediction`."""
         mean = proba.mean(axis=0)
-        return Prediction(path, self.genres[int(np.argmax(mean))], {g: float(p) for g, p in zip(self.genres, mean)},
-                          len(proba))
+        best = int(np.argmax(mean))
+        return Prediction(path, self.genres[best], {g: float(p) for g, p in zip(self.genres, mean)}, len(proba),
+                          confidence=float(mean[best]), unsure=bool(mean[best] < self.min_confidence))
 
     # ------------------------------------------------------------------ what callers use
     def predict(self, x: str | Path | np.ndarray, *, sr: int | None = None) -> Prediction:
@@ -140,9 +151,9 @@ class GenreModel:
         return sorted(results, key=lambda r: order[r[0]])
 
 
-def load_model(path: str | Path, *, device: str = "auto", backend: str = "auto") -> GenreModel:
+def load_model(path: str | Path | None = None, *, device: str = "auto", backend: str = "auto") -> GenreModel:
     """Load a saved model folder (``model.safetensors`` + ``config.json``, or a run folder holding one in
-    ``model/``); executes no code.
+    ``model/``; None or ``"default"``: the packaged default model); executes no code.
     Neural models run through ONNX Runtime on CPU when it is installed (``backend='torch'`` to avoid it)."""
     return GenreModel.load(path, device=device, backend=backend)
 

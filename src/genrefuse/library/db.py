@@ -32,8 +32,15 @@ class Track(Base):
     model_id: Mapped[str] = mapped_column(String(128))
     added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
-    def to_json(self) -> dict:
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities.get(self.genre, max(self.probabilities.values(), default=0.0)))
+
+    def to_json(self, *, min_confidence: float = 0.0) -> dict:
+        """The track for the API: ``confidence`` is its genre's probability, ``unsure`` whether that is
+        below ``min_confidence`` (the model's threshold)."""
         return {"id": self.id, "name": self.original_name, "genre": self.genre, "duration": round(self.duration, 3),
+                "confidence": round(self.confidence, 6), "unsure": self.confidence < min_confidence,
                 "probabilities": self.probabilities, "model_id": self.model_id, "content_hash": self.content_hash,
                 "added_at": self.added_at.isoformat() + "Z"}
 

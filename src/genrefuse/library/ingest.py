@@ -93,6 +93,10 @@ class Library:
                 return IngestResult(self.find(digest), False)
             return IngestResult(track, True)
 
+    def describe(self, track: Track) -> dict:
+        """A track as the API shows it, with ``unsure`` judged by this library's model."""
+        return track.to_json(min_confidence=self.model.min_confidence)
+
     def audio_path(self, track: Track) -> Path:
         return self.dir / track.stored_path
 
@@ -102,10 +106,10 @@ class Library:
         return {g: int(counts.get(g, 0)) for g in self.genres} | {g: int(n) for g, n in counts.items() if g not in self.genres}
 
 
-def _ingest_worker(path: Path, *, library_dir: str, model_dir: str, db_url: str | None) -> tuple[int, bool, str]:
+def _ingest_worker(path: Path, *, library_dir: str, model_dir: str, db_url: str | None) -> tuple[int, bool, dict]:
     lib = _worker_library(library_dir, model_dir, db_url)
     r = lib.ingest(path)
-    return r.track.id, r.created, r.track.genre
+    return r.track.id, r.created, lib.describe(r.track)
 
 
 @functools.lru_cache(maxsize=2)
@@ -119,6 +123,7 @@ class IngestReport:
     added: int = 0
     existing: int = 0
     failures: list[str] | None = None
+    tracks: list[tuple[str, dict, bool]] | None = None    # (path, the track as the API shows it, newly added)
 
 
 def ingest_many(inputs: list[str | Path], *, library_dir: str | Path, model_dir: str | Path,
@@ -126,14 +131,16 @@ def ingest_many(inputs: list[str | Path], *, library_dir: str | Path, model_dir:
     """Batch import of files and folders; bad files are reported and skipped. Re-running skips what
     is already stored (by content hash), so an interrupted import simply resumes."""
     Library.open(library_dir, model_dir, db_url=db_url)      # schema and folders before the workers start
-    report = IngestReport(failures=[])
+    report = IngestReport(failures=[], tracks=[])
     work = functools.partial(_ingest_worker, library_dir=str(library_dir), model_dir=str(model_dir), db_url=db_url)
     paths = list(iter_audio_files(inputs))
     for o in map_items(work, paths, jobs=jobs, desc="ingest", progress=progress, warm_up=warm_up):
         if not o.ok:
             report.failures.append(o.error)
-        elif o.value[1]:
-            report.added += 1
         else:
-            report.existing += 1
+            report.tracks.append((str(o.item), o.value[2], o.value[1]))
+            if o.value[1]:
+                report.added += 1
+            else:
+                report.existing += 1
     return report

@@ -10,6 +10,7 @@ import platform
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,16 +19,19 @@ from ..errors import DataError, ModelError
 from ..features.params import FeatureParams
 from ..io import atomic_path, file_hash
 from ..preprocess.track import ModelInputs
+from .calibration import apply_temperature
 from .classic import ClassicModel
-from .ensemble import GenreEnsemble, build_model
-from .fusion import Architecture, GenreNet
 from .kinds import KINDS, ModelKind
 from .predictor import Predictor, TorchPredictor
 
+if TYPE_CHECKING:          # the nets import torch; a classic model never needs it
+    from .ensemble import GenreEnsemble
+    from .fusion import GenreNet
+
 FORMAT = "genrefuse-model"
-FORMAT_VERSION = 3                  # 2: architecture.members (ensembles); 3: window_policy
+FORMAT_VERSION = 3                  # 2: architecture.members (ensembles); 3: window_policy, calibration
 CONFIG, WEIGHTS = "config.json", "model.safetensors"
-_OWN_KEYS = ("format", "format_version", "kind", "genres", "feature_params", "window_policy", "table_mean",
+_OWN_KEYS = ("format", "format_version", "kind", "genres", "feature_params", "window_policy", "calibration", "table_mean",
              "table_std", "library_versions", "saved_at", "architecture", "tags_mean", "tags_std")
 
 
@@ -49,7 +53,7 @@ class Bundle:
     standardisation statistics."""
 
     kind: str
-    model: GenreNet | GenreEnsemble | ClassicModel
+    model: "GenreNet | GenreEnsemble | ClassicModel"
     genres: list[str]
     feature_params: FeatureParams
     table_mean: np.ndarray          # (57,)
@@ -58,6 +62,8 @@ class Bundle:
     tags_mean: np.ndarray | None = None   # (100,) standardisation of the musicnn branch's input
     tags_std: np.ndarray | None = None
     window_policy: WindowPolicy = field(default_factory=WindowPolicy)
+    temperature: float = 1.0              # probabilities are softmax(log p / temperature), fitted on held-out data
+    min_confidence: float = 0.0           # answers less confident than this are called unsure
 
     @property
     def spec(self) -> ModelKind:
@@ -94,9 +100,10 @@ class Bundle:
         if self.uses_mel and inputs.mel is None:
             raise DataError(f"the {self.kind} model needs Mel spectrograms (audio)")
         predictor = predictor or self.predictor(device=device)
-        return predictor.probabilities(mel=inputs.mel if self.uses_mel else None,
-                                       table=self.standardise(inputs.table) if self.uses_table else None,
-                                       tags=self.standardise_tags(inputs.tags) if self.uses_tags else None)
+        proba = predictor.probabilities(mel=inputs.mel if self.uses_mel else None,
+                                        table=self.standardise(inputs.table) if self.uses_table else None,
+                                        tags=self.standardise_tags(inputs.tags) if self.uses_tags else None)
+        return apply_temperature(proba, self.temperature)
 
     def track_probabilities(self, inputs: ModelInputs, *, predictor: Predictor | None = None,
                             device: str = "cpu") -> np.ndarray:
@@ -107,6 +114,7 @@ class Bundle:
         cfg = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "kind": self.kind, "genres": self.genres,
             "feature_params": self.feature_params.to_dict(), "window_policy": self.window_policy.to_dict(),
+            "calibration": {"temperature": self.temperature, "min_confidence": self.min_confidence},
             "table_mean": self.table_mean.tolist(), "table_std": self.table_std.tolist(),
             "library_versions": library_versions(),
             "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -137,8 +145,18 @@ class Bundle:
         return Path(folder)
 
 
-def model_folder(path: str | Path) -> Path:
-    """``path`` when it is a model folder, or the ``model/`` folder of a run folder that holds one."""
+DEFAULT_MODEL = "default"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "default_model"    # package data
+
+
+def model_folder(path: str | Path | None) -> Path:
+    """``path`` when it is a model folder, the ``model/`` folder of a run folder that holds one, or for
+    None or ``"default"`` the model shipped in the package."""
+    if path is None or str(path) == DEFAULT_MODEL:
+        if not (DEFAULT_MODEL_DIR / CONFIG).is_file():
+            raise ModelError(f"{DEFAULT_MODEL_DIR}: the packaged default model is missing; rebuild it with "
+                             f"`make default-model`, or name a model folder")
+        return DEFAULT_MODEL_DIR
     path = Path(path)
     if not (path / CONFIG).is_file() and (path / "model" / CONFIG).is_file():
         return path / "model"
@@ -186,19 +204,47 @@ def load_bundle(folder: str | Path) -> Bundle:
         if KINDS[kind].neural:
             from safetensors.torch import load_file
 
-            model: GenreNet | GenreEnsemble | ClassicModel = build_model(Architecture(**cfg["architecture"]))
+            model: "GenreNet | GenreEnsemble | ClassicModel" = build_model(Architecture(**cfg["architecture"]))
             model.load_state_dict(load_file(str(weights)))
             model.eval()
         else:
             from safetensors.numpy import load_file
 
-            arch = cfg["architecture"]
-            state = load_file(str(weights))
-            model = ClassicModel(kind, arch["n_classes"], seed=arch["seed"], **arch["hyper"]).fit(state["train_X"], state["train_y"])
+            model = ClassicModel.from_state(kind, cfg["architecture"], load_file(str(weights)))
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ModelError(f"{folder}: weights do not fit the configuration ({str(exc).splitlines()[0][:200]})") from None
     params = FeatureParams.from_dict(cfg["feature_params"])
     policy = WindowPolicy.from_dict(cfg.get("window_policy") or {"window_seconds": params.window_seconds})
     tags = [np.asarray(cfg[k]) if k in cfg else None for k in ("tags_mean", "tags_std")]
+    cal = cfg.get("calibration") or {}
     return Bundle(kind, model, list(cfg["genres"]), params, np.asarray(cfg["table_mean"]), np.asarray(cfg["table_std"]),
-                  extra, *tags, window_policy=policy)
+                  extra, *tags, window_policy=policy, temperature=float(cal.get("temperature", 1.0)),
+                  min_confidence=float(cal.get("min_confidence", 0.0)))
+
+
+def describe_model(path: str | Path | None = None) -> str:
+    """A model card for a person: what the model is, what it was trained on, how well it did, its limits."""
+    folder = model_folder(path)
+    cfg = read_config(folder)
+    card = cfg.get("card") or {}
+    training = cfg.get("training") or {}
+    cal = cfg.get("calibration") or {}
+    lines = [f"{card.get('name', folder.name)}: {cfg['kind']} ({model_id(folder)})  {folder}"]
+    if card.get("summary"):
+        lines.append(f"  {card['summary']}")
+    lines.append(f"  genres: {', '.join(cfg['genres'])}")
+    lines.append(f"  trained on: {card.get('training_data') or training.get('source', 'unknown')}")
+    measured = card.get("measured")
+    if measured:
+        lines.append(f"  accuracy: {measured['accuracy_mean']:.3f} +- {measured['accuracy_std']:.3f} ({measured['method']})")
+        lines.append(f"  calibration: temperature {measured['temperature']:.2f}, ECE {measured['ece_uncalibrated']:.3f} -> "
+                     f"{measured['ece_calibrated']:.3f} out of fold")
+    threshold = float(cal.get("min_confidence", 0.0))
+    lines.append(f"  unsure below confidence {threshold:.2f}"
+                 + (f": out of fold {measured['sure_fraction']:.0%} of answers were sure and {measured['sure_accuracy']:.1%} "
+                    f"of those right" if measured and measured.get("sure_accuracy") is not None else ""))
+    for limit in card.get("limits", []):
+        lines.append(f"  limit: {limit}")
+    for what, licence in (card.get("licences") or {}).items():
+        lines.append(f"  licence of {what}: {licence}")
+    return "\n".join(lines)

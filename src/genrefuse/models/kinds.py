@@ -55,6 +55,8 @@ KINDS: dict[str, ModelKind] = {k.name: k for k in (
     _kind("mlp", "table", paper=True),
     _kind("knn", "table", neural=False, paper=True),
     _kind("svm", "table", neural=False, paper=True),
+    _kind("logreg", "table", neural=False),
+    _kind("logreg+musicnn", "table tags", neural=False),
     _kind("musicnn", "tags", members=ENSEMBLE_MEMBERS, **_TAGS),
     _kind("mlp+musicnn", "table tags", members=ENSEMBLE_MEMBERS, **_TAGS),
     _kind("fusion+musicnn", "mel table tags", **_TAGS),

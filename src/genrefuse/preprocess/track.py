@@ -62,9 +62,9 @@ def track_inputs(
     input and the musicnn summary; the table is always computed (it is cheap beside the Mel input and
     every report carries it).
 
-    The musicnn summary is the mean and standard deviation of each tag over the 3 s patches (1 s hop)
-    of every analysed window; for a clip of one window that is the whole clip's taggram, as the
-    published GTZAN taggrams are made.
+    The musicnn summary is the mean and standard deviation of each tag over the 3 s patches (every
+    ``policy.patch_hop_seconds``, 1 s by default) of every analysed window; for a clip of one window
+    at a 1 s hop that is the whole clip's taggram, as the published GTZAN taggrams are made.
 
     Returns
     -------
@@ -79,7 +79,7 @@ def track_inputs(
         if mel:
             mels.append(m)
         if tags:
-            grams.append(taggram(mi.resample(y, y_sr), backend=tag_backend))
+            grams.append(taggram(mi.resample(y, y_sr), hop=policy.patch_hop_seconds, backend=tag_backend))
     n = len(tables)
     summary = np.repeat(tag_summary(np.concatenate(grams))[None], n, axis=0) if tags else None
     return ModelInputs(np.stack(tables), np.stack(mels) if mel else None, summary)

@@ -14,8 +14,6 @@ read with :mod:`.tf_checkpoint`, converted once to safetensors in the cache, Ten
 from __future__ import annotations
 
 import functools
-import importlib.util
-import os
 from pathlib import Path
 
 import numpy as np
@@ -24,19 +22,12 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..errors import ModelError
-from ..io import atomic_path, cache_dir
+from ..io import atomic_path
+from .weights import DENSE, MSD_TAGS, N_MELS, PATCH_FRAMES, converted_path, wheel_checkpoint  # noqa: F401
 
-MSD_TAGS = ("rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s",
-            "alternative rock", "jazz", "beautiful", "metal", "chillout", "male vocalists", "classic rock", "soul",
-            "indie rock", "Mellow", "electronica", "80s", "folk", "90s", "chill", "instrumental", "punk", "oldies",
-            "blues", "hard rock", "ambient", "acoustic", "experimental", "female vocalist", "guitar", "Hip-Hop",
-            "70s", "party", "country", "easy listening", "sexy", "catchy", "funk", "electro", "heavy metal",
-            "Progressive rock", "60s", "rnb", "indie pop", "sad", "House", "happy")
-N_MELS = 96
-PATCH_FRAMES = 187                      # 3 s at 16 kHz, hop 256
 TIMBRAL = ((7, int(0.4 * N_MELS)), (7, int(0.7 * N_MELS)))
 TEMPORAL = (128, 64, 32)
-FRONT_TIMBRAL, FRONT_TEMPORAL, MID, DENSE = int(1.6 * 128), int(1.6 * 32), 64, 200
+FRONT_TIMBRAL, FRONT_TEMPORAL, MID = int(1.6 * 128), int(1.6 * 32), 64
 BN_EPS = 1e-3                           # tf.compat.v1.layers.batch_normalization's default
 
 
@@ -134,22 +125,6 @@ def state_from_tf(weights: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
     return state
 
 
-def wheel_checkpoint(model: str = "MSD_musicnn") -> str:
-    """The checkpoint prefix inside the installed ``musicnn`` package (found without importing it:
-    its ``__init__`` would import TensorFlow)."""
-    spec = importlib.util.find_spec("musicnn")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError("the musicnn weights are not installed: pip install --no-deps musicnn==0.1.0")
-    prefix = os.path.join(list(spec.submodule_search_locations)[0], model, "")    # files are '.index', '.data-*'
-    if not os.path.isfile(prefix + ".index"):
-        raise ModelError(f"{prefix}: the musicnn package has no {model} checkpoint")
-    return prefix
-
-
-def weights_cache_dir() -> Path:
-    return Path(os.environ.get("GENREFUSE_MUSICNN_CACHE") or cache_dir("musicnn"))
-
-
 def convert(prefix: str | Path, out: str | Path) -> Path:
     """Convert a musicnn checkpoint to a safetensors file (written whole, then renamed into place)."""
     from safetensors.torch import save_file
@@ -166,7 +141,7 @@ def weights_path(weights: str | Path | None = None) -> Path:
     """``weights``, or by default the installed wheel's checkpoint converted once into :func:`weights_cache_dir`."""
     if weights is not None:
         return Path(weights)
-    path = weights_cache_dir() / "MSD_musicnn.safetensors"
+    path = converted_path()
     if not path.is_file():
         convert(wheel_checkpoint(), path)
     return path

@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import ModelError
 from .. import onnxrt as onnx
 from ..io import file_hash
-from .musicnn import DENSE, MSD_TAGS, N_MELS, PATCH_FRAMES, MusiCNN, load_musicnn, weights_cache_dir, weights_path
+from .weights import DENSE, MSD_TAGS, N_MELS, PATCH_FRAMES, converted_path, weights_cache_dir
 
 BACKENDS = ("auto", "onnx", "torch")
 # patches per ONNX Runtime call: 28 patches (a 30 s clip) in batches of 4 took 0.56 s and 115 MB above the
@@ -21,7 +21,7 @@ BACKENDS = ("auto", "onnx", "torch")
 BATCH = 4
 
 
-def _tags_and_penultimate(net: MusiCNN, patches):
+def _tags_and_penultimate(net, patches):
     """The graph the ONNX file holds: patches -> (sigmoid tags, penultimate features)."""
     import torch
 
@@ -49,9 +49,11 @@ class OnnxMusiCNN:
 def export(weights: Path) -> Path:
     """The ONNX export of converted musicnn weights, made once next to them (or, where that folder is
     read-only, in the musicnn cache folder)."""
-    import torch
-
     def make(path: Path) -> Path:
+        import torch
+
+        from .musicnn import load_musicnn
+
         return onnx.export_module(onnx.graph_of(load_musicnn(weights), _tags_and_penultimate), (torch.zeros(2, PATCH_FRAMES, N_MELS),),
                                   path, inputs=["patches"], outputs=["tags", "penultimate"])
 
@@ -67,7 +69,7 @@ def _onnx_tagger(weights: Path) -> OnnxMusiCNN:
     return OnnxMusiCNN(export(weights))
 
 
-def load_tagger(weights: str | Path | None = None, *, backend: str = "auto") -> MusiCNN | OnnxMusiCNN:
+def load_tagger(weights: str | Path | None = None, *, backend: str = "auto"):
     """The pretrained tagger: anything with ``taggram(patches) -> (tags, penultimate)``.
 
     ``backend``: ``auto`` (ONNX Runtime when installed), ``onnx`` or ``torch``.
@@ -75,7 +77,20 @@ def load_tagger(weights: str | Path | None = None, *, backend: str = "auto") -> 
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
     if backend == "torch" or (backend == "auto" and not onnx.available()):
+        from .musicnn import load_musicnn
+
         return load_musicnn(weights)
     if not onnx.available():
         raise ModelError("ONNX Runtime is not installed (pip install onnxruntime), so the onnx backend is not available")
-    return _onnx_tagger(weights_path(weights))
+    return _onnx_tagger(_weights(weights))
+
+
+def _weights(weights: str | Path | None) -> Path:
+    """``weights``, or the converted wheel checkpoint (converting it, with PyTorch, only the first time)."""
+    if weights is not None:
+        return Path(weights)
+    if converted_path().is_file():
+        return converted_path()
+    from .musicnn import weights_path
+
+    return weights_path()

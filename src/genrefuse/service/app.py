@@ -78,8 +78,7 @@ def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
                 raise HTTPException(415, str(exc)) from None
         finally:
             tmp.unlink(missing_ok=True)
-        t = result.track
-        body = {**t.to_json(), "created": result.created}
+        body = {**library.describe(result.track), "created": result.created}
         return JSONResponse(body, status_code=201 if result.created else 200)
 
     @app.get("/api/tracks")
@@ -90,7 +89,7 @@ def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
             if genre:
                 q = q.where(Track.genre == genre)
             rows = s.scalars(q.order_by(Track.added_at.desc(), Track.id.desc()).limit(limit).offset(offset)).all()
-        return {"tracks": [t.to_json() for t in rows], "limit": limit, "offset": offset}
+        return {"tracks": [library.describe(t) for t in rows], "limit": limit, "offset": offset}
 
     def _track(track_id: int) -> Track:
         with library.Session() as s:
@@ -101,7 +100,7 @@ def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
 
     @app.get("/api/tracks/{track_id}")
     def get_track(track_id: int) -> dict:
-        return _track(track_id).to_json()
+        return library.describe(_track(track_id))
 
     @app.get("/api/tracks/{track_id}/audio")
     def get_audio(track_id: int) -> FileResponse:

@@ -9,10 +9,12 @@ from ..datasets.labelled import LabelledData
 from ..errors import DataError
 from ..features.params import FeatureParams
 from ..models.bundle import Bundle
+from ..models.calibration import apply_temperature, confidence_threshold, fit_temperature
 from ..models.classic import ClassicModel
 from ..models.ensemble import GenreEnsemble
 from ..models.fusion import Architecture, GenreNet
 from ..models.kinds import model_kind
+from ..preprocess.track import ModelInputs
 from .trainer import ClipDataset, TrainConfig, fit, seed_everything
 
 
@@ -34,10 +36,17 @@ def fit_one(kind: str, data: LabelledData, split: dict[str, np.ndarray], genres:
     z = ((data.table - mean) / std).astype(np.float32)
     extra = {"training": {**config.to_dict(), "train_size": int(len(tr)), "valid_size": int(len(va)),
                           "source": data.source}}
+    tags, tags_mean, tags_std = None, None, None
+    if spec.uses_tags:
+        if data.tags is None:
+            raise DataError(f"{data.source}: the {kind} model needs musicnn inputs (audio, or --embeddings)")
+        tags_mean, tags_std = standardisation(data.tags[tr])
+        tags = ((data.tags - tags_mean) / tags_std).astype(np.float32)
     if not spec.neural:
         fit_idx = np.concatenate([tr, va])            # no epochs to validate: train on both
-        model = ClassicModel(kind, len(genres), seed=config.seed).fit(z[fit_idx], y[fit_idx])
-        return Bundle(kind, model, genres, params, mean, std, extra), []
+        X = np.hstack([z] + ([tags] if tags is not None else []))
+        model = ClassicModel(kind, len(genres), seed=config.seed).fit(X[fit_idx], y[fit_idx])
+        return Bundle(kind, model, genres, params, mean, std, extra, tags_mean, tags_std), []
     members = spec.members if config.members is None else config.members
     if members < 1:
         raise DataError(f"an ensemble needs at least one member, not {members}")
@@ -46,12 +55,6 @@ def fit_one(kind: str, data: LabelledData, split: dict[str, np.ndarray], genres:
                         input_noise=spec.input_noise if config.input_noise is None else config.input_noise)
     if spec.uses_mel and data.mel is None:
         raise DataError(f"{data.source}: the {kind} model needs Mel spectrograms (an audio dataset)")
-    tags, tags_mean, tags_std = None, None, None
-    if spec.uses_tags:
-        if data.tags is None:
-            raise DataError(f"{data.source}: the {kind} model needs musicnn inputs (audio, or --embeddings)")
-        tags_mean, tags_std = standardisation(data.tags[tr])
-        tags = ((data.tags - tags_mean) / tags_std).astype(np.float32)
     mel = data.mel if spec.uses_mel else None
     table = z if spec.uses_table else None
     pick = lambda a, idx: None if a is None else a[idx]  # noqa: E731
@@ -64,10 +67,27 @@ def fit_one(kind: str, data: LabelledData, split: dict[str, np.ndarray], genres:
         histories.append(fit(nets[-1], train, valid, replace(config, seed=config.seed + i), progress=progress))
     extra["training"]["members"] = members
     extra["training"]["epochs_run"] = len(histories[0]) if members == 1 else [len(h) for h in histories]
-    if members == 1:
-        return Bundle(kind, nets[0].cpu(), genres, params, mean, std, extra, tags_mean, tags_std), histories[0]
-    model = GenreEnsemble(replace(arch, members=members), [n.cpu() for n in nets])
-    return Bundle(kind, model, genres, params, mean, std, extra, tags_mean, tags_std), mean_history(histories)
+    model = nets[0].cpu() if members == 1 else GenreEnsemble(replace(arch, members=members), [n.cpu() for n in nets])
+    bundle = Bundle(kind, model, genres, params, mean, std, extra, tags_mean, tags_std)
+    if len(va):
+        calibrate(bundle, data.subset(va).inputs, y[va])
+    return bundle, histories[0] if members == 1 else mean_history(histories)
+
+
+MIN_ROWS_FOR_THRESHOLD = 20      # fewer held-out rows than this give no usable unsure threshold
+
+
+def calibrate(bundle: Bundle, inputs: ModelInputs, y: np.ndarray, *, precision: float = 0.9) -> None:
+    """Fit the bundle's temperature on held-out rows (their labels ``y``) and choose the confidence under
+    which its answers are called unsure: the lowest that keeps ``precision`` of the rest right."""
+    bundle.temperature = 1.0
+    proba = bundle.probabilities(inputs)
+    bundle.temperature = fit_temperature(proba, y)
+    calibrated = apply_temperature(proba, bundle.temperature)
+    bundle.min_confidence = confidence_threshold(calibrated, y, precision=precision) \
+        if len(y) >= MIN_ROWS_FOR_THRESHOLD else 0.0
+    bundle.extra.setdefault("training", {})["calibration"] = {
+        "rows": int(len(y)), "source": "validation split", "precision_target": precision}
 
 
 def mean_history(histories: list[list[dict]]) -> list[dict]:

@@ -1,4 +1,5 @@
-"""The files a run writes: report.json, classification_report.txt, confusion matrix and curves."""
+"""The files a run writes: report.json, classification_report.txt, confusion matrix, reliability diagram
+and curves."""
 from __future__ import annotations
 
 import csv
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..models.calibration import expected_calibration_error, reliability
 from .evaluate import metrics, text_report
 
 
@@ -77,19 +79,64 @@ def write_history(out: Path, history: list[dict]) -> None:
     plt.close(fig)
 
 
+def confidence_metrics(y_true: np.ndarray, proba: np.ndarray, *, min_confidence: float = 0.0) -> dict:
+    """How far the probabilities can be trusted: ECE (10 equal-width bins of the top-class confidence),
+    accuracy on the 70% most confident tracks, top-2 accuracy, and how the unsure threshold splits them."""
+    y_true = np.asarray(y_true)
+    conf, right = proba.max(axis=1), proba.argmax(axis=1) == y_true
+    order = np.argsort(-conf, kind="stable")
+    top70 = order[: max(1, int(round(0.7 * len(order))))] if len(order) else order
+    top2 = (np.argsort(-proba, axis=1)[:, :2] == y_true[:, None]).any(axis=1) if proba.shape[1] > 1 else right
+    sure = conf >= min_confidence
+    return {"ece": expected_calibration_error(proba, y_true) if len(y_true) else 0.0,
+            "accuracy_most_confident_70": float(right[top70].mean()) if len(top70) else 0.0,
+            "top2_accuracy": float(np.mean(top2)) if len(y_true) else 0.0,
+            "min_confidence": float(min_confidence), "sure_fraction": float(sure.mean()) if len(y_true) else 0.0,
+            "sure_accuracy": float(right[sure].mean()) if sure.any() else None,
+            "reliability": reliability(proba, y_true)}
+
+
+def write_reliability(out: Path, bins: list[dict], *, ece: float, title: str = "") -> None:
+    """``reliability.png``: accuracy against confidence per bin (the diagonal is perfect calibration)."""
+    plt = _pyplot()
+    fig, (ax, hist) = plt.subplots(2, 1, figsize=(5.5, 6.5), height_ratios=[3, 1], sharex=True)
+    centres = [(b["low"] + b["high"]) / 2 for b in bins]
+    width = bins[0]["high"] - bins[0]["low"]
+    acc = [b["accuracy"] or 0.0 for b in bins]
+    ax.bar(centres, acc, width=width * 0.95, color="#4a78b5", edgecolor="white", label="accuracy")
+    ax.plot([0, 1], [0, 1], "--", color="gray", label="perfect calibration")
+    conf = [(c, b["confidence"]) for c, b in zip(centres, bins) if b["confidence"] is not None]
+    ax.plot([c for c, _ in conf], [v for _, v in conf], "o", color="#d9822b", label="mean confidence")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1)
+    ax.set_title((f"{title}\n" if title else "") + f"reliability (ECE {ece:.3f})", fontsize=10)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    hist.bar(centres, [b["count"] for b in bins], width=width * 0.95, color="#999999")
+    hist.set_xlabel("confidence of the top genre")
+    hist.set_ylabel("tracks")
+    hist.set_xlim(0, 1)
+    fig.tight_layout()
+    fig.savefig(out / "reliability.png", dpi=110)
+    plt.close(fig)
+
+
 def write_results(out: str | Path, y_true: np.ndarray, proba: np.ndarray, genres: list[str], *,
-                  history: list[dict] | None = None, extra: dict | None = None, title: str = "") -> dict:
+                  history: list[dict] | None = None, extra: dict | None = None, title: str = "",
+                  min_confidence: float = 0.0) -> dict:
     """Write every result file of a test set into ``out``; returns the report."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     y_pred = proba.argmax(axis=1)
     report = metrics(y_true, y_pred, genres)
+    report.update(confidence_metrics(y_true, proba, min_confidence=min_confidence))
     if extra:
         report.update(extra)
     (out / "report.json").write_text(json.dumps(report, indent=2))
     (out / "classification_report.txt").write_text(
         (f"{title}\n\n" if title else "") + text_report(y_true, y_pred, genres))
     write_confusion(out, np.asarray(report["confusion_matrix"]), genres, title=title)
+    write_reliability(out, report["reliability"], ece=report["ece"], title=title)
     if history:
         write_history(out, history)
     return report
@@ -103,4 +150,7 @@ def format_report(report: dict) -> str:
     lines.append(f"{'macro avg':<12}{report['macro_precision']:>10.3f}{report['macro_recall']:>10.3f}"
                  f"{report['macro_f1']:>10.3f}{report['n']:>10d}")
     lines.append(f"accuracy {report['accuracy']:.3f} on {report['n']} test clips")
+    if "ece" in report:
+        lines.append(f"calibration error (ECE) {report['ece']:.3f}; accuracy on the 70% most confident "
+                     f"{report['accuracy_most_confident_70']:.3f}; top-2 accuracy {report['top2_accuracy']:.3f}")
     return "\n".join(lines)

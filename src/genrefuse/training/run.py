@@ -91,7 +91,8 @@ def train_run(data: str | Path | LabelledData, out: str | Path, *, kind: str = "
         extra.update({"folds": len(splits), "fold_accuracy": fold_acc,
                       "cv_mean_accuracy": float(np.mean(fold_acc)), "cv_std_accuracy": float(np.std(fold_acc))})
     report = write_results(out, y[idx], proba, genres, history=history, extra=extra,
-                           title=f"{kind} on {Path(data.source).name} ({split} split)")
+                           title=f"{kind} on {Path(data.source).name} ({split} split)",
+                           min_confidence=bundle.min_confidence)
     _save_features(out, data, s0)
     _write_predictions(out, [data.tracks[i] for i in idx], [data.labels[i] for i in idx], proba, genres)
     bundle.save(out / "model")
@@ -123,7 +124,7 @@ def evaluate_run(model_dir: str | Path, data: str | Path, out: str | Path, *, ca
     out = Path(out)
     report = write_results(out, y, proba, bundle.genres, extra={"model": bundle.kind, "model_dir": str(model_dir),
                                                                "source": str(data)},
-                           title=f"{bundle.kind} from {model_dir} on {data.name}")
+                           title=f"{bundle.kind} from {model_dir} on {data.name}", min_confidence=bundle.min_confidence)
     _write_predictions(out, tracks, labels, proba, bundle.genres)
     return report
 

@@ -29,6 +29,7 @@ function showBars(probabilities) {
 async function upload(file) {
   $("upload-status").className = "";
   $("upload-status").textContent = `Classifying ${file.name}…`;
+  $("result").hidden = true;        // a failed upload must not leave the previous answer on screen
   const form = new FormData();
   form.append("file", file);
   try {
@@ -36,6 +37,8 @@ async function upload(file) {
     $("upload-status").textContent = t.created ? "Stored in the library." : "Already in the library.";
     $("result").hidden = false;
     $("result-genre").textContent = t.genre;
+    $("result-confidence").textContent = `${Math.round(100 * t.confidence)}% confident` + (t.unsure ? " (unsure)" : "");
+    $("result-confidence").className = t.unsure ? "unsure" : "muted";
     $("result-name").textContent = t.name;
     showBars(t.probabilities);
     await refreshGenres();
@@ -49,7 +52,8 @@ async function upload(file) {
 function trackItem(t, extra = []) {
   const play = el("button", { textContent: "▶", title: "play", onclick: () => play_(t) });
   const li = el("li", {}, play, el("span", { className: "name", textContent: t.name }),
-    el("span", { className: "tag", textContent: t.genre }), ...extra);
+    el("span", { className: "tag" + (t.unsure ? " unsure" : ""), textContent: t.genre + (t.unsure ? "?" : ""),
+      title: `${Math.round(100 * t.confidence)}% confident` + (t.unsure ? " (unsure)" : "") }), ...extra);
   li.dataset.id = t.id;
   return li;
 }

@@ -1,0 +1,123 @@
+"""The packaged default model, its card, calibrated confidence and the calibration maths."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from genrefuse.cli import main
+
+from conftest import shared_path
+
+CLIPS = ("blues", "classical", "country", "disco", "hiphop")
+
+
+def test_the_packaged_model_is_small_and_loads_without_shared_data():
+    import genrefuse
+    from genrefuse.models.bundle import DEFAULT_MODEL_DIR, read_config
+
+    files = {p.name: p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir() if not p.name.endswith(".onnx")}
+    assert set(files) == {"config.json", "model.safetensors"} and sum(files.values()) < 2 * 2**20
+    cfg = read_config(DEFAULT_MODEL_DIR)
+    assert cfg["kind"] == "logreg+musicnn" and cfg["genres"][0] == "blues" and len(cfg["genres"]) == 10
+    card = cfg["card"]
+    assert card["tracks"] == 443 and "fault-filtered" in card["training_data"]
+    assert 0.5 < card["measured"]["accuracy_mean"] < 1 and 0 < cfg["calibration"]["min_confidence"] < 1
+    model = genrefuse.load_model()                     # no path: the default
+    assert model.genres == cfg["genres"] and model.bundle.window_policy.max_windows == 4
+
+
+def test_predict_without_a_model_gives_confidence_and_unsure(capsys):
+    clips = [str(shared_path("gtzan-clips", g, f"{g}.00000.au")) for g in CLIPS]
+    assert main(["predict", *clips, "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["path"] for line in lines] == clips
+    for line in lines:
+        assert set(line) >= {"genre", "probabilities", "confidence", "top", "unsure", "windows"}
+        assert line["confidence"] == max(line["probabilities"].values()) == line["top"][0]["probability"]
+        assert line["top"][0]["genre"] == line["genre"] and len(line["top"]) == 3
+        assert abs(sum(line["probabilities"].values()) - 1) < 1e-5
+    # what the shipped model says of these five clips (four from the FF validation list, one from its test
+    # list, none seen in training): a regression check of the packaged files, not a claim of accuracy
+    assert [line["genre"] for line in lines] == ["blues", "classical", "pop", "reggae", "reggae"]
+    assert not lines[1]["unsure"] and lines[4]["unsure"]          # classical 0.997; hiphop 0.48
+    assert main(["predict", "default", clips[1], "--min-confidence", "1"]) == 0
+    assert "\tclassical\t1.00 unsure\t" in capsys.readouterr().out
+
+
+def test_rebuilding_reproduces_the_shipped_model(tmp_path):
+    """`make default-model` from ../shared/data gives the same model as the files in the package."""
+    from genrefuse.inference.predict import load_model
+    from genrefuse.training.default_model import build_default_model
+
+    shared = shared_path("musicnn").parent
+    build_default_model(shared, tmp_path / "model")
+    shipped, rebuilt = load_model("default"), load_model(tmp_path / "model")
+    clip = shared_path("gtzan-clips", "country", "country.00000.au")
+    inputs = shipped.preprocess(clip)
+    assert np.abs(shipped.forward(inputs) - rebuilt.forward(inputs)).max() < 1e-6
+    assert abs(shipped.bundle.temperature - rebuilt.bundle.temperature) < 1e-6
+    assert shipped.bundle.min_confidence == pytest.approx(rebuilt.bundle.min_confidence, abs=1e-6)
+
+
+def test_models_card_and_evaluate_default(tmp_path, capsys):
+    assert main(["models"]) == 0
+    card = capsys.readouterr().out
+    assert "logreg+musicnn" in card and "443" in card and "limit:" in card and "licence" in card
+    table = shared_path("gtzan-features", "features_30_sec.csv")
+    emb = shared_path("musicnn", "gtzan_ff_train_msd_musicnn_taggram.npz")
+    assert main(["evaluate", "default", str(table), "--embeddings", str(emb), "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["n"] == 443 and report["accuracy"] > 0.9          # its own training tracks: no test
+    assert 0 <= report["ece"] < 0.2 and len(report["reliability"]) == 10
+    assert (tmp_path / "reliability.png").stat().st_size > 10_000
+
+
+def test_a_missing_model_is_one_clear_line(tmp_path, capsys):
+    assert main(["predict", "--model", str(tmp_path), "x.wav"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a model folder" in err
+
+
+def test_temperature_undoes_overconfidence():
+    from genrefuse.models.calibration import (apply_temperature, confidence_threshold, expected_calibration_error,
+                                              fit_temperature)
+
+    rng = np.random.default_rng(0)
+    n, k = 4000, 5
+    logits = rng.normal(0, 1.5, (n, k))
+    true_p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    y = np.array([rng.choice(k, p=p) for p in true_p])
+    overconfident = apply_temperature(true_p, 1 / 3)             # three times too sharp
+    assert expected_calibration_error(overconfident, y) > 0.1
+    t = fit_temperature(overconfident, y)
+    assert 2.6 < t < 3.4
+    assert expected_calibration_error(apply_temperature(overconfident, t), y) < 0.03
+    threshold = confidence_threshold(true_p, y, precision=0.8)
+    conf, right = true_p.max(1), true_p.argmax(1) == y
+    assert right[conf >= threshold].mean() >= 0.8 and right[conf >= threshold - 0.05].mean() < 0.8 + 0.02
+    assert np.allclose(apply_temperature(true_p, 1.0), true_p)
+
+
+def test_ece_by_hand():
+    from genrefuse.models.calibration import expected_calibration_error
+
+    proba = np.array([[0.95, 0.05], [0.95, 0.05], [0.55, 0.45], [0.55, 0.45]])
+    y = np.array([0, 1, 0, 0])
+    # bin 0.9-1.0: confidence 0.95, accuracy 0.5; bin 0.5-0.6: confidence 0.55, accuracy 1.0
+    assert expected_calibration_error(proba, y) == pytest.approx(0.5 * 0.45 + 0.5 * 0.45)
+
+
+def test_logreg_kind_predicts_in_numpy_as_scikit_learn_does():
+    from sklearn.linear_model import LogisticRegression
+
+    from genrefuse.models.classic import ClassicModel
+
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(120, 8)), rng.integers(0, 4, 120)
+    ours = ClassicModel("logreg+musicnn", 4).fit(X, y)
+    ref = LogisticRegression(C=0.1, max_iter=5000).fit(X, y)
+    p = ours.probabilities(table=X[:, :5], tags=X[:, 5:])
+    assert np.abs(p - ref.predict_proba(X)).max() < 1e-9
+    again = ClassicModel.from_state("logreg+musicnn", {"n_classes": 4, "seed": 0, "hyper": {}}, ours.state())
+    assert np.array_equal(again.probabilities(table=X[:, :5], tags=X[:, 5:]), p)
