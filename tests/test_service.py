@@ -35,8 +35,9 @@ def test_upload_classify_store(server, train_dir):
     r = upload(server.url, src)
     assert r.status_code == 201, r.text
     body = r.json()
-    assert set(body) >= {"id", "genre", "probabilities", "duration"}
+    assert set(body) >= {"id", "genre", "probabilities", "duration", "confidence", "unsure"}
     assert body["genre"] in body["probabilities"] and abs(body["duration"] - 6.0) < 0.01
+    assert body["confidence"] == pytest.approx(max(body["probabilities"].values()), abs=1e-6)
     again = upload(server.url, src, name="renamed.wav")
     assert again.status_code == 200 and again.json()["id"] == body["id"]
     got = httpx.get(f"{server.url}/api/tracks/{body['id']}").json()

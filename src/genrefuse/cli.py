@@ -352,7 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .models.kinds import MODEL_KINDS
 
     s = sub.add_parser("train", help="train a model; results and the model bundle go to RUN_DIR")
-    s.add_argument("data", type=Path, help="audio dataset, or a features CSV like features_30_sec.csv (mlp, knn, svm)")
+    s.add_argument("data", type=Path, help="audio dataset, or a features CSV like features_30_sec.csv (the table kinds mlp, knn, svm, logreg; "
+                        "with --embeddings also mlp+musicnn, logreg+musicnn and musicnn)")
     s.add_argument("--out", type=Path, required=True, help="run folder")
     s.add_argument("--model", choices=MODEL_KINDS, default="fusion", help="model kind (default fusion)")
     training_options(s)

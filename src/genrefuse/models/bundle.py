@@ -204,7 +204,10 @@ def load_bundle(folder: str | Path) -> Bundle:
         if KINDS[kind].neural:
             from safetensors.torch import load_file
 
-            model: "GenreNet | GenreEnsemble | ClassicModel" = build_model(Architecture(**cfg["architecture"]))
+            from .ensemble import build_model
+            from .fusion import Architecture
+
+            model = build_model(Architecture(**cfg["architecture"]))
             model.load_state_dict(load_file(str(weights)))
             model.eval()
         else:

@@ -8,6 +8,7 @@ here, so they agree on the same file.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +53,13 @@ def _resample(y: np.ndarray, sr: int, target: int) -> np.ndarray:
     return np.ascontiguousarray(librosa.resample(y, orig_sr=sr, target_sr=target), dtype=np.float32)
 
 
+_TAGGER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="genrefuse-tagger")
+
+
+def _window_taggram(y: np.ndarray, sr: int, hop: float, backend: str) -> np.ndarray:
+    return taggram(mi.resample(y, sr), hop=hop, backend=backend)
+
+
 def track_inputs(
     x: str | Path | np.ndarray, *, sr: int | None = None, params: FeatureParams = DEFAULT_PARAMS,
     policy: WindowPolicy | None = None, mel: bool = True, tags: bool = False, tag_backend: str = "auto",
@@ -74,12 +82,17 @@ def track_inputs(
     policy = policy or WindowPolicy(window_seconds=params.window_seconds)
     tables, mels, grams = [], [], []
     for y, y_sr in iter_windows(x, sr=sr, policy=policy, name=name):
-        m, t = clip_inputs(_resample(y, y_sr, params.sr), params=params)
+        # the tagger (ONNX Runtime, which releases the GIL) runs beside the table features
+        pending = _TAGGER.submit(_window_taggram, y, y_sr, policy.patch_hop_seconds, tag_backend) if tags else None
+        try:
+            m, t = clip_inputs(_resample(y, y_sr, params.sr), params=params)
+        finally:
+            gram = pending.result() if pending is not None else None
         tables.append(t)
         if mel:
             mels.append(m)
-        if tags:
-            grams.append(taggram(mi.resample(y, y_sr), hop=policy.patch_hop_seconds, backend=tag_backend))
+        if gram is not None:
+            grams.append(gram)
     n = len(tables)
     summary = np.repeat(tag_summary(np.concatenate(grams))[None], n, axis=0) if tags else None
     return ModelInputs(np.stack(tables), np.stack(mels) if mel else None, summary)
