@@ -189,3 +189,84 @@ def test_model_from_the_public_table_files_real_recordings(tmp_path):
               for g in ("classical", "disco")]
     assert set(genres) <= set(GTZAN_GENRES)
     assert genres[0] == "classical"             # the clearest of the five real clips
+
+
+def test_incoming_keeps_only_files_of_live_processes(table_model, tmp_path):
+    """A server or ingest that was killed leaves its temporary files; the next start removes them, but not
+    those of a live process beside it."""
+    from genrefuse.library import store
+
+    lib = tmp_path / "lib"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    incoming = lib / store.INCOMING
+    incoming.mkdir(parents=True)
+    orphan = incoming / f"{dead.pid}-0123456789abcdef.part"
+    live = store.incoming_path(lib, ".part")              # this process's own
+    old = incoming / "0123456789abcdef.wav"                 # an unowned name from before pids were written
+    for p in (orphan, live, old):
+        p.write_bytes(b"x" * 1000)
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    Library.open(lib, table_model)
+    assert not orphan.exists() and not old.exists() and live.exists()
+    assert store.owner_pid(live) == os.getpid() and store.owner_pid(old) is None
+
+
+def test_pool_workers_end_when_their_parent_is_killed(tmp_path):
+    """kill -9 of a batch command must not leave its worker processes (hundreds of MB each) behind."""
+    script = tmp_path / "batch.py"
+    script.write_text("""
+import time
+from genrefuse.parallel import map_items
+
+def slow(x):
+    time.sleep(60)
+    return x
+
+if __name__ == "__main__":
+    for _ in map_items(slow, range(8), jobs=2, progress=False):
+        pass
+""")
+    proc = subprocess.Popen([sys.executable, str(script)])
+    try:
+        deadline = time.time() + 60
+        workers: set[int] = set()
+        while time.time() < deadline and len(workers) < 2:
+            workers = _descendants(proc.pid) - {proc.pid}
+            time.sleep(0.2)
+        assert len(workers) >= 2, "the pool did not start"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.time() + 15
+        while time.time() < deadline and any(_alive(p) for p in workers):
+            time.sleep(0.2)
+        assert not [p for p in workers if _alive(p)], "processes outlived their parent"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _descendants(root: int) -> set[int]:
+    parent = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    parent[int(d)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    out, frontier = {root}, [root]
+    while frontier:
+        p = frontier.pop()
+        kids = [c for c, pp in parent.items() if pp == p and c not in out]
+        out.update(kids)
+        frontier.extend(kids)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"     # a zombie has ended
+    except OSError:
+        return False

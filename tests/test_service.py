@@ -88,7 +88,7 @@ def test_users_auth_and_isolation(server, train_dir):
     assert a.status_code == 201 and b.status_code == 201
     ha = {"Authorization": f"Bearer {a.json()['token']}"}
     hb = {"Authorization": f"Bearer {b.json()['token']}"}
-    assert httpx.post(server.url + "/api/users", json={"name": "alice"}).status_code == 422
+    assert httpx.post(server.url + "/api/users", json={"name": "alice"}).status_code == 409      # name taken
     assert httpx.post(server.url + "/api/users", json={"name": "x", "likes": ["polka"]}).status_code == 422
     for h in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic abc"}):
         assert httpx.get(server.url + "/api/me/recommendations", headers=h).status_code == 401
@@ -99,6 +99,14 @@ def test_users_auth_and_isolation(server, train_dir):
     assert fb.status_code == 200 and fb.json()["weights"][t["genre"]] > 1.0
     assert httpx.post(server.url + "/api/me/feedback", headers=ha, json={"track_id": 99999, "action": "like"}).status_code == 404
     assert httpx.post(server.url + "/api/me/feedback", headers=ha, json={"track_id": t["id"], "action": "love"}).status_code == 422
+    # integers beyond the database's range are refused as input errors, never an overflow and a 500
+    huge = 10**20
+    assert httpx.post(server.url + "/api/me/feedback", headers=ha, json={"track_id": huge, "action": "like"}).status_code == 422
+    with httpx.Client(base_url=server.url) as c:       # one keep-alive connection: it must stay usable
+        for path in (f"/api/tracks/{huge}", f"/api/tracks/{huge}/audio", "/api/tracks?offset=1e20",
+                     f"/api/tracks?offset={huge}", "/api/tracks/0", "/api/tracks/-1"):
+            assert c.get(path).status_code == 422, path
+        assert c.get("/api/health").status_code == 200
     assert t["id"] not in [r["track"]["id"] for r in
                            httpx.get(server.url + "/api/me/recommendations", headers=ha).json()["recommendations"]]
     assert httpx.get(server.url + "/api/me/feedback", headers=ha).json()["feedback"] == [{"track_id": t["id"], "action": "like"}]

@@ -23,3 +23,7 @@ class DataError(GenrefuseError):
 
 class ModelError(GenrefuseError):
     """A model bundle that cannot be loaded or does not fit the input."""
+
+
+class ConflictError(DataError):
+    """The input clashes with what is stored (a name already taken)."""

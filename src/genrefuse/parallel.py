@@ -32,6 +32,36 @@ def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:          # alive, someone else's
+        return True
+    return True
+
+
+def _watch_parent(parent: int, interval: float = 1.0) -> None:
+    """End this worker when the process that started the pool is gone (killed with -9, say), so that no
+    worker outlives it holding hundreds of MB; the forkserver and resource tracker then exit too."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while pid_alive(parent):
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="genrefuse-parent-watch", daemon=True).start()
+
+
+def init_worker(parent: int) -> None:
+    """A pool worker's start: one thread for numerical libraries, and an end with its parent."""
+    _watch_parent(parent)
+    limit_threads()
+
+
 def limit_threads() -> None:
     """One BLAS/OpenMP thread per worker: the pool is the parallelism."""
     from threadpoolctl import threadpool_limits
@@ -101,7 +131,8 @@ def map_items(
             warm_up()
         items = itertools.chain([first], items)
         ctx = mp.get_context("forkserver")  # fork after torch/OpenMP start-up can deadlock
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=limit_threads) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=init_worker,
+                                 initargs=(os.getpid(),)) as pool:
             pending: set[Future] = set()
             it = iter(items)
             exhausted = False

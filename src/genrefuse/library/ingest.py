@@ -20,7 +20,7 @@ from ..features.warmup import warm_up
 from ..inference.predict import GenreModel
 from ..io import file_hash
 from ..models.bundle import model_folder, model_id
-from ..parallel import map_items
+from ..parallel import map_items, pid_alive
 from . import store
 from .db import Track, default_db_url, make_engine, session_factory
 
@@ -52,12 +52,20 @@ class Library:
         return self.model.genres
 
     def _clean_incoming(self, older_than: float = 3600) -> None:
-        """Remove what an interrupted upload or ingest left in ``.incoming``."""
+        """Remove what an interrupted upload or ingest left in ``.incoming``: every file whose owning
+        process is gone (a live server or ingest beside us keeps its own), and unowned files older
+        than ``older_than`` seconds."""
         folder = self.dir / store.INCOMING
-        if folder.is_dir():
-            for p in folder.iterdir():
-                if time.time() - p.stat().st_mtime > older_than:
-                    p.unlink(missing_ok=True)
+        if not folder.is_dir():
+            return
+        for p in folder.iterdir():
+            pid = store.owner_pid(p)
+            try:
+                stale = not pid_alive(pid) if pid is not None else time.time() - p.stat().st_mtime > older_than
+            except FileNotFoundError:
+                continue
+            if stale:
+                p.unlink(missing_ok=True)
 
     def find(self, digest: str) -> Track | None:
         with self.Session() as s:

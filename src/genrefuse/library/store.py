@@ -17,9 +17,16 @@ _GENRE_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def incoming_path(library_dir: Path, suffix: str = "") -> Path:
+    """A fresh temporary name in ``.incoming``, prefixed with the pid of the process that owns it."""
     folder = Path(library_dir) / INCOMING
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{uuid.uuid4().hex}{suffix}"
+    return folder / f"{os.getpid()}-{uuid.uuid4().hex}{suffix}"
+
+
+def owner_pid(path: Path) -> int | None:
+    """The pid an ``.incoming`` file was written by, or None for a name without one."""
+    head = path.name.split("-", 1)[0]
+    return int(head) if head.isdigit() and "-" in path.name else None
 
 
 def safe_ext(name: str) -> str:

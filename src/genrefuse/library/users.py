@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..errors import DataError
+from ..errors import ConflictError, DataError
 from .db import User, UserGenre
 
 LIKED_WEIGHT = 1.0
@@ -40,7 +40,7 @@ def create_user(session: Session, name: str, likes: list[str], known: list[str])
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise DataError(f"a user named {name!r} already exists") from None
+        raise ConflictError(f"a user named {name!r} already exists") from None
     return user, token
 
 

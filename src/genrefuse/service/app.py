@@ -4,14 +4,14 @@ import os
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi import Depends, FastAPI, File, HTTPException, Path as PathParam, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from ..errors import AudioError, DataError
+from ..errors import AudioError, ConflictError, DataError
 from ..library import store
 from ..library.db import Feedback, Track, User
 from ..library.ingest import Library
@@ -20,6 +20,8 @@ from ..library.users import create_user, user_by_token
 
 STATIC = Path(__file__).parent / "static"
 DEFAULT_MAX_UPLOAD_MB = 50
+MAX_ID = 2**63 - 1        # the databases' INTEGER range: a larger id or offset is a 422, never an overflow
+TrackId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 MEDIA_TYPES = {"wav": "audio/wav", "au": "audio/basic", "flac": "audio/flac", "ogg": "audio/ogg", "mp3": "audio/mpeg"}
 
 
@@ -29,7 +31,7 @@ class NewUser(BaseModel):
 
 
 class NewFeedback(BaseModel):
-    track_id: int
+    track_id: int = Field(ge=1, le=MAX_ID)
     action: str = Field(pattern="^(like|skip)$")
 
 
@@ -50,7 +52,7 @@ def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
 
     @app.exception_handler(DataError)
     async def _data_error(_req: Request, exc: DataError):
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+        return JSONResponse({"detail": str(exc)}, status_code=409 if isinstance(exc, ConflictError) else 422)
 
     @app.get("/api/health")
     def health() -> dict:
@@ -83,7 +85,7 @@ def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
 
     @app.get("/api/tracks")
     def list_tracks(genre: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                    offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+                    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> dict:
         with library.Session() as s:
             q = select(Track)
             if genre:
@@ -91,7 +93,7 @@ def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
             rows = s.scalars(q.order_by(Track.added_at.desc(), Track.id.desc()).limit(limit).offset(offset)).all()
         return {"tracks": [library.describe(t) for t in rows], "limit": limit, "offset": offset}
 
-    def _track(track_id: int) -> Track:
+    def _track(track_id: TrackId) -> Track:
         with library.Session() as s:
             t = s.get(Track, track_id)
         if t is None:
@@ -99,11 +101,11 @@ def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
         return t
 
     @app.get("/api/tracks/{track_id}")
-    def get_track(track_id: int) -> dict:
+    def get_track(track_id: TrackId) -> dict:
         return library.describe(_track(track_id))
 
     @app.get("/api/tracks/{track_id}/audio")
-    def get_audio(track_id: int) -> FileResponse:
+    def get_audio(track_id: TrackId) -> FileResponse:
         t = _track(track_id)
         path = library.audio_path(t)
         if not path.is_file():
