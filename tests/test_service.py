@@ -114,6 +114,22 @@ def test_users_auth_and_isolation(server, train_dir):
     assert httpx.get(server.url + "/api/me", headers=hb).json()["name"] == "bob"
 
 
+def test_same_bytes_under_many_names_at_once_make_one_file(server, train_dir):
+    """Ten concurrent uploads of one wav named .au, .wav, .flac, .mp3, .ogg: one row and one file, stored
+    and served as what the bytes are."""
+    src = train_dir / "doom" / "doom.00004.wav"
+    names = [f"same{i}.{ext}" for i, ext in enumerate(("au", "wav", "flac", "mp3", "ogg") * 2)]
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        responses = list(pool.map(lambda n: upload(server.url, src, name=n), names))
+    assert all(r.status_code in (200, 201) for r in responses), [r.text for r in responses]
+    assert len({r.json()["id"] for r in responses}) == 1
+    digest = hashlib.sha256(src.read_bytes()).hexdigest()
+    files = [p for p in stored_files(server.library) if p.stem == digest]
+    assert [p.suffix for p in files] == [".wav"]
+    audio = httpx.get(f"{server.url}/api/tracks/{responses[0].json()['id']}/audio")
+    assert audio.status_code == 200 and audio.headers["content-type"] == "audio/wav"
+
+
 def test_concurrent_uploads_stored_exactly_once(server, train_dir):
     files = [train_dir / g / f"{g}.0000{i}.wav" for g in ("chiptune", "dub", "swing") for i in (6, 7, 8)]
     jobs = files * 3                                              # 27 uploads at once, each file three times

@@ -52,6 +52,19 @@ def _short(exc: Exception) -> str:
     return text[:200]
 
 
+# libsndfile's major formats -> the extension a stored file gets (never the user's name for it)
+FORMAT_EXTENSIONS = {"WAV": "wav", "WAVEX": "wav", "RF64": "wav", "AU": "au", "FLAC": "flac", "OGG": "ogg",
+                     "MPEG": "mp3"}
+
+
+def detected_extension(path: str | Path) -> str:
+    """The extension of the format the file's bytes hold (``wav``, ``au``, ``flac``, ``ogg``, ``mp3``),
+    whatever it is named; ``bin`` for another format libsndfile reads."""
+    path = Path(path)
+    with _open(path) as f:
+        return FORMAT_EXTENSIONS.get(f.format, "bin")
+
+
 def duration(path: str | Path) -> float:
     """Duration in seconds, read from the header."""
     path = Path(path)

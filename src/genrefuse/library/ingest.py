@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..audio import duration, iter_audio_files
+from ..audio import detected_extension, duration, iter_audio_files
 from ..errors import AudioError
 from ..features.warmup import warm_up
 from ..inference.predict import GenreModel
@@ -85,10 +85,11 @@ class Library:
         try:
             pred = self.model.predict(path)
             seconds = duration(path)
+            ext = detected_extension(path)     # the same bytes under any name: one path, one file
         except AudioError as exc:
             raise AudioError(name, exc.reason) from None
         tmp = path if owned else store.copy_to_incoming(path, self.dir)
-        rel = store.relative_path(pred.genre, digest, store.safe_ext(name))
+        rel = store.relative_path(pred.genre, digest, ext)
         store.move_into_place(tmp, self.dir, rel)
         with self.Session() as s:
             track = Track(content_hash=digest, original_name=name[:512], stored_path=rel, duration=seconds,
