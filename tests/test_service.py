@@ -1,5 +1,6 @@
 """The HTTP API against a live `genrefuse serve` on 127.0.0.1."""
 import hashlib
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -73,7 +74,9 @@ def test_bad_uploads_store_nothing(server, tmp_path):
                                 (big, 413, "upload limit")):
         r = upload(server.url, path)
         assert r.status_code == status, (path.name, r.status_code, r.text)
-        assert words in r.json()["detail"] and path.name in r.json()["detail"]
+        assert words in r.json()["detail"]
+        # an oversized body is refused from its Content-Length, before its file name is read
+        assert path.name in r.json()["detail"] or path is big
     r = httpx.post(server.url + "/api/tracks", data={"nofile": "x"})
     assert r.status_code == 422
     assert stored_files(server.library) == before
@@ -159,3 +162,52 @@ def test_restart_keeps_everything(table_model, train_dir, tmp_path):
         assert recs.status_code == 200 and recs.json()["recommendations"][0]["track"]["id"] == t["id"]
     finally:
         srv.stop()
+
+
+@pytest.fixture
+def client(table_model, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from genrefuse.library.ingest import Library
+    from genrefuse.service.app import create_app
+
+    app = create_app(Library.open(tmp_path / "lib", table_model), max_upload_mb=1,
+                     allowed_hosts=["testserver", "127.0.0.1"], allowed_origins=["https://friend.example"])
+    with TestClient(app) as c:
+        yield c
+
+
+def test_hosts_origins_and_headers(client):
+    assert client.get("/api/health", headers={"Host": "evil.example"}).status_code == 400     # DNS rebinding
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    body = {"name": "carol", "likes": []}
+    assert client.post("/api/users", json=body, headers={"Origin": "https://evil.example"}).status_code == 403
+    assert client.post("/api/users", json=body, headers={"Origin": "http://testserver"}).status_code == 201
+    again = {"name": "dave", "likes": []}
+    assert client.post("/api/users", json=again, headers={"Origin": "https://friend.example"}).status_code == 201
+
+
+def test_wrong_tokens_are_limited_and_errors_do_not_echo(client):
+    for _ in range(20):
+        assert client.get("/api/me", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    r = client.get("/api/me", headers={"Authorization": "Bearer wrong"})
+    assert r.status_code == 429 and "Retry-After" in r.headers
+    big = {"name": "x" * 2_000_000, "likes": []}
+    r = client.post("/api/users", json=big)
+    assert r.status_code == 422 and len(r.content) < 2000                  # the 2 MB name is not sent back
+
+
+def test_oversized_upload_refused_from_its_headers(server):
+    """A 300 MB Content-Length against a 1 MB limit is answered at once, before any body is sent."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"POST /api/tracks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; "
+                     b"boundary=x\r\nContent-Length: 314572800\r\n\r\n")
+        start = time.time()
+        reply = sock.recv(4096).decode(errors="replace")
+    assert reply.startswith("HTTP/1.1 413") and time.time() - start < 5
+    assert not list((server.library / ".incoming").glob("*"))

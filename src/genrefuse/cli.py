@@ -265,7 +265,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
     from .service.app import serve
 
     serve(model_dir=a.model, library_dir=a.library, db_url=a.db, host=a.host, port=a.port,
-          max_upload_mb=a.max_upload_mb)
+          max_upload_mb=a.max_upload_mb, allowed_hosts=a.allowed_host, allowed_origins=a.allowed_origin)
     return 0
 
 
@@ -419,6 +419,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     s.add_argument("--max-upload-mb", type=float, default=50.0, help="upload size limit (default 50 MB)")
+    s.add_argument("--allowed-host", action="append", metavar="NAME",
+                   help="a Host name the server answers (repeat for several; default: localhost, 127.0.0.1, ::1; "
+                        "'*' for any, e.g. behind a proxy that checks it)")
+    s.add_argument("--allowed-origin", action="append", metavar="URL",
+                   help="another site whose pages may upload and write (repeat for several; default: none, only "
+                        "this server's own page)")
 
     s = sub.add_parser("classify", help="classify a whole music library into a CSV (process pool or Dask cluster)")
     s.add_argument("folder", type=Path, help="the music library: a folder walked for audio files")

@@ -17,6 +17,7 @@ from ..library.db import Feedback, Track, User
 from ..library.ingest import Library
 from ..library.recommend import give_feedback, recommend
 from ..library.users import create_user, user_by_token
+from . import guards
 
 STATIC = Path(__file__).parent / "static"
 DEFAULT_MAX_UPLOAD_MB = 50
@@ -35,17 +36,30 @@ class NewFeedback(BaseModel):
     action: str = Field(pattern="^(like|skip)$")
 
 
-def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB) -> FastAPI:
+def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
+               allowed_hosts: list[str] | None = None, allowed_origins: list[str] | None = None) -> FastAPI:
+    """The API and page over ``library``. ``allowed_hosts``: Host names it answers (default: localhost
+    names; '*' for any); ``allowed_origins``: other sites' pages that may write (default: none)."""
     app = FastAPI(title="genrefuse", version="0.1.0",
                   description="Classify uploaded music by genre, file it in a library, recommend it to listeners.")
     app.state.library = library
     max_bytes = int(max_upload_mb * 1024 * 1024)
     bearer = HTTPBearer(auto_error=False)
+    failures = guards.TokenFailures()
+    guards.install(app, max_upload_bytes=max_bytes, allowed_hosts=list(allowed_hosts or guards.LOCAL_HOSTS),
+                   allowed_origins=list(allowed_origins or []))
 
-    def current_user(cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
+    def current_user(request: Request,
+                     cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
+        client = request.client.host if request.client else "?"
+        if failures.blocked(client):
+            raise HTTPException(429, "too many wrong tokens from this address; wait a minute",
+                                headers={"Retry-After": str(int(failures.window))})
         with library.Session() as s:
             user = user_by_token(s, cred.credentials if cred else None)
         if user is None:
+            if cred is not None:
+                failures.failed(client)
             raise HTTPException(401, "missing or invalid API token (Authorization: Bearer TOKEN)",
                                 headers={"WWW-Authenticate": "Bearer"})
         return user
@@ -160,7 +174,8 @@ def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
 
 
 def serve(*, model_dir: str | Path, library_dir: str | Path, db_url: str | None = None, host: str = "127.0.0.1",
-          port: int = 8000, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB) -> None:
+          port: int = 8000, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB, allowed_hosts: list[str] | None = None,
+          allowed_origins: list[str] | None = None) -> None:
     import uvicorn
 
     library = Library.open(library_dir, model_dir, db_url=db_url)
@@ -168,5 +183,7 @@ def serve(*, model_dir: str | Path, library_dir: str | Path, db_url: str | None 
 
     warm_up()
     print(f"genrefuse serving {library.dir} with model {library.model_id} on http://{host}:{port} (API docs: /docs)")
-    uvicorn.run(create_app(library, max_upload_mb=max_upload_mb), host=host, port=port,
-                log_level=os.environ.get("GENREFUSE_LOG_LEVEL", "info"))
+    app = create_app(library, max_upload_mb=max_upload_mb, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins)
+    # a body that stalls or lies about its length is dropped after 15 s of silence
+    uvicorn.run(app, host=host, port=port, log_level=os.environ.get("GENREFUSE_LOG_LEVEL", "info"),
+                timeout_keep_alive=15)

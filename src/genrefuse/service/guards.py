@@ -1,0 +1,92 @@
+"""What a trusted service does before a request reaches the API: trusted Host names, same-origin writes,
+an upload limit checked from the headers before a byte of the body is read, security headers on every
+response, a limit on wrong tokens per client, and validation errors that never echo the request back."""
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+MULTIPART_SLACK = 64 * 1024          # a multipart body's boundaries and part headers beside the file itself
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; media-src 'self'; object-src 'none'; "
+                               "frame-ancestors 'none'; base-uri 'none'",
+}
+# the offline API docs page loads its own assets and one inline start-up script
+DOCS_PATHS = ("/docs", "/redoc")
+
+
+class TokenFailures:
+    """Wrong tokens per client address in a sliding window; past ``limit`` the client gets 429s."""
+
+    def __init__(self, *, limit: int = 20, window: float = 60.0):
+        self.limit, self.window = limit, window
+        self._seen: dict[str, deque] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def _trim(self, q: deque, now: float) -> None:
+        while q and now - q[0] > self.window:
+            q.popleft()
+
+    def blocked(self, client: str) -> bool:
+        with self._lock:
+            q = self._seen[client]
+            self._trim(q, time.monotonic())
+            return len(q) >= self.limit
+
+    def failed(self, client: str) -> None:
+        with self._lock:
+            q = self._seen[client]
+            now = time.monotonic()
+            self._trim(q, now)
+            q.append(now)
+
+
+def install(app: FastAPI, *, max_upload_bytes: int, allowed_hosts: list[str], allowed_origins: list[str]) -> None:
+    """Add the guards to ``app`` (the outermost runs first: hosts, then origins and sizes)."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_req: Request, exc: RequestValidationError):
+        # FastAPI's own handler puts each bad input into the reply: a 10 MB body came back whole
+        errors = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()[:20]]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.middleware("http")
+    async def _guard(request: Request, call_next):
+        if request.method in WRITE_METHODS and not _same_origin(request, allowed_origins):
+            return JSONResponse({"detail": "cross-origin writes are not allowed (see serve --allowed-origin)"},
+                                status_code=403)
+        if request.method == "POST" and request.url.path == "/api/tracks":
+            length = request.headers.get("content-length")
+            if length is not None and (not length.isdigit() or int(length) > max_upload_bytes + MULTIPART_SLACK):
+                return JSONResponse({"detail": f"larger than the {max_upload_bytes / 2**20:g} MB upload limit"},
+                                    status_code=413, headers={"Connection": "close"})
+        response = await call_next(request)
+        for k, v in SECURITY_HEADERS.items():
+            if k == "Content-Security-Policy" and request.url.path.startswith(DOCS_PATHS):
+                continue
+            response.headers.setdefault(k, v)
+        return response
+
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
+
+
+def _same_origin(request: Request, allowed: list[str]) -> bool:
+    """A write from a page of this server (or a listed origin), or from a client that sends no Origin."""
+    origin = request.headers.get("origin")
+    if origin is None:                 # curl, scripts, the CLI: not a browser page of another site
+        return True
+    if origin in allowed:
+        return True
+    return urlsplit(origin).netloc == request.headers.get("host", "")
