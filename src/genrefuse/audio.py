@@ -23,6 +23,7 @@ MIN_TAIL_SECONDS = 10.0     # a track's last, shorter window counts only from th
 MAX_WINDOWS = 20            # windows analysed at most per track (10 minutes), spread evenly over longer ones
 MAX_SECONDS = 3 * 3600.0    # whole-track decoding refuses anything longer (a middle window never does)
 SILENCE_PEAK = 1e-4         # peak amplitude under which a file is treated as silent
+READ_BLOCK = 1 << 16        # frames decoded at a time
 
 
 def is_audio_path(path: str | Path) -> bool:
@@ -112,19 +113,39 @@ def load_native(
         if seconds is None and total > max_seconds * native_sr:
             raise AudioError(path, f"too long ({total / native_sr:.0f} s; the limit is {max_seconds:.0f} s)")
         start = int(round(offset * native_sr))
-        count = -1 if seconds is None else int(round(seconds * native_sr))
-        try:
-            if start:
-                f.seek(min(start, total))
-            data = f.read(frames=count, dtype="float32", always_2d=True)
-        except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
-            raise AudioError(path, f"could not decode ({_short(exc)})") from None
-    if data.size == 0:
+        count = None if seconds is None else int(round(seconds * native_sr))
+        y = _read_mono(f, path, start=min(start, total), count=count)
+    if y.size == 0:
         raise AudioError(path, "no audio samples")
-    y = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
     if not np.isfinite(y).all():
         raise AudioError(path, "contains NaN or infinite samples")
     return np.ascontiguousarray(y, dtype=np.float32), native_sr
+
+
+def _read_mono(f: sf.SoundFile, path: Path, *, start: int, count: int | None) -> np.ndarray:
+    """Decode ``count`` frames (None: to the end) from ``start`` in blocks, each mixed to mono at once, so
+    that a many-channel file never holds all its channels in memory. A decoder error after some audio
+    (a cut-off file) ends the read there; one before any is an :class:`AudioError`."""
+    blocks, left = [], count
+    try:
+        if start:
+            f.seek(start)
+        while left is None or left > 0:
+            want = READ_BLOCK if left is None else min(READ_BLOCK, left)
+            try:
+                data = f.read(frames=want, dtype="float32", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError, ValueError):
+                if blocks:
+                    break
+                raise
+            if len(data):
+                blocks.append(data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0].copy())
+                left = None if left is None else left - len(data)
+            if len(data) < want:
+                break
+    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+        raise AudioError(path, f"could not decode ({_short(exc)})") from None
+    return np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
 
 
 def check_signal(y: np.ndarray, *, sr: int = SAMPLE_RATE, min_seconds: float = MIN_SECONDS, name: str = "<array>") -> np.ndarray:
@@ -229,16 +250,25 @@ def iter_windows(
         name, total = name or "<array>", y.size
         _check_length(total / sr, min_seconds, name)
         read = lambda start, count: y[start:start + count]  # noqa: E731
-    spans = policy.spans(total, sr)
-    peak = 0.0
-    for i, (start, count) in enumerate(spans):
-        w = np.ascontiguousarray(read(start, count), dtype=np.float32)
+    peak, done = 0.0, 0
+    for start, count in policy.spans(total, sr):
+        try:
+            w = np.ascontiguousarray(read(start, count), dtype=np.float32)
+        except AudioError:
+            if done:        # the data ends before its header says (a cut-off download): use what there is
+                break
+            raise
         if not np.isfinite(w).all():
             raise AudioError(name, "contains NaN or infinite samples")
-        peak = max(peak, float(np.max(np.abs(w))) if w.size else 0.0)
-        if i == len(spans) - 1 and peak < SILENCE_PEAK:       # silent as a whole (a quiet intro is fine)
-            raise AudioError(name, "silent (no signal above -80 dBFS)")
+        if w.size < min(count, MIN_SECONDS * sr):
+            if done:
+                break
+            raise AudioError(name, "no audio samples where the header says there are some (a truncated file?)")
+        peak = max(peak, float(np.max(np.abs(w))))
+        done += 1
         yield w, sr
+    if peak < SILENCE_PEAK:              # silent as a whole (a quiet intro is fine)
+        raise AudioError(name, "silent (no signal above -80 dBFS)")
 
 
 def _check_length(seconds: float, min_seconds: float, name: str) -> None:
