@@ -1,6 +1,8 @@
 import csv
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -70,3 +72,11 @@ def test_every_command_line_option_is_documented():
                     if not isinstance(a, (argparse._HelpAction, argparse._VersionAction, argparse._SubParsersAction))
                     and not a.help]
     assert not undocumented, undocumented
+
+
+def test_a_file_named_like_an_option_is_a_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    Path("--help.wav").write_text("not audio")
+    assert main(["predict", "--json", "--help.wav"]) == 1
+    line = json.loads(capsys.readouterr().out.strip())
+    assert line["path"].endswith("--help.wav") and "not a readable audio file" in line["error"]

@@ -467,11 +467,17 @@ def _reexec_with_tcmalloc(argv: list[str]) -> None:
         os.execve(sys.executable, [sys.executable, "-m", "genrefuse.cli", *argv], env)
 
 
+def _files_not_options(argv: list[str]) -> list[str]:
+    """A file named like an option (``--help.wav``) is passed as ``./--help.wav``, so that it is read as the
+    file it is."""
+    return [f"./{a}" if a.startswith("-") and len(a) > 1 and Path(a).is_file() else a for a in argv]
+
+
 def main(argv: list[str] | None = None) -> int:
     if argv is None:
         _reexec_with_tcmalloc(sys.argv[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_files_not_options(sys.argv[1:] if argv is None else argv))
     try:
         return COMMANDS[args.command](args)
     except GenrefuseError as exc:
