@@ -154,3 +154,9 @@ def test_many_channels_are_mixed_block_by_block(tmp_path):
     mono = load(p)
     assert mono.shape == (5 * SR,)
     assert np.allclose(mono, y.mean(axis=1), atol=1e-4)      # flac stores 16-bit samples
+
+
+def test_an_implausible_header_is_refused_before_decoding(tmp_path):
+    p = write(tmp_path / "many.wav", np.zeros((3 * SR, 70), np.float32) + 0.1)
+    with pytest.raises(AudioError, match="implausible header \\(70 channels at 22050 Hz\\)"):
+        list(iter_windows(p))

@@ -24,6 +24,8 @@ MAX_WINDOWS = 20            # windows analysed at most per track (10 minutes), s
 MAX_SECONDS = 3 * 3600.0    # whole-track decoding refuses anything longer (a middle window never does)
 SILENCE_PEAK = 1e-4         # peak amplitude under which a file is treated as silent
 READ_BLOCK = 1 << 16        # frames decoded at a time
+MAX_CHANNELS = 64           # headers beyond these describe no music file: refused before decoding
+MAX_RATE = 768_000
 
 
 def is_audio_path(path: str | Path) -> bool:
@@ -238,9 +240,9 @@ def iter_windows(
         path = Path(x)
         name = name or str(path)
         with _open(path) as f:
-            sr, total = f.samplerate, f.frames
-        if sr <= 0:
-            raise AudioError(name, f"invalid sample rate {sr} in the header")
+            sr, total, channels = f.samplerate, f.frames, f.channels
+        if not 0 < sr <= MAX_RATE or not 0 < channels <= MAX_CHANNELS:
+            raise AudioError(name, f"implausible header ({channels} channels at {sr} Hz)")
         _check_length(total / sr, min_seconds, name)
         read = lambda start, count: load_native(path, offset=start / sr, seconds=count / sr)[0]  # noqa: E731
     else:
