@@ -52,6 +52,8 @@ def _short(exc: Exception) -> str:
         text = text.split(": ", 1)[1]
     if "not a regular file" in text or "Format not recognised" in text:
         return "unrecognised format or corrupt data"
+    if "SF_INFO struct incomplete" in text or "Channel count is zero" in text:
+        return "invalid header: a sample rate or channel count of zero"
     return text[:200]
 
 

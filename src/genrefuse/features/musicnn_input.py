@@ -122,6 +122,9 @@ def _phases(sr: int) -> tuple[np.ndarray, int]:
     return matrix, left
 
 
+POLYPHASE_ELEMENTS = 1 << 22      # frame values copied at a time (32 MB): a 384 kHz input's frames span 3072
+
+
 def _polyphase(y: np.ndarray, matrix: np.ndarray, left: int, *, up: int, down: int, n_out: int) -> np.ndarray:
     """Blocks of ``down`` inputs give ``up`` outputs each: one matrix product over overlapping frames."""
     span = matrix.shape[0]
@@ -131,7 +134,11 @@ def _polyphase(y: np.ndarray, matrix: np.ndarray, left: int, *, up: int, down: i
     body = y[: max(0, len(padded) - (left - 1))]
     padded[left - 1:left - 1 + len(body)] = body
     frames = np.lib.stride_tricks.as_strided(padded, shape=(blocks, span), strides=(down * 8, 8), writeable=False)
-    return (frames @ matrix).reshape(-1)[:n_out].astype(np.float32)
+    out = np.empty((blocks, up))
+    rows = max(1, POLYPHASE_ELEMENTS // span)      # matmul copies the overlapping frames: a slice at a time
+    for r in range(0, blocks, rows):
+        out[r:r + rows] = frames[r:r + rows] @ matrix
+    return out.reshape(-1)[:n_out].astype(np.float32)
 
 
 def log_mel(y: np.ndarray) -> np.ndarray:
