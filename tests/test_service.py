@@ -211,3 +211,46 @@ def test_oversized_upload_refused_from_its_headers(server):
         reply = sock.recv(4096).decode(errors="replace")
     assert reply.startswith("HTTP/1.1 413") and time.time() - start < 5
     assert not list((server.library / ".incoming").glob("*"))
+
+
+def test_kill_9_of_serve_mid_upload_then_restart(table_model, train_dir, tmp_path):
+    """Uploads in flight when the server is killed with -9: after a restart every row has its file,
+    .incoming is empty, uploading the same files again gives one row per file, and no process is left."""
+    import os
+    import signal
+    import sqlite3
+    import threading
+
+    lib = tmp_path / "lib"
+    srv = Server(model=table_model, library=lib)
+    files = [train_dir / g / f"{g}.0000{i}.wav" for g in ("ambient", "techno") for i in (1, 2, 3, 4)]
+
+    def send(p):
+        try:
+            upload(srv.url, p)
+        except httpx.HTTPError:          # the server died under it: expected
+            pass
+
+    threads = [threading.Thread(target=send, args=(p,)) for p in files]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)                         # some stored, some classifying, some still arriving
+    os.kill(srv.proc.pid, signal.SIGKILL)
+    srv.proc.wait()
+    srv.log.close()
+    for t in threads:
+        t.join(timeout=60)
+    srv = Server(model=table_model, library=lib)
+    try:
+        assert not any((lib / ".incoming").iterdir())             # the dead server's temporary files are gone
+        with sqlite3.connect(lib / "library.sqlite") as db:
+            rows = dict(db.execute("select content_hash, stored_path from tracks"))
+        assert all((lib / path).is_file() for path in rows.values())      # no row without its file
+        for p in files:
+            assert upload(srv.url, p).status_code in (200, 201)
+        with sqlite3.connect(lib / "library.sqlite") as db:
+            rows = dict(db.execute("select content_hash, stored_path from tracks"))
+        assert len(rows) == len(files) and sorted(stored_files(lib)) == sorted(lib / p for p in rows.values())
+    finally:
+        srv.stop()
+    assert srv.proc.poll() is not None
