@@ -1,5 +1,7 @@
 """A bounded schemathesis run over the service's own OpenAPI schema, with and without a listener's token:
 no generated request may get a 5xx. In-process (ASGI), over a library in a temporary folder."""
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -12,7 +14,9 @@ from genrefuse.library.ingest import Library  # noqa: E402
 from genrefuse.library.users import create_user  # noqa: E402
 from genrefuse.service.app import create_app  # noqa: E402
 
-_LIB = Library.open(Path(tempfile.mkdtemp(prefix="genrefuse-fuzz-")) / "lib", "default")
+_DIR = Path(tempfile.mkdtemp(prefix="genrefuse-fuzz-"))
+atexit.register(shutil.rmtree, _DIR, ignore_errors=True)
+_LIB = Library.open(_DIR / "lib", "default")
 with _LIB.Session() as _s:
     _, TOKEN = create_user(_s, "fuzzer", ["rock"], _LIB.genres)
 APP = create_app(_LIB, max_upload_mb=1, allowed_hosts=["*"])
