@@ -184,6 +184,4 @@ def serve(*, model_dir: str | Path, library_dir: str | Path, db_url: str | None 
     warm_up()
     print(f"genrefuse serving {library.dir} with model {library.model_id} on http://{host}:{port} (API docs: /docs)")
     app = create_app(library, max_upload_mb=max_upload_mb, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins)
-    # a body that stalls or lies about its length is dropped after 15 s of silence
-    uvicorn.run(app, host=host, port=port, log_level=os.environ.get("GENREFUSE_LOG_LEVEL", "info"),
-                timeout_keep_alive=15)
+    uvicorn.run(app, host=host, port=port, log_level=os.environ.get("GENREFUSE_LOG_LEVEL", "info"))
