@@ -62,19 +62,48 @@ FORMAT_EXTENSIONS = {"WAV": "wav", "WAVEX": "wav", "RF64": "wav", "AU": "au", "F
                      "MPEG": "mp3"}
 
 
-def detected_extension(path: str | Path) -> str:
-    """The extension of the format the file's bytes hold (``wav``, ``au``, ``flac``, ``ogg``, ``mp3``),
-    whatever it is named; ``bin`` for another format libsndfile reads."""
-    path = Path(path)
-    with _open(path) as f:
-        return FORMAT_EXTENSIONS.get(f.format, "bin")
+@dataclass(frozen=True)
+class AudioHeader:
+    """What a file's header says: rate, length in frames, channels and libsndfile's format name."""
+
+    sr: int
+    frames: int
+    channels: int
+    format: str
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.sr if self.sr else 0.0
+
+    @property
+    def extension(self) -> str:
+        """The extension of the format the bytes hold (``wav``, ``au``, ``flac``, ``ogg``, ``mp3``), whatever
+        the file is named; ``bin`` for another format libsndfile reads."""
+        return FORMAT_EXTENSIONS.get(self.format, "bin")
+
+
+def _header(f: sf.SoundFile) -> AudioHeader:
+    return AudioHeader(f.samplerate, f.frames, f.channels, f.format)
+
+
+def header(path: str | Path) -> AudioHeader:
+    """The header of an audio file, read without decoding any audio."""
+    with _open(Path(path)) as f:
+        return _header(f)
 
 
 def duration(path: str | Path) -> float:
     """Duration in seconds, read from the header."""
-    path = Path(path)
-    with _open(path) as f:
-        return f.frames / f.samplerate if f.samplerate else 0.0
+    return header(path).duration
+
+
+def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    """Mono float32 ``y`` from ``orig_sr`` to ``target_sr`` Hz (soxr, librosa's default), float32."""
+    if orig_sr == target_sr:
+        return y
+    import librosa
+
+    return np.ascontiguousarray(librosa.resample(y, orig_sr=orig_sr, target_sr=target_sr), dtype=np.float32)
 
 
 def load(
@@ -95,11 +124,7 @@ def load(
     y : np.ndarray, shape (n_samples,), float32
     """
     y, native_sr = load_native(path, offset=offset, seconds=seconds, max_seconds=max_seconds)
-    if native_sr != sr:
-        import librosa
-
-        y = librosa.resample(y, orig_sr=native_sr, target_sr=sr).astype(np.float32, copy=False)
-    return np.ascontiguousarray(y, dtype=np.float32)
+    return np.ascontiguousarray(resample(y, native_sr, sr), dtype=np.float32)
 
 
 def load_native(
@@ -241,19 +266,25 @@ def iter_windows(
     if isinstance(x, (str, Path)):
         path = Path(x)
         name = name or str(path)
-        with _open(path) as f:
-            sr, total, channels = f.samplerate, f.frames, f.channels
-        if not 0 < sr <= MAX_RATE or not 0 < channels <= MAX_CHANNELS:
-            raise AudioError(name, f"implausible header ({channels} channels at {sr} Hz)")
-        _check_length(total / sr, min_seconds, name)
-        read = lambda start, count: load_native(path, offset=start / sr, seconds=count / sr)[0]  # noqa: E731
-    else:
-        if sr is None:
-            raise ValueError("a waveform needs its sample rate (sr=...)")
-        y = _mono(np.asarray(x, dtype=np.float32), name or "<array>")
-        name, total = name or "<array>", y.size
-        _check_length(total / sr, min_seconds, name)
-        read = lambda start, count: y[start:start + count]  # noqa: E731
+        with _open(path) as f:             # open once; each window is read by seeking
+            h = _header(f)
+            if not 0 < h.sr <= MAX_RATE or not 0 < h.channels <= MAX_CHANNELS:
+                raise AudioError(name, f"implausible header ({h.channels} channels at {h.sr} Hz)")
+            _check_length(h.duration, min_seconds, name)
+            yield from _windows(lambda start, count: _read_mono(f, path, start=start, count=count), h.frames, h.sr,
+                                policy, name)
+        return
+    if sr is None:
+        raise ValueError("a waveform needs its sample rate (sr=...)")
+    name = name or "<array>"
+    y = _mono(np.asarray(x, dtype=np.float32), name)
+    _check_length(y.size / sr, min_seconds, name)
+    yield from _windows(lambda start, count: y[start:start + count], y.size, sr, policy, name)
+
+
+def _windows(read, total: int, sr: int, policy: WindowPolicy, name: str) -> Iterator[tuple[np.ndarray, int]]:
+    """The policy's windows of a track of ``total`` samples, ``read(start, count)`` giving each; checked for
+    non-finite samples, and the track as a whole for silence."""
     peak, done = 0.0, 0
     for start, count in policy.spans(total, sr):
         try:
@@ -267,7 +298,8 @@ def iter_windows(
         if w.size < min(count, MIN_SECONDS * sr):
             if done:
                 break
-            raise AudioError(name, "no audio samples where the header says there are some (a truncated file?)")
+            raise AudioError(name, "no audio samples" if not w.size else
+                             "no audio samples where the header says there are some (a truncated file?)")
         peak = max(peak, float(np.max(np.abs(w))))
         done += 1
         yield w, sr

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..audio import detected_extension, duration, iter_audio_files
+from ..audio import header, iter_audio_files
 from ..errors import AudioError
 from ..features.warmup import warm_up
 from ..inference.predict import GenreModel
@@ -84,8 +84,8 @@ class Library:
             return IngestResult(existing, False)
         try:
             pred = self.model.predict(path)
-            seconds = duration(path)
-            ext = detected_extension(path)     # the same bytes under any name: one path, one file
+            head = header(path)
+            seconds, ext = head.duration, head.extension     # the same bytes under any name: one path, one file
         except AudioError as exc:
             raise AudioError(name, exc.reason) from None
         tmp = path if owned else store.copy_to_incoming(path, self.dir)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import WindowPolicy, iter_windows
+from ..audio import WindowPolicy, iter_windows, resample
 from ..features import musicnn_input as mi
 from ..features.clip import clip_inputs
 from ..features.params import DEFAULT_PARAMS, FeatureParams
@@ -43,14 +43,6 @@ class ModelInputs:
         stack = lambda xs: None if any(x is None for x in xs) else np.concatenate(xs)  # noqa: E731
         return cls(np.concatenate([p.table for p in parts]), stack([p.mel for p in parts]),
                    stack([p.tags for p in parts]))
-
-
-def _resample(y: np.ndarray, sr: int, target: int) -> np.ndarray:
-    if sr == target:
-        return y
-    import librosa
-
-    return np.ascontiguousarray(librosa.resample(y, orig_sr=sr, target_sr=target), dtype=np.float32)
 
 
 _TAGGER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="genrefuse-tagger")
@@ -85,7 +77,7 @@ def track_inputs(
         # the tagger (ONNX Runtime, which releases the GIL) runs beside the table features
         pending = _TAGGER.submit(_window_taggram, y, y_sr, policy.patch_hop_seconds, tag_backend) if tags else None
         try:
-            m, t = clip_inputs(_resample(y, y_sr, params.sr), params=params)
+            m, t = clip_inputs(resample(y, y_sr, params.sr), params=params)
         finally:
             gram = pending.result() if pending is not None else None
         tables.append(t)
