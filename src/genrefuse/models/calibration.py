@@ -33,22 +33,9 @@ def fit_temperature(proba: np.ndarray, y: np.ndarray) -> float:
     return float(np.exp(res.x))
 
 
-def expected_calibration_error(proba: np.ndarray, y: np.ndarray, *, bins: int = ECE_BINS) -> float:
-    """ECE over ``bins`` equal-width bins of the top-class confidence: the support-weighted mean of
-    |accuracy - mean confidence| per bin."""
-    conf, correct = np.max(proba, axis=1), np.argmax(proba, axis=1) == np.asarray(y)
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, bins - 1)
-    ece = 0.0
-    for b in range(bins):
-        m = which == b
-        if m.any():
-            ece += m.mean() * abs(correct[m].mean() - conf[m].mean())
-    return float(ece)
-
-
 def reliability(proba: np.ndarray, y: np.ndarray, *, bins: int = ECE_BINS) -> list[dict]:
-    """Per confidence bin: its range, count, mean confidence and accuracy (the reliability diagram)."""
+    """Per equal-width bin of the top-class confidence: its range, count, mean confidence and accuracy
+    (the reliability diagram)."""
     conf, correct = np.max(proba, axis=1), np.argmax(proba, axis=1) == np.asarray(y)
     edges = np.linspace(0, 1, bins + 1)
     which = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, bins - 1)
@@ -59,6 +46,18 @@ def reliability(proba: np.ndarray, y: np.ndarray, *, bins: int = ECE_BINS) -> li
                     "confidence": float(conf[m].mean()) if m.any() else None,
                     "accuracy": float(correct[m].mean()) if m.any() else None})
     return out
+
+
+def ece_of(bins: list[dict]) -> float:
+    """The expected calibration error of :func:`reliability` bins: the support-weighted mean of
+    |accuracy - mean confidence|."""
+    n = sum(b["count"] for b in bins)
+    return float(sum(b["count"] / n * abs(b["accuracy"] - b["confidence"]) for b in bins if b["count"]))
+
+
+def expected_calibration_error(proba: np.ndarray, y: np.ndarray, *, bins: int = ECE_BINS) -> float:
+    """ECE over ``bins`` equal-width bins of the top-class confidence."""
+    return ece_of(reliability(proba, y, bins=bins))
 
 
 def confidence_threshold(proba: np.ndarray, y: np.ndarray, *, precision: float = 0.9) -> float:

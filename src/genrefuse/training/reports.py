@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..models.calibration import expected_calibration_error, reliability
+from ..models.calibration import ece_of, reliability
 from .evaluate import metrics, text_report
 
 
@@ -88,12 +88,13 @@ def confidence_metrics(y_true: np.ndarray, proba: np.ndarray, *, min_confidence:
     top70 = order[: max(1, int(round(0.7 * len(order))))] if len(order) else order
     top2 = (np.argsort(-proba, axis=1)[:, :2] == y_true[:, None]).any(axis=1) if proba.shape[1] > 1 else right
     sure = conf >= min_confidence
-    return {"ece": expected_calibration_error(proba, y_true) if len(y_true) else 0.0,
+    bins = reliability(proba, y_true)
+    return {"ece": ece_of(bins) if len(y_true) else 0.0,
             "accuracy_most_confident_70": float(right[top70].mean()) if len(top70) else 0.0,
             "top2_accuracy": float(np.mean(top2)) if len(y_true) else 0.0,
             "min_confidence": float(min_confidence), "sure_fraction": float(sure.mean()) if len(y_true) else 0.0,
             "sure_accuracy": float(right[sure].mean()) if sure.any() else None,
-            "reliability": reliability(proba, y_true)}
+            "reliability": bins}
 
 
 def write_reliability(out: Path, bins: list[dict], *, ece: float, title: str = "") -> None:
