@@ -161,12 +161,11 @@ def cmd_embed(a: argparse.Namespace) -> int:
 def _model_and_inputs(model: str | None, args: list[str]) -> tuple[str, list[str]]:
     """``predict [MODEL] FILE...``: the first argument names the model when it is 'default', a model
     folder or a run folder and more arguments follow; else every argument is an input."""
-    from .models.bundle import CONFIG, DEFAULT_MODEL
+    from .models.bundle import DEFAULT_MODEL, names_a_model
 
     if model is not None:
         return model, args
-    first = Path(args[0])
-    if len(args) > 1 and (args[0] == DEFAULT_MODEL or (first / CONFIG).is_file() or (first / "model" / CONFIG).is_file()):
+    if len(args) > 1 and names_a_model(args[0]):
         return args[0], args[1:]
     return DEFAULT_MODEL, args
 

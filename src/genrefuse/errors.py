@@ -4,6 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def unforeseen(name: str, exc: Exception) -> str:
+    """One line for a failure that is not one of ours (a bug, a decoder's own exception), naming the input."""
+    return f"{name}: {type(exc).__name__}: {exc}".splitlines()[0]
+
+
 class GenrefuseError(Exception):
     """Base of every error a user's input can cause; the CLI prints it as one line."""
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from .progress import progress_bar
 
-from .errors import GenrefuseError
+from .errors import GenrefuseError, unforeseen
 
 
 @dataclass
@@ -91,7 +91,7 @@ def _call(func: Callable, item: Any) -> Outcome:
     except GenrefuseError as exc:
         return Outcome(item, error=str(exc))
     except Exception as exc:  # a bug or an unforeseen decoder failure: still one line, batch goes on
-        return Outcome(item, error=f"{_name(item)}: {type(exc).__name__}: {exc}".splitlines()[0])
+        return Outcome(item, error=unforeseen(_name(item), exc))
 
 
 def map_items(

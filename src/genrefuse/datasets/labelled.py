@@ -10,7 +10,6 @@ import numpy as np
 from ..errors import DataError
 from ..features.params import DEFAULT_PARAMS, FeatureParams
 from ..io import cache_dir as default_cache_dir
-from ..pretrained.embed import track_stem
 from ..preprocess.track import ModelInputs
 from .extract import extract_dataset, load_cached
 from .layouts import discover, is_feature_table
@@ -97,13 +96,7 @@ def with_tag_inputs(data: LabelledData, *, embeddings: str | Path | None, cache_
     """``data`` with its musicnn inputs: from ``embeddings`` (rows without one are left out, and said
     so) or, for audio, computed with the ported musicnn through the cache."""
     if embeddings is not None:
-        keep, vectors = join_embeddings(data.tracks, embeddings)
-        if not len(keep):
-            raise DataError(f"{embeddings}: no track of {data.source} has embeddings (joined by file stem, "
-                            f"e.g. {track_stem(data.tracks[0])})")
-        if len(keep) < len(data):
-            print(f"embeddings: {len(data) - len(keep)} of {len(data)} tracks of {data.source} have none in "
-                  f"{embeddings} and are left out")
+        keep, vectors = join_embeddings(data.tracks, embeddings, source=data.source)
         out = data.subset(keep)
         out.tags = vectors
         return out

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import DataError
 from ..io import atomic_path
 from ..parallel import map_items
 from ..pretrained.embed import file_taggram, tag_summary, track_stem, track_summaries
@@ -13,12 +14,18 @@ from ..pretrained.embed import file_taggram, tag_summary, track_stem, track_summ
 TAGS_CACHE_VERSION = "musicnn-msd-v2"      # bump when the taggram recipe changes (v2: the 2019 resampler)
 
 
-def join_embeddings(tracks: list[str], embeddings: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of ``tracks`` found in ``embeddings`` (by file stem): (row indices, summaries (k, 100))."""
+def join_embeddings(tracks: list[str], embeddings: str | Path, *, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``tracks`` (of ``source``) found in ``embeddings`` by file stem: (row indices, summaries
+    (k, 100)). Tracks without embeddings are left out, and said so; none at all is a :class:`DataError`."""
     summaries = track_summaries(embeddings)
     keep = [i for i, t in enumerate(tracks) if track_stem(t) in summaries]
-    vectors = np.stack([summaries[track_stem(tracks[i])] for i in keep]) if keep else np.zeros((0, 100), np.float32)
-    return np.array(keep, dtype=np.int64), vectors
+    if not keep:
+        raise DataError(f"{embeddings}: no track of {source} has embeddings (joined by file stem, "
+                        f"e.g. {track_stem(tracks[0]) if tracks else '?'})")
+    if len(keep) < len(tracks):
+        print(f"embeddings: {len(tracks) - len(keep)} of {len(tracks)} tracks of {source} have none in "
+              f"{embeddings} and are left out")
+    return np.array(keep, dtype=np.int64), np.stack([summaries[track_stem(tracks[i])] for i in keep])
 
 
 def _cached_summary(job: tuple[Path, str], *, cache_dir: Path) -> np.ndarray:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import GenrefuseError, ModelError
+from ..errors import GenrefuseError, ModelError, unforeseen
 from ..models.bundle import Bundle, load_bundle, model_folder
 from ..models.predictor import Predictor, resolve_device
 from ..preprocess.track import ModelInputs, track_inputs
@@ -141,7 +141,7 @@ class GenreModel:
             except GenrefuseError as exc:
                 results.append((str(p), None, str(exc)))
             except Exception as exc:   # an unforeseen failure of one file must not stop the batch
-                results.append((str(p), None, f"{p}: {type(exc).__name__}: {exc}".splitlines()[0]))
+                results.append((str(p), None, unforeseen(str(p), exc)))
         if done:
             proba = self.forward(ModelInputs.concat([inputs for _, inputs in done]))
             ends = np.cumsum([len(inputs) for _, inputs in done])

@@ -163,6 +163,11 @@ def model_folder(path: str | Path | None) -> Path:
     return path
 
 
+def names_a_model(arg: str | Path) -> bool:
+    """Whether ``arg`` names a model: ``default``, a model folder, or a run folder that holds one."""
+    return str(arg) == DEFAULT_MODEL or (model_folder(arg) / CONFIG).is_file()
+
+
 def read_config(folder: str | Path) -> dict:
     """A model folder's ``config.json``, checked to be a bundle this version can read."""
     folder = Path(folder)

@@ -142,10 +142,7 @@ def _evaluate_audio(bundle, data: Path, *, embeddings, jobs, progress, device) -
     _check_genres([i.label for i in items], bundle.genres, data)
     summaries = None
     if bundle.uses_tags and embeddings is not None:
-        keep, vectors = join_embeddings([i.track for i in items], embeddings)
-        if len(keep) < len(items):
-            print(f"embeddings: {len(items) - len(keep)} of {len(items)} tracks of {data} have none in "
-                  f"{embeddings} and are left out")
+        keep, vectors = join_embeddings([i.track for i in items], embeddings, source=str(data))
         items, summaries = [items[k] for k in keep], dict(zip((items[k].path for k in keep), vectors))
     work = functools.partial(file_inputs, params=bundle.feature_params, policy=bundle.window_policy,
                              mel=bundle.uses_mel, tags=bundle.uses_tags and summaries is None)
