@@ -51,8 +51,6 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
 
 
 def cache_dir(*parts: str) -> Path:
-    """``~/.cache/genrefuse/<parts>`` (``$XDG_CACHE_HOME`` honoured); features honour ``$GENREFUSE_CACHE``."""
-    if parts == ("features",) and os.environ.get("GENREFUSE_CACHE"):
-        return Path(os.environ["GENREFUSE_CACHE"])
+    """``~/.cache/genrefuse/<parts>`` (``$XDG_CACHE_HOME`` honoured)."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base, "genrefuse", *parts)

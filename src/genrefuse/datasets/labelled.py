@@ -2,6 +2,7 @@
 feature cache) or from a feature table, with the musicnn summaries when asked."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ SPLITS = ("random", "kfold", "fault-filtered")
 
 def feature_cache_dir(cache_dir: str | Path | None = None) -> Path:
     """``cache_dir``, else ``$GENREFUSE_CACHE``, else ``~/.cache/genrefuse/features``."""
-    return Path(cache_dir) if cache_dir else default_cache_dir("features")
+    return Path(cache_dir or os.environ.get("GENREFUSE_CACHE") or default_cache_dir("features"))
 
 
 @dataclass
