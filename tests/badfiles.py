@@ -87,5 +87,10 @@ def make_corpus(folder: Path) -> dict[Path, str | None]:
     put("ogg_cut.ogg", None, None, y=_tone(20), format="OGG")
     ogg = folder / "ogg_cut.ogg"
     ogg.write_bytes(ogg.read_bytes()[: ogg.stat().st_size // 2])
+    put("damaged_frames.mp3", None, None, y=_tone(10), format="MP3")
+    mp3 = bytearray((folder / "damaged_frames.mp3").read_bytes())
+    for i in range(2000, len(mp3) - 2000, 3000):      # garbage over some frames: libmpg123 resyncs and goes on
+        mp3[i:i + 200] = rng.bytes(200)
+    (folder / "damaged_frames.mp3").write_bytes(bytes(mp3))
     put("quiet_intro.wav", None, y=np.concatenate([np.zeros(20 * SR, np.float32), _tone(15)]))
     return out

@@ -120,6 +120,21 @@ class Server:
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
                                      env={**os.environ, "GENREFUSE_LOG_LEVEL": "warning"})
         self._wait()
+        self.token = self.new_listener()["token"] if "--no-signup" not in (extra or []) else None
+
+    def new_listener(self, likes: list[str] | None = None) -> dict:
+        """A listener made through the API (uploads need one's token)."""
+        import uuid
+
+        import httpx
+
+        r = httpx.post(self.url + "/api/users", json={"name": f"listener-{uuid.uuid4().hex[:8]}", "likes": likes or []})
+        r.raise_for_status()
+        return r.json()
+
+    @property
+    def auth(self) -> dict:
+        return {"Authorization": f"Bearer {self.token}"}
 
     def _wait(self, timeout: float = 120) -> None:
         import time

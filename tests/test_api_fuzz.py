@@ -18,7 +18,7 @@ _DIR = Path(tempfile.mkdtemp(prefix="genrefuse-fuzz-"))
 atexit.register(shutil.rmtree, _DIR, ignore_errors=True)
 _LIB = Library.open(_DIR / "lib", "default")
 with _LIB.Session() as _s:
-    _, TOKEN = create_user(_s, "fuzzer", ["rock"], _LIB.genres)
+    _, TOKEN = create_user(_s, "fuzzer", ["rock"], _LIB.vocabulary)
 APP = create_app(_LIB, max_upload_mb=1, allowed_hosts=["*"])
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 

@@ -35,7 +35,7 @@ def test_ingest_files_by_genre_and_is_idempotent(library, train_dir):
     r = library.ingest(src, original_name="../../etc/passwd.wav")
     assert r.created
     t = r.track
-    assert t.stored_path == f"{t.genre}/{_sha(src)}.wav"
+    assert t.stored_path == f"{t.genre}/passwd [{_sha(src)[:8]}].wav"     # a readable name, cleaned
     assert (library.dir / t.stored_path).read_bytes() == src.read_bytes()
     assert t.original_name == "../../etc/passwd.wav"            # data only, never a path
     assert abs(t.duration - 6.0) < 0.01 and abs(sum(t.probabilities.values()) - 1) < 1e-5
@@ -99,7 +99,7 @@ def test_interrupted_ingest_leaves_a_consistent_library(table_model, train_dir, 
         for rel, digest in stored.items():
             assert _sha(lib / rel) == digest                       # no row without its complete file
         for f in lib.glob("*/*.wav"):
-            assert f.stem == _sha(f)                               # no half-written file in the library
+            assert f.stem.endswith(f"[{_sha(f)[:8]}]")             # no half-written file in the library
         return len(stored)
 
     check()
@@ -112,10 +112,10 @@ def test_users_and_recommendations(library, train_dir):
              for i in range(2)]
     with library.Session() as s:
         with pytest.raises(DataError, match="unknown genre 'polka'"):
-            create_user(s, "x", ["polka"], library.genres)
-        user, token = create_user(s, "ana", ["doom"], library.genres)
+            create_user(s, "x", ["polka"], library.vocabulary)
+        user, token = create_user(s, "ana", ["doom"], library.vocabulary)
         with pytest.raises(DataError, match="already exists"):
-            create_user(s, "ana", [], library.genres)
+            create_user(s, "ana", [], library.vocabulary)
         assert user_by_token(s, token).id == user.id and user_by_token(s, "wrong") is None
         user = s.get(User, user.id)
         recs = recommend(s, user, limit=10)
@@ -171,7 +171,7 @@ def test_postgresql(table_model, train_dir):
         t = lib.ingest(train_dir / "chiptune" / "chiptune.00001.wav").track
         assert not lib.ingest(train_dir / "chiptune" / "chiptune.00001.wav").created
         with lib.Session() as s:
-            user, _ = create_user(s, "pg", ["chiptune"], lib.genres)
+            user, _ = create_user(s, "pg", ["chiptune"], lib.vocabulary)
             assert recommend(s, s.get(User, user.id))[0]["track"]["id"] == t.id
 
 

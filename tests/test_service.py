@@ -15,31 +15,33 @@ pytestmark = pytest.mark.xdist_group("library")
 @pytest.fixture(scope="module")
 def server(table_model, tmp_path_factory):
     lib = tmp_path_factory.mktemp("svc") / "lib"
-    srv = Server(model=table_model, library=lib, extra=["--max-upload-mb", "1"])
+    srv = Server(model=table_model, library=lib, extra=["--max-upload-mb", "1", "--body-timeout", "3"])
     srv.library = lib
     yield srv
     srv.stop()
 
 
-def upload(url, path, name=None):
+def upload(server, path, name=None, token=None):
+    """POST a file as a listener (the server's own test listener unless ``token`` names another)."""
     with open(path, "rb") as f:
-        return httpx.post(url + "/api/tracks", files={"file": (name or path.name, f)}, timeout=120)
+        return httpx.post(server.url + "/api/tracks", files={"file": (name or path.name, f)}, timeout=120,
+                          headers={"Authorization": f"Bearer {token or server.token}"})
 
 
 def stored_files(lib):
-    return sorted(p for p in lib.rglob("*") if p.is_file() and p.parent.name not in (".incoming",) and
+    return sorted(p for p in lib.rglob("*") if p.is_file() and p.parent.name not in (".incoming", "playlists") and
                   p.parent != lib)
 
 
 def test_upload_classify_store(server, train_dir):
     src = train_dir / "techno" / "techno.00004.wav"
-    r = upload(server.url, src)
+    r = upload(server, src)
     assert r.status_code == 201, r.text
     body = r.json()
     assert set(body) >= {"id", "genre", "probabilities", "duration", "confidence", "unsure"}
     assert body["genre"] in body["probabilities"] and abs(body["duration"] - 6.0) < 0.01
     assert body["confidence"] == pytest.approx(max(body["probabilities"].values()), abs=1e-6)
-    again = upload(server.url, src, name="renamed.wav")
+    again = upload(server, src, name="renamed.wav")
     assert again.status_code == 200 and again.json()["id"] == body["id"]
     got = httpx.get(f"{server.url}/api/tracks/{body['id']}").json()
     assert got["genre"] == body["genre"] and got["name"] == "techno.00004.wav"
@@ -72,20 +74,23 @@ def test_bad_uploads_store_nothing(server, tmp_path):
     for path, status, words in ((text, 415, "not a readable audio file"), (empty, 400, "empty"),
                                 (corrupt, 415, "corrupt.wav"), (silent, 415, "silent"), (nan, 415, "NaN"),
                                 (big, 413, "upload limit")):
-        r = upload(server.url, path)
+        r = upload(server, path)
         assert r.status_code == status, (path.name, r.status_code, r.text)
         assert words in r.json()["detail"]
         # an oversized body is refused from its Content-Length, before its file name is read
         assert path.name in r.json()["detail"] or path is big
-    r = httpx.post(server.url + "/api/tracks", data={"nofile": "x"})
+    r = httpx.post(server.url + "/api/tracks", data={"nofile": "x"}, headers=server.auth)
     assert r.status_code == 422
+    with open(silent, "rb") as f:                                  # no token: refused before any analysis
+        r = httpx.post(server.url + "/api/tracks", files={"file": ("anon.wav", f)})
+    assert r.status_code == 401 and "token" in r.json()["detail"]
     assert stored_files(server.library) == before
     assert len(httpx.get(server.url + "/api/tracks", params={"limit": 500}).json()["tracks"]) == n_before
     assert not list((server.library / ".incoming").iterdir())
 
 
 def test_users_auth_and_isolation(server, train_dir):
-    t = upload(server.url, train_dir / "ambient" / "ambient.00005.wav").json()
+    t = upload(server, train_dir / "ambient" / "ambient.00005.wav").json()
     a = httpx.post(server.url + "/api/users", json={"name": "alice", "likes": [t["genre"]]})
     b = httpx.post(server.url + "/api/users", json={"name": "bob", "likes": []})
     assert a.status_code == 201 and b.status_code == 201
@@ -112,9 +117,54 @@ def test_users_auth_and_isolation(server, train_dir):
         assert c.get("/api/health").status_code == 200
     assert t["id"] not in [r["track"]["id"] for r in
                            httpx.get(server.url + "/api/me/recommendations", headers=ha).json()["recommendations"]]
-    assert httpx.get(server.url + "/api/me/feedback", headers=ha).json()["feedback"] == [{"track_id": t["id"], "action": "like"}]
+    liked = httpx.get(server.url + "/api/me/feedback", headers=ha).json()["feedback"]
+    assert [(f["track_id"], f["action"], f["track"]["genre"]) for f in liked] == [(t["id"], "like", t["genre"])]
     assert httpx.get(server.url + "/api/me/feedback", headers=hb).json()["feedback"] == []   # bob sees only his own
     assert httpx.get(server.url + "/api/me", headers=hb).json()["name"] == "bob"
+
+
+def test_corrections_move_the_file_and_need_a_token(server, train_dir):
+    src = train_dir / "swing" / "swing.00009.wav"
+    t = upload(server, src).json()
+    assert t["added_by"] is not None and not t["confirmed"]
+    other = next(g for g in t["probabilities"] if g != t["genre"])
+    url = f"{server.url}/api/tracks/{t['id']}"
+    assert httpx.patch(url, json={"genre": other}).status_code == 401
+    assert httpx.patch(url, json={"genre": "polka"}, headers=server.auth).status_code == 422
+    assert httpx.patch(f"{server.url}/api/tracks/99999", json={"genre": other}, headers=server.auth).status_code == 404
+    r = httpx.patch(url, json={"genre": other.upper()}, headers=server.auth)        # any spelling the vocabulary knows
+    assert r.status_code == 200 and r.json()["genre"] == other and r.json()["confirmed"]
+    files = [p for p in stored_files(server.library) if f"[{t['content_hash'][:8]}]" in p.name]
+    assert [p.parent.name for p in files] == [other] and files[0].name == f"swing.00009 [{t['content_hash'][:8]}].wav"
+    assert f"../{other}/{files[0].name}" in (server.library / "playlists" / f"{other}.m3u8").read_text()
+    assert httpx.get(url + "/audio").content == src.read_bytes()
+    listed = httpx.get(server.url + "/api/tracks", params={"genre": other.title()}).json()["tracks"]
+    assert t["id"] in [x["id"] for x in listed]
+    assert httpx.get(server.url + "/api/tracks", params={"genre": "polka"}).status_code == 422
+
+
+def test_docs_are_served_offline(server):
+    """/docs must work without internet: every script and style it names is served by this server."""
+    import re
+
+    html = httpx.get(server.url + "/docs").text
+    assets = re.findall(r"""(?:src|href)\s*[=:]\s*["']([^"']+\.(?:js|css))["']""", html)
+    assert len(assets) >= 2 and all(a.startswith("/") for a in assets), assets
+    assert all(httpx.get(server.url + a).status_code == 200 for a in assets)
+
+
+def test_a_stalled_body_gets_408(server):
+    """A client that promises 100 kB and sends 10 bytes is cut off after the body time limit (3 s here)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(b"POST /api/users HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 100000\r\n\r\n{\"name\": ")
+        start = time.time()
+        reply = sock.recv(4096).decode(errors="replace")
+        waited = time.time() - start
+    assert reply.startswith("HTTP/1.1 408") and 2 < waited < 15, (reply, waited)
+    assert httpx.get(server.url + "/api/health").status_code == 200
 
 
 def test_same_bytes_under_many_names_at_once_make_one_file(server, train_dir):
@@ -123,11 +173,11 @@ def test_same_bytes_under_many_names_at_once_make_one_file(server, train_dir):
     src = train_dir / "doom" / "doom.00004.wav"
     names = [f"same{i}.{ext}" for i, ext in enumerate(("au", "wav", "flac", "mp3", "ogg") * 2)]
     with ThreadPoolExecutor(max_workers=len(names)) as pool:
-        responses = list(pool.map(lambda n: upload(server.url, src, name=n), names))
+        responses = list(pool.map(lambda n: upload(server, src, name=n), names))
     assert all(r.status_code in (200, 201) for r in responses), [r.text for r in responses]
     assert len({r.json()["id"] for r in responses}) == 1
     digest = hashlib.sha256(src.read_bytes()).hexdigest()
-    files = [p for p in stored_files(server.library) if p.stem == digest]
+    files = [p for p in stored_files(server.library) if p.stem.endswith(f"[{digest[:8]}]")]
     assert [p.suffix for p in files] == [".wav"]
     audio = httpx.get(f"{server.url}/api/tracks/{responses[0].json()['id']}/audio")
     assert audio.status_code == 200 and audio.headers["content-type"] == "audio/wav"
@@ -137,7 +187,7 @@ def test_concurrent_uploads_stored_exactly_once(server, train_dir):
     files = [train_dir / g / f"{g}.0000{i}.wav" for g in ("chiptune", "dub", "swing") for i in (6, 7, 8)]
     jobs = files * 3                                              # 27 uploads at once, each file three times
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        responses = list(pool.map(lambda p: upload(server.url, p), jobs))
+        responses = list(pool.map(lambda p: upload(server, p), jobs))
     assert all(r.status_code in (200, 201) for r in responses), [r.text for r in responses if r.status_code >= 300]
     ids = {}
     for p, r in zip(jobs, responses):
@@ -145,14 +195,14 @@ def test_concurrent_uploads_stored_exactly_once(server, train_dir):
     assert all(len(v) == 1 for v in ids.values())                  # one track per content
     assert sum(r.status_code == 201 for r in responses) == len(files)
     digests = {hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
-    on_disk = {p.stem for p in stored_files(server.library)}
-    assert digests <= on_disk
+    on_disk = {p.stem[-9:-1] for p in stored_files(server.library)}
+    assert {d[:8] for d in digests} <= on_disk
 
 
 def test_restart_keeps_everything(table_model, train_dir, tmp_path):
     lib = tmp_path / "lib"
     srv = Server(model=table_model, library=lib)
-    t = upload(srv.url, train_dir / "doom" / "doom.00007.wav").json()
+    t = upload(srv, train_dir / "doom" / "doom.00007.wav").json()
     token = httpx.post(srv.url + "/api/users", json={"name": "kim", "likes": [t["genre"]]}).json()["token"]
     srv.stop()
     srv = Server(model=table_model, library=lib)
@@ -188,6 +238,19 @@ def test_hosts_origins_and_headers(client):
     assert client.post("/api/users", json=body, headers={"Origin": "http://testserver"}).status_code == 201
     again = {"name": "dave", "likes": []}
     assert client.post("/api/users", json=again, headers={"Origin": "https://friend.example"}).status_code == 201
+
+
+def test_signup_can_be_closed(table_model, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from genrefuse.library.ingest import Library
+    from genrefuse.service.app import create_app
+
+    with TestClient(create_app(Library.open(tmp_path / "lib", table_model), signup=False,
+                               allowed_hosts=["testserver"])) as c:
+        r = c.post("/api/users", json={"name": "eve", "likes": []})
+        assert r.status_code == 403 and "users add" in r.json()["detail"]
+        assert c.get("/api/health").json()["signup"] is False
 
 
 def test_wrong_tokens_are_limited_and_errors_do_not_echo(client):
@@ -227,7 +290,7 @@ def test_kill_9_of_serve_mid_upload_then_restart(table_model, train_dir, tmp_pat
 
     def send(p):
         try:
-            upload(srv.url, p)
+            upload(srv, p)
         except httpx.HTTPError:          # the server died under it: expected
             pass
 
@@ -247,7 +310,7 @@ def test_kill_9_of_serve_mid_upload_then_restart(table_model, train_dir, tmp_pat
             rows = dict(db.execute("select content_hash, stored_path from tracks"))
         assert all((lib / path).is_file() for path in rows.values())      # no row without its file
         for p in files:
-            assert upload(srv.url, p).status_code in (200, 201)
+            assert upload(srv, p).status_code in (200, 201)
         with sqlite3.connect(lib / "library.sqlite") as db:
             rows = dict(db.execute("select content_hash, stored_path from tracks"))
         assert len(rows) == len(files) and sorted(stored_files(lib)) == sorted(lib / p for p in rows.values())

@@ -1,4 +1,7 @@
-"""The web page in real headless Chromium (Debian's chromium, driven by Playwright)."""
+"""The web page in real headless Chromium (Debian's chromium, driven by Playwright): a listener signs up,
+uploads (progress, genre, confidence), likes and skips with confirmation, corrects a genre, signs out and
+back in by pasting a token; a failed upload clears the previous answer. Requests to any other host are
+blocked and counted, so the page (and /docs) must work offline."""
 import os
 import shutil
 
@@ -25,12 +28,40 @@ def browser():
         b.close()
 
 
-def test_upload_see_genre_and_recommendation(browser, table_model, train_dir, tmp_path):
+def _offline_page(browser, base_url):
+    """A page whose requests to anything but ``base_url`` are aborted and recorded."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    foreign = []
+
+    def route(r):
+        if r.request.url.startswith(base_url):
+            r.continue_()
+        else:
+            foreign.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    return page, foreign
+
+
+def test_the_page_end_to_end(browser, table_model, train_dir, tmp_path):
     srv = Server(model=table_model, library=tmp_path / "lib")
     try:
-        page = browser.new_page()
+        page, foreign = _offline_page(browser, srv.url)
         page.goto(srv.url + "/")
         page.wait_for_selector("#genre-list .chip")
+        assert page.inner_text("#genre-list .chip >> nth=0").startswith("all (")
+        assert "Sign in" in page.inner_text("#upload-status")              # uploads need a listener
+        assert "ambient" in page.inner_text("#model-line") and "-" not in page.inner_text("#model-line").split(":")[0]
+        # sign up as a listener who likes every genre
+        page.fill("#user-name", "dana")
+        for box in page.locator("#like-boxes input").all():
+            box.check()
+        page.click("#user-form button[type=submit]")
+        page.wait_for_selector("#signed-in:not([hidden])")
+        assert page.inner_text("#me-name") == "dana"
+        token = page.inner_text("#user-status").rsplit(" ", 1)[1]
+        # upload: genre with confidence and bars
         clip = train_dir / "chiptune" / "chiptune.00009.wav"
         page.set_input_files("#file-input", str(clip))
         page.wait_for_selector("#result:not([hidden])", timeout=60_000)
@@ -39,19 +70,48 @@ def test_upload_see_genre_and_recommendation(browser, table_model, train_dir, tm
         assert page.locator("#bars .bar").count() == 6
         assert page.inner_text("#upload-status") == "Stored in the library."
         assert "% confident" in page.inner_text("#result-confidence")
-        # the library lists it under its genre
         page.wait_for_selector(f"#track-list li:has-text('{clip.name}')")
-        # a listener who likes that genre gets it recommended
-        page.fill("#user-name", "dana")
-        page.check(f"#like-boxes input[value='{genre}']")
-        page.click("#user-form button[type=submit]")
+        # recommended, with a reason; like it: confirmed, and it moves to the liked list
         page.wait_for_selector(f"#rec-list li:has-text('{clip.name}')")
         assert f"because: {genre}" in page.inner_text("#rec-list")
         page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
         if os.environ.get("GENREFUSE_SCREENSHOT"):
             shutil.copy(tmp_path / "page.png", os.environ["GENREFUSE_SCREENSHOT"])
-        # like it: it leaves the recommendations
+        # a failed upload clears the previous answer and says what went wrong
+        bad = tmp_path / "notes.wav"
+        bad.write_text("not music")
+        page.set_input_files("#file-input", str(bad))
+        page.wait_for_selector("#upload-status.error")
+        assert "notes.wav" in page.inner_text("#upload-status") and page.locator("#result").is_hidden()
         page.click(f"#rec-list li:has-text('{clip.name}') button.like")
         page.wait_for_selector(f"#rec-list li:has-text('{clip.name}')", state="detached")
+        assert page.inner_text("#rec-status") == f"Liked {clip.name}."
+        page.wait_for_selector(f"#liked-list li:has-text('{clip.name}')")
+        # correct its genre: the library shows it, confirmed, under the new one
+        other = next(g for g in ("ambient", "doom", "techno") if g != genre)
+        item = page.locator(f"#track-list li:has-text('{clip.name}')")
+        item.locator("button.wrong").click()
+        item.locator("select").select_option(other)
+        item.locator("button.save").click()
+        page.wait_for_selector(f"#library-status:has-text('filed under {other}')")
+        page.wait_for_selector(f"#track-list li:has-text('{clip.name}') .tag.confirmed:has-text('{other}')")
+        page.click(f"#genre-list .chip:has-text('{other} (1)')")
+        page.wait_for_selector(f"#track-list li:has-text('{clip.name}')")
+        # sign out, then back in by pasting the token
+        page.click("#sign-out")
+        page.wait_for_selector("#token-form:visible")
+        page.fill("#token-input", "not-a-token")
+        page.click("#token-form button[type=submit]")
+        page.wait_for_selector("#token-status.error")
+        page.fill("#token-input", token)
+        page.click("#token-form button[type=submit]")
+        page.wait_for_selector("#signed-in:not([hidden])")
+        page.wait_for_selector(f"#liked-list li:has-text('{clip.name}')")
+        assert foreign == []
+        # the API docs load from this server alone
+        docs, foreign_docs = _offline_page(browser, srv.url)
+        docs.goto(srv.url + "/docs")
+        docs.wait_for_selector(".swagger-ui .opblock", timeout=30_000)
+        assert foreign_docs == []
     finally:
         srv.stop()

@@ -14,6 +14,7 @@ import numpy as np
 import soundfile as sf
 
 from .errors import AudioError, DataError
+from .native_stderr import quiet_decoder
 
 SAMPLE_RATE = 22050         # the analysis rate of the paper's features (musicnn resamples to its own)
 AUDIO_EXTENSIONS = (".wav", ".au", ".flac", ".ogg", ".mp3")
@@ -40,7 +41,8 @@ def _open(path: Path) -> sf.SoundFile:
     if path.stat().st_size == 0:
         raise AudioError(path, "empty file")
     try:
-        return sf.SoundFile(str(path))
+        with quiet_decoder():
+            return sf.SoundFile(str(path))
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise AudioError(path, f"not a readable audio file ({_short(exc)})") from None
 
@@ -59,7 +61,7 @@ def _short(exc: Exception) -> str:
 
 # libsndfile's major formats -> the extension a stored file gets (never the user's name for it)
 FORMAT_EXTENSIONS = {"WAV": "wav", "WAVEX": "wav", "RF64": "wav", "AU": "au", "FLAC": "flac", "OGG": "ogg",
-                     "MPEG": "mp3"}
+                     "MPEG": "mp3", "MP3": "mp3"}
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,11 @@ def _read_mono(f: sf.SoundFile, path: Path, *, start: int, count: int | None) ->
     """Decode ``count`` frames (None: to the end) from ``start`` in blocks, each mixed to mono at once, so
     that a many-channel file never holds all its channels in memory. A decoder error after some audio
     (a cut-off file) ends the read there; one before any is an :class:`AudioError`."""
+    with quiet_decoder():                # libmpg123's notes on damaged frames stay off the user's screen
+        return _read_blocks(f, path, start=start, count=count)
+
+
+def _read_blocks(f: sf.SoundFile, path: Path, *, start: int, count: int | None) -> np.ndarray:
     blocks, left = [], count
     try:
         if start:

@@ -1,7 +1,11 @@
-"""Genre names: GTZAN's ten are the default order when a dataset has exactly that set."""
+"""Genre names: GTZAN's ten are the default order when a dataset has exactly that set; one vocabulary
+turns what people and taggers write ("Hip-Hop", "hip hop", a user's own aliases) into a model's genres."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
+
+from .errors import DataError
 
 GTZAN_GENRES: tuple[str, ...] = (
     "blues", "classical", "country", "disco", "hiphop",
@@ -15,3 +19,81 @@ def genre_order(labels: Iterable[str]) -> list[str]:
     if found == set(GTZAN_GENRES):
         return list(GTZAN_GENRES)
     return sorted(found)
+
+
+# Names people and taggers use for a model's genres. A name is matched case-insensitively with spaces,
+# hyphens, underscores and ampersands ignored ("Hip-Hop", "hip hop" and "HIPHOP" are all hiphop).
+ALIASES: dict[str, str] = {
+    "rap": "hiphop", "hip hop": "hiphop", "heavy metal": "metal", "rock and roll": "rock", "rock n roll": "rock",
+    "rock'n'roll": "rock", "country and western": "country", "classic": "classical", "rhythm and blues": "blues",
+}
+DISPLAY_NAMES: dict[str, str] = {"hiphop": "Hip-Hop"}      # how a genre is written into a file's tags
+
+
+def _key(name: str) -> str:
+    return "".join(c for c in name.casefold() if c not in " -_&/.")
+
+
+class Vocabulary:
+    """The genres a model knows and every name that means one of them.
+
+    >>> Vocabulary(["hiphop", "rock"]).resolve("Hip-Hop")
+    'hiphop'
+    """
+
+    def __init__(self, genres: Iterable[str], aliases: dict[str, str] | None = None):
+        self.genres = list(genres)
+        self._names: dict[str, str] = {}
+        for alias, genre in {**ALIASES, **(aliases or {})}.items():
+            if genre in self.genres or _key(genre) in map(_key, self.genres):
+                self._names[_key(alias)] = next(g for g in self.genres if _key(g) == _key(genre))
+        self._names.update({_key(g): g for g in self.genres})
+
+    def get(self, name: str) -> str | None:
+        """The genre ``name`` means, or None."""
+        return self._names.get(_key(str(name)))
+
+    def resolve(self, name: str) -> str:
+        """The genre ``name`` means; :class:`~genrefuse.errors.DataError` naming the known ones when none."""
+        genre = self.get(name)
+        if genre is None:
+            raise DataError(f"unknown genre {name!r}; the model knows {', '.join(self.genres)}")
+        return genre
+
+    def resolve_all(self, names: Iterable[str]) -> list[str]:
+        """Each name resolved, duplicates dropped, order kept."""
+        return list(dict.fromkeys(self.resolve(n) for n in names if str(n).strip()))
+
+    @staticmethod
+    def display(genre: str) -> str:
+        """The name a music player shows: ``Hip-Hop``, ``Rock``."""
+        return DISPLAY_NAMES.get(genre, genre[:1].upper() + genre[1:])
+
+
+def read_genre_map(path: str | Path) -> dict[str, str]:
+    """A user's aliases: lines ``alias = genre`` (``#`` starts a comment), or a JSON object alias -> genre."""
+    import json
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the genre map ({exc.strerror or exc})") from None
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise DataError(f"{path}: a JSON genre map is an object of alias -> genre names")
+        return {str(k): v for k, v in data.items()}
+    out = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        alias, sep, genre = line.partition("=")
+        if not sep or not alias.strip() or not genre.strip():
+            raise DataError(f"{path}, line {n}: expected 'alias = genre', got {line!r}")
+        out[alias.strip()] = genre.strip()
+    return out

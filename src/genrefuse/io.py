@@ -46,7 +46,7 @@ def atomic_path(path: str | Path, *, suffix: str = "") -> Iterator[Path]:
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
     with atomic_path(path) as tmp:
-        tmp.write_text(text)
+        tmp.write_text(text, encoding="utf-8")
     return Path(path)
 
 

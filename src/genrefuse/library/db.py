@@ -5,9 +5,10 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint, create_engine, event,
-                        select)
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint, create_engine,
+                        event, inspect, select, text)
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
 
@@ -31,6 +32,11 @@ class Track(Base):
     probabilities: Mapped[dict] = mapped_column(JSON)              # genre -> probability
     model_id: Mapped[str] = mapped_column(String(128))
     added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    # added in format 2 (older databases gain them on open, see upgrade_schema)
+    artist: Mapped[str | None] = mapped_column(String(256), nullable=True)       # from the file's tags
+    title: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)             # a listener set or confirmed the genre
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
 
     @property
     def confidence(self) -> float:
@@ -42,7 +48,8 @@ class Track(Base):
         return {"id": self.id, "name": self.original_name, "genre": self.genre, "duration": round(self.duration, 3),
                 "confidence": round(self.confidence, 6), "unsure": self.confidence < min_confidence,
                 "probabilities": self.probabilities, "model_id": self.model_id, "content_hash": self.content_hash,
-                "added_at": self.added_at.isoformat() + "Z"}
+                "added_at": self.added_at.isoformat() + "Z", "artist": self.artist, "title": self.title,
+                "confirmed": bool(self.confirmed), "added_by": self.added_by}
 
 
 class User(Base):
@@ -101,7 +108,26 @@ def make_engine(url: str) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     Base.metadata.create_all(engine)
+    upgrade_schema(engine)
     return engine
+
+
+# columns added since the first release: name -> SQL type and default, added to an older database on open
+ADDED_TRACK_COLUMNS = {"artist": "VARCHAR(256)", "title": "VARCHAR(256)", "confirmed": "BOOLEAN NOT NULL DEFAULT FALSE",
+                       "added_by": "INTEGER REFERENCES users(id) ON DELETE SET NULL"}
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Add the columns a library made by an older version lacks (existing rows keep their data)."""
+    have = {c["name"] for c in inspect(engine).get_columns("tracks")}
+    missing = {k: v for k, v in ADDED_TRACK_COLUMNS.items() if k not in have}
+    for name, sql_type in missing.items():
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE tracks ADD COLUMN {name} {sql_type}"))
+        except DBAPIError:              # another process opening the same library added it first
+            if name not in {c["name"] for c in inspect(engine).get_columns("tracks")}:
+                raise
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -1,8 +1,10 @@
 """Adding tracks to the library: classify, file under the genre, record; idempotent and crash-safe.
 
-Order of work: the file is complete in ``.incoming`` -> renamed into ``<genre>/<hash>.<ext>`` -> the
-row commits. A crash leaves at most a file without a row (re-ingesting adopts it), never a row
-without a file or a half-written file in the library.
+Order of work: the file is complete in ``.incoming`` -> renamed into ``<genre>/<name> [<hash8>].<ext>``
+-> the row commits -> the genre's playlist is rewritten. A crash leaves at most a file without a row
+(re-ingesting adopts it), never a row without a file or a half-written file in the library. A
+correction (:meth:`Library.relabel`) links the file into its new folder, commits, then unlinks the old
+name, with the same guarantee.
 """
 from __future__ import annotations
 
@@ -14,15 +16,18 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..audio import header, iter_audio_files
-from ..errors import AudioError
+from ..audio import AUDIO_EXTENSIONS, header, iter_audio_files
+from ..errors import AudioError, DataError
 from ..features.warmup import warm_up
+from ..genres import Vocabulary
 from ..inference.predict import GenreModel
 from ..io import file_hash
-from ..models.bundle import model_folder, model_id
+from ..models.bundle import model_folder, model_genres, model_id, read_config
 from ..parallel import map_items, pid_alive
+from ..tagging import read_tags, write_genre
 from . import store
 from .db import Track, default_db_url, make_engine, session_factory
+from .playlists import update_playlists
 
 
 @dataclass
@@ -31,25 +36,43 @@ class IngestResult:
     created: bool
 
 
-class Library:
-    """The library folder, its database and the model that classifies new tracks."""
+def library_exists(library_dir: str | Path, db_url: str | None = None) -> bool:
+    """Whether ``library_dir`` holds a library (its database file, or a folder beside a database URL)."""
+    return Path(library_dir).is_dir() and (db_url is not None or (Path(library_dir) / "library.sqlite").is_file())
 
-    def __init__(self, library_dir: str | Path, model: GenreModel, *, model_id: str, db_url: str | None = None):
+
+class Library:
+    """The library folder, its database and the model that classifies new tracks (loaded on first use:
+    listing, correcting and playlists need only the model's genre list)."""
+
+    def __init__(self, library_dir: str | Path, model_dir: str | Path, *, db_url: str | None = None,
+                 aliases: dict[str, str] | None = None, write_tags: bool = False, create: bool = True):
         self.dir = Path(library_dir)
+        if not create and not library_exists(self.dir, db_url):
+            raise DataError(f"{self.dir}: no library here (a typo? `genrefuse ingest FILES --library "
+                            f"{self.dir}` creates one)")
+        self.model_dir = model_folder(model_dir)
+        cfg = read_config(self.model_dir)
+        self.model_id, self.min_confidence = model_id(self.model_dir), float((cfg.get("calibration") or {})
+                                                                            .get("min_confidence", 0.0))
+        self.vocabulary = Vocabulary(model_genres(self.model_dir), aliases)
+        self.write_tags = write_tags
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.model, self.model_id = model, model_id
         self.engine = make_engine(db_url or default_db_url(self.dir))
         self.Session = session_factory(self.engine)
         self._clean_incoming()
 
     @classmethod
-    def open(cls, library_dir: str | Path, model_dir: str | Path, *, db_url: str | None = None) -> "Library":
-        model_dir = model_folder(model_dir)
-        return cls(library_dir, GenreModel.load(model_dir), model_id=model_id(model_dir), db_url=db_url)
+    def open(cls, library_dir: str | Path, model_dir: str | Path, *, db_url: str | None = None, **kw) -> "Library":
+        return cls(library_dir, model_dir, db_url=db_url, **kw)
+
+    @functools.cached_property
+    def model(self) -> GenreModel:
+        return GenreModel.load(self.model_dir)
 
     @property
     def genres(self) -> list[str]:
-        return self.model.genres
+        return self.vocabulary.genres
 
     def _clean_incoming(self, older_than: float = 3600) -> None:
         """Remove what an interrupted upload or ingest left in ``.incoming``: every file whose owning
@@ -71,9 +94,11 @@ class Library:
         with self.Session() as s:
             return s.scalar(select(Track).where(Track.content_hash == digest))
 
-    def ingest(self, path: str | Path, *, original_name: str | None = None, owned: bool = False) -> IngestResult:
+    def ingest(self, path: str | Path, *, original_name: str | None = None, owned: bool = False,
+               added_by: int | None = None) -> IngestResult:
         """Classify and store one file. ``owned``: ``path`` is a temporary file of ours (an upload in
-        ``.incoming``) that may be moved; a user's own file is copied, never moved."""
+        ``.incoming``) that may be moved; a user's own file is copied, never moved. ``added_by``: the
+        listener who uploaded it. With ``write_tags`` the library's copy gets the genre tag."""
         path = Path(path)
         name = original_name or path.name
         digest = file_hash(path)
@@ -88,23 +113,61 @@ class Library:
             seconds, ext = head.duration, head.extension     # the same bytes under any name: one path, one file
         except AudioError as exc:
             raise AudioError(name, exc.reason) from None
+        tags = read_tags(path)
         tmp = path if owned else store.copy_to_incoming(path, self.dir)
-        rel = store.relative_path(pred.genre, digest, ext)
+        if self.write_tags and ext in ("mp3", "ogg", "flac"):
+            write_genre(tmp, Vocabulary.display(pred.genre), kind=ext)
+        rel = store.relative_path(pred.genre, digest, ext, name=store.readable_name(
+            original_name=name, artist=tags.artist, title=tags.title))
         store.move_into_place(tmp, self.dir, rel)
         with self.Session() as s:
             track = Track(content_hash=digest, original_name=name[:512], stored_path=rel, duration=seconds,
-                          genre=pred.genre, probabilities=pred.probabilities, model_id=self.model_id)
+                          genre=pred.genre, probabilities=pred.probabilities, model_id=self.model_id,
+                          artist=tags.artist, title=tags.title, added_by=added_by)
             s.add(track)
             try:
                 s.commit()
             except IntegrityError:          # the same content committed by a concurrent ingest
                 s.rollback()
-                return IngestResult(self.find(digest), False)
+                winner = self.find(digest)
+                if winner.stored_path != rel:   # it came under another name: ours would be a second copy
+                    (self.dir / rel).unlink(missing_ok=True)
+                return IngestResult(winner, False)
+            update_playlists(self.dir, s, [track.genre])
             return IngestResult(track, True)
+
+    def relabel(self, track_id: int, genre: str) -> Track:
+        """Correct (or confirm) a track's genre: ``genre`` is any name the vocabulary knows. The file moves
+        to the genre's folder (and its genre tag is rewritten when it carries one); the label is marked
+        confirmed, so that training on the library uses it."""
+        genre = self.vocabulary.resolve(genre)
+        with self.Session() as s:
+            track = s.get(Track, track_id)
+            if track is None:
+                raise LookupError(f"no track {track_id}")
+            old_genre, old_rel = track.genre, track.stored_path
+            new_rel = store.in_genre(old_rel, genre)
+            if new_rel != old_rel:
+                store.relink(self.dir, old_rel, new_rel)
+            track.genre, track.stored_path, track.confirmed = genre, new_rel, True
+            s.commit()
+            if new_rel != old_rel:
+                (self.dir / old_rel).unlink(missing_ok=True)
+                self._retag(self.dir / new_rel, genre)
+            update_playlists(self.dir, s, {old_genre, genre})
+            return track
+
+    def _retag(self, path: Path, genre: str) -> None:
+        """Rewrite the genre tag of a library file that carries one (best effort: the move stands)."""
+        try:
+            if read_tags(path).genres:
+                write_genre(path, Vocabulary.display(genre), kind=header(path).extension)
+        except AudioError:
+            pass
 
     def describe(self, track: Track) -> dict:
         """A track as the API shows it, with ``unsure`` judged by this library's model."""
-        return track.to_json(min_confidence=self.model.min_confidence)
+        return track.to_json(min_confidence=self.min_confidence)
 
     def audio_path(self, track: Track) -> Path:
         return self.dir / track.stored_path
@@ -115,16 +178,17 @@ class Library:
         return {g: int(counts.get(g, 0)) for g in self.genres} | {g: int(n) for g, n in counts.items() if g not in self.genres}
 
 
-def _ingest_worker(path: Path, *, library_dir: str, model_dir: str, db_url: str | None) -> tuple[int, bool, dict]:
-    lib = _worker_library(library_dir, model_dir, db_url)
+def _ingest_worker(path: Path, *, library_dir: str, model_dir: str, db_url: str | None,
+                   write_tags: bool) -> tuple[int, bool, dict]:
+    lib = _worker_library(library_dir, model_dir, db_url, write_tags)
     r = lib.ingest(path)
     return r.track.id, r.created, lib.describe(r.track)
 
 
 @functools.lru_cache(maxsize=2)
-def _worker_library(library_dir: str, model_dir: str, db_url: str | None) -> Library:
+def _worker_library(library_dir: str, model_dir: str, db_url: str | None, write_tags: bool) -> Library:
     """One Library (model and engine) per worker process, loaded on first use."""
-    return Library.open(library_dir, model_dir, db_url=db_url)
+    return Library.open(library_dir, model_dir, db_url=db_url, write_tags=write_tags)
 
 
 @dataclass
@@ -136,13 +200,22 @@ class IngestReport:
 
 
 def ingest_many(inputs: list[str | Path], *, library_dir: str | Path, model_dir: str | Path,
-                db_url: str | None = None, jobs: int | None = None, progress: bool = True) -> IngestReport:
+                db_url: str | None = None, jobs: int | None = None, progress: bool = True,
+                write_tags: bool = False) -> IngestReport:
     """Batch import of files and folders; bad files are reported and skipped. Re-running skips what
-    is already stored (by content hash), so an interrupted import simply resumes."""
+    is already stored (by content hash), so an interrupted import simply resumes. Inputs with no
+    audio file at all are a :class:`DataError`, raised before anything is created."""
+    paths = list(iter_audio_files(inputs))
+    if not paths:
+        raise DataError(f"no audio files in {', '.join(map(str, inputs))} (looked for "
+                        f"{', '.join(e[1:] for e in AUDIO_EXTENSIONS)})")
+    if not any(p.exists() for p in paths):
+        raise DataError(f"none of the inputs exist: {', '.join(map(str, paths[:3]))}{' ...' if len(paths) > 3 else ''}")
+    model_dir = model_folder(model_dir)
     Library.open(library_dir, model_dir, db_url=db_url)      # schema and folders before the workers start
     report = IngestReport(failures=[], tracks=[])
-    work = functools.partial(_ingest_worker, library_dir=str(library_dir), model_dir=str(model_dir), db_url=db_url)
-    paths = list(iter_audio_files(inputs))
+    work = functools.partial(_ingest_worker, library_dir=str(library_dir), model_dir=str(model_dir), db_url=db_url,
+                             write_tags=write_tags)
     for o in map_items(work, paths, jobs=jobs, desc="ingest", progress=progress, warm_up=warm_up):
         if not o.ok:
             report.failures.append(o.error)

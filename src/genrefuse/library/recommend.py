@@ -1,7 +1,8 @@
 """Recommendation from a user's genre weights and each track's full genre-probability vector.
 
 score(track) = sum over genres of weight[genre] * p(genre | track). Tracks the user already liked or
-skipped are left out; ties go to the most recently added. Feedback moves the weights towards (like)
+skipped are left out, and so are tracks that score zero (nothing the user likes); ties go to the most
+recently added. Feedback moves the weights towards (like)
 or away from (skip) the track's probability vector.
 """
 from __future__ import annotations
@@ -32,6 +33,8 @@ def recommend(session: Session, user: User, *, limit: int = 10) -> list[dict]:
     scored = []
     for rank, t in enumerate(tracks):           # rank 0 = newest
         s, because = score(weights, t.probabilities)
+        if s <= 1e-9:
+            continue
         scored.append((-s, rank, t, because))
     scored.sort(key=lambda x: (x[0], x[1]))
     return [{"track": t.to_json(), "score": round(-neg, 6), "because": because} for neg, _, t, because in scored[:limit]]

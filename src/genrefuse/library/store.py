@@ -1,7 +1,10 @@
-"""Audio files under ``LIBRARY_DIR/<genre>/<content-hash>.<ext>``, written atomically.
+"""Audio files under ``LIBRARY_DIR/<genre>/<artist - title, else the original name> [<hash8>].<ext>``,
+written atomically.
 
-The user's file name is data only, never part of a path: a file lands first in ``LIBRARY_DIR/.incoming``
-under a random name and is renamed into place (same file system, so the rename is atomic).
+The user's file name is cleaned before it becomes part of a path (no folders, no hidden names, no
+characters a file system refuses); the first 8 hex digits of the content hash keep names unique. A file
+lands first in ``LIBRARY_DIR/.incoming`` under a random name and is renamed into place (same file
+system, so the rename is atomic).
 """
 from __future__ import annotations
 
@@ -35,12 +38,52 @@ def safe_ext(name: str) -> str:
     return ext[1:] if ext in AUDIO_EXTENSIONS else "bin"
 
 
-def relative_path(genre: str, digest: str, ext: str) -> str:
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+MAX_NAME_BYTES = 150                 # file systems allow 255; the hash, extension and margin take the rest
+
+
+def readable_name(*, original_name: str, artist: str | None = None, title: str | None = None) -> str:
+    """``Artist - Title`` when the tags give both, else the title, else the original file's stem; cleaned
+    so that it is one plain file name on any common file system."""
+    base = f"{artist} - {title}" if artist and title else (title or Path(original_name).stem)
+    base = " ".join(_UNSAFE.sub("_", base).split()).strip(" .")
+    while len(base.encode()) > MAX_NAME_BYTES:
+        base = base[:-1]
+    return base.rstrip(" .") or "track"
+
+
+def relative_path(genre: str, digest: str, ext: str, *, name: str | None = None) -> str:
+    """``<genre>/<name> [<hash8>].<ext>``; without ``name``, ``<genre>/<hash>.<ext>`` (the older layout)."""
     if not _GENRE_SAFE.match(genre):
         raise ValueError(f"genre name {genre!r} cannot name a folder")
     if not re.fullmatch(r"[0-9a-f]{64}", digest):
         raise ValueError("a stored file is named by its SHA-256")
-    return f"{genre}/{digest}.{ext}"
+    if name is None:
+        return f"{genre}/{digest}.{ext}"
+    if name != readable_name(original_name=name + ".x") or not name:
+        raise ValueError(f"{name!r} is not a clean file name")
+    return f"{genre}/{name} [{digest[:8]}].{ext}"
+
+
+def in_genre(rel: str, genre: str) -> str:
+    """The same stored file's path under another genre's folder."""
+    if not _GENRE_SAFE.match(genre):
+        raise ValueError(f"genre name {genre!r} cannot name a folder")
+    return f"{genre}/{rel.split('/', 1)[1]}"
+
+
+def relink(library_dir: Path, old_rel: str, new_rel: str) -> Path:
+    """Make the file at ``old_rel`` also appear at ``new_rel`` (a hard link, else a copy renamed into
+    place); the caller removes ``old_rel`` once the database points at the new path."""
+    src, dest = Path(library_dir) / old_rel, Path(library_dir) / new_rel
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = incoming_path(library_dir, ".relink")
+    try:
+        os.link(src, tmp)
+    except OSError:
+        tmp = copy_to_incoming(src, library_dir)
+    os.replace(tmp, dest)
+    return dest
 
 
 def move_into_place(src: Path, library_dir: Path, rel: str) -> Path:

@@ -4,12 +4,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import ConflictError, DataError
-from .db import User, UserGenre
+from ..genres import Vocabulary
+from .db import Feedback, Track, User, UserGenre
 
 LIKED_WEIGHT = 1.0
 
@@ -19,19 +20,13 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def check_genres(genres: list[str], known: list[str]) -> list[str]:
-    unknown = [g for g in genres if g not in known]
-    if unknown:
-        raise DataError(f"unknown genre {unknown[0]!r}; the model knows {', '.join(known)}")
-    return list(dict.fromkeys(genres))
-
-
-def create_user(session: Session, name: str, likes: list[str], known: list[str]) -> tuple[User, str]:
-    """Create a user who likes ``likes``; returns the user and the API token (shown once)."""
+def create_user(session: Session, name: str, likes: list[str], vocabulary: Vocabulary) -> tuple[User, str]:
+    """Create a user who likes ``likes`` (any names the vocabulary knows: "Hip-Hop", "metal"); returns
+    the user and the API token (shown once)."""
     name = name.strip()
     if not name or len(name) > 128:
         raise DataError("a user name must have 1 to 128 characters")
-    likes = check_genres(likes, known)
+    likes = vocabulary.resolve_all(likes)
     token = secrets.token_urlsafe(32)
     user = User(name=name, token_hash=hash_token(token),
                 genres=[UserGenre(genre=g, weight=LIKED_WEIGHT) for g in likes])
@@ -55,3 +50,22 @@ def user_by_name(session: Session, name: str) -> User:
     if user is None:
         raise DataError(f"no user named {name!r}")
     return user
+
+
+def list_users(session: Session) -> list[dict]:
+    """Every listener with the genres they like most, their likes and skips, and the tracks they added."""
+    out = []
+    for u in session.scalars(select(User).order_by(User.name)).all():
+        actions = [a for (a,) in session.execute(select(Feedback.action).where(Feedback.user_id == u.id))]
+        added = session.scalar(select(func.count()).select_from(Track).where(Track.added_by == u.id))
+        top = sorted(u.weights().items(), key=lambda kv: -kv[1])
+        out.append({"id": u.id, "name": u.name, "likes": actions.count("like"), "skips": actions.count("skip"),
+                    "added": int(added or 0), "top_genres": [g for g, w in top[:3] if w > 0]})
+    return out
+
+
+def remove_user(session: Session, name: str) -> None:
+    """Remove a listener, their token and feedback; the tracks they added stay (without their name)."""
+    user = user_by_name(session, name)
+    session.delete(user)
+    session.commit()

@@ -1,13 +1,16 @@
-"""The HTTP service: upload -> classify -> file by genre -> recommend (FastAPI; docs at /docs)."""
+"""The HTTP service: upload -> classify -> file by genre -> recommend (FastAPI; docs at /docs, served
+offline by fastapi-offline). Reading is open; uploads, corrections and feedback need a listener's token."""
 
 import os
+import threading
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, File, HTTPException, Path as PathParam, Query, Request, UploadFile
+from fastapi import Depends, File, HTTPException, Path as PathParam, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -21,6 +24,7 @@ from . import guards
 
 STATIC = Path(__file__).parent / "static"
 DEFAULT_MAX_UPLOAD_MB = 50
+DEFAULT_MAX_ANALYSES = 2  # uploads analysed at once; more wait their turn, so memory stays bounded
 MAX_ID = 2**63 - 1        # the databases' INTEGER range: a larger id or offset is a 422, never an overflow
 TrackId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 MEDIA_TYPES = {"wav": "audio/wav", "au": "audio/basic", "flac": "audio/flac", "ogg": "audio/ogg", "mp3": "audio/mpeg"}
@@ -31,23 +35,35 @@ class NewUser(BaseModel):
     likes: list[str] = Field(default_factory=list)
 
 
+class Correction(BaseModel):
+    genre: str = Field(min_length=1, max_length=64, description="the right genre (any name or alias the model knows)")
+
+
 class NewFeedback(BaseModel):
     track_id: int = Field(ge=1, le=MAX_ID)
     action: str = Field(pattern="^(like|skip)$")
 
 
 def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
-               allowed_hosts: list[str] | None = None, allowed_origins: list[str] | None = None) -> FastAPI:
+               allowed_hosts: list[str] | None = None, allowed_origins: list[str] | None = None,
+               signup: bool = True, max_analyses: int = DEFAULT_MAX_ANALYSES,
+               body_idle_seconds: float = 15.0, body_total_seconds: float = 300.0) -> FastAPIOffline:
     """The API and page over ``library``. ``allowed_hosts``: Host names it answers (default: localhost
-    names; '*' for any); ``allowed_origins``: other sites' pages that may write (default: none)."""
-    app = FastAPI(title="genrefuse", version="0.1.0",
-                  description="Classify uploaded music by genre, file it in a library, recommend it to listeners.")
+    names; '*' for any); ``allowed_origins``: other sites' pages that may write (default: none);
+    ``signup``: whether anyone who reaches the server may create a listener (else only
+    ``genrefuse users add`` can); ``max_analyses``: uploads classified at once."""
+    app = FastAPIOffline(title="genrefuse", version="0.1.0",
+                         description="Classify uploaded music by genre, file it in a library, recommend it to "
+                                     "listeners. Uploads, corrections and feedback need a listener's token "
+                                     "(Authorization: Bearer TOKEN).")
     app.state.library = library
     max_bytes = int(max_upload_mb * 1024 * 1024)
     bearer = HTTPBearer(auto_error=False)
     failures = guards.TokenFailures()
+    analyses = threading.BoundedSemaphore(max(1, max_analyses))
     guards.install(app, max_upload_bytes=max_bytes, allowed_hosts=list(allowed_hosts or guards.LOCAL_HOSTS),
-                   allowed_origins=list(allowed_origins or []))
+                   allowed_origins=list(allowed_origins or []), body_idle_seconds=body_idle_seconds,
+                   body_total_seconds=body_total_seconds)
 
     def current_user(request: Request,
                      cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
@@ -72,10 +88,12 @@ def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
     def health() -> dict:
         with library.Session() as s:
             n = len(s.scalars(select(Track.id).limit(1)).all())
-        return {"status": "ok", "model": library.model_id, "genres": library.genres, "database": n >= 0}
+        return {"status": "ok", "model": library.model_id, "genres": library.genres, "database": n >= 0,
+                "min_confidence": library.min_confidence, "signup": signup}
 
     @app.post("/api/tracks", status_code=201)
-    def upload(file: Annotated[UploadFile, File(description="an audio file: wav, au, flac, ogg or mp3")]) -> JSONResponse:
+    def upload(file: Annotated[UploadFile, File(description="an audio file: wav, au, flac, ogg or mp3")],
+               user: Annotated[User, Depends(current_user)]) -> JSONResponse:
         name = Path(file.filename or "upload").name
         tmp = store.incoming_path(library.dir, f".{store.safe_ext(name)}")
         size = 0
@@ -89,7 +107,8 @@ def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
             if size == 0:
                 raise HTTPException(400, f"{name}: empty file")
             try:
-                result = library.ingest(tmp, original_name=name, owned=True)
+                with analyses:
+                    result = library.ingest(tmp, original_name=name, owned=True, added_by=user.id)
             except AudioError as exc:
                 raise HTTPException(415, str(exc)) from None
         finally:
@@ -103,7 +122,7 @@ def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
         with library.Session() as s:
             q = select(Track)
             if genre:
-                q = q.where(Track.genre == genre)
+                q = q.where(Track.genre == library.vocabulary.resolve(genre))
             rows = s.scalars(q.order_by(Track.added_at.desc(), Track.id.desc()).limit(limit).offset(offset)).all()
         return {"tracks": [library.describe(t) for t in rows], "limit": limit, "offset": offset}
 
@@ -117,6 +136,15 @@ def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
     @app.get("/api/tracks/{track_id}")
     def get_track(track_id: TrackId) -> dict:
         return library.describe(_track(track_id))
+
+    @app.patch("/api/tracks/{track_id}")
+    def correct_track(track_id: TrackId, body: Correction, _user: Annotated[User, Depends(current_user)]) -> dict:
+        """Correct (or confirm) a track's genre: the file moves to the genre's folder, the label counts as
+        confirmed (``genrefuse train LIBRARY`` learns from it)."""
+        try:
+            return library.describe(library.relabel(track_id, body.genre))
+        except LookupError as exc:
+            raise HTTPException(404, str(exc)) from None
 
     @app.get("/api/tracks/{track_id}/audio")
     def get_audio(track_id: TrackId) -> FileResponse:
@@ -134,9 +162,12 @@ def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
 
     @app.post("/api/users", status_code=201)
     def new_user(body: NewUser) -> dict:
+        if not signup:
+            raise HTTPException(403, "sign-up is closed on this server: ask its owner for a token "
+                                     "(genrefuse users add NAME --library LIBRARY)")
         with library.Session() as s:
-            user, token = create_user(s, body.name, body.likes, library.genres)
-            return {"id": user.id, "name": user.name, "token": token, "likes": body.likes}
+            user, token = create_user(s, body.name, body.likes, library.vocabulary)
+            return {"id": user.id, "name": user.name, "token": token, "likes": sorted(user.weights())}
 
     @app.get("/api/me")
     def me(user: Annotated[User, Depends(current_user)]) -> dict:
@@ -162,8 +193,10 @@ def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
     @app.get("/api/me/feedback")
     def my_feedback_list(user: Annotated[User, Depends(current_user)]) -> dict:
         with library.Session() as s:
-            rows = s.scalars(select(Feedback).where(Feedback.user_id == user.id).order_by(Feedback.id)).all()
-            return {"feedback": [{"track_id": f.track_id, "action": f.action} for f in rows]}
+            rows = s.execute(select(Feedback, Track).join(Track, Track.id == Feedback.track_id)
+                             .where(Feedback.user_id == user.id).order_by(Feedback.id.desc())).all()
+            return {"feedback": [{"track_id": f.track_id, "action": f.action, "track": library.describe(t)}
+                                 for f, t in rows]}
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
@@ -174,14 +207,15 @@ def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
 
 
 def serve(*, model_dir: str | Path, library_dir: str | Path, db_url: str | None = None, host: str = "127.0.0.1",
-          port: int = 8000, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB, allowed_hosts: list[str] | None = None,
-          allowed_origins: list[str] | None = None) -> None:
+          port: int = 8000, aliases: dict[str, str] | None = None, write_tags: bool = False, **options) -> None:
+    """Run the service (``options``: those of :func:`create_app`)."""
     import uvicorn
 
-    library = Library.open(library_dir, model_dir, db_url=db_url)
+    library = Library.open(library_dir, model_dir, db_url=db_url, aliases=aliases, write_tags=write_tags)
     from ..features.warmup import warm_up
 
     warm_up()
+    library.model                       # loaded now, not by the first upload
     print(f"genrefuse serving {library.dir} with model {library.model_id} on http://{host}:{port} (API docs: /docs)")
-    app = create_app(library, max_upload_mb=max_upload_mb, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins)
+    app = create_app(library, **options)
     uvicorn.run(app, host=host, port=port, log_level=os.environ.get("GENREFUSE_LOG_LEVEL", "info"))

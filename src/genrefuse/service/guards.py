@@ -1,8 +1,11 @@
 """What a trusted service does before a request reaches the API: trusted Host names, same-origin writes,
-an upload limit checked from the headers before a byte of the body is read, security headers on every
-response, a limit on wrong tokens per client, and validation errors that never echo the request back."""
+an upload limit checked from the headers before a byte of the body is read, a time limit on slow or
+lying request bodies, security headers on every response, a limit on wrong tokens per client, and
+validation errors that never echo the request back."""
 from __future__ import annotations
 
+import asyncio
+import json
 import threading
 import time
 from collections import defaultdict, deque
@@ -53,8 +56,59 @@ class TokenFailures:
             q.append(now)
 
 
-def install(app: FastAPI, *, max_upload_bytes: int, allowed_hosts: list[str], allowed_origins: list[str]) -> None:
-    """Add the guards to ``app`` (the outermost runs first: hosts, then origins and sizes)."""
+class BodyTimeout:
+    """ASGI middleware: a request body that stops arriving for ``idle`` seconds, or is not complete after
+    ``total`` seconds, ends with 408 and a closed connection (uvicorn itself waits for ever, so a client
+    that promises more bytes than it sends would hold a worker)."""
+
+    def __init__(self, app, *, idle: float = 15.0, total: float = 300.0):
+        self.app, self.idle, self.total = app, idle, total
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") not in WRITE_METHODS:
+            return await self.app(scope, receive, send)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.total
+        timed_out = False
+
+        async def timed_receive():
+            nonlocal timed_out
+            try:
+                return await asyncio.wait_for(receive(), max(0.0, min(self.idle, deadline - loop.time())))
+            except asyncio.TimeoutError:
+                timed_out = True
+                return {"type": "http.disconnect"}      # the app sees a client that went away
+
+        replied = False
+
+        async def reply_408():
+            nonlocal replied
+            replied = True
+            body = json.dumps({"detail": f"the request body did not arrive in time (idle limit {self.idle:g} s, "
+                                         f"total {self.total:g} s)"}).encode()
+            await send({"type": "http.response.start", "status": 408,
+                        "headers": [(b"content-type", b"application/json"), (b"connection", b"close"),
+                                    (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+
+        async def guarded_send(message):
+            if not timed_out:
+                return await send(message)
+            if message["type"] == "http.response.start" and not replied:
+                await reply_408()                      # the app's own reply to the "disconnect" is replaced
+
+        try:
+            await self.app(scope, timed_receive, guarded_send)
+        except Exception:
+            if not timed_out:
+                raise
+        if timed_out and not replied:
+            await reply_408()
+
+
+def install(app: FastAPI, *, max_upload_bytes: int, allowed_hosts: list[str], allowed_origins: list[str],
+            body_idle_seconds: float = 15.0, body_total_seconds: float = 300.0) -> None:
+    """Add the guards to ``app`` (the outermost runs first: hosts, body time limits, then origins and sizes)."""
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_req: Request, exc: RequestValidationError):
@@ -79,6 +133,7 @@ def install(app: FastAPI, *, max_upload_bytes: int, allowed_hosts: list[str], al
             response.headers.setdefault(k, v)
         return response
 
+    app.add_middleware(BodyTimeout, idle=body_idle_seconds, total=body_total_seconds)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
 
 

@@ -1,12 +1,15 @@
-// genrefuse page: upload and classify, browse by genre, listeners and their recommendations.
+// genrefuse page: sign in, upload and classify, browse and correct by genre, recommendations and likes.
 "use strict";
 const $ = (id) => document.getElementById(id);
-const users = JSON.parse(localStorage.getItem("genrefuse-users") || "{}");   // name -> token
+const known = JSON.parse(localStorage.getItem("genrefuse-users") || "{}");   // name -> token, this browser only
+let me = null;                // {name, token} of the signed-in listener
 let genres = [];
-let currentGenre = null;
+let currentGenre = null;      // null: all genres
 
 async function api(path, options = {}) {
-  const res = await fetch(path, options);
+  const headers = { ...(options.headers || {}) };
+  if (me && !headers.Authorization) headers.Authorization = `Bearer ${me.token}`;
+  const res = await fetch(path, { ...options, headers });
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(typeof body.detail === "string" ? body.detail : `${res.status} ${res.statusText}`);
   return body;
@@ -18,100 +21,56 @@ function el(tag, props = {}, ...children) {
   return e;
 }
 
-function showBars(probabilities) {
-  const sorted = Object.entries(probabilities).sort((a, b) => b[1] - a[1]);
-  $("bars").replaceChildren(...sorted.map(([g, p], i) => el("div", { className: "bar" + (i === 0 ? " top" : ""), title: g },
-    el("span", { textContent: g }),
-    el("div", { className: "fill", style: `width:${(100 * p).toFixed(1)}%` }),
-    el("span", { className: "muted", textContent: (100 * p).toFixed(1) + "%" }))));
+function say(id, text, kind = "") {
+  $(id).className = kind || "muted";
+  $(id).textContent = text;
 }
 
-async function upload(file) {
-  $("upload-status").className = "";
-  $("upload-status").textContent = `Classifying ${file.name}…`;
-  $("result").hidden = true;        // a failed upload must not leave the previous answer on screen
-  const form = new FormData();
-  form.append("file", file);
+// ------------------------------------------------------------------ listener: sign in by token or create
+function saveKnown() { localStorage.setItem("genrefuse-users", JSON.stringify(known)); }
+
+async function signIn(token, { quiet = false } = {}) {
   try {
-    const t = await api("/api/tracks", { method: "POST", body: form });
-    $("upload-status").textContent = t.created ? "Stored in the library." : "Already in the library.";
-    $("result").hidden = false;
-    $("result-genre").textContent = t.genre;
-    $("result-confidence").textContent = `${Math.round(100 * t.confidence)}% confident` + (t.unsure ? " (unsure)" : "");
-    $("result-confidence").className = t.unsure ? "unsure" : "muted";
-    $("result-name").textContent = t.name;
-    showBars(t.probabilities);
-    await refreshGenres();
-    await refreshRecommendations();
+    const u = await api("/api/me", { headers: { Authorization: `Bearer ${token}` } });
+    me = { name: u.name, token };
+    known[u.name] = token;
+    saveKnown();
+    localStorage.setItem("genrefuse-current", u.name);
+    if (!quiet) say("token-status", `Signed in as ${u.name}.`, "ok");
   } catch (err) {
-    $("upload-status").className = "error";
-    $("upload-status").textContent = err.message;
+    if (!quiet) say("token-status", err.message, "error");
+    return false;
   }
+  showListener();
+  await Promise.all([refreshRecommendations(), refreshLiked(), refreshTracks()]);
+  return true;
 }
 
-function trackItem(t, extra = []) {
-  const play = el("button", { textContent: "▶", title: "play", onclick: () => play_(t) });
-  const li = el("li", {}, play, el("span", { className: "name", textContent: t.name }),
-    el("span", { className: "tag" + (t.unsure ? " unsure" : ""), textContent: t.genre + (t.unsure ? "?" : ""),
-      title: `${Math.round(100 * t.confidence)}% confident` + (t.unsure ? " (unsure)" : "") }), ...extra);
-  li.dataset.id = t.id;
-  return li;
+function signOut() {
+  me = null;
+  localStorage.removeItem("genrefuse-current");
+  showListener();
+  refreshRecommendations();
+  refreshLiked();
+  refreshTracks();
 }
 
-function play_(t) {
-  const p = $("player");
-  p.hidden = false;
-  p.src = `/api/tracks/${t.id}/audio`;
-  p.play().catch(() => {});
+function showListener() {
+  $("signed-in").hidden = !me;
+  $("sign-in-forms").hidden = !!me;
+  $("me-name").textContent = me ? me.name : "";
+  $("rec-user").textContent = me ? me.name : "—";
+  $("upload").classList.toggle("locked", !me);
+  if (!me) say("upload-status", "Sign in (or create a listener) to upload.");
+  else if ($("upload-status").textContent.startsWith("Sign in")) say("upload-status", "");
+  $("known-users").replaceChildren(...Object.keys(known).sort().filter((n) => !me || n !== me.name).map((n) =>
+    el("button", { className: "chip", type: "button", textContent: `switch to ${n}`, onclick: () => signIn(known[n]) })));
 }
 
-async function refreshGenres() {
-  const { genres: list } = await api("/api/genres");
-  genres = list.map((g) => g.genre);
-  $("genre-list").replaceChildren(...list.map((g) => el("button", {
-    className: "chip" + (g.genre === currentGenre ? " active" : ""), textContent: `${g.genre} (${g.count})`,
-    onclick: () => { currentGenre = currentGenre === g.genre ? null : g.genre; refreshGenres(); } })));
-  const q = currentGenre ? `?genre=${encodeURIComponent(currentGenre)}` : "";
-  const { tracks } = await api(`/api/tracks${q}`);
-  $("track-list").replaceChildren(...tracks.map((t) => trackItem(t)));
-  if (!$("like-boxes").children.length) {
-    $("like-boxes").replaceChildren(...genres.map((g) => el("label", { className: "chip" },
-      el("input", { type: "checkbox", value: g, name: "likes" }), " " + g)));
-  }
-}
-
-function refreshUsers(selected) {
-  const names = Object.keys(users).sort();
-  $("user-select").replaceChildren(el("option", { value: "", textContent: "(none)" }),
-    ...names.map((n) => el("option", { value: n, textContent: n })));
-  if (selected) $("user-select").value = selected;
-}
-
-async function refreshRecommendations() {
-  const name = $("user-select").value;
-  $("rec-user").textContent = name || "—";
-  if (!name) { $("rec-list").replaceChildren(); return; }
-  const auth = { Authorization: `Bearer ${users[name]}` };
-  try {
-    const { recommendations } = await api("/api/me/recommendations", { headers: auth });
-    if (!recommendations.length) {
-      $("rec-list").replaceChildren(el("li", { className: "muted", textContent: "Nothing new to recommend yet." }));
-      return;
-    }
-    $("rec-list").replaceChildren(...recommendations.map((r) => {
-      const because = r.because.map((b) => b.genre).join(", ");
-      const act = (action) => el("button", { textContent: action, className: action, onclick: async () => {
-        await api("/api/me/feedback", { method: "POST", headers: { ...auth, "Content-Type": "application/json" },
-          body: JSON.stringify({ track_id: r.track.id, action }) });
-        refreshRecommendations();
-      } });
-      return trackItem(r.track, [el("span", { className: "muted", textContent: because ? `because: ${because}` : "" }),
-        act("like"), act("skip")]);
-    }));
-  } catch (err) {
-    $("rec-list").replaceChildren(el("li", { className: "error", textContent: err.message }));
-  }
-}
+$("token-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  signIn($("token-input").value.trim()).then((ok) => { if (ok) $("token-input").value = ""; });
+});
 
 $("user-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
@@ -120,18 +79,78 @@ $("user-form").addEventListener("submit", async (ev) => {
   try {
     const u = await api("/api/users", { method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ name, likes }) });
-    users[u.name] = u.token;
-    localStorage.setItem("genrefuse-users", JSON.stringify(users));
-    $("user-status").textContent = `Created ${u.name}.`;
-    refreshUsers(u.name);
-    refreshRecommendations();
+    say("user-status", `Created ${u.name}. Keep this token to sign in elsewhere: ${u.token}`, "ok");
+    await signIn(u.token, { quiet: true });
   } catch (err) {
-    $("user-status").textContent = err.message;
+    say("user-status", err.message, "error");
   }
 });
 
-$("user-select").addEventListener("change", refreshRecommendations);
-$("file-input").addEventListener("change", (ev) => { if (ev.target.files[0]) upload(ev.target.files[0]); });
+$("sign-out").addEventListener("click", signOut);
+
+// ------------------------------------------------------------------ upload with progress
+function showBars(probabilities) {
+  const sorted = Object.entries(probabilities).sort((a, b) => b[1] - a[1]);
+  $("bars").replaceChildren(...sorted.map(([g, p], i) => el("div", { className: "bar" + (i === 0 ? " top" : ""), title: g },
+    el("span", { textContent: g }),
+    el("div", { className: "fill", style: `width:${(100 * p).toFixed(1)}%` }),
+    el("span", { className: "muted", textContent: (100 * p).toFixed(1) + "%" }))));
+}
+
+function confidenceText(t) {
+  return `${Math.round(100 * t.confidence)}% confident` + (t.unsure ? " (unsure: please check)" : "");
+}
+
+function postFile(file, onProgress) {
+  // XMLHttpRequest, not fetch: only it reports upload progress
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/api/tracks");
+    xhr.setRequestHeader("Authorization", `Bearer ${me.token}`);
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
+    xhr.upload.onload = () => onProgress(1);
+    xhr.onload = () => {
+      let body = {};
+      try { body = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(body);
+      else reject(new Error(typeof body.detail === "string" ? body.detail : `${xhr.status} ${xhr.statusText}`));
+    };
+    xhr.onerror = () => reject(new Error("the upload failed (network error)"));
+    const form = new FormData();
+    form.append("file", file);
+    xhr.send(form);
+  });
+}
+
+async function upload(file) {
+  if (!me) { say("upload-status", "Sign in (or create a listener) to upload.", "error"); return; }
+  $("result").hidden = true;        // a failed upload must not leave the previous answer on screen
+  $("bars").replaceChildren();
+  const bar = $("upload-progress");
+  bar.hidden = false;
+  bar.value = 0;
+  say("upload-status", `Uploading ${file.name}…`);
+  try {
+    const t = await postFile(file, (f) => {
+      bar.value = Math.round(100 * f);
+      if (f >= 1) say("upload-status", `Classifying ${file.name}…`);
+    });
+    say("upload-status", t.created ? "Stored in the library." : "Already in the library.", "ok");
+    $("result").hidden = false;
+    $("result-genre").textContent = t.genre;
+    $("result-confidence").textContent = confidenceText(t);
+    $("result-confidence").className = t.unsure ? "unsure" : "muted";
+    $("result-name").textContent = t.name;
+    showBars(t.probabilities);
+    await Promise.all([refreshTracks(), refreshRecommendations()]);
+  } catch (err) {
+    say("upload-status", err.message.includes(file.name) ? err.message : `${file.name}: ${err.message}`, "error");
+  } finally {
+    bar.hidden = true;
+  }
+}
+
+$("file-input").addEventListener("change", (ev) => { if (ev.target.files[0]) upload(ev.target.files[0]); ev.target.value = ""; });
 const drop = $("drop");
 drop.addEventListener("dragover", (ev) => { ev.preventDefault(); drop.classList.add("over"); });
 drop.addEventListener("dragleave", () => drop.classList.remove("over"));
@@ -141,9 +160,114 @@ drop.addEventListener("drop", (ev) => {
   if (ev.dataTransfer.files[0]) upload(ev.dataTransfer.files[0]);
 });
 
+// ------------------------------------------------------------------ library: browse, play, correct
+function play(t) {
+  const p = $("player");
+  p.hidden = false;
+  p.src = `/api/tracks/${t.id}/audio`;
+  p.play().catch(() => {});
+}
+
+function genreTag(t) {
+  const label = t.confirmed ? `${t.genre} ✓` : t.genre + (t.unsure ? "?" : "");
+  return el("span", { className: "tag" + (t.unsure && !t.confirmed ? " unsure" : "") + (t.confirmed ? " confirmed" : ""),
+    textContent: label, title: t.confirmed ? "genre confirmed by a listener" : confidenceText(t) });
+}
+
+function trackItem(t, extra = []) {
+  const li = el("li", {}, el("button", { textContent: "▶", title: "play", onclick: () => play(t) }),
+    el("span", { className: "name", textContent: t.artist && t.title ? `${t.artist} – ${t.title}` : t.name, title: t.name }),
+    genreTag(t), ...extra);
+  li.dataset.id = t.id;
+  return li;
+}
+
+function fixControl(t) {
+  // "wrong genre?" opens a choice of genres; saving moves the file and marks the label confirmed
+  const box = el("span", { className: "fix" });
+  const open = el("button", { className: "link wrong", type: "button", textContent: "wrong genre?" });
+  open.onclick = () => {
+    if (!me) { say("library-status", "Sign in to correct a genre.", "error"); return; }
+    const select = el("select", { ariaLabel: `right genre for ${t.name}` },
+      ...genres.map((g) => el("option", { value: g, textContent: g, selected: g === t.genre })));
+    const save = el("button", { type: "button", className: "save", textContent: "save" });
+    save.onclick = async () => {
+      try {
+        const fixed = await api(`/api/tracks/${t.id}`, { method: "PATCH", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ genre: select.value }) });
+        say("library-status", `${fixed.name} is now filed under ${fixed.genre}.`, "ok");
+        await Promise.all([refreshTracks(), refreshRecommendations()]);
+      } catch (err) {
+        say("library-status", err.message, "error");
+      }
+    };
+    box.replaceChildren(select, save);
+  };
+  box.append(open);
+  return box;
+}
+
+async function refreshTracks() {
+  const { genres: list } = await api("/api/genres");
+  genres = list.map((g) => g.genre);
+  const total = list.reduce((n, g) => n + g.count, 0);
+  const chip = (label, value) => el("button", { className: "chip" + (value === currentGenre ? " active" : ""),
+    textContent: label, onclick: () => { currentGenre = value; refreshTracks(); } });
+  $("genre-list").replaceChildren(chip(`all (${total})`, null), ...list.map((g) => chip(`${g.genre} (${g.count})`, g.genre)));
+  const q = currentGenre ? `?genre=${encodeURIComponent(currentGenre)}` : "";
+  const { tracks } = await api(`/api/tracks${q}`);
+  $("track-list").replaceChildren(...(tracks.length ? tracks.map((t) => trackItem(t, [fixControl(t)]))
+    : [el("li", { className: "muted", textContent: "No tracks here yet." })]));
+  if (!$("like-boxes").children.length) {
+    $("like-boxes").replaceChildren(...genres.map((g) => el("label", { className: "chip" },
+      el("input", { type: "checkbox", value: g, name: "likes" }), " " + g)));
+  }
+}
+
+// ------------------------------------------------------------------ recommendations, like/skip, liked list
+async function refreshRecommendations() {
+  if (!me) { $("rec-list").replaceChildren(); return; }
+  try {
+    const { recommendations } = await api("/api/me/recommendations");
+    if (!recommendations.length) {
+      $("rec-list").replaceChildren(el("li", { className: "muted", textContent: "Nothing new to recommend yet." }));
+      return;
+    }
+    $("rec-list").replaceChildren(...recommendations.map((r) => {
+      const because = r.because.map((b) => b.genre).join(", ");
+      const act = (action) => el("button", { textContent: action, className: action, onclick: async () => {
+        try {
+          await api("/api/me/feedback", { method: "POST", headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ track_id: r.track.id, action }) });
+          say("rec-status", action === "like" ? `Liked ${r.track.name}.` : `Skipped ${r.track.name}: fewer like it.`, "ok");
+          await Promise.all([refreshRecommendations(), refreshLiked()]);
+        } catch (err) {
+          say("rec-status", err.message, "error");
+        }
+      } });
+      return trackItem(r.track, [el("span", { className: "muted because", textContent: because ? `because: ${because}` : "" }),
+        act("like"), act("skip")]);
+    }));
+  } catch (err) {
+    $("rec-list").replaceChildren(el("li", { className: "error", textContent: err.message }));
+  }
+}
+
+async function refreshLiked() {
+  if (!me) { $("liked-list").replaceChildren(); return; }
+  const { feedback } = await api("/api/me/feedback");
+  const liked = feedback.filter((f) => f.action === "like");
+  $("liked-list").replaceChildren(...(liked.length ? liked.map((f) => trackItem(f.track))
+    : [el("li", { className: "muted", textContent: "Nothing liked yet." })]));
+}
+
+// ------------------------------------------------------------------ start
 (async () => {
   const h = await api("/api/health");
-  $("model-line").textContent = `model ${h.model} · genres: ${h.genres.join(", ")}`;
-  refreshUsers();
-  await refreshGenres();
+  $("model-line").textContent = `Genres it knows: ${h.genres.join(", ")}`;
+  $("user-form").hidden = !h.signup;
+  showListener();
+  await refreshTracks();
+  const current = localStorage.getItem("genrefuse-current");
+  if (current && known[current]) await signIn(known[current], { quiet: true });
 })();

@@ -1,39 +1,18 @@
-"""The ``genrefuse`` command: one thin sub-command per step, each calling a library function."""
+"""Commands on data and models: synth, features, extract, train, evaluate, compare, embed, models, predict,
+classify and demo."""
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-from .errors import GenrefuseError
-from .parallel import default_jobs
+from ..errors import GenrefuseError
+from .common import (CACHE_HELP, DEVICE_HELP, JOBS_HELP, MODEL_HELP, _fraction, _non_negative, _positive_int,
+                     _report_failures, command)
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
-
-
-def command(name: str):
-    def register(fn):
-        COMMANDS[name] = fn
-        return fn
-    return register
-
-
-def _fail(msg: str) -> None:
-    print(f"genrefuse: error: {msg}", file=sys.stderr)
-
-
-def _report_failures(failures: list[str], what: str) -> None:
-    if failures:
-        print(f"{len(failures)} {what} failed:", file=sys.stderr)
-        for f in failures:
-            print(f"  {f}", file=sys.stderr)
-
-
-# ----------------------------------------------------------------------------- foundation
 @command("synth")
 def cmd_synth(a: argparse.Namespace) -> int:
-    from .datasets.synth import SYNTH_GENRES, synthesize
+    from ..datasets.synth import SYNTH_GENRES, synthesize
 
     genres = tuple(a.genres.split(",")) if a.genres else SYNTH_GENRES
     paths = synthesize(a.out_dir, per_genre=a.per_genre, seconds=a.seconds, seed=a.seed, genres=genres, jobs=a.jobs)
@@ -43,8 +22,8 @@ def cmd_synth(a: argparse.Namespace) -> int:
 
 @command("features")
 def cmd_features(a: argparse.Namespace) -> int:
-    from .datasets.extract import features_table
-    from .datasets.layouts import discover
+    from ..datasets.extract import features_table
+    from ..datasets.layouts import discover
 
     items = discover(a.inputs)
     if not items:
@@ -57,8 +36,8 @@ def cmd_features(a: argparse.Namespace) -> int:
 
 @command("extract")
 def cmd_extract(a: argparse.Namespace) -> int:
-    from .datasets.extract import extract_dataset
-    from .datasets.layouts import discover
+    from ..datasets.extract import extract_dataset
+    from ..datasets.layouts import discover
 
     items = discover(a.dataset)
     if not items:
@@ -69,36 +48,8 @@ def cmd_extract(a: argparse.Namespace) -> int:
     return report.exit_status
 
 
-# ----------------------------------------------------------------------------- model
-def _non_negative(text: str) -> float:
-    value = float(text)
-    if not value >= 0:                  # also refuses nan
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, not {text!r}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, not {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, not {text!r}")
-    return value
-
-
 def _train_config(a: argparse.Namespace):
-    from .training.trainer import TrainConfig
+    from ..training.trainer import TrainConfig
 
     return TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, patience=a.patience, seed=a.seed,
                        device=a.device, precision=a.precision, fusion=a.fusion,
@@ -106,7 +57,7 @@ def _train_config(a: argparse.Namespace):
 
 
 def _print_report(report: dict, out: Path) -> None:
-    from .training.reports import format_report
+    from ..training.reports import format_report
 
     print(format_report(report))
     if "cv_mean_accuracy" in report:
@@ -118,7 +69,7 @@ def _print_report(report: dict, out: Path) -> None:
 
 @command("train")
 def cmd_train(a: argparse.Namespace) -> int:
-    from .training.run import train_run
+    from ..training.run import train_run
 
     report = train_run(a.data, a.out, kind=a.model, config=_train_config(a), split=a.split, folds=a.folds,
                        split_dir=a.split_dir, cache_dir=a.cache, embeddings=a.embeddings, jobs=a.jobs)
@@ -128,7 +79,7 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 @command("evaluate")
 def cmd_evaluate(a: argparse.Namespace) -> int:
-    from .training.run import evaluate_run
+    from ..training.run import evaluate_run
 
     report = evaluate_run(a.model_dir, a.data, a.out, cache_dir=a.cache, embeddings=a.embeddings, jobs=a.jobs,
                           device=a.device)
@@ -138,8 +89,8 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
 
 @command("compare")
 def cmd_compare(a: argparse.Namespace) -> int:
-    from .models.kinds import PAPER_KINDS, model_kind
-    from .training.run import compare_run
+    from ..models.kinds import PAPER_KINDS, model_kind
+    from ..training.run import compare_run
 
     kinds = tuple(model_kind(k.strip()).name for k in a.models.split(",")) if a.models else PAPER_KINDS
     compare_run(a.data, a.out, kinds=kinds, config=_train_config(a), split=a.split, folds=a.folds,
@@ -150,7 +101,7 @@ def cmd_compare(a: argparse.Namespace) -> int:
 
 @command("embed")
 def cmd_embed(a: argparse.Namespace) -> int:
-    from .datasets.embed_files import embed_inputs
+    from ..datasets.embed_files import embed_inputs
 
     report = embed_inputs(a.inputs, a.out, hop=a.hop, penultimate=a.penultimate, jobs=a.jobs)
     print(f"{report.ok} files, {report.patches} patches -> {a.out}")
@@ -161,7 +112,7 @@ def cmd_embed(a: argparse.Namespace) -> int:
 def _model_and_inputs(model: str | None, args: list[str]) -> tuple[str, list[str]]:
     """``predict [MODEL] FILE...``: the first argument names the model when it is 'default', a model
     folder or a run folder and more arguments follow; else every argument is an input."""
-    from .models.bundle import DEFAULT_MODEL, names_a_model
+    from ..models.bundle import DEFAULT_MODEL, names_a_model
 
     if model is not None:
         return model, args
@@ -172,7 +123,7 @@ def _model_and_inputs(model: str | None, args: list[str]) -> tuple[str, list[str
 
 @command("models")
 def cmd_models(a: argparse.Namespace) -> int:
-    from .models.bundle import describe_model
+    from ..models.bundle import describe_model
 
     print(describe_model(a.model))
     return 0
@@ -182,15 +133,16 @@ def cmd_models(a: argparse.Namespace) -> int:
 def cmd_predict(a: argparse.Namespace) -> int:
     import json
 
-    from . import load_model
-    from .audio import iter_audio_files
+    from .. import load_model
+    from ..audio import iter_audio_files
 
     model_arg, inputs = _model_and_inputs(a.model, a.inputs)
     model = load_model(model_arg)
     if a.min_confidence is not None:
         model.min_confidence = a.min_confidence
-    failed = 0
+    failed = seen = 0
     for path, pred, err in model.predict_files(iter_audio_files(inputs)):
+        seen += 1
         if err:
             failed += 1
             if a.json:
@@ -204,74 +156,19 @@ def cmd_predict(a: argparse.Namespace) -> int:
             top = ", ".join(f"{g} {p:.3f}" for g, p in pred.top(a.top or 3))
             sure = "unsure" if pred.unsure else "sure"
             print(f"{path}\t{pred.genre}\t{pred.confidence:.2f} {sure}\t({top})", flush=True)
+    if not seen:
+        raise GenrefuseError(f"no audio files in {', '.join(inputs)}")
     return 1 if failed else 0
 
 
-# ----------------------------------------------------------------------------- library and service
-@command("ingest")
-def cmd_ingest(a: argparse.Namespace) -> int:
-    from .library.ingest import ingest_many
-
-    r = ingest_many(a.inputs, library_dir=a.library, model_dir=a.model, db_url=a.db, jobs=a.jobs)
-    for path, track, created in r.tracks:
-        sure = "unsure" if track["unsure"] else "sure"
-        print(f"{path}\t{track['genre']}\t{track['confidence']:.2f} {sure}\t"
-              f"{'added' if created else 'already in the library'} (id {track['id']})")
-    print(f"{r.added} tracks added, {r.existing} already in the library ({a.library})")
-    _report_failures(r.failures, "files")
-    return 1 if r.failures else 0
-
-
-def _open_library(a: argparse.Namespace):
-    """The library's database and genre list, without loading a model when the bundle is absent."""
-    from .library.db import default_db_url, make_engine, session_factory
-
-    engine = make_engine(a.db or default_db_url(a.library))
-    return session_factory(engine)
-
-
-@command("users")
-def cmd_users(a: argparse.Namespace) -> int:
-    from .library.users import create_user
-    from .models.bundle import model_folder, model_genres
-
-    Session = _open_library(a)
-    genres = model_genres(model_folder(a.model))
-    with Session() as s:
-        user, token = create_user(s, a.name, [g.strip() for g in a.likes.split(",") if g.strip()], genres)
-    print(f"user {user.name} (id {user.id}) created; API token (shown once): {token}")
-    return 0
-
-
-@command("recommend")
-def cmd_recommend(a: argparse.Namespace) -> int:
-    from .library.recommend import recommend
-    from .library.users import user_by_name
-
-    Session = _open_library(a)
-    with Session() as s:
-        recs = recommend(s, user_by_name(s, a.user), limit=a.limit)
-    if not recs:
-        print(f"nothing to recommend to {a.user} yet")
-    for r in recs:
-        because = ", ".join(b["genre"] for b in r["because"])
-        print(f"{r['score']:.3f}\t{r['track']['id']}\t{r['track']['genre']}\t{r['track']['name']}\t(because: {because})")
-    return 0
-
-
-@command("serve")
-def cmd_serve(a: argparse.Namespace) -> int:
-    from .service.app import serve
-
-    serve(model_dir=a.model, library_dir=a.library, db_url=a.db, host=a.host, port=a.port,
-          max_upload_mb=a.max_upload_mb, allowed_hosts=a.allowed_host, allowed_origins=a.allowed_origin)
-    return 0
 
 
 @command("classify")
 def cmd_classify(a: argparse.Namespace) -> int:
-    from .inference.classify import classify
+    from ..inference.classify import classify
 
+    if not a.folder.is_dir():
+        raise GenrefuseError(f"{a.folder}: no such folder")
     r = classify(a.folder, model_dir=a.model, out=a.out, jobs=a.jobs, scheduler=a.scheduler, chunk_size=a.chunk_size)
     print(f"{r.done} files classified into {a.out} in {r.seconds:.1f} s ({r.clips_per_second:.2f} files/s); "
           f"{r.skipped} already there")
@@ -281,22 +178,14 @@ def cmd_classify(a: argparse.Namespace) -> int:
 
 @command("demo")
 def cmd_demo(a: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from ..demo import run_demo
 
     run_demo(out=a.out, data=a.data, per_genre=a.per_genre, seconds=a.seconds, epochs=a.epochs, jobs=a.jobs)
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
-
-    p = argparse.ArgumentParser(prog="genrefuse", description="Music genre classification (CNN + MLP feature fusion) and a genre-filed music library.")
-    p.add_argument("--version", action="version", version=f"genrefuse {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    jobs_help = f"worker processes (default: all cores, {default_jobs()} here)"
-    device_help = "auto (CUDA when present; default), cpu or cuda"
-    cache_help = "feature cache folder (default ~/.cache/genrefuse/features)"
-
+def add_parsers(sub) -> None:
+    jobs_help, device_help, cache_help = JOBS_HELP, DEVICE_HELP, CACHE_HELP
     s = sub.add_parser("synth", help="render a labelled synthetic-genre dataset (folder per genre)")
     s.add_argument("out_dir", type=Path, help="folder to write <genre>/<genre>.NNNNN.wav into")
     s.add_argument("--per-genre", type=int, required=True, help="clips per genre")
@@ -342,13 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default 5 for musicnn and mlp+musicnn, 1 for the others)")
         s.add_argument("--embeddings", type=Path, help=embeddings_help)
 
-    MODEL_HELP = ("a model folder (RUN_DIR/model), its run folder RUN_DIR, or 'default' (the packaged model; "
-                  "the default)")
     embeddings_help = ("musicnn taggrams (an npz from `genrefuse embed` or the published GTZAN ones) for the "
                        "musicnn kinds, joined to the data by file stem; without it they are computed from audio")
-    from .datasets.labelled import SPLITS
-    from .models.fusion import FUSIONS
-    from .models.kinds import MODEL_KINDS
+    from ..datasets.labelled import SPLITS
+    from ..models.fusion import FUSIONS
+    from ..models.kinds import MODEL_KINDS
 
     s = sub.add_parser("train", help="train a model; results and the model bundle go to RUN_DIR")
     s.add_argument("data", type=Path, help="audio dataset, or a features CSV like features_30_sec.csv (the table kinds mlp, knn, svm, logreg; "
@@ -392,39 +279,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--min-confidence", type=_fraction, metavar="X",
                    help="call answers less confident than X unsure (default: the model's own threshold)")
 
-    def library_options(s: argparse.ArgumentParser, *, model_required: bool) -> None:
-        s.add_argument("--library", type=Path, required=True, help="library folder (audio filed as <genre>/<hash>.<ext>)")
-        s.add_argument("--db", help="database URL (default: sqlite:///LIBRARY/library.sqlite)")
-        s.add_argument("--model", default=None if not model_required else "default", help=MODEL_HELP)
-
-    s = sub.add_parser("ingest", help="classify files or folders and file them in the library by genre")
-    s.add_argument("inputs", nargs="+", type=Path, help="audio files or folders")
-    library_options(s, model_required=True)
-    s.add_argument("--jobs", type=int, help=jobs_help)
-
-    users = sub.add_parser("users", help="manage the library's listeners").add_subparsers(dest="users_command", required=True)
-    s = users.add_parser("add", help="add a listener; prints the API token once")
-    s.add_argument("name", help="the listener's name (unique)")
-    s.add_argument("--likes", required=True, help="comma-separated genres the listener likes")
-    library_options(s, model_required=True)
-
-    s = sub.add_parser("recommend", help="tracks to recommend to a listener")
-    s.add_argument("user", help="the listener's name")
-    s.add_argument("--limit", type=int, default=10, help="at most this many tracks (default 10)")
-    library_options(s, model_required=False)
-
-    s = sub.add_parser("serve", help="the HTTP API and web page (FastAPI + uvicorn; docs at /docs)")
-    library_options(s, model_required=True)
-    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    s.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    s.add_argument("--max-upload-mb", type=float, default=50.0, help="upload size limit (default 50 MB)")
-    s.add_argument("--allowed-host", action="append", metavar="NAME",
-                   help="a Host name the server answers (repeat for several; default: localhost, 127.0.0.1, ::1; "
-                        "'*' for any, e.g. behind a proxy that checks it)")
-    s.add_argument("--allowed-origin", action="append", metavar="URL",
-                   help="another site whose pages may upload and write (repeat for several; default: none, only "
-                        "this server's own page)")
-
     s = sub.add_parser("classify", help="classify a whole music library into a CSV (process pool or Dask cluster)")
     s.add_argument("folder", type=Path, help="the music library: a folder walked for audio files")
     s.add_argument("--model", default="default", help=MODEL_HELP)
@@ -440,52 +294,3 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seconds", type=float, default=30.0, help="synthetic clip length (default 30)")
     s.add_argument("--epochs", type=int, default=25, help="training epochs (default 25)")
     s.add_argument("--jobs", type=int, help=jobs_help)
-    return p
-
-
-TCMALLOC = ("/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4", "/usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4",
-            "/usr/lib64/libtcmalloc_minimal.so.4")
-HEAVY = {"train", "compare", "demo", "evaluate", "classify", "embed"}      # predict: start-up matters more
-
-
-def _reexec_with_tcmalloc(argv: list[str]) -> None:
-    """PyTorch training on CPU ran 2.05x faster here with tcmalloc (benchmarks/training.py); preload it
-    when it is installed.
-
-    Set GENREFUSE_TCMALLOC=0 to keep the default allocator.
-    """
-    import os
-
-    if os.environ.get("GENREFUSE_TCMALLOC", "1") == "0" or "tcmalloc" in os.environ.get("LD_PRELOAD", ""):
-        return
-    if not argv or argv[0] not in HEAVY:
-        return
-    lib = next((p for p in TCMALLOC if os.path.exists(p)), None)
-    if lib:
-        env = {**os.environ, "LD_PRELOAD": ":".join(filter(None, [lib, os.environ.get("LD_PRELOAD")]))}
-        os.execve(sys.executable, [sys.executable, "-m", "genrefuse.cli", *argv], env)
-
-
-def _files_not_options(argv: list[str]) -> list[str]:
-    """A file named like an option (``--help.wav``) is passed as ``./--help.wav``, so that it is read as the
-    file it is."""
-    return [f"./{a}" if a.startswith("-") and len(a) > 1 and Path(a).is_file() else a for a in argv]
-
-
-def main(argv: list[str] | None = None) -> int:
-    if argv is None:
-        _reexec_with_tcmalloc(sys.argv[1:])
-    parser = build_parser()
-    args = parser.parse_args(_files_not_options(sys.argv[1:] if argv is None else argv))
-    try:
-        return COMMANDS[args.command](args)
-    except GenrefuseError as exc:
-        _fail(str(exc))
-        return 2
-    except KeyboardInterrupt:
-        _fail("interrupted")
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

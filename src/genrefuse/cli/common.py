@@ -1,0 +1,62 @@
+"""What every command module shares: the command registry, one-line failures, argument types, help texts."""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from ..parallel import default_jobs
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def command(name: str):
+    def register(fn):
+        COMMANDS[name] = fn
+        return fn
+    return register
+
+
+def _fail(msg: str) -> None:
+    print(f"genrefuse: error: {msg}", file=sys.stderr)
+
+
+def _report_failures(failures: list[str], what: str) -> None:
+    if failures:
+        print(f"{len(failures)} {what} failed:", file=sys.stderr)
+        for f in failures:
+            print(f"  {f}", file=sys.stderr)
+
+
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0:                  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, not {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, not {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, not {text!r}")
+    return value
+
+
+JOBS_HELP = f"worker processes (default: all cores, {default_jobs()} here)"
+DEVICE_HELP = "auto (CUDA when present; default), cpu or cuda"
+CACHE_HELP = "feature cache folder (default ~/.cache/genrefuse/features)"
+MODEL_HELP = ("a model folder (RUN_DIR/model), its run folder RUN_DIR, or 'default' (the packaged model; "
+              "the default)")

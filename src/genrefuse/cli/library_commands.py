@@ -1,0 +1,246 @@
+"""Commands on the library, its listeners and the service: ingest, library, users, feedback, recommend,
+tag and serve. Only ``ingest`` and ``serve`` create a library; the others refuse a folder that holds
+none (a typo), creating nothing."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import GenrefuseError
+from .common import JOBS_HELP, MODEL_HELP, _fraction, _positive_int, _report_failures, command
+
+
+def _aliases(a: argparse.Namespace) -> dict[str, str] | None:
+    from ..genres import read_genre_map
+
+    return read_genre_map(a.genre_map) if getattr(a, "genre_map", None) else None
+
+
+def _library(a: argparse.Namespace, *, create: bool = False):
+    from ..library.ingest import Library
+
+    return Library.open(a.library, a.model, db_url=a.db, aliases=_aliases(a), create=create)
+
+
+def _sure(track: dict) -> str:
+    return f"{track['confidence']:.2f} {'unsure' if track['unsure'] else 'sure'}"
+
+
+@command("ingest")
+def cmd_ingest(a: argparse.Namespace) -> int:
+    from ..library.ingest import ingest_many
+
+    r = ingest_many(a.inputs, library_dir=a.library, model_dir=a.model, db_url=a.db, jobs=a.jobs,
+                    write_tags=a.write_tags)
+    for path, track, created in r.tracks:
+        print(f"{path}\t{track['genre']}\t{_sure(track)}\t"
+              f"{'added' if created else 'already in the library'} (id {track['id']})")
+    print(f"{r.added} tracks added, {r.existing} already in the library ({a.library})")
+    _report_failures(r.failures, "files")
+    return 1 if r.failures else 0
+
+
+@command("library")
+def cmd_library(a: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from ..library.db import Track
+    from ..library.playlists import all_genres, update_playlists
+
+    lib = _library(a)
+    with lib.Session() as s:
+        if a.library_command == "list":
+            q = select(Track).order_by(Track.genre, Track.artist, Track.title, Track.original_name, Track.id)
+            if a.genre:
+                q = q.where(Track.genre == lib.vocabulary.resolve(a.genre))
+            rows = s.scalars(q).all()
+            for t in rows:
+                d = lib.describe(t)
+                label = "confirmed" if t.confirmed else _sure(d)
+                print(f"{t.id}\t{t.genre}\t{label}\t{t.stored_path}")
+            print(f"{len(rows)} tracks" + (f" of {lib.vocabulary.resolve(a.genre)}" if a.genre else ""),
+                  file=sys.stderr)
+        elif a.library_command == "relabel":
+            try:
+                t = lib.relabel(a.track_id, a.genre)
+            except LookupError as exc:
+                raise GenrefuseError(str(exc)) from None
+            print(f"track {t.id} is now {t.genre} (confirmed): {t.stored_path}")
+        else:
+            written = update_playlists(lib.dir, s, all_genres(s))
+            for p in written:
+                print(p)
+            print(f"{len(written)} playlists in {lib.dir / 'playlists'}", file=sys.stderr)
+    return 0
+
+
+@command("users")
+def cmd_users(a: argparse.Namespace) -> int:
+    from ..library.users import create_user, list_users, remove_user
+
+    lib = _library(a)
+    with lib.Session() as s:
+        if a.users_command == "add":
+            user, token = create_user(s, a.name, a.likes.split(","), lib.vocabulary)
+            print(f"user {user.name} (id {user.id}) created; API token (shown once): {token}")
+        elif a.users_command == "list":
+            users = list_users(s)
+            for u in users:
+                print(f"{u['id']}\t{u['name']}\tlikes {u['likes']}, skips {u['skips']}, added {u['added']}\t"
+                      f"top genres: {', '.join(u['top_genres']) or '-'}")
+            if not users:
+                print("no listeners yet (genrefuse users add NAME --likes GENRES)", file=sys.stderr)
+        else:
+            remove_user(s, a.name)
+            print(f"user {a.name} removed (the tracks they added stay)")
+    return 0
+
+
+@command("feedback")
+def cmd_feedback(a: argparse.Namespace) -> int:
+    from ..library.recommend import give_feedback
+    from ..library.users import user_by_name
+
+    lib = _library(a)
+    with lib.Session() as s:
+        try:
+            weights = give_feedback(s, user_by_name(s, a.user), a.track_id, a.action)
+        except LookupError as exc:
+            raise GenrefuseError(str(exc)) from None
+    top = ", ".join(f"{g} {w:.2f}" for g, w in sorted(weights.items(), key=lambda kv: -kv[1])[:3] if w > 0)
+    print(f"{a.user} {a.action}s track {a.track_id}; top genres now: {top or '-'}")
+    return 0
+
+
+@command("recommend")
+def cmd_recommend(a: argparse.Namespace) -> int:
+    from ..library.recommend import recommend
+    from ..library.users import user_by_name
+
+    lib = _library(a)
+    with lib.Session() as s:
+        recs = recommend(s, user_by_name(s, a.user), limit=a.limit)
+    if not recs:
+        print(f"nothing to recommend to {a.user} yet")
+    for r in recs:
+        because = ", ".join(b["genre"] for b in r["because"])
+        print(f"{r['score']:.3f}\t{r['track']['id']}\t{r['track']['genre']}\t{r['track']['name']}\t(because: {because})")
+    return 0
+
+
+@command("tag")
+def cmd_tag(a: argparse.Namespace) -> int:
+    from .. import load_model
+    from ..inference.tag import FAILED, tag_files
+
+    model = load_model(a.model)
+    counts: dict[str, int] = {}
+    failures = []
+    for o in tag_files(a.inputs, model, dry_run=a.dry_run, min_confidence=a.min_confidence,
+                       keep_existing=a.keep_existing, top=a.top, separator=a.separator):
+        counts[o.action] = counts.get(o.action, 0) + 1
+        if o.action == FAILED:
+            failures.append(o.detail)
+            continue
+        print(f"{o.path}\t{o.action}\t{o.value or ''}\t{o.detail}", flush=True)
+    if not counts:
+        raise GenrefuseError(f"no audio files in {', '.join(map(str, a.inputs))}")
+    print(", ".join(f"{n} {k}" for k, n in counts.items()) + (" (dry run: no file changed)" if a.dry_run else ""),
+          file=sys.stderr)
+    _report_failures(failures, "files")
+    return 1 if failures else 0
+
+
+@command("serve")
+def cmd_serve(a: argparse.Namespace) -> int:
+    from ..service.app import serve
+
+    serve(model_dir=a.model, library_dir=a.library, db_url=a.db, host=a.host, port=a.port, aliases=_aliases(a),
+          write_tags=a.write_tags, max_upload_mb=a.max_upload_mb, allowed_hosts=a.allowed_host,
+          allowed_origins=a.allowed_origin, signup=a.signup, max_analyses=a.max_analyses,
+          body_idle_seconds=a.body_timeout)
+    return 0
+
+
+def add_parsers(sub) -> None:
+    def library_options(s: argparse.ArgumentParser) -> None:
+        s.add_argument("--library", type=Path, required=True,
+                       help="library folder (audio filed as <genre>/<artist - title> [<hash8>].<ext>)")
+        s.add_argument("--db", help="database URL (default: sqlite:///LIBRARY/library.sqlite)")
+        s.add_argument("--model", default="default", help=MODEL_HELP + "; its genres are the library's")
+        s.add_argument("--genre-map", type=Path, metavar="FILE",
+                       help="extra genre names: lines 'alias = genre' (or a JSON object); 'Hip-Hop', 'hip hop' "
+                            "and 'rap' already mean hiphop")
+
+    tags_help = "also write the genre into each stored file's tags (mp3: ID3v2.4 TCON; ogg, flac: GENRE)"
+    s = sub.add_parser("ingest", help="classify files or folders and file them in the library by genre")
+    s.add_argument("inputs", nargs="+", type=Path, help="audio files or folders")
+    library_options(s)
+    s.add_argument("--write-tags", action="store_true", help=tags_help)
+    s.add_argument("--jobs", type=int, help=JOBS_HELP)
+
+    lib = sub.add_parser("library", help="list, correct and export the library").add_subparsers(
+        dest="library_command", required=True, metavar="ACTION")
+    s = lib.add_parser("list", help="the tracks: id, genre, confidence (or 'confirmed') and file")
+    s.add_argument("--genre", help="only this genre (any name the model knows)")
+    library_options(s)
+    s = lib.add_parser("relabel", help="correct a track's genre: the file moves, the label counts as confirmed")
+    s.add_argument("track_id", type=_positive_int, help="the track's id (see `library list`)")
+    s.add_argument("genre", help="the right genre")
+    library_options(s)
+    s = lib.add_parser("playlists", help="rewrite every genre's M3U8 playlist in LIBRARY/playlists")
+    library_options(s)
+
+    users = sub.add_parser("users", help="manage the library's listeners").add_subparsers(
+        dest="users_command", required=True, metavar="ACTION")
+    s = users.add_parser("add", help="add a listener; prints the API token once")
+    s.add_argument("name", help="the listener's name (unique)")
+    s.add_argument("--likes", required=True, help="comma-separated genres the listener likes")
+    library_options(s)
+    s = users.add_parser("list", help="the listeners, their feedback and favourite genres")
+    library_options(s)
+    s = users.add_parser("remove", help="remove a listener and their feedback")
+    s.add_argument("name", help="the listener's name")
+    library_options(s)
+
+    s = sub.add_parser("feedback", help="record that a listener likes or skips a track")
+    s.add_argument("user", help="the listener's name")
+    s.add_argument("track_id", type=_positive_int, help="the track's id")
+    s.add_argument("action", choices=("like", "skip"), help="like or skip")
+    library_options(s)
+
+    s = sub.add_parser("recommend", help="tracks to recommend to a listener")
+    s.add_argument("user", help="the listener's name")
+    s.add_argument("--limit", type=_positive_int, default=10, help="at most this many tracks (default 10)")
+    library_options(s)
+
+    s = sub.add_parser("tag", help="write the predicted genre into audio files' own tags, in place")
+    s.add_argument("inputs", nargs="+", type=Path, metavar="FILE_OR_FOLDER", help="mp3, ogg and flac files or folders")
+    s.add_argument("--model", default="default", help=MODEL_HELP)
+    s.add_argument("--dry-run", action="store_true", help="say what would be written; change no file")
+    s.add_argument("--min-confidence", type=_fraction, metavar="X",
+                   help="leave files whose answer is less confident than X (default: the model's threshold)")
+    s.add_argument("--keep-existing", action="store_true", help="leave files that already have a genre tag")
+    s.add_argument("--top", type=_positive_int, default=1, metavar="K", help="write the K most probable genres (default 1)")
+    s.add_argument("--separator", default="; ", help="between several genres (default '; ')")
+
+    s = sub.add_parser("serve", help="the HTTP API and web page (FastAPI + uvicorn; docs at /docs)")
+    library_options(s)
+    s.add_argument("--write-tags", action="store_true", help=tags_help)
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    s.add_argument("--max-upload-mb", type=float, default=50.0, help="upload size limit (default 50 MB)")
+    s.add_argument("--max-analyses", type=_positive_int, default=2,
+                   help="uploads classified at once; the rest wait (default 2: about 0.5 GB each at worst)")
+    s.add_argument("--body-timeout", type=float, default=15.0, metavar="SECONDS",
+                   help="a request body that stalls this long gets 408 (default 15)")
+    s.add_argument("--signup", action=argparse.BooleanOptionalAction, default=True,
+                   help="let visitors of the page create listeners (default); --no-signup: only "
+                        "`genrefuse users add` can, and the page signs in with a pasted token")
+    s.add_argument("--allowed-host", action="append", metavar="NAME",
+                   help="a Host name the server answers (repeat for several; default: localhost, 127.0.0.1, ::1; "
+                        "'*' for any, e.g. behind a proxy that checks it)")
+    s.add_argument("--allowed-origin", action="append", metavar="URL",
+                   help="another site whose pages may upload and write (repeat for several; default: none, only "
+                        "this server's own page)")

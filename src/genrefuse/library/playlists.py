@@ -1,0 +1,58 @@
+"""Per-genre M3U8 playlists in ``LIBRARY_DIR/playlists/<genre>.m3u8``, kept current after every change.
+
+Paths in a playlist are relative to the playlist (``../rock/Artist - Title [1a2b3c4d].mp3``), so the
+library folder can be moved or shared as a whole. Each playlist is written atomically, under a lock
+so that two processes writing the same genre leave the later database state, not the later writer's.
+"""
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterable
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..io import write_text_atomic
+from .db import Track
+
+FOLDER = "playlists"
+
+
+def playlist_text(tracks: Iterable[Track]) -> str:
+    """Extended M3U, UTF-8: ``#EXTINF:<seconds>,<artist - title or name>`` then the relative path."""
+    lines = ["#EXTM3U"]
+    for t in tracks:
+        label = f"{t.artist} - {t.title}" if t.artist and t.title else (t.title or Path(t.original_name).stem)
+        lines += [f"#EXTINF:{round(t.duration)},{' '.join(label.split())}", f"../{t.stored_path}"]
+    return "\n".join(lines) + "\n"
+
+
+@contextmanager
+def _locked(folder: Path):
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def update_playlists(library_dir: Path, session: Session, genres: Iterable[str]) -> list[Path]:
+    """Rewrite the playlists of ``genres`` from the database (a genre with no track loses its playlist)."""
+    folder = Path(library_dir) / FOLDER
+    written = []
+    with _locked(folder):
+        for genre in sorted(set(genres)):
+            tracks = session.scalars(select(Track).where(Track.genre == genre)
+                                     .order_by(Track.artist, Track.title, Track.original_name, Track.id)).all()
+            path = folder / f"{genre}.m3u8"
+            if tracks:
+                write_text_atomic(path, playlist_text(tracks))
+                written.append(path)
+            else:
+                path.unlink(missing_ok=True)
+    return written
+
+
+def all_genres(session: Session) -> list[str]:
+    return list(session.scalars(select(Track.genre).distinct()))
