@@ -30,3 +30,11 @@ def write_json(path: str | Path | None, result: dict) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(text + "\n")
         print(f"wrote {path}")
+
+
+def print_table(header: list[str], rows: list[list]) -> None:
+    """A Markdown table on stdout."""
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for r in rows:
+        print("| " + " | ".join(str(c) for c in r) + " |")

@@ -46,7 +46,7 @@ def cmd_library(a: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from ..library.db import Track
-    from ..library.playlists import all_genres, update_playlists
+    from ..library.playlists import all_genres, update_labels, update_playlists
 
     lib = _library(a)
     with lib.Session() as s:
@@ -68,10 +68,10 @@ def cmd_library(a: argparse.Namespace) -> int:
                 raise GenrefuseError(str(exc)) from None
             print(f"track {t.id} is now {t.genre} (confirmed): {t.stored_path}")
         else:
-            written = update_playlists(lib.dir, s, all_genres(s))
+            written = update_playlists(lib.dir, s, all_genres(s)) + [update_labels(lib.dir, s)]
             for p in written:
                 print(p)
-            print(f"{len(written)} playlists in {lib.dir / 'playlists'}", file=sys.stderr)
+            print(f"{len(written) - 1} playlists in {lib.dir / 'playlists'}", file=sys.stderr)
     return 0
 
 
@@ -189,7 +189,8 @@ def add_parsers(sub) -> None:
     s.add_argument("track_id", type=_positive_int, help="the track's id (see `library list`)")
     s.add_argument("genre", help="the right genre")
     library_options(s)
-    s = lib.add_parser("playlists", help="rewrite every genre's M3U8 playlist in LIBRARY/playlists")
+    s = lib.add_parser("playlists", help="rewrite every genre's M3U8 playlist in LIBRARY/playlists (and labels.csv, "
+                                         "the confirmed genres `genrefuse train LIBRARY` learns from)")
     library_options(s)
 
     users = sub.add_parser("users", help="manage the library's listeners").add_subparsers(

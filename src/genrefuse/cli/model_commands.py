@@ -71,7 +71,7 @@ def _print_report(report: dict, out: Path) -> None:
 def cmd_train(a: argparse.Namespace) -> int:
     from ..training.run import train_run
 
-    report = train_run(a.data, a.out, kind=a.model, config=_train_config(a), split=a.split, folds=a.folds,
+    report = train_run([a.data, *a.base] if a.base else a.data, a.out, kind=a.model, config=_train_config(a), split=a.split, folds=a.folds,
                        split_dir=a.split_dir, cache_dir=a.cache, embeddings=a.embeddings, jobs=a.jobs)
     _print_report(report, a.out)
     return 0
@@ -238,10 +238,15 @@ def add_parsers(sub) -> None:
     from ..models.kinds import MODEL_KINDS
 
     s = sub.add_parser("train", help="train a model; results and the model bundle go to RUN_DIR")
-    s.add_argument("data", type=Path, help="audio dataset, or a features CSV like features_30_sec.csv (the table kinds mlp, knn, svm, logreg; "
+    s.add_argument("data", type=Path, help="audio dataset, a genrefuse library (its confirmed genres), or a features "
+                        "CSV like features_30_sec.csv (the table kinds mlp, knn, svm, logreg; "
                         "with --embeddings also mlp+musicnn, logreg+musicnn and musicnn)")
     s.add_argument("--out", type=Path, required=True, help="run folder")
     s.add_argument("--model", choices=MODEL_KINDS, default="fusion", help="model kind (default fusion)")
+    s.add_argument("--base", action="append", type=Path, metavar="DATA",
+                   help="more labelled data to train on beside DATA (repeatable), e.g. a library's corrections "
+                        "on top of the data a model was first trained on; --embeddings then serve feature tables, "
+                        "audio gets its taggrams from its audio")
     training_options(s)
 
     s = sub.add_parser("evaluate", help="results of a saved model on labelled data")

@@ -54,18 +54,40 @@ class LabelledData:
                             items(self.names), items(self.paths), items(self.hashes), self.source, pick(self.tags))
 
 
-def load_labelled(data: str | Path, *, with_mel: bool, with_tags: bool = False,
+def load_labelled(data: str | Path | list[str | Path], *, with_mel: bool, with_tags: bool = False,
                   embeddings: str | Path | None = None, cache_dir: str | Path | None = None,
                   params: FeatureParams = DEFAULT_PARAMS, jobs: int | None = None, progress: bool = True) -> LabelledData:
     """Both inputs of a labelled audio dataset (through the feature cache: a clip's middle
     ``params.window_seconds``), or the rows of a feature table; with ``with_tags`` also the musicnn
-    inputs (see :func:`with_tags`)."""
-    ld = _load(Path(data), with_mel=with_mel, cache_dir=feature_cache_dir(cache_dir), params=params, jobs=jobs,
-               progress=progress)
-    if with_tags:
-        ld = with_tag_inputs(ld, embeddings=embeddings, cache_dir=feature_cache_dir(cache_dir), jobs=jobs,
-                             progress=progress)
-    return ld
+    inputs (see :func:`with_tag_inputs`).
+
+    Several datasets (a list) are loaded one by one and joined; then ``embeddings`` serve the feature
+    tables among them, and the audio ones get their musicnn inputs from their audio."""
+    sources = [Path(d) for d in data] if isinstance(data, (list, tuple)) else [Path(data)]
+    cache = feature_cache_dir(cache_dir)
+    parts = []
+    for src in sources:
+        ld = _load(src, with_mel=with_mel, cache_dir=cache, params=params, jobs=jobs, progress=progress)
+        if with_tags:
+            use = embeddings if len(sources) == 1 or ld.paths is None else None
+            ld = with_tag_inputs(ld, embeddings=use, cache_dir=cache, jobs=jobs, progress=progress)
+        parts.append(ld)
+    return parts[0] if len(parts) == 1 else concat_labelled(parts)
+
+
+def concat_labelled(parts: list[LabelledData]) -> LabelledData:
+    """The rows of several datasets, in order (a track id that appears in two is kept apart by its source)."""
+    def cat(a):
+        return None if any(x is None for x in a) else np.concatenate(a)
+
+    def join(a):
+        return None if any(x is None for x in a) else [v for x in a for v in x]
+
+    tracks = [t if i == 0 else f"{p.source}:{t}" for i, p in enumerate(parts) for t in p.tracks]
+    return LabelledData(np.concatenate([p.table for p in parts]), cat([p.mel for p in parts]),
+                        join([p.labels for p in parts]), tracks, join([p.names for p in parts]),
+                        join([p.paths for p in parts]), join([p.hashes for p in parts]),
+                        " + ".join(p.source for p in parts), cat([p.tags for p in parts]))
 
 
 def _load(data: Path, *, with_mel: bool, cache_dir: Path, params: FeatureParams, jobs: int | None,

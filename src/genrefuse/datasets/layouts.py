@@ -1,8 +1,10 @@
 """Where the audio of a dataset is and what genre each file has.
 
 Recognised: GTZAN (``genres/<genre>/<genre>.000NN.au``, Kaggle's ``genres_original/...wav``), any
-folder of genre subfolders, a flat folder or single files (unlabelled), and a CSV manifest with
-``path,label`` columns (paths relative to the manifest).
+folder of genre subfolders, a flat folder or single files (unlabelled), a CSV manifest with
+``path,label`` columns (paths relative to the manifest), and a genrefuse library, whose labelled tracks
+are those a listener confirmed or corrected (its ``labels.csv``, kept current by the library): the
+model's own guesses never train the model.
 """
 from __future__ import annotations
 
@@ -77,6 +79,23 @@ def is_feature_table(path: Path) -> bool:
     return "chroma_stft_mean" in header and "mfcc20_var" in header
 
 
+LIBRARY_DB, LIBRARY_LABELS = "library.sqlite", "labels.csv"
+
+
+def is_library(folder: Path) -> bool:
+    return (folder / LIBRARY_DB).is_file()
+
+
+def from_library(folder: Path) -> list[Item]:
+    """A genrefuse library's confirmed tracks."""
+    labels = folder / LIBRARY_LABELS
+    items = from_manifest(labels) if labels.is_file() else []
+    if not items:
+        raise DataError(f"{folder}: a genrefuse library with no confirmed genres yet; correct or confirm some "
+                        f"(`genrefuse library relabel ID GENRE`, or 'wrong genre?' on the page) to train on it")
+    return items
+
+
 def discover(inputs: str | Path | Iterable[str | Path]) -> list[Item]:
     """Items of one dataset path, or of several files/folders (a CLI's positional arguments)."""
     if isinstance(inputs, (str, Path)):
@@ -87,7 +106,7 @@ def discover(inputs: str | Path | Iterable[str | Path]) -> list[Item]:
         if not p.exists():
             raise DataError(f"{p}: no such file or folder")
         if p.is_dir():
-            items.extend(from_folder(p))
+            items.extend(from_library(p) if is_library(p) else from_folder(p))
         elif p.suffix.lower() == ".csv":
             if is_feature_table(p):
                 raise DataError(f"{p}: this is a feature table, not a manifest of audio files")

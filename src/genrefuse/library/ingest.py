@@ -27,7 +27,7 @@ from ..parallel import map_items, pid_alive
 from ..tagging import read_tags, write_genre
 from . import store
 from .db import Track, default_db_url, make_engine, session_factory
-from .playlists import update_playlists
+from .playlists import update_labels, update_playlists
 
 
 @dataclass
@@ -155,6 +155,7 @@ class Library:
                 (self.dir / old_rel).unlink(missing_ok=True)
                 self._retag(self.dir / new_rel, genre)
             update_playlists(self.dir, s, {old_genre, genre})
+            update_labels(self.dir, s)
             return track
 
     def _retag(self, path: Path, genre: str) -> None:

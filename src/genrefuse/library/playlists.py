@@ -1,4 +1,5 @@
-"""Per-genre M3U8 playlists in ``LIBRARY_DIR/playlists/<genre>.m3u8``, kept current after every change.
+"""Per-genre M3U8 playlists in ``LIBRARY_DIR/playlists/<genre>.m3u8``, kept current after every change,
+and ``LIBRARY_DIR/labels.csv``, the manifest of confirmed genres that ``genrefuse train LIBRARY_DIR`` reads.
 
 Paths in a playlist are relative to the playlist (``../rock/Artist - Title [1a2b3c4d].mp3``), so the
 library folder can be moved or shared as a whole. Each playlist is written atomically, under a lock
@@ -52,6 +53,21 @@ def update_playlists(library_dir: Path, session: Session, genres: Iterable[str])
             else:
                 path.unlink(missing_ok=True)
     return written
+
+
+def update_labels(library_dir: Path, session: Session) -> Path:
+    """Rewrite the manifest of confirmed tracks (``path,label,track``; paths relative to the library)."""
+    import csv
+    import io
+
+    rows = session.execute(select(Track.stored_path, Track.genre, Track.content_hash)
+                           .where(Track.confirmed.is_(True)).order_by(Track.id)).all()
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["path", "label", "track"])
+    w.writerows((path, genre, digest[:16]) for path, genre, digest in rows)
+    with _locked(Path(library_dir) / FOLDER):
+        return write_text_atomic(Path(library_dir) / "labels.csv", buf.getvalue())
 
 
 def all_genres(session: Session) -> list[str]:
