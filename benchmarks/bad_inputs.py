@@ -2,6 +2,9 @@
 the answer or the error, the time and the peak memory. Aim (the hardening issue): at most 800 MB and 20 s
 for any input on 2 cores.
 
+Then the server: `genrefuse serve` (the packaged model) gets the four heaviest files of the corpus
+uploaded at once, for each ``--max-analyses`` setting; its peak resident memory (VmHWM) is reported.
+
     python benchmarks/bad_inputs.py --json out/bench/bad_inputs.json
 """
 from __future__ import annotations
@@ -25,13 +28,69 @@ WRAPPER = ("import resource, subprocess, sys, json; r = subprocess.run(sys.argv[
            "print(json.dumps({'rc': r.returncode, 'out': r.stdout, 'kb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))")
 
 
+HEAVY = ("eight_channels_48k_20min.flac", "clicks_1h_8k.flac", "silent_1h_8k.flac", "half.flac")
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def server_run(corpus: dict, tmp: Path, analyses: int) -> dict:
+    """Four hostile uploads at once against a fresh server; its peak memory and the answers."""
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    lib = tmp / f"lib-{analyses}"
+    proc = subprocess.Popen([sys.executable, "-m", "genrefuse.cli", "serve", "--library", str(lib), "--port", str(port),
+                             "--max-analyses", str(analyses), "--max-upload-mb", "64"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(url + "/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        token = httpx.post(url + "/api/users", json={"name": "bench", "likes": []}).json()["token"]
+        idle = peak_rss_mb(proc.pid)
+        files = [p for p in corpus if p.name in HEAVY]
+
+        def send(p: Path):
+            with open(p, "rb") as f:
+                r = httpx.post(url + "/api/tracks", files={"file": (p.name, f)}, timeout=600,
+                               headers={"Authorization": f"Bearer {token}"})
+            return p.name, r.status_code
+
+        t = time.perf_counter()
+        with ThreadPoolExecutor(len(files)) as pool:
+            answers = dict(pool.map(send, files))
+        return {"max_analyses": analyses, "uploads": answers, "seconds": round(time.perf_counter() - t, 1),
+                "idle_peak_mb": round(idle), "peak_mb": round(peak_rss_mb(proc.pid))}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--server-analyses", default="2,4",
+                    help="comma-separated --max-analyses settings for the server run ('' skips it; default 2,4)")
     a = ap.parse_args()
-    rows = []
+    rows, server = [], []
     with tempfile.TemporaryDirectory() as tmp:
         corpus = make_corpus(Path(tmp) / "corpus")
+        for n in [int(x) for x in a.server_analyses.split(",") if x.strip()]:
+            server.append(server_run(corpus, Path(tmp), n))
         for path, expect in corpus.items():
             t = time.perf_counter()
             r = subprocess.run([sys.executable, "-c", WRAPPER, sys.executable, "-m", "genrefuse.cli", "predict",
@@ -51,8 +110,13 @@ def main() -> None:
     worst_mb, worst_s = max(r["peak_mb"] for r in rows), max(r["seconds"] for r in rows)
     print(f"\n{len(rows)} files, {sum(r['as_expected'] for r in rows)} as expected; worst peak {worst_mb} MB, "
           f"slowest {worst_s:.1f} s (each a fresh process, start-up included); bounds {BOUND_MB} MB and {BOUND_S:g} s")
+    if server:
+        print("\n| server, 4 hostile uploads at once | answers | time | peak memory (idle) |\n|---|---|---|---|")
+        for r in server:
+            print(f"| --max-analyses {r['max_analyses']} | {', '.join(f'{k} {v}' for k, v in r['uploads'].items())} | "
+                  f"{r['seconds']:.1f} s | {r['peak_mb']} MB ({r['idle_peak_mb']} MB) |")
     write_json(a.json, {"benchmark": "bad inputs through predict", "bound_mb": BOUND_MB, "bound_s": BOUND_S,
-                        "results": rows})
+                        "results": rows, "server": server})
 
 
 if __name__ == "__main__":
