@@ -13,7 +13,7 @@ from genrefuse.cli import main
 from genrefuse.errors import AudioError, DataError
 from genrefuse.library.db import Track, User
 from genrefuse.library.ingest import Library
-from genrefuse.library.recommend import give_feedback, recommend, score
+from genrefuse.library.recommend import genre_because, give_feedback, recommend
 from genrefuse.library.users import create_user, user_by_token
 
 from conftest import write
@@ -124,7 +124,8 @@ def test_users_and_recommendations(library, train_dir):
         assert scores == sorted(scores, reverse=True)
         expected = {t.id: t.probabilities.get("doom", 0) for t in added}
         for r in recs:                                             # the full probability vector, not the top genre
-            assert r["score"] == pytest.approx(expected[r["track"]["id"]], abs=1e-5)
+            assert r["genre_score"] == pytest.approx(expected[r["track"]["id"]], abs=1e-5)
+        assert [r["genre_score"] for r in recs] == sorted((r["genre_score"] for r in recs), reverse=True)
         assert recs[0]["because"][0]["genre"] == "doom"
         top = recs[0]["track"]["id"]
         before = user.weights()["doom"]
@@ -137,10 +138,9 @@ def test_users_and_recommendations(library, train_dir):
             give_feedback(s, user, top, "love")
 
 
-def test_ties_go_to_the_newest():
-    w = {"a": 1.0}
-    assert score(w, {"a": 0.5, "b": 0.5})[0] == score(w, {"a": 0.5, "b": 0.5})[0]
-    assert score({"a": 1.0, "b": 0.0}, {"a": 0.3, "b": 0.7})[1] == [{"genre": "a", "contribution": 0.3}]
+def test_because_names_the_genres_that_drove_the_score():
+    assert genre_because({"a": 1.0, "b": 0.0}, {"a": 0.3, "b": 0.7}) == [{"genre": "a", "contribution": 0.3}]
+    assert genre_because({"a": 1.0, "b": 1.0}, {"a": 0.9, "b": 0.1}) == [{"genre": "a", "contribution": 0.9}]
 
 
 def test_users_and_recommend_commands(library, table_model, train_dir, capsys):

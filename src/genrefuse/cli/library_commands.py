@@ -115,17 +115,25 @@ def cmd_feedback(a: argparse.Namespace) -> int:
 
 @command("recommend")
 def cmd_recommend(a: argparse.Namespace) -> int:
-    from ..library.recommend import recommend
+    from ..library.recommend import load_collaborative, recommend, refit_collaborative
     from ..library.users import user_by_name
 
     lib = _library(a)
     with lib.Session() as s:
-        recs = recommend(s, user_by_name(s, a.user), limit=a.limit)
+        user = user_by_name(s, a.user)
+        if a.refit:
+            cf, message = refit_collaborative(s, lib.dir)
+            print(message, file=sys.stderr)
+        else:
+            cf = load_collaborative(lib.dir)
+        recs = recommend(s, user, limit=a.limit, cf=cf, describe=lib.describe)
     if not recs:
         print(f"nothing to recommend to {a.user} yet")
     for r in recs:
-        because = ", ".join(b["genre"] for b in r["because"])
-        print(f"{r['score']:.3f}\t{r['track']['id']}\t{r['track']['genre']}\t{r['track']['name']}\t(because: {because})")
+        why = [f"because: {', '.join(b['genre'] for b in r['because'])}"] if r["because"] else []
+        if r["liked_with"]:
+            why.append(f"listeners who liked {r['liked_with']['name']} liked this")
+        print(f"{r['score']:.3f}\t{r['track']['id']}\t{r['track']['genre']}\t{r['track']['name']}\t({'; '.join(why)})")
     return 0
 
 
@@ -159,7 +167,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
     serve(model_dir=a.model, library_dir=a.library, db_url=a.db, host=a.host, port=a.port, aliases=_aliases(a),
           write_tags=a.write_tags, max_upload_mb=a.max_upload_mb, allowed_hosts=a.allowed_host,
           allowed_origins=a.allowed_origin, signup=a.signup, max_analyses=a.max_analyses,
-          body_idle_seconds=a.body_timeout)
+          body_idle_seconds=a.body_timeout, refit_minutes=a.refit_minutes)
     return 0
 
 
@@ -214,6 +222,9 @@ def add_parsers(sub) -> None:
     s = sub.add_parser("recommend", help="tracks to recommend to a listener")
     s.add_argument("user", help="the listener's name")
     s.add_argument("--limit", type=_positive_int, default=10, help="at most this many tracks (default 10)")
+    s.add_argument("--refit", action="store_true",
+                   help="first refit the collaborative model on every listener's likes (serve does it every "
+                        "10 minutes; with too little feedback recommendations use genre alone)")
     library_options(s)
 
     s = sub.add_parser("tag", help="write the predicted genre into audio files' own tags, in place")
@@ -236,6 +247,8 @@ def add_parsers(sub) -> None:
                    help="uploads classified at once; the rest wait (default 2: about 0.5 GB each at worst)")
     s.add_argument("--body-timeout", type=float, default=15.0, metavar="SECONDS",
                    help="a request body that stalls this long gets 408 (default 15)")
+    s.add_argument("--refit-minutes", type=float, default=10.0, metavar="M",
+                   help="refit the collaborative model every M minutes when feedback changed (default 10; 0: never)")
     s.add_argument("--signup", action=argparse.BooleanOptionalAction, default=True,
                    help="let visitors of the page create listeners (default); --no-signup: only "
                         "`genrefuse users add` can, and the page signs in with a pasted token")

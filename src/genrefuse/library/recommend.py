@@ -1,43 +1,169 @@
-"""Recommendation from a user's genre weights and each track's full genre-probability vector.
+"""Recommendation: a hybrid of the genre a listener likes and what listeners like them liked.
 
-score(track) = sum over genres of weight[genre] * p(genre | track). Tracks the user already liked or
-skipped are left out, and so are tracks that score zero (nothing the user likes); ties go to the most
-recently added. Feedback moves the weights towards (like)
-or away from (skip) the track's probability vector.
+- genre score: the listener's genre weights . each track's genre probabilities (a confirmed track
+  counts as all its confirmed genre);
+- collaborative score: likes of all listeners, through :mod:`genrefuse.collab` (ALS blended with item
+  neighbours), refitted on demand (``recommend --refit``) or in the background of ``serve``.
+
+Both are on a 0..1 scale where 0 means no evidence (the genre score divided by the listener's total
+weight), blended with the collaborative share
+``likes / (likes + COLLAB_PRIOR)`` of the listener's own likes: a new listener is served by genre alone,
+an established one mostly by listeners like them; a new track, which no one has liked yet, is reached
+through its genre. Tracks the listener already liked or skipped are never offered, nor tracks with
+nothing to recommend them (no genre the listener likes, no liked track as a neighbour). Each pick says
+why: ``because`` (the genres giving at least 20% of its genre score) and ``liked_with`` (the
+listener's liked track it goes with).
+
+Scoring is vectorised over a :class:`TrackIndex` kept in memory and topped up from the database, so
+one request over a million tracks costs a matrix-vector product and a partial sort.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+import threading
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .. import collab
 from ..errors import DataError
 from .db import Feedback, Track, User, UserGenre
 
 FEEDBACK_RATE = 0.5      # how far one like or skip moves the weights
 ACTIONS = ("like", "skip")
+COLLAB_PRIOR = 5.0       # likes at which the collaborative part weighs as much as the genre part
+MIN_LIKES, MIN_LISTENERS = 10, 2   # less feedback than this: no collaborative model (genre alone)
+CF_FOLDER = "cf"
 
 
-def score(weights: dict[str, float], probabilities: dict[str, float]) -> tuple[float, list[dict]]:
-    """The track's score and the genres that drove it (contribution >= 20% of the score, at most 3)."""
+class TrackIndex:
+    """Every track's id and genre-probability vector, in memory, in id order (newest last)."""
+
+    def __init__(self, genres: list[str]):
+        self.genres = list(genres)
+        self._col = {g: i for i, g in enumerate(self.genres)}
+        self.ids = np.zeros(0, np.int64)
+        self.probs = np.zeros((0, len(self.genres)), np.float32)
+        self._lock = threading.Lock()
+
+    def _vector(self, probabilities: dict, genre: str, confirmed: bool) -> np.ndarray:
+        v = np.zeros(len(self.genres), np.float32)
+        if confirmed and genre in self._col:
+            v[self._col[genre]] = 1.0
+            return v
+        for g, p in probabilities.items():
+            if g in self._col:
+                v[self._col[g]] = p
+        return v
+
+    def refresh(self, session: Session) -> "TrackIndex":
+        """Add the tracks stored since the last refresh (one indexed query when there are none)."""
+        with self._lock:
+            last = int(self.ids[-1]) if len(self.ids) else 0
+            rows = session.execute(select(Track.id, Track.probabilities, Track.genre, Track.confirmed)
+                                   .where(Track.id > last).order_by(Track.id)).all()
+            if rows:
+                self.ids = np.concatenate([self.ids, np.array([r[0] for r in rows], np.int64)])
+                self.probs = np.concatenate([self.probs, np.stack([self._vector(r[1], r[2], r[3]) for r in rows])])
+        return self
+
+    def update(self, track: Track) -> None:
+        """A stored track's row changed (its genre corrected)."""
+        with self._lock:
+            i = np.searchsorted(self.ids, track.id)
+            if i < len(self.ids) and self.ids[i] == track.id:
+                self.probs[i] = self._vector(track.probabilities, track.genre, bool(track.confirmed))
+
+    def positions(self, ids) -> np.ndarray:
+        """Index positions of the given track ids (ids not indexed are dropped)."""
+        ids = np.asarray(list(ids), np.int64)
+        pos = np.searchsorted(self.ids, ids)
+        ok = (pos < len(self.ids)) & (self.ids[np.minimum(pos, len(self.ids) - 1)] == ids) if len(self.ids) else \
+            np.zeros(len(ids), bool)
+        return pos[ok]
+
+
+def genre_because(weights: dict[str, float], probabilities: dict[str, float]) -> list[dict]:
+    """The genres that drove a track's genre score (contribution >= 20% of it, at most 3)."""
     parts = sorted(((weights.get(g, 0.0) * p, g) for g, p in probabilities.items()), reverse=True)
     total = sum(c for c, _ in parts)
-    because = [{"genre": g, "contribution": round(c, 4)} for c, g in parts[:3] if total > 0 and c >= 0.2 * total]
-    return total, because
+    return [{"genre": g, "contribution": round(c, 4)} for c, g in parts[:3] if total > 0 and c >= 0.2 * total]
 
 
-def recommend(session: Session, user: User, *, limit: int = 10) -> list[dict]:
+def _history(session: Session, user: User) -> tuple[list[int], list[int]]:
+    rows = session.execute(select(Feedback.track_id, Feedback.action).where(Feedback.user_id == user.id)).all()
+    return [t for t, _ in rows], [t for t, a in rows if a == "like"]
+
+
+def recommend(session: Session, user: User, *, limit: int = 10, index: TrackIndex | None = None,
+              cf: collab.CFModel | None = None, describe=None) -> list[dict]:
+    """Up to ``limit`` picks for ``user``, best first: ``{"track", "score", "genre_score", "because",
+    "liked_with"}`` (``score``: the blend, 0..1; ``genre_score``: weights . probabilities).
+    ``index``: a kept :class:`TrackIndex` (refreshed here); ``cf``: the fitted collaborative model."""
     weights = user.weights()
-    seen = select(Feedback.track_id).where(Feedback.user_id == user.id)
-    tracks = session.scalars(select(Track).where(Track.id.not_in(seen))
-                             .order_by(Track.added_at.desc(), Track.id.desc())).all()
-    scored = []
-    for rank, t in enumerate(tracks):           # rank 0 = newest
-        s, because = score(weights, t.probabilities)
-        if s <= 1e-9:
+    if index is None:
+        index = TrackIndex(sorted({*weights, *(g for (g,) in session.execute(select(Track.genre).distinct()))}))
+    index.refresh(session)
+    n = len(index.ids)
+    if not n:
+        return []
+    w = np.array([weights.get(g, 0.0) for g in index.genres], np.float32)
+    genre_score = index.probs @ w
+    rated, liked = _history(session, user)
+    eligible = genre_score > 1e-9
+    score = genre_score / max(float(w.sum()), 1e-9)             # 0..1: the share of the listener's taste
+    liked_pos = index.positions(liked)
+    cf_items = np.zeros(0, int)
+    if cf is not None and len(liked):
+        cf_items = np.array([i for i in map(cf.item_index, liked) if i is not None], int)
+    if len(cf_items):
+        share = len(liked) / (len(liked) + COLLAB_PRIOR)
+        cf_all = cf.scores(cf_items, np.ones(len(cf_items), np.float32))      # 0..1, 0: no evidence
+        cf_pos = index.positions(cf.item_keys)
+        known = np.isin(np.asarray(cf.item_keys, np.int64), index.ids)
+        cf_scores = np.zeros(n, np.float32)
+        cf_scores[cf_pos] = cf_all[known]
+        neighbours = np.zeros(n, bool)
+        neighbours[index.positions([cf.item_keys[j] for j in _neighbour_items(cf, cf_items)])] = True
+        eligible |= neighbours
+        score = (1 - share) * score + share * cf_scores
+    score = np.where(eligible, score, -np.inf)
+    score[index.positions(rated)] = -np.inf
+    k = min(limit, int(np.isfinite(score).sum()))
+    if k <= 0:
+        return []
+    top = np.argpartition(-score, k - 1)[:k]
+    top = top[np.lexsort((-index.ids[top], -score[top]))]       # ties: the newest first
+    ids = [int(i) for i in index.ids[top]]
+    tracks = {t.id: t for t in session.scalars(select(Track).where(Track.id.in_(ids)))}
+    names = {}
+    out = []
+    for pos, tid in zip(top, ids):
+        t = tracks.get(tid)
+        if t is None:
             continue
-        scored.append((-s, rank, t, because))
-    scored.sort(key=lambda x: (x[0], x[1]))
-    return [{"track": t.to_json(), "score": round(-neg, 6), "because": because} for neg, _, t, because in scored[:limit]]
+        with_ = None
+        if len(cf_items) and cf.item_index(tid) is not None:
+            j = cf.because(cf.item_index(tid), cf_items)
+            if j is not None:
+                with_ = int(cf.item_keys[j])
+                names.setdefault(with_, None)
+        out.append({"track": describe(t) if describe else t.to_json(), "score": round(float(score[pos]), 6),
+                    "genre_score": round(float(genre_score[pos]), 6),
+                    "because": genre_because(weights, t.probabilities) if genre_score[pos] > 1e-9 else [],
+                    "liked_with": with_})
+    if names:
+        rows = dict(session.execute(select(Track.id, Track.original_name).where(Track.id.in_(list(names)))).all())
+        for r in out:
+            if r["liked_with"] is not None:
+                r["liked_with"] = {"id": r["liked_with"], "name": rows.get(r["liked_with"], "?")}
+    return out
+
+
+def _neighbour_items(cf: collab.CFModel, items: np.ndarray) -> np.ndarray:
+    """Items that are a neighbour of at least one of ``items``."""
+    return np.unique(cf.similarity[items].indices)
 
 
 def give_feedback(session: Session, user: User, track_id: int, action: str) -> dict[str, float]:
@@ -62,3 +188,39 @@ def give_feedback(session: Session, user: User, track_id: int, action: str) -> d
         row.weight = max(0.0, row.weight + sign * FEEDBACK_RATE * p)
     session.commit()
     return user.weights()
+
+
+# ----------------------------------------------------------------------------- the collaborative model
+def feedback_count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Feedback)) or 0)
+
+
+def refit_collaborative(session: Session, library_dir: str | Path) -> tuple[collab.CFModel | None, str]:
+    """Fit the collaborative model on every listener's likes and store it in ``LIBRARY/cf``; with too
+    little feedback, remove any old model and say why (recommendations then use genre alone)."""
+    import scipy.sparse as sp
+
+    likes = session.execute(select(Feedback.user_id, Feedback.track_id).where(Feedback.action == "like")).all()
+    listeners = {u for u, _ in likes}
+    folder = Path(library_dir) / CF_FOLDER
+    if len(likes) < MIN_LIKES or len(listeners) < MIN_LISTENERS:
+        if folder.exists():
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
+        return None, (f"too little feedback for collaborative filtering ({len(likes)} likes from {len(listeners)} "
+                      f"listeners; {MIN_LIKES} likes from {MIN_LISTENERS} needed): recommending by genre alone")
+    users = sorted(listeners)
+    items = sorted({t for _, t in likes})
+    ui = {u: i for i, u in enumerate(users)}
+    ti = {t: i for i, t in enumerate(items)}
+    m = sp.csr_matrix((np.ones(len(likes), np.float32), ([ui[u] for u, _ in likes], [ti[t] for _, t in likes])),
+                      shape=(len(users), len(items)))
+    params = collab.CFParams(factors=min(collab.CFParams.factors, max(2, min(m.shape) - 1)))
+    model = collab.fit(m, user_keys=users, item_keys=items, params=params)
+    collab.save(model, folder)
+    return model, f"collaborative model fitted on {len(likes)} likes of {len(items)} tracks by {len(users)} listeners"
+
+
+def load_collaborative(library_dir: str | Path) -> collab.CFModel | None:
+    return collab.load(Path(library_dir) / CF_FOLDER)

@@ -18,7 +18,8 @@ from ..errors import AudioError, ConflictError, DataError
 from ..library import store
 from ..library.db import Feedback, Track, User
 from ..library.ingest import Library
-from ..library.recommend import give_feedback, recommend
+from ..library.recommend import (TrackIndex, feedback_count, give_feedback, load_collaborative, recommend,
+                                 refit_collaborative)
 from ..library.users import create_user, user_by_token
 from . import guards
 
@@ -47,11 +48,13 @@ class NewFeedback(BaseModel):
 def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
                allowed_hosts: list[str] | None = None, allowed_origins: list[str] | None = None,
                signup: bool = True, max_analyses: int = DEFAULT_MAX_ANALYSES,
-               body_idle_seconds: float = 15.0, body_total_seconds: float = 300.0) -> FastAPIOffline:
+               body_idle_seconds: float = 15.0, body_total_seconds: float = 300.0,
+               refit_minutes: float = 10.0) -> FastAPIOffline:
     """The API and page over ``library``. ``allowed_hosts``: Host names it answers (default: localhost
     names; '*' for any); ``allowed_origins``: other sites' pages that may write (default: none);
     ``signup``: whether anyone who reaches the server may create a listener (else only
-    ``genrefuse users add`` can); ``max_analyses``: uploads classified at once."""
+    ``genrefuse users add`` can); ``max_analyses``: uploads classified at once; ``refit_minutes``: how
+    often the collaborative model is refitted in the background when feedback changed (0: never)."""
     app = FastAPIOffline(title="genrefuse", version="0.1.0",
                          description="Classify uploaded music by genre, file it in a library, recommend it to "
                                      "listeners. Uploads, corrections and feedback need a listener's token "
@@ -61,6 +64,30 @@ def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
     bearer = HTTPBearer(auto_error=False)
     failures = guards.TokenFailures()
     analyses = threading.BoundedSemaphore(max(1, max_analyses))
+    index = TrackIndex(library.genres)
+    collaborative = {"model": load_collaborative(library.dir), "feedback": -1}
+    stop = threading.Event()
+
+    def refit_loop() -> None:
+        while not stop.wait(refit_minutes * 60):
+            try:
+                with library.Session() as s:
+                    n = feedback_count(s)
+                    if n != collaborative["feedback"]:
+                        collaborative["model"], _ = refit_collaborative(s, library.dir)
+                        collaborative["feedback"] = n
+            except Exception as exc:        # a failed refit keeps the last model; the service goes on
+                print(f"genrefuse: collaborative refit failed: {type(exc).__name__}: {exc}", flush=True)
+
+    @app.on_event("startup")
+    def _start_refits() -> None:
+        if refit_minutes > 0:
+            threading.Thread(target=refit_loop, name="cf-refit", daemon=True).start()
+
+    @app.on_event("shutdown")
+    def _stop_refits() -> None:
+        stop.set()
+
     guards.install(app, max_upload_bytes=max_bytes, allowed_hosts=list(allowed_hosts or guards.LOCAL_HOSTS),
                    allowed_origins=list(allowed_origins or []), body_idle_seconds=body_idle_seconds,
                    body_total_seconds=body_total_seconds)
@@ -142,7 +169,9 @@ def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
         """Correct (or confirm) a track's genre: the file moves to the genre's folder, the label counts as
         confirmed (``genrefuse train LIBRARY`` learns from it)."""
         try:
-            return library.describe(library.relabel(track_id, body.genre))
+            track = library.relabel(track_id, body.genre)
+            index.update(track)
+            return library.describe(track)
         except LookupError as exc:
             raise HTTPException(404, str(exc)) from None
 
@@ -179,7 +208,8 @@ def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
     def my_recommendations(user: Annotated[User, Depends(current_user)],
                            limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict:
         with library.Session() as s:
-            return {"recommendations": recommend(s, s.get(User, user.id), limit=limit)}
+            return {"recommendations": recommend(s, s.get(User, user.id), limit=limit, index=index,
+                                                 cf=collaborative["model"], describe=library.describe)}
 
     @app.post("/api/me/feedback")
     def my_feedback(body: NewFeedback, user: Annotated[User, Depends(current_user)]) -> dict:

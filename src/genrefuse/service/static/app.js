@@ -234,7 +234,9 @@ async function refreshRecommendations() {
       return;
     }
     $("rec-list").replaceChildren(...recommendations.map((r) => {
-      const because = r.because.map((b) => b.genre).join(", ");
+      const why = [];
+      if (r.because.length) why.push(`because: ${r.because.map((b) => b.genre).join(", ")}`);
+      if (r.liked_with) why.push(`listeners who liked ${r.liked_with.name} liked this`);
       const act = (action) => el("button", { textContent: action, className: action, onclick: async () => {
         try {
           await api("/api/me/feedback", { method: "POST", headers: { "Content-Type": "application/json" },
@@ -245,7 +247,7 @@ async function refreshRecommendations() {
           say("rec-status", err.message, "error");
         }
       } });
-      return trackItem(r.track, [el("span", { className: "muted because", textContent: because ? `because: ${because}` : "" }),
+      return trackItem(r.track, [el("span", { className: "muted because", textContent: why.join("; ") }),
         act("like"), act("skip")]);
     }));
   } catch (err) {
