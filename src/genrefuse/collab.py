@@ -47,6 +47,7 @@ class CFModel:
     def __post_init__(self):
         self._user_index = {k: i for i, k in enumerate(self.user_keys)}
         self._item_index = {k: i for i, k in enumerate(self.item_keys)}
+        self.item_keys_array = np.asarray(self.item_keys, np.int64)
 
     def item_index(self, key: int) -> int | None:
         return self._item_index.get(key)

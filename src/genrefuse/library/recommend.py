@@ -77,11 +77,16 @@ class TrackIndex:
 
     def positions(self, ids) -> np.ndarray:
         """Index positions of the given track ids (ids not indexed are dropped)."""
-        ids = np.asarray(list(ids), np.int64)
-        pos = np.searchsorted(self.ids, ids)
-        ok = (pos < len(self.ids)) & (self.ids[np.minimum(pos, len(self.ids) - 1)] == ids) if len(self.ids) else \
-            np.zeros(len(ids), bool)
-        return pos[ok]
+        pos, found = self.lookup(ids)
+        return pos[found]
+
+    def lookup(self, ids) -> tuple[np.ndarray, np.ndarray]:
+        """For each id: its position and whether it is indexed (a binary search each: no set over all ids)."""
+        ids = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, np.int64)
+        if not len(self.ids):
+            return np.zeros(len(ids), np.int64), np.zeros(len(ids), bool)
+        pos = np.minimum(np.searchsorted(self.ids, ids), len(self.ids) - 1)
+        return pos, self.ids[pos] == ids
 
 
 def genre_because(weights: dict[str, float], probabilities: dict[str, float]) -> list[dict]:
@@ -97,10 +102,12 @@ def _history(session: Session, user: User) -> tuple[list[int], list[int]]:
 
 
 def recommend(session: Session, user: User, *, limit: int = 10, index: TrackIndex | None = None,
-              cf: collab.CFModel | None = None, describe=None) -> list[dict]:
+              cf: collab.CFModel | None = None, describe=None, collab_share: float | None = None) -> list[dict]:
     """Up to ``limit`` picks for ``user``, best first: ``{"track", "score", "genre_score", "because",
     "liked_with"}`` (``score``: the blend, 0..1; ``genre_score``: weights . probabilities).
-    ``index``: a kept :class:`TrackIndex` (refreshed here); ``cf``: the fitted collaborative model."""
+    ``index``: a kept :class:`TrackIndex` (refreshed here); ``cf``: the fitted collaborative model;
+    ``collab_share``: fixes the collaborative part's share (0: genre alone, 1: listeners alone; for
+    evaluation) instead of deriving it from the listener's likes."""
     weights = user.weights()
     if index is None:
         index = TrackIndex(sorted({*weights, *(g for (g,) in session.execute(select(Track.genre).distinct()))}))
@@ -113,17 +120,18 @@ def recommend(session: Session, user: User, *, limit: int = 10, index: TrackInde
     rated, liked = _history(session, user)
     eligible = genre_score > 1e-9
     score = genre_score / max(float(w.sum()), 1e-9)             # 0..1: the share of the listener's taste
+    if collab_share == 1.0:
+        score, eligible = np.zeros(n, np.float32), np.zeros(n, bool)
     liked_pos = index.positions(liked)
     cf_items = np.zeros(0, int)
     if cf is not None and len(liked):
         cf_items = np.array([i for i in map(cf.item_index, liked) if i is not None], int)
     if len(cf_items):
-        share = len(liked) / (len(liked) + COLLAB_PRIOR)
+        share = len(liked) / (len(liked) + COLLAB_PRIOR) if collab_share is None else collab_share
         cf_all = cf.scores(cf_items, np.ones(len(cf_items), np.float32))      # 0..1, 0: no evidence
-        cf_pos = index.positions(cf.item_keys)
-        known = np.isin(np.asarray(cf.item_keys, np.int64), index.ids)
+        cf_pos, known = index.lookup(cf.item_keys_array)
         cf_scores = np.zeros(n, np.float32)
-        cf_scores[cf_pos] = cf_all[known]
+        cf_scores[cf_pos[known]] = cf_all[known]
         neighbours = np.zeros(n, bool)
         neighbours[index.positions([cf.item_keys[j] for j in _neighbour_items(cf, cf_items)])] = True
         eligible |= neighbours

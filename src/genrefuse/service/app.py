@@ -64,7 +64,7 @@ def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
     bearer = HTTPBearer(auto_error=False)
     failures = guards.TokenFailures()
     analyses = threading.BoundedSemaphore(max(1, max_analyses))
-    index = TrackIndex(library.genres)
+    track_index = TrackIndex(library.genres)     # kept in memory, topped up per request
     collaborative = {"model": load_collaborative(library.dir), "feedback": -1}
     stop = threading.Event()
 
@@ -170,7 +170,7 @@ def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
         confirmed (``genrefuse train LIBRARY`` learns from it)."""
         try:
             track = library.relabel(track_id, body.genre)
-            index.update(track)
+            track_index.update(track)
             return library.describe(track)
         except LookupError as exc:
             raise HTTPException(404, str(exc)) from None
@@ -208,7 +208,7 @@ def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
     def my_recommendations(user: Annotated[User, Depends(current_user)],
                            limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict:
         with library.Session() as s:
-            return {"recommendations": recommend(s, s.get(User, user.id), limit=limit, index=index,
+            return {"recommendations": recommend(s, s.get(User, user.id), limit=limit, index=track_index,
                                                  cf=collaborative["model"], describe=library.describe)}
 
     @app.post("/api/me/feedback")

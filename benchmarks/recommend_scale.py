@@ -1,0 +1,192 @@
+"""One listener's recommendations over a large library: the real recommend function and the real HTTP
+endpoint, timed, and a bounded load test of the endpoint.
+
+Builds a real SQLite library database of N tracks (random genre probabilities over GTZAN's ten genres)
+with 200 listeners and 50 likes each, fits the collaborative model through the real refit function,
+then:
+- function: `recommend(session, user, index=..., cf=...)` with the index kept in memory (as the
+  service keeps it), 200 calls over 20 listeners after one warm-up call;
+- endpoint: `genrefuse serve` on this library (127.0.0.1), `GET /api/me/recommendations`, 200
+  sequential requests after a warm-up, then a load test: 20 concurrent listeners (asyncio + httpx),
+  as many requests as they get answered in ``--load-seconds``.
+Aim (the recommendation issue): p95 at most 50 ms at 1,000,000 tracks.
+
+    python benchmarks/recommend_scale.py --tracks 1000000 --json out/bench/recommend_scale.json
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import print_table, write_json  # noqa: E402
+
+LISTENERS, LIKES = 200, 50
+
+
+def build(folder: Path, n: int, seed: int) -> list[str]:
+    """The library database with ``n`` tracks, listeners and likes; returns the listeners' tokens."""
+    from genrefuse.genres import GTZAN_GENRES
+    from genrefuse.library.db import make_engine
+    from genrefuse.library.users import hash_token
+
+    make_engine(f"sqlite:///{folder / 'library.sqlite'}").dispose()      # the schema, as the library makes it
+    rng = np.random.default_rng(seed)
+    con = sqlite3.connect(folder / "library.sqlite")
+    genres = list(GTZAN_GENRES)
+    chunk = 100_000
+    for start in range(0, n, chunk):
+        m = min(chunk, n - start)
+        p = rng.dirichlet(np.full(len(genres), 0.3), m)
+        top = p.argmax(1)
+        rows = [(start + i + 1, f"{start + i:064x}", f"track{start + i}.mp3", f"{genres[top[i]]}/t{start + i}.mp3",
+                 180.0, genres[top[i]], json.dumps(dict(zip(genres, np.round(p[i], 5).tolist()))), "bench",
+                 "2026-11-26 00:00:00", 0) for i in range(m)]
+        con.executemany("INSERT INTO tracks (id, content_hash, original_name, stored_path, duration, genre, "
+                        "probabilities, model_id, added_at, confirmed) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+        con.commit()
+    tokens = [f"token-{u}" for u in range(LISTENERS)]
+    con.executemany("INSERT INTO users (id, name, token_hash, created_at) VALUES (?,?,?,?)",
+                    [(u + 1, f"listener{u}", hash_token(t), "2026-11-26 00:00:00") for u, t in enumerate(tokens)])
+    con.executemany("INSERT INTO user_genres (user_id, genre, weight) VALUES (?,?,?)",
+                    [(u + 1, g, 1.0) for u in range(LISTENERS) for g in rng.choice(genres, 2, replace=False)])
+    pool = rng.choice(n, min(n, 20_000), replace=False) + 1            # the part of the catalogue people play
+    likes = {(u + 1, int(t)) for u in range(LISTENERS) for t in rng.choice(pool, LIKES, replace=False)}
+    con.executemany("INSERT INTO feedback (user_id, track_id, action, created_at) VALUES (?,?,?,?)",
+                    [(u, t, "like", "2026-11-26 00:00:00") for u, t in sorted(likes)])
+    con.commit()
+    con.close()
+    return tokens
+
+
+def percentiles(ms: list[float]) -> dict:
+    return {"p50_ms": round(float(np.percentile(ms, 50)), 2), "p95_ms": round(float(np.percentile(ms, 95)), 2),
+            "max_ms": round(float(np.max(ms)), 2), "calls": len(ms)}
+
+
+def time_function(folder: Path) -> dict:
+    from genrefuse.genres import GTZAN_GENRES
+    from genrefuse.library.db import User, make_engine, session_factory
+    from genrefuse.library.recommend import TrackIndex, recommend, refit_collaborative
+
+    Session = session_factory(make_engine(f"sqlite:///{folder / 'library.sqlite'}"))
+    with Session() as s:
+        t = time.perf_counter()
+        cf, message = refit_collaborative(s, folder)
+        refit_s = time.perf_counter() - t
+        index = TrackIndex(list(GTZAN_GENRES))
+        t = time.perf_counter()
+        index.refresh(s)
+        load_s = time.perf_counter() - t
+        users = [s.get(User, u) for u in range(1, 21)]
+        recommend(s, users[0], index=index, cf=cf)
+        ms = []
+        for i in range(200):
+            t = time.perf_counter()
+            recs = recommend(s, users[i % len(users)], index=index, cf=cf)
+            ms.append(1000 * (time.perf_counter() - t))
+        assert len(recs) == 10
+    return {**percentiles(ms), "index_load_s": round(load_s, 1), "refit_s": round(refit_s, 1), "cf": message}
+
+
+async def load_test(url: str, tokens: list[str], seconds: float, clients: int = 20) -> dict:
+    import httpx
+
+    done, errors, ms = 0, 0, []
+    end = time.perf_counter() + seconds
+
+    async def listener(token: str) -> None:
+        nonlocal done, errors
+        async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
+            while time.perf_counter() < end:
+                t = time.perf_counter()
+                r = await c.get("/api/me/recommendations")
+                ms.append(1000 * (time.perf_counter() - t))
+                done += r.status_code == 200
+                errors += r.status_code != 200
+
+    t = time.perf_counter()
+    await asyncio.gather(*(listener(tok) for tok in tokens[:clients]))
+    return {"clients": clients, "requests": done, "errors": errors,
+            "requests_per_s": round(done / (time.perf_counter() - t), 1), **percentiles(ms)}
+
+
+def time_endpoint(folder: Path, tokens: list[str], load_seconds: float) -> dict:
+    import socket
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-m", "genrefuse.cli", "serve", "--library", str(folder), "--port",
+                             str(port), "--refit-minutes", "0"], stdout=subprocess.DEVNULL, stderr=open(folder / "serve.log", "w"),
+                            env={**__import__("os").environ, "GENREFUSE_LOG_LEVEL": "warning"})
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(url + "/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        auth = {"Authorization": f"Bearer {tokens[0]}"}
+        t = time.perf_counter()
+        r = httpx.get(url + "/api/me/recommendations", headers=auth, timeout=600)
+        assert r.status_code == 200, (r.status_code, (folder / "serve.log").read_text()[-3000:])
+        first_s = time.perf_counter() - t
+        ms = []
+        with httpx.Client(base_url=url, timeout=60) as c:
+            for i in range(200):
+                t = time.perf_counter()
+                r = c.get("/api/me/recommendations", headers={"Authorization": f"Bearer {tokens[i % 20]}"})
+                ms.append(1000 * (time.perf_counter() - t))
+                assert r.status_code == 200 and len(r.json()["recommendations"]) == 10
+        load = asyncio.run(load_test(url, tokens, load_seconds))
+        return {**percentiles(ms), "first_request_s": round(first_s, 1), "load": load}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tracks", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--load-seconds", type=float, default=15.0)
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        t = time.perf_counter()
+        tokens = build(folder, a.tracks, a.seed)
+        build_s = time.perf_counter() - t
+        print(f"{a.tracks} tracks, {LISTENERS} listeners, {LISTENERS * LIKES} likes: built in {build_s:.0f} s", flush=True)
+        fn = time_function(folder)
+        print(f"function: p50 {fn['p50_ms']} ms, p95 {fn['p95_ms']} ms (index loaded in {fn['index_load_s']} s)",
+              flush=True)
+        ep = time_endpoint(folder, tokens, a.load_seconds)
+    print_table(["", "p50", "p95", "max", "notes"],
+                [["recommend()", f"{fn['p50_ms']} ms", f"{fn['p95_ms']} ms", f"{fn['max_ms']} ms",
+                  f"index loaded once in {fn['index_load_s']} s; collaborative refit {fn['refit_s']} s"],
+                 ["GET /api/me/recommendations", f"{ep['p50_ms']} ms", f"{ep['p95_ms']} ms", f"{ep['max_ms']} ms",
+                  f"first request (loads the index) {ep['first_request_s']} s"],
+                 [f"load: {ep['load']['clients']} concurrent listeners", f"{ep['load']['p50_ms']} ms",
+                  f"{ep['load']['p95_ms']} ms", f"{ep['load']['max_ms']} ms",
+                  f"{ep['load']['requests_per_s']} requests/s, {ep['load']['errors']} errors"]])
+    write_json(a.json, {"benchmark": "recommendations at scale (SQLite)", "tracks": a.tracks,
+                        "p50_ms": fn["p50_ms"], "p95_ms": fn["p95_ms"], "function": fn, "endpoint": ep,
+                        "build_s": round(build_s, 1)})
+
+
+if __name__ == "__main__":
+    main()
