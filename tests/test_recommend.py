@@ -87,3 +87,32 @@ def test_hybrid_falls_back_to_genre_and_never_offers_rated_tracks(tmp_path, tabl
         liked_by_others = set(together) - set(mine)
         assert set(others[:4]) == liked_by_others, (others, liked_by_others)
         assert all(r["liked_with"]["id"] in mine for r in recs if r["track"]["id"] in liked_by_others)
+
+
+def test_the_service_refits_in_the_background(tmp_path, table_model, train_dir):
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from genrefuse.library.ingest import Library
+    from genrefuse.service.app import create_app
+
+    lib = Library.open(tmp_path / "lib", table_model)
+    ids = [lib.ingest(train_dir / g / f"{g}.0000{i}.wav").track.id for g in ("dub", "swing") for i in range(6)]
+    with TestClient(create_app(lib, allowed_hosts=["testserver"], refit_minutes=0.01)) as c:
+        tokens = [c.post("/api/users", json={"name": f"l{i}", "likes": ["dub"]}).json()["token"] for i in range(3)]
+        for tok in tokens[:2]:
+            for tid in ids[:5] + ids[6:11]:
+                assert c.post("/api/me/feedback", json={"track_id": tid, "action": "like"},
+                              headers={"Authorization": f"Bearer {tok}"}).status_code == 200
+        for tid in ids[:3]:
+            c.post("/api/me/feedback", json={"track_id": tid, "action": "like"},
+                   headers={"Authorization": f"Bearer {tokens[2]}"})
+        deadline = time.time() + 30
+        while time.time() < deadline and not (lib.dir / "cf" / "cf.json").is_file():
+            time.sleep(0.2)
+        assert (lib.dir / "cf" / "cf.json").is_file()
+        time.sleep(1.5)                                   # the next refit loads it into the running service
+        recs = c.get("/api/me/recommendations", params={"limit": 20},
+                     headers={"Authorization": f"Bearer {tokens[2]}"}).json()["recommendations"]
+    assert any(r["liked_with"] for r in recs) and not {r["track"]["id"] for r in recs} & set(ids[:3])

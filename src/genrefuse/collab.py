@@ -129,7 +129,11 @@ def fit(matrix: sp.csr_matrix, *, user_keys: list[int], item_keys: list[int],
     model = AlternatingLeastSquares(factors=params.factors, regularization=params.regularization,
                                     alpha=params.alpha, iterations=params.iterations, random_state=params.seed,
                                     calculate_training_loss=False)
-    with threadpool_limits(1, "blas"):
+    import warnings
+
+    with threadpool_limits(1, "blas"), warnings.catch_warnings():
+        # implicit checks OpenBLAS's configured threads, not the limit set here for the fit
+        warnings.filterwarnings("ignore", message="OpenBLAS is configured", category=RuntimeWarning)
         model.fit(matrix, show_progress=False)
     return CFModel(list(user_keys), list(item_keys), np.asarray(model.user_factors, np.float32),
                    np.asarray(model.item_factors, np.float32),

@@ -1,6 +1,7 @@
 """The HTTP service: upload -> classify -> file by genre -> recommend (FastAPI; docs at /docs, served
 offline by fastapi-offline). Reading is open; uploads, corrections and feedback need a listener's token."""
 
+import contextlib
 import os
 import threading
 from pathlib import Path
@@ -55,7 +56,16 @@ def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
     ``signup``: whether anyone who reaches the server may create a listener (else only
     ``genrefuse users add`` can); ``max_analyses``: uploads classified at once; ``refit_minutes``: how
     often the collaborative model is refitted in the background when feedback changed (0: never)."""
-    app = FastAPIOffline(title="genrefuse", version="0.1.0",
+    stop = threading.Event()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        if refit_minutes > 0:
+            threading.Thread(target=refit_loop, name="cf-refit", daemon=True).start()
+        yield
+        stop.set()
+
+    app = FastAPIOffline(title="genrefuse", version="0.1.0", lifespan=lifespan,
                          description="Classify uploaded music by genre, file it in a library, recommend it to "
                                      "listeners. Uploads, corrections and feedback need a listener's token "
                                      "(Authorization: Bearer TOKEN).")
@@ -66,7 +76,6 @@ def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
     analyses = threading.BoundedSemaphore(max(1, max_analyses))
     track_index = TrackIndex(library.genres)     # kept in memory, topped up per request
     collaborative = {"model": load_collaborative(library.dir), "feedback": -1}
-    stop = threading.Event()
 
     def refit_loop() -> None:
         while not stop.wait(refit_minutes * 60):
@@ -78,15 +87,6 @@ def create_app(library: Library, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
                         collaborative["feedback"] = n
             except Exception as exc:        # a failed refit keeps the last model; the service goes on
                 print(f"genrefuse: collaborative refit failed: {type(exc).__name__}: {exc}", flush=True)
-
-    @app.on_event("startup")
-    def _start_refits() -> None:
-        if refit_minutes > 0:
-            threading.Thread(target=refit_loop, name="cf-refit", daemon=True).start()
-
-    @app.on_event("shutdown")
-    def _stop_refits() -> None:
-        stop.set()
 
     guards.install(app, max_upload_bytes=max_bytes, allowed_hosts=list(allowed_hosts or guards.LOCAL_HOSTS),
                    allowed_origins=list(allowed_origins or []), body_idle_seconds=body_idle_seconds,
