@@ -225,3 +225,15 @@ def torch_equal(a, b) -> bool:
     import torch
 
     return bool(torch.equal(a, b))
+
+
+def test_two_process_data_parallel_training(synth_table, tmp_path):
+    """`--nproc 2`: two processes (gloo on CPU) train one model; rank 0 writes it, and says world size 2."""
+    out = tmp_path / "ddp"
+    assert main(["train", str(synth_table), "--model", "mlp", "--nproc", "2", "--epochs", "8", "--batch-size", "16",
+                 "--ensemble", "1", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["world_size"] == 2 and report["accuracy"] > 1 / 6
+    losses = [float(r["loss"]) for r in csv.DictReader(open(out / "history.csv"))]
+    assert len(losses) == 8 and losses[-1] < losses[0]
+    assert load_bundle(out / "model").genres == report["genres"]

@@ -59,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         _reexec_with_tcmalloc(sys.argv[1:])
     parser = build_parser()
-    args = parser.parse_args(_files_not_options(sys.argv[1:] if argv is None else argv))
+    argv = _files_not_options(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
+    args.argv = argv                    # as given: what a data-parallel launch passes on to its processes
     try:
         return COMMANDS[args.command](args)
     except GenrefuseError as exc:

@@ -69,12 +69,38 @@ def _print_report(report: dict, out: Path) -> None:
 
 @command("train")
 def cmd_train(a: argparse.Namespace) -> int:
+    from ..training import distributed
     from ..training.run import train_run
 
-    report = train_run([a.data, *a.base] if a.base else a.data, a.out, kind=a.model, config=_train_config(a), split=a.split, folds=a.folds,
-                       split_dir=a.split_dir, cache_dir=a.cache, embeddings=a.embeddings, jobs=a.jobs)
-    _print_report(report, a.out)
+    data = [a.data, *a.base] if a.base else a.data
+    if a.nproc and not distributed.launched():
+        from ..datasets.labelled import load_labelled
+        from ..models.kinds import model_kind
+
+        spec = model_kind(a.model)      # features and taggrams cached once, not by every process
+        load_labelled(data, with_mel=spec.uses_mel, with_tags=spec.uses_tags, embeddings=a.embeddings,
+                      cache_dir=a.cache, jobs=a.jobs)
+        return distributed.launch(_without_nproc(a.argv), a.nproc)
+    distributed.init(a.device)
+    report = train_run(data, a.out, kind=a.model, config=_train_config(a), split=a.split, folds=a.folds,
+                       split_dir=a.split_dir, cache_dir=a.cache, embeddings=a.embeddings, jobs=a.jobs,
+                       progress=distributed.rank() == 0, write=distributed.rank() == 0)
+    distributed.finish()
+    if distributed.rank() == 0:
+        _print_report(report, a.out)
     return 0
+
+
+def _without_nproc(argv: list[str]) -> list[str]:
+    out, skip = [], False
+    for x in argv:
+        if skip:
+            skip = False
+        elif x == "--nproc":
+            skip = True
+        elif not x.startswith("--nproc="):
+            out.append(x)
+    return out
 
 
 @command("evaluate")
@@ -243,6 +269,9 @@ def add_parsers(sub) -> None:
                         "with --embeddings also mlp+musicnn, logreg+musicnn and musicnn)")
     s.add_argument("--out", type=Path, required=True, help="run folder")
     s.add_argument("--model", choices=MODEL_KINDS, default="fusion", help="model kind (default fusion)")
+    s.add_argument("--nproc", type=_positive_int, metavar="N",
+                   help="data-parallel training in N processes on this machine (torch.distributed: gloo on CPU, "
+                        "NCCL on CUDA, launched as torchrun does; across machines run torchrun yourself)")
     s.add_argument("--base", action="append", type=Path, metavar="DATA",
                    help="more labelled data to train on beside DATA (repeatable), e.g. a library's corrections "
                         "on top of the data a model was first trained on; --embeddings then serve feature tables, "

@@ -13,6 +13,7 @@ from ..datasets.labelled import LabelledData, load_labelled, make_splits
 from ..datasets.layouts import discover, is_feature_table
 from ..datasets.tags import join_embeddings
 from ..errors import DataError
+from . import distributed
 from ..features.params import DEFAULT_PARAMS, FeatureParams
 from ..features.warmup import warm_up
 from ..genres import genre_order
@@ -51,8 +52,9 @@ def train_run(data: str | Path | LabelledData, out: str | Path, *, kind: str = "
               config: TrainConfig | None = None, split: str = "random", folds: int = 10,
               split_dir: str | Path | None = None, cache_dir: str | Path | None = None,
               embeddings: str | Path | None = None, params: FeatureParams = DEFAULT_PARAMS,
-              jobs: int | None = None, progress: bool = True) -> dict:
-    """Train ``kind`` on ``data``, write every result under ``out`` and the bundle to ``out/model``.
+              jobs: int | None = None, progress: bool = True, write: bool = True) -> dict:
+    """Train ``kind`` on ``data``, write every result under ``out`` and the bundle to ``out/model``
+    (``write=False``: a data-parallel process other than rank 0, which trains but writes nothing).
     The musicnn kinds take their inputs from ``embeddings`` (an npz of taggrams) or compute them.
 
     With ``split='kfold'`` each fold trains a model; the results pool every track's out-of-fold
@@ -72,7 +74,6 @@ def train_run(data: str | Path | LabelledData, out: str | Path, *, kind: str = "
         raise DataError(f"{data.source}: at least two genres are needed, found {genres}")
     splits = make_splits(data, split, seed=config.seed, folds=folds, split_dir=split_dir)
     y = np.array([genres.index(g) for g in data.labels])
-    out.mkdir(parents=True, exist_ok=True)
     test_idx, test_proba, fold_acc, first = [], [], [], None
     for i, s in enumerate(splits):
         bundle, history = fit_one(kind, data, s, genres, config=config, params=params, progress=progress)
@@ -86,10 +87,13 @@ def train_run(data: str | Path | LabelledData, out: str | Path, *, kind: str = "
     idx, proba = np.concatenate(test_idx), np.concatenate(test_proba)
     extra = {"model": kind, "split": split, "seed": config.seed, "source": data.source,
              "train_size": int(len(s0["train"])), "valid_size": int(len(s0["valid"])), "test_size": int(len(idx)),
-             "epochs_run": len(history)}
+             "epochs_run": len(history), "world_size": distributed.world_size()}
     if split == "kfold":
         extra.update({"folds": len(splits), "fold_accuracy": fold_acc,
                       "cv_mean_accuracy": float(np.mean(fold_acc)), "cv_std_accuracy": float(np.std(fold_acc))})
+    if not write:
+        return {"accuracy": float(np.mean(proba.argmax(1) == y[idx])), **extra}
+    out.mkdir(parents=True, exist_ok=True)
     report = write_results(out, y[idx], proba, genres, history=history, extra=extra,
                            title=f"{kind} on {Path(data.source).name} ({split} split)",
                            min_confidence=bundle.min_confidence)

@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader, Dataset
 from ..models.fusion import GenreNet
 from ..models.predictor import as_tensor, resolve_device
 from ..progress import progress_bar
+from . import distributed
 
 
 @dataclass
@@ -82,17 +83,20 @@ def restart_batchnorm_stats(model: torch.nn.Module) -> None:
 
 
 def run_epoch(model: GenreNet, loader: DataLoader, device: torch.device, precision: str,
-              optimizer: torch.optim.Optimizer | None = None, scaler=None) -> tuple[float, float]:
-    """One pass; trains when ``optimizer`` is given. Returns (mean loss, accuracy)."""
+              optimizer: torch.optim.Optimizer | None = None, scaler=None, forward=None) -> tuple[float, float]:
+    """One pass; trains when ``optimizer`` is given. Returns (mean loss, accuracy). ``forward``: the
+    module that runs the batches (a DistributedDataParallel wrapper of ``model``); its figures are then
+    summed over all processes."""
     training = optimizer is not None
-    model.train(training)
+    forward = forward or model
+    forward.train(training)
     total_loss, correct, seen = 0.0, 0, 0
     with torch.set_grad_enabled(training):
         for *batch, y in loader:
             y = y.to(device)
             ctx, _ = _autocast(device, precision)
             with ctx:
-                logits = model(*_inputs(model, batch, device))
+                logits = forward(*_inputs(model, batch, device))
                 loss = torch.nn.functional.cross_entropy(logits.float(), y)
             if training:
                 loss_total = loss + model.l2_penalty().to(device)
@@ -107,6 +111,12 @@ def run_epoch(model: GenreNet, loader: DataLoader, device: torch.device, precisi
             total_loss += loss.detach().item() * len(y)
             correct += int((logits.argmax(1) == y).sum())
             seen += len(y)
+    if forward is not model:
+        import torch.distributed as dist
+
+        sums = torch.tensor([total_loss, correct, seen], dtype=torch.float64, device=device)
+        dist.all_reduce(sums)
+        total_loss, correct, seen = sums.tolist()
     return total_loss / max(seen, 1), correct / max(seen, 1)
 
 
@@ -121,29 +131,54 @@ def fit(model: GenreNet, train: ClipDataset, valid: ClipDataset | None, config: 
     model.to(device)
     _, use_scaler = _autocast(device, config.precision)
     scaler = torch.amp.GradScaler(device.type) if use_scaler else None
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    world = distributed.world_size()
+    forward = model
+    if world > 1 or distributed.active():
+        from torch.nn.parallel import DistributedDataParallel
+        from torch.utils.data.distributed import DistributedSampler
+
+        forward = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    optimizer = torch.optim.Adam(forward.parameters(), lr=config.lr)
     gen = torch.Generator().manual_seed(config.seed)
+    # the batch size is global: each of the processes takes its share of every batch
+    batch = max(1, -(-config.batch_size // world))
     # drop a last batch of one: BatchNorm cannot train on it
-    drop_last = len(train) % config.batch_size == 1
-    train_loader = DataLoader(train, batch_size=config.batch_size, shuffle=True, generator=gen, drop_last=drop_last)
+    if forward is model:
+        drop_last = len(train) % config.batch_size == 1
+        train_loader = DataLoader(train, batch_size=config.batch_size, shuffle=True, generator=gen, drop_last=drop_last)
+    else:
+        sampler = DistributedSampler(train, shuffle=True, seed=config.seed)
+        per_rank = -(-len(train) // world)
+        train_loader = DataLoader(train, batch_size=batch, sampler=sampler, drop_last=per_rank % batch == 1)
     valid_loader = DataLoader(valid, batch_size=config.batch_size) if valid is not None and len(valid) else None
     history: list[dict] = []
     best, best_state, stale = float("inf"), None, 0
-    bar = progress_bar(range(1, config.epochs + 1), progress=progress, desc=f"train {model.arch.kind}", unit="epoch")
+    bar = progress_bar(range(1, config.epochs + 1), progress=progress and distributed.rank() == 0,
+                       desc=f"train {model.arch.kind}", unit="epoch")
     for epoch in bar:
+        if forward is not model:
+            train_loader.sampler.set_epoch(epoch)
         restart_batchnorm_stats(model)
-        loss, acc = run_epoch(model, train_loader, device, config.precision, optimizer, scaler)
+        loss, acc = run_epoch(model, train_loader, device, config.precision, optimizer, scaler, forward=forward)
         row = {"epoch": epoch, "loss": loss, "accuracy": acc}
         if valid_loader is not None:
             row["val_loss"], row["val_accuracy"] = run_epoch(model, valid_loader, device, config.precision)
         history.append(row)
         bar.set_postfix({k: f"{v:.3f}" for k, v in row.items() if k != "epoch"}, refresh=False)
         score = row.get("val_loss", loss)
-        if score < best:
+        improved = score < best
+        stop = not improved and config.patience is not None and stale + 1 >= config.patience
+        if forward is not model:            # rank 0 decides, so that every process stops at the same epoch
+            import torch.distributed as dist
+
+            flags = torch.tensor([int(improved), int(stop)], device=device)
+            dist.broadcast(flags, 0)
+            improved, stop = bool(flags[0]), bool(flags[1])
+        if improved:
             best, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
         else:
             stale += 1
-            if config.patience is not None and stale >= config.patience:
+            if stop:
                 break
     if best_state is not None:
         model.load_state_dict(best_state)
