@@ -1,5 +1,7 @@
 """Training and prediction on CUDA: the paper's fusion net on synthetic inputs, fp16 mixed precision
-(the default on CUDA) against the CPU, and the same probabilities from the GPU and the CPU.
+(the default on CUDA) against the CPU, and the same probabilities from the GPU and the CPU. With CUDA,
+also the data-parallel path of `train --nproc 1`: one process of a launched group (NCCL, world size 1),
+DistributedDataParallel and a DistributedSampler, fp16.
 
     python benchmarks/cuda_training.py --json out/bench/cuda.json
 
@@ -65,6 +67,34 @@ def main() -> None:
         print(f"{device}: {seconds / a.epochs:.2f} s/epoch ({'fp16 mixed precision' if device == 'cuda' else 'fp32'}), "
               f"last epoch {history[-1]}, test accuracy {result[device]['test_accuracy']:.3f}, "
               f"max |p_{device} - p_cpu| {result[device]['max_probability_difference_vs_cpu']:.1e}")
+    if torch.cuda.is_available():
+        import os
+        import socket
+
+        from genrefuse.training import distributed
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        os.environ.update({"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1",
+                           "MASTER_PORT": str(port)})
+        distributed.init("cuda")
+        import torch.distributed as dist
+
+        seed_everything(0)
+        net = GenreNet(Architecture(kind="fusion", n_classes=4))
+        cfg = TrainConfig(epochs=a.epochs, batch_size=100, device="cuda", seed=0, precision="fp16")
+        t = time.perf_counter()
+        history = fit(net, train, valid, cfg, progress=False)
+        seconds = time.perf_counter() - t
+        proba = TorchPredictor(net, device="cuda").probabilities(mel=tm, table=tt)
+        result["cuda_ddp"] = {"backend": dist.get_backend(), "world_size": dist.get_world_size(),
+                              "seconds_per_epoch": seconds / a.epochs, "final": history[-1],
+                              "test_accuracy": float(np.mean(proba.argmax(1) == ty))}
+        distributed.finish()
+        print(f"cuda, data-parallel ({result['cuda_ddp']['backend']}, world size 1, fp16): "
+              f"{seconds / a.epochs:.2f} s/epoch, last epoch {history[-1]}, "
+              f"test accuracy {result['cuda_ddp']['test_accuracy']:.3f}")
     if a.json:
         import json
 

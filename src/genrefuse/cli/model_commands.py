@@ -53,7 +53,8 @@ def _train_config(a: argparse.Namespace):
 
     return TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, patience=a.patience, seed=a.seed,
                        device=a.device, precision=a.precision, fusion=a.fusion,
-                       input_noise=a.input_noise, members=a.ensemble)
+                       input_noise=a.input_noise, members=a.ensemble, augment=a.augment,
+                       augment_variants=a.augment_variants, segments=a.segments)
 
 
 def _print_report(report: dict, out: Path) -> None:
@@ -256,6 +257,15 @@ def add_parsers(sub) -> None:
                        help="train N nets from seeds SEED, SEED+1, ... and average their probabilities "
                             "(default 5 for musicnn and mlp+musicnn, 1 for the others)")
         s.add_argument("--embeddings", type=Path, help=embeddings_help)
+        s.add_argument("--augment", nargs="?", const="default", metavar="POLICY",
+                       help="augment the training clips of the audio kinds (cnn, fusion, fusion+musicnn): 'default' "
+                            "(the value when none is given) or a comma-separated choice of shift, gain, pitch, "
+                            "stretch, noise, lowpass, highpass, specaugment (strengths in training/augment.py)")
+        s.add_argument("--augment-variants", type=_positive_int, default=2, metavar="K",
+                       help="augmented copies of each training clip, computed once and cached (default 2)")
+        s.add_argument("--segments", type=float, metavar="SECONDS",
+                       help="train on segments of this length (3: as features_3_sec.csv) and predict a track "
+                            "as the mean of its segments' probabilities")
 
     embeddings_help = ("musicnn taggrams (an npz from `genrefuse embed` or the published GTZAN ones) for the "
                        "musicnn kinds, joined to the data by file stem; without it they are computed from audio")

@@ -39,6 +39,7 @@ class LabelledData:
     hashes: list[str] | None          # their content hashes (feature-cache keys), or None
     source: str
     tags: np.ndarray | None = None    # (n, 100) musicnn taggram summaries, or None
+    segment: np.ndarray | None = None  # (n,) each row's segment of its track when rows are segments, or None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -51,7 +52,8 @@ class LabelledData:
         pick = lambda a: None if a is None else a[idx]  # noqa: E731
         items = lambda xs: None if xs is None else [xs[i] for i in idx]  # noqa: E731
         return LabelledData(self.table[idx], pick(self.mel), items(self.labels), items(self.tracks),
-                            items(self.names), items(self.paths), items(self.hashes), self.source, pick(self.tags))
+                            items(self.names), items(self.paths), items(self.hashes), self.source, pick(self.tags),
+                            pick(self.segment))
 
 
 def load_labelled(data: str | Path | list[str | Path], *, with_mel: bool, with_tags: bool = False,

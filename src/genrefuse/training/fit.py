@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
-from ..datasets.labelled import LabelledData
+from ..datasets.labelled import LabelledData, feature_cache_dir
 from ..errors import DataError
 from ..features.params import FeatureParams
 from ..models.bundle import Bundle
@@ -15,6 +16,7 @@ from ..models.ensemble import GenreEnsemble
 from ..models.fusion import Architecture, GenreNet
 from ..models.kinds import model_kind
 from ..preprocess.track import ModelInputs
+from .augment import AugmentedClips, AugmentPolicy, augmented_variants
 from .trainer import ClipDataset, TrainConfig, fit, seed_everything
 
 
@@ -26,10 +28,14 @@ def standardisation(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_one(kind: str, data: LabelledData, split: dict[str, np.ndarray], genres: list[str], *,
-            config: TrainConfig, params: FeatureParams, progress: bool = True) -> tuple[Bundle, list[dict]]:
-    """Train one model on ``split['train']`` (validating on ``split['valid']``) and bundle it.
+            config: TrainConfig, params: FeatureParams, progress: bool = True,
+            cache_dir: str | Path | None = None) -> tuple[Bundle, list[dict]]:
+    """Train one model on ``split['train']`` (validating on ``split['valid']``) and bundle it; with
+    ``config.augment``, augmented copies of the training clips join them (through the cache).
     Returns the bundle and the per-epoch history (empty for kNN/SVM)."""
     spec = model_kind(kind)
+    if config.augment and not spec.uses_mel:
+        raise DataError(f"--augment is for the audio kinds (cnn, fusion, fusion+musicnn), not {kind}")
     y = np.array([genres.index(g) for g in data.labels])
     tr, va = split["train"], split["valid"]
     mean, std = standardisation(data.table[tr])
@@ -59,6 +65,14 @@ def fit_one(kind: str, data: LabelledData, split: dict[str, np.ndarray], genres:
     table = z if spec.uses_table else None
     pick = lambda a, idx: None if a is None else a[idx]  # noqa: E731
     train = ClipDataset(pick(mel, tr), pick(table, tr), y[tr], pick(tags, tr))
+    if config.augment:
+        policy = AugmentPolicy.parse(config.augment, variants=config.augment_variants)
+        extra["training"]["augment"] = policy.to_dict()
+        if policy.waveform:
+            mel_v, table_v = augmented_variants(data, tr, policy, params, cache_dir=feature_cache_dir(cache_dir),
+                                                seed=config.seed, progress=progress)
+            z_v = ((table_v - mean) / std).astype(np.float32) if spec.uses_table else None
+            train = AugmentedClips(train, mel_v, z_v, seed=config.seed)
     valid = ClipDataset(pick(mel, va), pick(table, va), y[va], pick(tags, va)) if len(va) else None
     nets, histories = [], []
     for i in range(members):

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..datasets.labelled import LabelledData, load_labelled, make_splits
+from ..datasets.labelled import LabelledData, feature_cache_dir, load_labelled, make_splits
 from ..datasets.layouts import discover, is_feature_table
 from ..datasets.tags import join_embeddings
 from ..errors import DataError
 from . import distributed
+from .segments import by_track, segment_params, segment_policy, segmented
 from ..features.params import DEFAULT_PARAMS, FeatureParams
 from ..features.warmup import warm_up
 from ..genres import genre_order
@@ -65,10 +66,13 @@ def train_run(data: str | Path | LabelledData, out: str | Path, *, kind: str = "
     config = config or TrainConfig()
     out = Path(out)
     if not isinstance(data, LabelledData):
-        data = load_labelled(data, with_mel=spec.uses_mel, with_tags=spec.uses_tags, embeddings=embeddings,
-                             cache_dir=cache_dir, params=params, jobs=jobs, progress=progress)
+        data = load_labelled(data, with_mel=spec.uses_mel and not config.segments, with_tags=spec.uses_tags,
+                             embeddings=embeddings, cache_dir=cache_dir, params=params, jobs=jobs, progress=progress)
     elif spec.uses_tags and data.tags is None:
         raise DataError(f"{data.source}: the {kind} model needs musicnn inputs")
+    if config.segments:
+        params = segment_params(params, config.segments)
+        data = segmented(data, params, cache_dir=feature_cache_dir(cache_dir), progress=progress)
     genres = genre_order(data.labels)
     if len(genres) < 2:
         raise DataError(f"{data.source}: at least two genres are needed, found {genres}")
@@ -76,10 +80,16 @@ def train_run(data: str | Path | LabelledData, out: str | Path, *, kind: str = "
     y = np.array([genres.index(g) for g in data.labels])
     test_idx, test_proba, fold_acc, first = [], [], [], None
     for i, s in enumerate(splits):
-        bundle, history = fit_one(kind, data, s, genres, config=config, params=params, progress=progress)
+        bundle, history = fit_one(kind, data, s, genres, config=config, params=params, progress=progress,
+                                  cache_dir=cache_dir)
         proba = bundle.probabilities(data.subset(s["test"]).inputs, device=config.device)
-        fold_acc.append(float(np.mean(proba.argmax(1) == y[s["test"]])))
-        test_idx.append(s["test"])
+        rows = s["test"]
+        if config.segments:                  # a track's answer: the mean of its segments'
+            bundle.window_policy = segment_policy(config.segments)
+            _, proba, leading = by_track([data.tracks[i] for i in rows], proba)
+            rows = rows[leading]
+        fold_acc.append(float(np.mean(proba.argmax(1) == y[rows])))
+        test_idx.append(rows)
         test_proba.append(proba)
         if first is None:
             first = (bundle, history, s)

@@ -13,6 +13,7 @@ from ..models.fusion import GenreNet
 from ..models.predictor import as_tensor, resolve_device
 from ..progress import progress_bar
 from . import distributed
+from .augment import AugmentPolicy, spec_augment
 
 
 @dataclass
@@ -27,6 +28,9 @@ class TrainConfig:
     fusion: str = "concat"          # how several branches are joined: one of models.fusion.FUSIONS
     input_noise: float | None = None  # training noise on standardised inputs; None: the kind's default
     members: int | None = None      # nets in an ensemble, trained from seeds seed, seed+1, ...; None: the kind's default
+    augment: str | None = None      # an augmentation policy (training/augment.py), or None for none
+    augment_variants: int = 2       # augmented copies of each training clip
+    segments: float | None = None   # train on segments of this many seconds, a track = the mean of its segments
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -83,7 +87,8 @@ def restart_batchnorm_stats(model: torch.nn.Module) -> None:
 
 
 def run_epoch(model: GenreNet, loader: DataLoader, device: torch.device, precision: str,
-              optimizer: torch.optim.Optimizer | None = None, scaler=None, forward=None) -> tuple[float, float]:
+              optimizer: torch.optim.Optimizer | None = None, scaler=None, forward=None,
+              masks: torch.Generator | None = None) -> tuple[float, float]:
     """One pass; trains when ``optimizer`` is given. Returns (mean loss, accuracy). ``forward``: the
     module that runs the batches (a DistributedDataParallel wrapper of ``model``); its figures are then
     summed over all processes."""
@@ -94,6 +99,8 @@ def run_epoch(model: GenreNet, loader: DataLoader, device: torch.device, precisi
     with torch.set_grad_enabled(training):
         for *batch, y in loader:
             y = y.to(device)
+            if masks is not None and training and batch[0].numel():
+                batch[0] = spec_augment(batch[0], masks)
             ctx, _ = _autocast(device, precision)
             with ctx:
                 logits = forward(*_inputs(model, batch, device))
@@ -155,11 +162,17 @@ def fit(model: GenreNet, train: ClipDataset, valid: ClipDataset | None, config: 
     best, best_state, stale = float("inf"), None, 0
     bar = progress_bar(range(1, config.epochs + 1), progress=progress and distributed.rank() == 0,
                        desc=f"train {model.arch.kind}", unit="epoch")
+    masks = None
+    if config.augment and model.cnn is not None and AugmentPolicy.parse(config.augment).spec_augment:
+        masks = torch.Generator().manual_seed(config.seed + 1)
     for epoch in bar:
         if forward is not model:
             train_loader.sampler.set_epoch(epoch)
+        if hasattr(train, "set_epoch"):
+            train.set_epoch(epoch)              # augmented clips: a new version of each this epoch
         restart_batchnorm_stats(model)
-        loss, acc = run_epoch(model, train_loader, device, config.precision, optimizer, scaler, forward=forward)
+        loss, acc = run_epoch(model, train_loader, device, config.precision, optimizer, scaler, forward=forward,
+                              masks=masks)
         row = {"epoch": epoch, "loss": loss, "accuracy": acc}
         if valid_loader is not None:
             row["val_loss"], row["val_accuracy"] = run_epoch(model, valid_loader, device, config.precision)
