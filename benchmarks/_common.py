@@ -1,6 +1,7 @@
-"""Shared bits of the benchmark scripts: machine description and JSON output."""
+"""Shared bits of the benchmark scripts: machine description, JSON output, tables, a running server."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -38,3 +39,39 @@ def print_table(header: list[str], rows: list[list]) -> None:
     print("|" + "---|" * len(header))
     for r in rows:
         print("| " + " | ".join(str(c) for c in r) + " |")
+
+
+@contextlib.contextmanager
+def serving(library: Path, *args: str, log: Path | None = None):
+    """`genrefuse serve --library LIBRARY ARGS` on a free loopback port until the block ends; yields
+    ``(process, base URL)`` once it answers."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    err = open(log, "w") if log else subprocess.DEVNULL
+    proc = subprocess.Popen([sys.executable, "-m", "genrefuse.cli", "serve", "--library", str(library), "--port",
+                             str(port), *args], stdout=subprocess.DEVNULL, stderr=err,
+                            env={**os.environ, "GENREFUSE_LOG_LEVEL": "warning"})
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(url + "/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"genrefuse serve exited with status {proc.returncode}") from None
+                time.sleep(0.2)
+        yield proc, url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+        if log:
+            err.close()

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "tests"))
-from _common import write_json  # noqa: E402
+from _common import serving, write_json  # noqa: E402
 from badfiles import make_corpus  # noqa: E402
 
 BOUND_MB, BOUND_S = 800, 20.0
@@ -40,26 +40,11 @@ def peak_rss_mb(pid: int) -> float:
 
 def server_run(corpus: dict, tmp: Path, analyses: int) -> dict:
     """Four hostile uploads at once against a fresh server; its peak memory and the answers."""
-    import socket
     from concurrent.futures import ThreadPoolExecutor
 
     import httpx
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    lib = tmp / f"lib-{analyses}"
-    proc = subprocess.Popen([sys.executable, "-m", "genrefuse.cli", "serve", "--library", str(lib), "--port", str(port),
-                             "--max-analyses", str(analyses), "--max-upload-mb", "64"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(url + "/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    with serving(tmp / f"lib-{analyses}", "--max-analyses", str(analyses), "--max-upload-mb", "64") as (proc, url):
         token = httpx.post(url + "/api/users", json={"name": "bench", "likes": []}).json()["token"]
         idle = peak_rss_mb(proc.pid)
         files = [p for p in corpus if p.name in HEAVY]
@@ -75,9 +60,6 @@ def server_run(corpus: dict, tmp: Path, analyses: int) -> dict:
             answers = dict(pool.map(send, files))
         return {"max_analyses": analyses, "uploads": answers, "seconds": round(time.perf_counter() - t, 1),
                 "idle_peak_mb": round(idle), "peak_mb": round(peak_rss_mb(proc.pid))}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
 
 
 def main() -> None:

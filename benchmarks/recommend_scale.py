@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_table, write_json  # noqa: E402
+from _common import print_table, serving, write_json  # noqa: E402
 
 LISTENERS, LIKES = 200, 50
 
@@ -121,24 +120,9 @@ async def load_test(url: str, tokens: list[str], seconds: float, clients: int = 
 
 
 def time_endpoint(folder: Path, tokens: list[str], load_seconds: float) -> dict:
-    import socket
-
     import httpx
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "genrefuse.cli", "serve", "--library", str(folder), "--port",
-                             str(port), "--refit-minutes", "0"], stdout=subprocess.DEVNULL, stderr=open(folder / "serve.log", "w"),
-                            env={**__import__("os").environ, "GENREFUSE_LOG_LEVEL": "warning"})
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(url + "/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
+    with serving(folder, "--refit-minutes", "0", log=folder / "serve.log") as (_proc, url):
         auth = {"Authorization": f"Bearer {tokens[0]}"}
         t = time.perf_counter()
         r = httpx.get(url + "/api/me/recommendations", headers=auth, timeout=600)
@@ -153,9 +137,6 @@ def time_endpoint(folder: Path, tokens: list[str], load_seconds: float) -> dict:
                 assert r.status_code == 200 and len(r.json()["recommendations"]) == 10
         load = asyncio.run(load_test(url, tokens, load_seconds))
         return {**percentiles(ms), "first_request_s": round(first_s, 1), "load": load}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import functools
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -193,9 +194,12 @@ def compare_run(data: str | Path, out: str | Path, *, kinds: tuple[str, ...] = P
                        embeddings=embeddings, cache_dir=cache_dir, params=params,
                        jobs=jobs, progress=progress)
     rows = []
+    config = config or TrainConfig()
     for kind in kinds:
-        rep = train_run(ld, out / kind, kind=kind, config=config, split=split, folds=folds, split_dir=split_dir,
-                        params=params, progress=progress)
+        # augmentation is for the kinds that read audio; the others train on the plain data of the same split
+        cfg = config if KINDS[kind].uses_mel or not config.augment else replace(config, augment=None)
+        rep = train_run(ld, out / kind, kind=kind, config=cfg, split=split, folds=folds, split_dir=split_dir,
+                        params=params, progress=progress, cache_dir=cache_dir)
         rows.append({"model": kind, "accuracy": rep["accuracy"], "macro_f1": rep["macro_f1"],
                      "test_size": rep["test_size"], **({"cv_std_accuracy": rep["cv_std_accuracy"]} if "cv_std_accuracy" in rep else {})})
     out.mkdir(parents=True, exist_ok=True)
