@@ -133,12 +133,14 @@ def _whole(y: np.ndarray, params: FeatureParams) -> tuple[np.ndarray, np.ndarray
 
 def spec_augment(mel: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """A copy of a batch of Mel inputs ``(batch, n_mels, n_frames)`` with 2 time and 2 frequency bands
-    of each example set to 0."""
+    of each example set to 0. Time bands fall within the frames that hold the clip (a short clip is
+    padded to the CNN's width), up to a tenth of them each."""
     out = mel.clone()
-    b, n_mels, n_frames = out.shape
+    b, n_mels, _ = out.shape
+    held = (out.abs().sum(dim=1) > 0).sum(dim=1)          # frames before the padding, per example
     for i in range(b):
-        for size, axis in ((max(1, n_frames // 10), 2), (max(1, int(n_mels * 0.15)), 1)):
-            limit = n_frames if axis == 2 else n_mels
+        frames = max(1, int(held[i]))
+        for limit, size, axis in ((frames, max(1, frames // 10), 2), (n_mels, max(1, int(n_mels * 0.15)), 1)):
             for _ in range(2):
                 width = int(torch.randint(0, size + 1, (1,), generator=generator))
                 start = int(torch.randint(0, max(1, limit - width), (1,), generator=generator))
