@@ -17,10 +17,11 @@ def _aliases(a: argparse.Namespace) -> dict[str, str] | None:
     return read_genre_map(a.genre_map) if getattr(a, "genre_map", None) else None
 
 
-def _library(a: argparse.Namespace, *, create: bool = False):
+def _library(a: argparse.Namespace):
+    """An existing library (these commands never create one)."""
     from ..library.ingest import Library
 
-    return Library.open(a.library, a.model, db_url=a.db, aliases=_aliases(a), create=create)
+    return Library.open(a.library, a.model, db_url=a.db, aliases=_aliases(a), create=False)
 
 
 def _sure(track: dict) -> str:

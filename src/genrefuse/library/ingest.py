@@ -22,9 +22,9 @@ from ..features.warmup import warm_up
 from ..genres import Vocabulary
 from ..inference.predict import GenreModel
 from ..io import file_hash
-from ..models.bundle import model_folder, model_genres, model_id, read_config
+from ..models.bundle import model_folder, model_id, read_config
 from ..parallel import map_items, pid_alive
-from ..tagging import read_tags, write_genre
+from ..tagging import TAGGABLE, read_tags, write_genre
 from . import store
 from .db import Track, default_db_url, make_engine, session_factory
 from .playlists import update_labels, update_playlists
@@ -55,7 +55,7 @@ class Library:
         cfg = read_config(self.model_dir)
         self.model_id, self.min_confidence = model_id(self.model_dir), float((cfg.get("calibration") or {})
                                                                             .get("min_confidence", 0.0))
-        self.vocabulary = Vocabulary(model_genres(self.model_dir), aliases)
+        self.vocabulary = Vocabulary(cfg["genres"], aliases)
         self.write_tags = write_tags
         self.dir.mkdir(parents=True, exist_ok=True)
         self.engine = make_engine(db_url or default_db_url(self.dir))
@@ -115,7 +115,7 @@ class Library:
             raise AudioError(name, exc.reason) from None
         tags = read_tags(path)
         tmp = path if owned else store.copy_to_incoming(path, self.dir)
-        if self.write_tags and ext in ("mp3", "ogg", "flac"):
+        if self.write_tags and ext in TAGGABLE:
             write_genre(tmp, Vocabulary.display(pred.genre), kind=ext)
         rel = store.relative_path(pred.genre, digest, ext, name=store.readable_name(
             original_name=name, artist=tags.artist, title=tags.title))

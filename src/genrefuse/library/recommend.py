@@ -122,7 +122,6 @@ def recommend(session: Session, user: User, *, limit: int = 10, index: TrackInde
     score = genre_score / max(float(w.sum()), 1e-9)             # 0..1: the share of the listener's taste
     if collab_share == 1.0:
         score, eligible = np.zeros(n, np.float32), np.zeros(n, bool)
-    liked_pos = index.positions(liked)
     cf_items = np.zeros(0, int)
     if cf is not None and len(liked):
         cf_items = np.array([i for i in map(cf.item_index, liked) if i is not None], int)
@@ -133,7 +132,7 @@ def recommend(session: Session, user: User, *, limit: int = 10, index: TrackInde
         cf_scores = np.zeros(n, np.float32)
         cf_scores[cf_pos[known]] = cf_all[known]
         neighbours = np.zeros(n, bool)
-        neighbours[index.positions([cf.item_keys[j] for j in _neighbour_items(cf, cf_items)])] = True
+        neighbours[index.positions(cf.item_keys_array[_neighbour_items(cf, cf_items)])] = True
         eligible |= neighbours
         score = (1 - share) * score + share * cf_scores
     score = np.where(eligible, score, -np.inf)
@@ -145,7 +144,7 @@ def recommend(session: Session, user: User, *, limit: int = 10, index: TrackInde
     top = top[np.lexsort((-index.ids[top], -score[top]))]       # ties: the newest first
     ids = [int(i) for i in index.ids[top]]
     tracks = {t.id: t for t in session.scalars(select(Track).where(Track.id.in_(ids)))}
-    names = {}
+    liked_with: set[int] = set()
     out = []
     for pos, tid in zip(top, ids):
         t = tracks.get(tid)
@@ -156,13 +155,13 @@ def recommend(session: Session, user: User, *, limit: int = 10, index: TrackInde
             j = cf.because(cf.item_index(tid), cf_items)
             if j is not None:
                 with_ = int(cf.item_keys[j])
-                names.setdefault(with_, None)
+                liked_with.add(with_)
         out.append({"track": describe(t) if describe else t.to_json(), "score": round(float(score[pos]), 6),
                     "genre_score": round(float(genre_score[pos]), 6),
                     "because": genre_because(weights, t.probabilities) if genre_score[pos] > 1e-9 else [],
                     "liked_with": with_})
-    if names:
-        rows = dict(session.execute(select(Track.id, Track.original_name).where(Track.id.in_(list(names)))).all())
+    if liked_with:
+        rows = dict(session.execute(select(Track.id, Track.original_name).where(Track.id.in_(liked_with))).all())
         for r in out:
             if r["liked_with"] is not None:
                 r["liked_with"] = {"id": r["liked_with"], "name": rows.get(r["liked_with"], "?")}

@@ -45,22 +45,26 @@ MAX_NAME_BYTES = 150                 # file systems allow 255; the hash, extensi
 def readable_name(*, original_name: str, artist: str | None = None, title: str | None = None) -> str:
     """``Artist - Title`` when the tags give both, else the title, else the original file's stem; cleaned
     so that it is one plain file name on any common file system."""
-    base = f"{artist} - {title}" if artist and title else (title or Path(original_name).stem)
-    base = " ".join(_UNSAFE.sub("_", base).split()).strip(" .")
+    return clean_name(f"{artist} - {title}" if artist and title else (title or Path(original_name).stem))
+
+
+def clean_name(text: str) -> str:
+    """``text`` as one plain file name: no folders, hidden names or characters a file system refuses,
+    at most ``MAX_NAME_BYTES``; ``track`` when nothing is left."""
+    base = " ".join(_UNSAFE.sub("_", text).split()).strip(" .")
     while len(base.encode()) > MAX_NAME_BYTES:
         base = base[:-1]
     return base.rstrip(" .") or "track"
 
 
-def relative_path(genre: str, digest: str, ext: str, *, name: str | None = None) -> str:
-    """``<genre>/<name> [<hash8>].<ext>``; without ``name``, ``<genre>/<hash>.<ext>`` (the older layout)."""
+def relative_path(genre: str, digest: str, ext: str, *, name: str) -> str:
+    """``<genre>/<name> [<hash8>].<ext>`` (libraries made before readable names hold ``<genre>/<hash>.<ext>``,
+    kept as their rows say)."""
     if not _GENRE_SAFE.match(genre):
         raise ValueError(f"genre name {genre!r} cannot name a folder")
     if not re.fullmatch(r"[0-9a-f]{64}", digest):
         raise ValueError("a stored file is named by its SHA-256")
-    if name is None:
-        return f"{genre}/{digest}.{ext}"
-    if name != readable_name(original_name=name + ".x") or not name:
+    if name != clean_name(name):
         raise ValueError(f"{name!r} is not a clean file name")
     return f"{genre}/{name} [{digest[:8]}].{ext}"
 

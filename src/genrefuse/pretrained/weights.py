@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import ModelError
 from ..features.musicnn_input import N_MELS, PATCH_FRAMES  # noqa: F401  (the input patch shape)
-from ..io import atomic_path, cache_dir
+from ..io import cache_dir
 
 MSD_TAGS = ("rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s",
             "alternative rock", "jazz", "beautiful", "metal", "chillout", "male vocalists", "classic rock", "soul",

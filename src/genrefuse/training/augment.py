@@ -106,20 +106,28 @@ def augmented_variants(data: LabelledData, rows: np.ndarray, policy: AugmentPoli
     segmented = params.window_seconds < clip_seconds * 0.99 and data.segment is not None
     mel = np.zeros((len(rows), policy.variants, params.n_mels, params.n_frames), np.float32)
     table = np.zeros((len(rows), policy.variants, 57))
+    # the rows of one clip's segments come together: its waveform is decoded once for all its variants,
+    # and each variant read once for all its segments (only the current clip is held)
+    clip, waveform, variants = None, None, {}
     for j, r in enumerate(progress_bar(rows, progress=progress, desc="augment", unit="clip")):
+        digest = data.hashes[r]
+        if digest != clip:
+            clip, waveform, variants = digest, None, {}
         for v in range(policy.variants):
-            key = f"{data.hashes[r]}-{v}"
-            if cache.has(key):
-                got = cache.get(key)
-            else:
-                y = load_clip(data.paths[r], sr=params.sr, window=clip_seconds if segmented else params.window_seconds)
-                clip_seed = int(data.hashes[r][:8], 16) + 7919 * v + seed
-                m, t = clip_rows(augment_waveform(y, params.sr, policy, seed=clip_seed), params) if segmented else \
-                    _whole(augment_waveform(y, params.sr, policy, seed=clip_seed), params)
-                cache.put(key, mel=m, table=t, length=len(t))
-                got = {"mel": m, "table": t}
-            k = int(data.segment[r]) if segmented else 0
-            k = min(k, len(got["table"]) - 1)
+            if v not in variants:
+                key = f"{digest}-{v}"
+                if cache.has(key):
+                    variants[v] = cache.get(key)
+                else:
+                    if waveform is None:
+                        waveform = load_clip(data.paths[r], sr=params.sr,
+                                             window=clip_seconds if segmented else params.window_seconds)
+                    y = augment_waveform(waveform, params.sr, policy, seed=int(digest[:8], 16) + 7919 * v + seed)
+                    m, t = clip_rows(y, params) if segmented else _whole(y, params)
+                    cache.put(key, mel=m, table=t, length=len(t))
+                    variants[v] = {"mel": m, "table": t}
+            got = variants[v]
+            k = min(int(data.segment[r]) if segmented else 0, len(got["table"]) - 1)
             mel[j, v], table[j, v] = got["mel"][k], got["table"][k]
     return mel, table
 

@@ -66,22 +66,11 @@ def segmented(data: LabelledData, params: FeatureParams, *, cache_dir: str | Pat
             cache.put(key, mel=mel, table=table, length=len(table))
         mels.append(mel)
         tables.append(table)
-        rows.extend([i] * len(table))
-    idx = np.array(rows)
-    out = data.subset(idx)
+        rows.extend((i, k) for k in range(len(table)))    # (track row, its segment)
+    out = data.subset(np.array([i for i, _ in rows]))
     out.mel, out.table = np.concatenate(mels).astype(np.float32), np.concatenate(tables)
-    out.names = [f"{data.names[i]}#{k}" for i, k in zip(idx, _counter(idx))]
-    out.segment = np.array(_counter(idx))
-    return out
-
-
-def _counter(idx: np.ndarray) -> list[int]:
-    """For each row, its position among the rows of its track (0, 1, ... per track)."""
-    seen: dict[int, int] = {}
-    out = []
-    for i in idx:
-        out.append(seen.get(int(i), 0))
-        seen[int(i)] = out[-1] + 1
+    out.names = [f"{data.names[i]}#{k}" for i, k in rows]
+    out.segment = np.array([k for _, k in rows])
     return out
 
 
