@@ -1,6 +1,5 @@
 """The packaged default model, its card, calibrated confidence and the calibration maths."""
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
