@@ -9,9 +9,9 @@ Every track also has a hidden style (one of 5 per genre; think of an artist grou
 Each simulated listener declares 1 or 2 genres (as `users add --likes` does) and, unknown to the
 system, prefers 2 styles within each: they like a track of a preferred style with probability 0.5,
 another track of their genres with 0.05 and anything else with 0.005. 20% of the tracks are new: no
-one has heard them yet. The listeners' likes of the other tracks are recorded through the real
-feedback function, 20% of each listener's likes held out; the collaborative model is refitted through
-the real refit function; the real `recommend` ranks.
+one has heard them yet. The listeners' likes of the other tracks are stored as feedback rows (their
+genre weights stay those they declared), 20% of each listener's likes held out; the collaborative
+model is refitted through the real refit function; the real `recommend` ranks.
 
 - established listeners, old tracks: the held-out likes among the old tracks;
 - new tracks: each listener's would-be likes among the new tracks, ranking only those.
@@ -82,7 +82,7 @@ def main() -> None:
     a = ap.parse_args()
 
     from genrefuse.library.db import Feedback, Track, User, UserGenre, make_engine, session_factory
-    from genrefuse.library.recommend import give_feedback, recommend, refit_collaborative
+    from genrefuse.library.recommend import recommend, refit_collaborative
 
     start = time.time()
     rng = np.random.default_rng(a.seed)
