@@ -5,7 +5,9 @@ soundfile (libsndfile) decodes wav, au, flac, ogg and mp3; every decoder failure
 """
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,13 +35,40 @@ def is_audio_path(path: str | Path) -> bool:
     return Path(path).suffix.lower() in AUDIO_EXTENSIONS
 
 
-def _open(path: Path) -> sf.SoundFile:
-    if not path.exists():
-        raise AudioError(path, "no such file")
-    if path.is_dir():
+_NOT_REGULAR = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                (stat.S_ISBLK, "a block device"))
+
+
+def check_file(path: str | Path) -> os.stat_result:
+    """The ``os.stat`` of a regular, readable, non-empty file, else an :class:`AudioError` saying what it is
+    instead: missing, a link loop, a folder (or one that cannot be listed), a pipe, socket or device (never
+    opened: a pipe would block), or unreadable. Every reader of the user's files checks here first."""
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise AudioError(path, "no such file") from None
+    except OSError as exc:
+        reason = "a symbolic link loop" if exc.errno == errno.ELOOP else f"cannot be read ({exc.strerror})"
+        raise AudioError(path, reason) from None
+    if stat.S_ISDIR(st.st_mode):
+        try:
+            os.scandir(path).close()
+        except OSError as exc:
+            raise AudioError(path, f"cannot list this folder ({exc.strerror})") from None
         raise AudioError(path, "is a folder, not an audio file")
-    if path.stat().st_size == 0:
+    for test, what in _NOT_REGULAR:
+        if test(st.st_mode):
+            raise AudioError(path, f"not a regular file ({what})")
+    if not os.access(path, os.R_OK):
+        raise AudioError(path, "cannot be read (permission denied)")
+    if st.st_size == 0:
         raise AudioError(path, "empty file")
+    return st
+
+
+def _open(path: Path) -> sf.SoundFile:
+    check_file(path)
     try:
         with quiet_decoder():
             return sf.SoundFile(str(path))
@@ -330,8 +359,11 @@ def _mono(y: np.ndarray, name: str) -> np.ndarray:
 
 def iter_audio_files(inputs: Iterable[str | Path], *, strict: bool = False) -> Iterator[Path]:
     """Files as given (so that a bad one is reported later), folders walked for audio files depth
-    first, each folder sorted and listed one at a time (hidden folders skipped). With ``strict`` a
-    missing input raises :class:`DataError` instead of being passed on."""
+    first, each folder sorted and listed one at a time (hidden folders skipped; links to folders are not
+    followed, so a link loop cannot trap the walk). A folder that cannot be listed, and anything with an
+    audio extension that is not a regular file (a pipe, a broken link, a link loop), is yielded too, so that
+    the reader reports it in one line and the batch goes on. With ``strict`` a missing input raises
+    :class:`DataError` instead of being passed on."""
     for inp in inputs:
         root = Path(inp)
         if not root.is_dir():
@@ -345,12 +377,21 @@ def iter_audio_files(inputs: Iterable[str | Path], *, strict: bool = False) -> I
             try:
                 with os.scandir(folder) as it:
                     entries = sorted(it, key=lambda e: e.name)
-            except OSError as exc:
-                raise DataError(f"{folder}: cannot list folder ({exc.strerror})") from None
+            except OSError:
+                yield folder                    # check_file names the reason
+                continue
             subdirs = []
             for e in entries:
-                if e.is_dir(follow_symlinks=False) and not e.name.startswith("."):
-                    subdirs.append(Path(e.path))
-                elif e.is_file() and is_audio_path(e.name):
+                if _is_dir(e):
+                    if not e.name.startswith("."):
+                        subdirs.append(Path(e.path))
+                elif is_audio_path(e.name):
                     yield Path(e.path)
             stack.extend(reversed(subdirs))
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False

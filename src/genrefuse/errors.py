@@ -32,3 +32,11 @@ class ModelError(GenrefuseError):
 
 class ConflictError(DataError):
     """The input clashes with what is stored (a name already taken)."""
+
+
+class NotFoundError(DataError, LookupError):
+    """A track, listener or other stored thing that does not exist (the service answers 404)."""
+
+
+class ForbiddenError(DataError):
+    """The listener asking may not change this (the service answers 403)."""

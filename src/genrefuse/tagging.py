@@ -1,17 +1,27 @@
 """Reading and writing a file's own tags with mutagen: the genre (ID3v2.4 ``TCON`` in mp3, Vorbis comment
 ``GENRE`` in ogg and flac), and the artist and title a library names its files by.
 
-Only the tag changes: mutagen rewrites the tag block and copies the audio frames as they are. wav and au
-files are left untagged (their tag chunks are read by few players).
+Only the tag changes: mutagen rewrites the tag block and copies the audio frames as they are, in a copy
+that is renamed over the file (mutagen alone rewrites Ogg pages in place: a crash there damaged audio).
+wav and au files are left untagged (their tag chunks are read by few players).
 """
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+import re
+import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import AudioError
+from .parallel import pid_alive
 
 TAGGABLE = ("mp3", "ogg", "flac")
+TEMP_SUFFIX = ".genrefuse-tag"
+_TEMP_NAME = re.compile(r"^\..+\.(\d+)" + re.escape(TEMP_SUFFIX) + "$")
 
 
 @dataclass(frozen=True)
@@ -58,17 +68,45 @@ def read_tags(path: str | Path) -> FileTags:
 
 
 def write_genre(path: str | Path, genre: str, *, kind: str) -> None:
-    """Set the genre tag of an mp3, ogg or flac file in place (``kind``: the format the bytes hold, as
-    :attr:`genrefuse.audio.AudioHeader.extension` says). Raises :class:`AudioError` for a format that is
-    left untagged, a read-only file, or tags mutagen cannot parse."""
-    import mutagen
-
-    path = Path(path)
+    """Set the genre tag of an mp3, ogg or flac file (``kind``: the format the bytes hold, as
+    :attr:`genrefuse.audio.AudioHeader.extension` says). Crash-safe: the tag is written into a copy beside
+    the file (``.NAME.PID.genrefuse-tag``), flushed, given the original's mode and times, and renamed over
+    it, so that at any moment the file is either the old bytes or the new. Raises :class:`AudioError` for a
+    format that is left untagged, a read-only file, or tags mutagen cannot parse."""
+    path = Path(os.path.realpath(path))           # a link's target is tagged; the link stays a link
     if kind not in TAGGABLE:
         raise AudioError(path, f"{kind} files are left untagged (genre tags are written to {', '.join(TAGGABLE)})")
+    if not os.access(path, os.W_OK):
+        raise AudioError(path, "read-only: its tags cannot be written")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
+    try:
+        try:
+            shutil.copyfile(path, tmp)
+            _set_genre(tmp, genre, kind=kind, name=path)
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            st = os.stat(path)
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))
+            os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+            with contextlib.suppress(PermissionError):
+                os.chown(tmp, st.st_uid, st.st_gid)
+        except OSError as exc:
+            if exc.errno in (errno.EPERM, errno.EACCES, errno.EROFS):
+                raise AudioError(path, "read-only: its tags cannot be written") from None
+            raise AudioError(path, f"cannot write its tags ({exc.strerror or exc})") from None
+        os.replace(tmp, path)
+        _fsync_folder(path.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _set_genre(path: Path, genre: str, *, kind: str, name: Path) -> None:
+    """Write the genre tag into ``path`` in place with mutagen (``name``: the file the user knows)."""
+    import mutagen
+
     f = _open(path)
     if f is None:
-        raise AudioError(path, "mutagen does not recognise its format")
+        raise AudioError(name, "mutagen does not recognise its format")
     try:
         if kind == "mp3":
             from mutagen.id3 import ID3, TCON
@@ -76,7 +114,7 @@ def write_genre(path: str | Path, genre: str, *, kind: str) -> None:
             if f.tags is None:
                 f.add_tags()
             if not isinstance(f.tags, ID3):
-                raise AudioError(path, "its tags are not ID3")
+                raise AudioError(name, "its tags are not ID3")
             f.tags.setall("TCON", [TCON(encoding=3, text=[genre])])
             f.save(v2_version=4)
         else:
@@ -84,9 +122,27 @@ def write_genre(path: str | Path, genre: str, *, kind: str) -> None:
                 f.add_tags()
             f.tags["GENRE"] = [genre]
             f.save()
-    except PermissionError:
-        raise AudioError(path, "read-only: its tags cannot be written") from None
-    except (mutagen.MutagenError, OSError, ValueError) as exc:
-        if isinstance(exc, OSError) and exc.errno in (1, 13, 30):           # EPERM, EACCES, EROFS
-            raise AudioError(path, "read-only: its tags cannot be written") from None
-        raise AudioError(path, f"cannot write its tags ({str(exc).splitlines()[0][:120]})") from None
+    except (mutagen.MutagenError, ValueError) as exc:
+        raise AudioError(name, f"cannot write its tags ({str(exc).splitlines()[0][:120]})") from None
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temporaries(folder: str | Path) -> int:
+    """Remove the temporary copies an interrupted :func:`write_genre` left in ``folder`` (those whose
+    process is gone); returns how many."""
+    removed = 0
+    with contextlib.suppress(OSError), os.scandir(folder) as it:
+        for e in it:
+            m = _TEMP_NAME.match(e.name)
+            if m and not pid_alive(int(m.group(1))):
+                with contextlib.suppress(OSError):
+                    os.unlink(e.path)
+                    removed += 1
+    return removed

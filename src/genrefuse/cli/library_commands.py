@@ -63,11 +63,24 @@ def cmd_library(a: argparse.Namespace) -> int:
             print(f"{len(rows)} tracks" + (f" of {lib.vocabulary.resolve(a.genre)}" if a.genre else ""),
                   file=sys.stderr)
         elif a.library_command == "relabel":
-            try:
-                t = lib.relabel(a.track_id, a.genre)
-            except LookupError as exc:
-                raise GenrefuseError(str(exc)) from None
+            t = lib.relabel(a.track_id, a.genre)
             print(f"track {t.id} is now {t.genre} (confirmed): {t.stored_path}")
+        elif a.library_command == "remove":
+            t = lib.remove(a.track_id)
+            print(f"track {t.id} removed ({t.stored_path})")
+        elif a.library_command == "check":
+            from ..library.check import check_library
+
+            report = check_library(lib, hashes=not a.quick, progress=True)
+            for line in report.problems:
+                print(line)
+            print(report.summary(), file=sys.stderr)
+            return 1 if report.problems else 0
+        elif a.library_command == "backup":
+            from ..library.backup import backup_database
+
+            out = backup_database(lib, a.out)
+            print(f"backed up {lib.engine.url.database} to {out}")
         else:
             written = update_playlists(lib.dir, s, all_genres(s)) + [update_labels(lib.dir, s)]
             for p in written:
@@ -83,13 +96,14 @@ def cmd_users(a: argparse.Namespace) -> int:
     lib = _library(a)
     with lib.Session() as s:
         if a.users_command == "add":
-            user, token = create_user(s, a.name, a.likes.split(","), lib.vocabulary)
-            print(f"user {user.name} (id {user.id}) created; API token (shown once): {token}")
+            user, token = create_user(s, a.name, a.likes.split(","), lib.vocabulary, admin=a.admin)
+            role = " as an admin (may correct and remove any track)" if user.is_admin else ""
+            print(f"user {user.name} (id {user.id}) created{role}; API token (shown once): {token}")
         elif a.users_command == "list":
             users = list_users(s)
             for u in users:
                 print(f"{u['id']}\t{u['name']}\tlikes {u['likes']}, skips {u['skips']}, added {u['added']}\t"
-                      f"top genres: {', '.join(u['top_genres']) or '-'}")
+                      f"top genres: {', '.join(u['top_genres']) or '-'}{chr(9) + 'admin' if u['admin'] else ''}")
             if not users:
                 print("no listeners yet (genrefuse users add NAME --likes GENRES)", file=sys.stderr)
         else:
@@ -105,10 +119,7 @@ def cmd_feedback(a: argparse.Namespace) -> int:
 
     lib = _library(a)
     with lib.Session() as s:
-        try:
-            weights = give_feedback(s, user_by_name(s, a.user), a.track_id, a.action)
-        except LookupError as exc:
-            raise GenrefuseError(str(exc)) from None
+        weights = give_feedback(s, user_by_name(s, a.user), a.track_id, a.action)
     top = ", ".join(f"{g} {w:.2f}" for g, w in sorted(weights.items(), key=lambda kv: -kv[1])[:3] if w > 0)
     print(f"{a.user} {a.action}s track {a.track_id}; top genres now: {top or '-'}")
     return 0
@@ -147,7 +158,8 @@ def cmd_tag(a: argparse.Namespace) -> int:
     counts: dict[str, int] = {}
     failures = []
     for o in tag_files(a.inputs, model, dry_run=a.dry_run, min_confidence=a.min_confidence,
-                       keep_existing=a.keep_existing, top=a.top, separator=a.separator):
+                       keep_existing=a.keep_existing, top=a.top, separator=a.separator,
+                       follow_links=a.follow_links):
         counts[o.action] = counts.get(o.action, 0) + 1
         if o.action == FAILED:
             failures.append(o.detail)
@@ -164,11 +176,16 @@ def cmd_tag(a: argparse.Namespace) -> int:
 @command("serve")
 def cmd_serve(a: argparse.Namespace) -> int:
     from ..service.app import serve
+    from ..service.settings import DEFAULTS, ServeSettings
 
+    settings = ServeSettings(max_upload_mb=a.max_upload_mb, max_analyses=a.max_analyses,
+                             body_idle_seconds=a.body_timeout, refit_minutes=a.refit_minutes, signup=a.signup,
+                             signups_per_hour=a.signups_per_hour,
+                             allowed_hosts=tuple(a.allowed_host or DEFAULTS.allowed_hosts),
+                             allowed_origins=tuple(a.allowed_origin or ()),
+                             forwarded_allow_ips=tuple(a.forwarded_allow_ips or ()))
     serve(model_dir=a.model, library_dir=a.library, db_url=a.db, host=a.host, port=a.port, aliases=_aliases(a),
-          write_tags=a.write_tags, max_upload_mb=a.max_upload_mb, allowed_hosts=a.allowed_host,
-          allowed_origins=a.allowed_origin, signup=a.signup, max_analyses=a.max_analyses,
-          body_idle_seconds=a.body_timeout, refit_minutes=a.refit_minutes)
+          write_tags=a.write_tags, settings=settings)
     return 0
 
 
@@ -198,6 +215,17 @@ def add_parsers(sub) -> None:
     s.add_argument("track_id", type=_positive_int, help="the track's id (see `library list`)")
     s.add_argument("genre", help="the right genre")
     library_options(s)
+    s = lib.add_parser("remove", help="remove a track: its row, its feedback and its file")
+    s.add_argument("track_id", type=_positive_int, help="the track's id (see `library list`)")
+    library_options(s)
+    s = lib.add_parser("check", help="check the database and that every row has its file, every file its row "
+                                     "and every file the content its row records; exit status 1 on a problem")
+    s.add_argument("--quick", action="store_true", help="skip re-hashing the stored files")
+    library_options(s)
+    s = lib.add_parser("backup", help="copy the SQLite database while it is in use (SQLite's online backup)")
+    s.add_argument("--out", type=Path, metavar="FILE",
+                   help="the copy (default: LIBRARY/backups/library-<UTC time>.sqlite)")
+    library_options(s)
     s = lib.add_parser("playlists", help="rewrite every genre's M3U8 playlist in LIBRARY/playlists (and labels.csv, "
                                          "the confirmed genres `genrefuse train LIBRARY` learns from)")
     library_options(s)
@@ -207,6 +235,8 @@ def add_parsers(sub) -> None:
     s = users.add_parser("add", help="add a listener; prints the API token once")
     s.add_argument("name", help="the listener's name (unique)")
     s.add_argument("--likes", required=True, help="comma-separated genres the listener likes")
+    s.add_argument("--admin", action="store_true",
+                   help="may correct and remove any track (the first listener of a library is an admin anyway)")
     library_options(s)
     s = users.add_parser("list", help="the listeners, their feedback and favourite genres")
     library_options(s)
@@ -237,22 +267,33 @@ def add_parsers(sub) -> None:
     s.add_argument("--keep-existing", action="store_true", help="leave files that already have a genre tag")
     s.add_argument("--top", type=_positive_int, default=1, metavar="K", help="write the K most probable genres (default 1)")
     s.add_argument("--separator", default="; ", help="between several genres (default '; ')")
+    s.add_argument("--follow-links", action="store_true",
+                   help="also tag files that links in the named folders lead to outside them (default: leave them)")
+
+    from ..service.settings import DEFAULTS as D
 
     s = sub.add_parser("serve", help="the HTTP API and web page (FastAPI + uvicorn; docs at /docs)")
     library_options(s)
     s.add_argument("--write-tags", action="store_true", help=tags_help)
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    s.add_argument("--max-upload-mb", type=float, default=50.0, help="upload size limit (default 50 MB)")
-    s.add_argument("--max-analyses", type=_positive_int, default=2,
-                   help="uploads classified at once; the rest wait (default 2: about 0.5 GB each at worst)")
-    s.add_argument("--body-timeout", type=float, default=15.0, metavar="SECONDS",
-                   help="a request body that stalls this long gets 408 (default 15)")
-    s.add_argument("--refit-minutes", type=float, default=10.0, metavar="M",
-                   help="refit the collaborative model every M minutes when feedback changed (default 10; 0: never)")
-    s.add_argument("--signup", action=argparse.BooleanOptionalAction, default=True,
-                   help="let visitors of the page create listeners (default); --no-signup: only "
-                        "`genrefuse users add` can, and the page signs in with a pasted token")
+    s.add_argument("--max-upload-mb", type=float, default=D.max_upload_mb,
+                   help=f"upload size limit, counted as the body arrives (default {D.max_upload_mb:g} MB)")
+    s.add_argument("--max-analyses", type=_positive_int, default=D.max_analyses,
+                   help=f"uploads classified at once; the rest wait (default {D.max_analyses}: about 0.5 GB each at worst)")
+    s.add_argument("--body-timeout", type=float, default=D.body_idle_seconds, metavar="SECONDS",
+                   help=f"a request body that stalls this long gets 408 (default {D.body_idle_seconds:g})")
+    s.add_argument("--refit-minutes", type=float, default=D.refit_minutes, metavar="M",
+                   help=f"refit the collaborative model every M minutes when feedback changed (default "
+                        f"{D.refit_minutes:g}; 0: never)")
+    s.add_argument("--signup", action=argparse.BooleanOptionalAction, default=D.signup,
+                   help="let visitors of the page create listeners, who may like, skip and upload (default); "
+                        "--no-signup: only `genrefuse users add` can, and the page signs in with a pasted token")
+    s.add_argument("--signups-per-hour", type=_positive_int, default=D.signups_per_hour, metavar="N",
+                   help=f"sign-ups one client address may make in an hour (default {D.signups_per_hour})")
+    s.add_argument("--forwarded-allow-ips", action="append", metavar="IP",
+                   help="a proxy in front of the server whose X-Forwarded-For names the client (repeat for several; "
+                        "default: none, the peer's own address counts)")
     s.add_argument("--allowed-host", action="append", metavar="NAME",
                    help="a Host name the server answers (repeat for several; default: localhost, 127.0.0.1, ::1; "
                         "'*' for any, e.g. behind a proxy that checks it)")

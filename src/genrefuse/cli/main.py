@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = _files_not_options(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     args.argv = argv                    # as given: what a data-parallel launch passes on to its processes
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):     # a non-UTF-8 file name is written out as the bytes it is
+            stream.reconfigure(errors="surrogateescape")
     try:
         return COMMANDS[args.command](args)
     except GenrefuseError as exc:
@@ -70,3 +73,27 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _fail("interrupted")
         return 130
+    except BrokenPipeError:             # `genrefuse library list | head`: the reader has what it wanted
+        _quiet_stdout()
+        return 0
+    except Exception as exc:
+        message = _database_problem(exc, args)
+        if message is None:
+            raise
+        _fail(message)
+        return 2
+
+
+def _quiet_stdout() -> None:
+    import os
+
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # Python's flush at exit would fail again
+
+
+def _database_problem(exc: Exception, args: argparse.Namespace) -> str | None:
+    """One line for a library database that cannot be used (damaged, locked), naming it."""
+    if not type(exc).__module__.startswith("sqlalchemy") or not getattr(args, "library", None):
+        return None
+    from ..library.db import database_problem, default_db_url
+
+    return database_problem(exc, args.db or default_db_url(args.library))

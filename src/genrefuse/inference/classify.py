@@ -59,7 +59,7 @@ def _already_done(out: Path) -> set[str]:
         data = f.read()
         if data and not data.endswith(b"\n"):
             f.truncate(data.rfind(b"\n") + 1)
-    with open(out, newline="") as f:
+    with open(out, newline="", encoding="utf-8", errors="surrogateescape") as f:
         return {row["path"] for row in csv.DictReader(f) if row.get("path")}
 
 
@@ -116,7 +116,7 @@ def classify(folder: str | Path, *, model_dir: str | Path, out: str | Path, jobs
     columns = ["path", "genre", "confidence", "unsure", "windows", *(f"p_{g}" for g in genres), "error"]
     done = _already_done(out)
     if out.exists() and done:
-        with open(out, newline="") as f:
+        with open(out, newline="", encoding="utf-8", errors="surrogateescape") as f:
             header = next(csv.reader(f), [])
         if header != columns:
             raise DataError(f"{out}: an existing output of another model or format; choose a new --out")
@@ -132,7 +132,7 @@ def classify(folder: str | Path, *, model_dir: str | Path, out: str | Path, jobs
     new_file = not out.exists() or out.stat().st_size == 0
     start = time.perf_counter()
     bar = progress_bar(progress=progress, desc="classify", unit="clip")
-    with open(out, "a", newline="") as f:
+    with open(out, "a", newline="", encoding="utf-8", errors="surrogateescape") as f:
         w = csv.writer(f)
         if new_file:
             w.writerow(columns)

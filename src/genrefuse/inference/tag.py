@@ -6,14 +6,15 @@ genre and ``keep_existing`` is set, when its format is one that is not tagged (w
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..audio import header, iter_audio_files
-from ..errors import AudioError
+from ..errors import AudioError, GenrefuseError
 from ..genres import Vocabulary
-from ..tagging import TAGGABLE, read_tags, write_genre
+from ..tagging import TAGGABLE, read_tags, remove_stale_temporaries, write_genre
 from .predict import GenreModel
 
 # what happened to a file
@@ -40,30 +41,49 @@ def genre_text(probabilities: dict[str, float], *, top: int = 1, separator: str 
 
 def tag_files(inputs: Iterable[str | Path], model: GenreModel, *, dry_run: bool = False,
               min_confidence: float | None = None, keep_existing: bool = False, top: int = 1,
-              separator: str = "; ") -> Iterator[TagOutcome]:
-    """Predict each file's genre and write it into the file's genre tag, one outcome per file."""
+              separator: str = "; ", follow_links: bool = False) -> Iterator[TagOutcome]:
+    """Predict each file's genre and write it into the file's genre tag, one outcome per file. A link found
+    in a named folder that leads outside the named folders is left alone unless ``follow_links``; files
+    named themselves are tagged wherever their links lead."""
     threshold = model.min_confidence if min_confidence is None else min_confidence
-    for path, pred, err in model.predict_files(iter_audio_files(inputs)):
-        if err:
-            yield TagOutcome(str(path), FAILED, detail=err)
+    inputs = [Path(i) for i in inputs]
+    roots = [os.path.realpath(i) for i in inputs if i.is_dir()]
+    cleaned: set[Path] = set()
+    for path in iter_audio_files(inputs):
+        if not follow_links and path not in inputs and path.is_symlink() and not _inside(path, roots):
+            yield TagOutcome(str(path), SKIPPED, None, f"a link to {os.path.realpath(path)}, outside the named "
+                                                       "folders (--follow-links tags it)")
             continue
-        value = genre_text(pred.probabilities, top=top, separator=separator)
+        if not dry_run and path.parent not in cleaned:
+            cleaned.add(path.parent)
+            remove_stale_temporaries(path.parent)
         try:
-            kind = header(path).extension
-            if kind not in TAGGABLE:
-                yield TagOutcome(str(path), SKIPPED, value, f"{kind} files are left untagged")
-                continue
-            existing = read_tags(path).genres
-            if keep_existing and existing:
-                yield TagOutcome(str(path), KEPT, value, f"already tagged {'; '.join(existing)}")
-                continue
-            if pred.confidence < threshold:
-                yield TagOutcome(str(path), UNSURE, value, f"confidence {pred.confidence:.2f} < {threshold:.2f}")
-                continue
-            if dry_run:
-                yield TagOutcome(str(path), WOULD_TAG, value, f"confidence {pred.confidence:.2f}")
-                continue
-            write_genre(path, value, kind=kind)
-            yield TagOutcome(str(path), TAGGED, value, f"confidence {pred.confidence:.2f}")
-        except AudioError as exc:
-            yield TagOutcome(str(path), FAILED, value, str(exc))
+            pred = model.predict(path)
+        except GenrefuseError as exc:
+            yield TagOutcome(str(path), FAILED, detail=str(exc))
+            continue
+        yield _tag_one(path, pred, threshold=threshold, dry_run=dry_run, keep_existing=keep_existing,
+                       value=genre_text(pred.probabilities, top=top, separator=separator))
+
+
+def _inside(path: Path, roots: list[str]) -> bool:
+    target = os.path.realpath(path)
+    return any(target == r or target.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def _tag_one(path: Path, pred, *, threshold: float, dry_run: bool, keep_existing: bool, value: str) -> TagOutcome:
+    try:
+        kind = header(path).extension
+        if kind not in TAGGABLE:
+            return TagOutcome(str(path), SKIPPED, value, f"{kind} files are left untagged")
+        existing = read_tags(path).genres
+        if keep_existing and existing:
+            return TagOutcome(str(path), KEPT, value, f"already tagged {'; '.join(existing)}")
+        if pred.confidence < threshold:
+            return TagOutcome(str(path), UNSURE, value, f"confidence {pred.confidence:.2f} < {threshold:.2f}")
+        if dry_run:
+            return TagOutcome(str(path), WOULD_TAG, value, f"confidence {pred.confidence:.2f}")
+        write_genre(path, value, kind=kind)
+        return TagOutcome(str(path), TAGGED, value, f"confidence {pred.confidence:.2f}")
+    except AudioError as exc:
+        return TagOutcome(str(path), FAILED, value, str(exc))

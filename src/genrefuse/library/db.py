@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint, create_engine,
                         event, inspect, select, text)
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
 
@@ -59,6 +61,7 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(128), unique=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)      # may correct and remove any track
     genres: Mapped[list["UserGenre"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
     def weights(self) -> dict[str, float]:
@@ -112,22 +115,53 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-# columns added since the first release: name -> SQL type and default, added to an older database on open
-ADDED_TRACK_COLUMNS = {"artist": "VARCHAR(256)", "title": "VARCHAR(256)", "confirmed": "BOOLEAN NOT NULL DEFAULT FALSE",
-                       "added_by": "INTEGER REFERENCES users(id) ON DELETE SET NULL"}
+# columns added since the first release: table -> name -> SQL type and default, added to an older database on open
+ADDED_COLUMNS = {
+    "tracks": {"artist": "VARCHAR(256)", "title": "VARCHAR(256)", "confirmed": "BOOLEAN NOT NULL DEFAULT FALSE",
+               "added_by": "INTEGER REFERENCES users(id) ON DELETE SET NULL"},
+    "users": {"is_admin": "BOOLEAN NOT NULL DEFAULT FALSE"},
+}
 
 
 def upgrade_schema(engine: Engine) -> None:
     """Add the columns a library made by an older version lacks (existing rows keep their data)."""
-    have = {c["name"] for c in inspect(engine).get_columns("tracks")}
-    missing = {k: v for k, v in ADDED_TRACK_COLUMNS.items() if k not in have}
-    for name, sql_type in missing.items():
-        try:
-            with engine.begin() as conn:
-                conn.execute(text(f"ALTER TABLE tracks ADD COLUMN {name} {sql_type}"))
-        except DBAPIError:              # another process opening the same library added it first
-            if name not in {c["name"] for c in inspect(engine).get_columns("tracks")}:
-                raise
+    for table, columns in ADDED_COLUMNS.items():
+        have = {c["name"] for c in inspect(engine).get_columns(table)}
+        for name, sql_type in columns.items():
+            if name in have:
+                continue
+            try:
+                with engine.begin() as conn:
+                    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}"))
+            except DBAPIError:          # another process opening the same library added it first
+                if name not in {c["name"] for c in inspect(engine).get_columns(table)}:
+                    raise
+
+
+# NUL and the other C0 controls: PostgreSQL refuses NUL in text, and none belongs in a name or a tag
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def storable(text: str | None, limit: int) -> str | None:
+    """``text`` as every database stores it: control characters dropped, a non-UTF-8 file name's stray
+    bytes (Python's surrogate escapes) replaced by U+FFFD, at most ``limit`` characters."""
+    if text is None:
+        return None
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return _CONTROLS.sub("", text)[:limit]
+
+
+def database_problem(exc: BaseException, url: str) -> str | None:
+    """One line for a database that cannot be used (damaged, not a database, locked, unreachable), naming it
+    and what to do; None when ``exc`` is not such a failure."""
+    if not isinstance(exc, DBAPIError | SQLAlchemyError) or isinstance(exc, IntegrityError):
+        return None
+    where = url.removeprefix("sqlite:///") if url.startswith("sqlite") else make_url(url).render_as_string()
+    reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    if url.startswith("sqlite") and any(w in reason for w in ("malformed", "not a database", "corrupt")):
+        return (f"{where}: the library's database is damaged ({reason}); restore a backup (`genrefuse library "
+                f"backup` makes one) and see what can still be read with `genrefuse library check`")
+    return f"{where}: the library's database cannot be used ({reason})"
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -135,4 +169,4 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 __all__ = ["Base", "Track", "User", "UserGenre", "Feedback", "make_engine", "session_factory", "default_db_url",
-           "select", "json"]
+           "storable", "database_problem", "select", "json"]

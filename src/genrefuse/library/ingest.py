@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from ..audio import AUDIO_EXTENSIONS, header, iter_audio_files
-from ..errors import AudioError, DataError
+from ..audio import AUDIO_EXTENSIONS, check_file, header, iter_audio_files
+from ..errors import AudioError, DataError, ForbiddenError, NotFoundError
 from ..features.warmup import warm_up
 from ..genres import Vocabulary
 from ..inference.predict import GenreModel
@@ -26,7 +26,8 @@ from ..models.bundle import model_folder, model_id, read_config
 from ..parallel import map_items, pid_alive
 from ..tagging import TAGGABLE, read_tags, write_genre
 from . import store
-from .db import Track, default_db_url, make_engine, session_factory
+from .db import Track, User, database_problem, default_db_url, make_engine, session_factory, storable
+from .locks import track_lock
 from .playlists import update_labels, update_playlists
 
 
@@ -58,7 +59,11 @@ class Library:
         self.vocabulary = Vocabulary(cfg["genres"], aliases)
         self.write_tags = write_tags
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.engine = make_engine(db_url or default_db_url(self.dir))
+        url = db_url or default_db_url(self.dir)
+        try:
+            self.engine = make_engine(url)
+        except SQLAlchemyError as exc:
+            raise DataError(database_problem(exc, url) or str(exc)) from None
         self.Session = session_factory(self.engine)
         self._clean_incoming()
 
@@ -97,66 +102,118 @@ class Library:
     def ingest(self, path: str | Path, *, original_name: str | None = None, owned: bool = False,
                added_by: int | None = None) -> IngestResult:
         """Classify and store one file. ``owned``: ``path`` is a temporary file of ours (an upload in
-        ``.incoming``) that may be moved; a user's own file is copied, never moved. ``added_by``: the
-        listener who uploaded it. With ``write_tags`` the library's copy gets the genre tag."""
+        ``.incoming``) that may be moved; a user's own file is copied first, never moved, and the copy is
+        what is hashed and analysed, so the stored file is the one its row describes (a file that changes
+        while it is copied is refused as still being written). ``added_by``: the listener who uploaded it.
+        With ``write_tags`` the library's copy gets the genre tag."""
         path = Path(path)
-        name = original_name or path.name
-        digest = file_hash(path)
-        existing = self.find(digest)
-        if existing is not None:
-            if owned:
-                path.unlink(missing_ok=True)
-            return IngestResult(existing, False)
+        name = storable(original_name or path.name, 512)
+        if owned:
+            tmp, digest = path, file_hash(path)
+        else:
+            first_look = check_file(path)
+            existing = self.find(file_hash(path))      # known content is not copied again (a resumed batch)
+            if existing is not None:
+                return IngestResult(existing, False)
+            tmp, digest = store.copy_to_incoming(path, self.dir, since=first_look)
         try:
-            pred = self.model.predict(path)
-            head = header(path)
-            seconds, ext = head.duration, head.extension     # the same bytes under any name: one path, one file
-        except AudioError as exc:
-            raise AudioError(name, exc.reason) from None
-        tags = read_tags(path)
-        tmp = path if owned else store.copy_to_incoming(path, self.dir)
-        if self.write_tags and ext in TAGGABLE:
-            write_genre(tmp, Vocabulary.display(pred.genre), kind=ext)
-        rel = store.relative_path(pred.genre, digest, ext, name=store.readable_name(
-            original_name=name, artist=tags.artist, title=tags.title))
-        store.move_into_place(tmp, self.dir, rel)
-        with self.Session() as s:
-            track = Track(content_hash=digest, original_name=name[:512], stored_path=rel, duration=seconds,
+            existing = self.find(digest)
+            if existing is not None:
+                return IngestResult(existing, False)
+            try:
+                pred = self.model.predict(tmp)
+                head = header(tmp)
+                seconds, ext = head.duration, head.extension     # the same bytes under any name: one path, one file
+            except AudioError as exc:
+                raise AudioError(name, exc.reason) from None
+            tags = read_tags(tmp)
+            if self.write_tags and ext in TAGGABLE:
+                write_genre(tmp, Vocabulary.display(pred.genre), kind=ext)
+            rel = store.relative_path(pred.genre, digest, ext, name=store.readable_name(
+                original_name=name, artist=tags.artist, title=tags.title))
+            track = Track(content_hash=digest, original_name=name, stored_path=rel, duration=seconds,
                           genre=pred.genre, probabilities=pred.probabilities, model_id=self.model_id,
-                          artist=tags.artist, title=tags.title, added_by=added_by)
+                          artist=storable(tags.artist, 256), title=storable(tags.title, 256), added_by=added_by)
+            with track_lock(self.dir, digest):
+                return self._store(tmp, track)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _store(self, tmp: Path, track: Track) -> IngestResult:
+        """Move ``tmp`` into place and commit its row, under the track's lock: either both happen or, on any
+        failure, the file is removed again; a concurrent ingest of the same content wins with its own."""
+        winner = self.find(track.content_hash)
+        if winner is not None:
+            return IngestResult(winner, False)
+        dest = store.move_into_place(tmp, self.dir, track.stored_path)
+        with self.Session() as s:
             s.add(track)
             try:
                 s.commit()
-            except IntegrityError:          # the same content committed by a concurrent ingest
+            except BaseException as exc:
                 s.rollback()
-                winner = self.find(digest)
-                if winner.stored_path != rel:   # it came under another name: ours would be a second copy
-                    (self.dir / rel).unlink(missing_ok=True)
-                return IngestResult(winner, False)
+                dest.unlink(missing_ok=True)
+                if isinstance(exc, IntegrityError) and (winner := self.find(track.content_hash)) is not None:
+                    return IngestResult(winner, False)    # committed by a process that does not share our lock
+                raise
             update_playlists(self.dir, s, [track.genre])
             return IngestResult(track, True)
 
-    def relabel(self, track_id: int, genre: str) -> Track:
+    def relabel(self, track_id: int, genre: str, *, by: User | None = None) -> Track:
         """Correct (or confirm) a track's genre: ``genre`` is any name the vocabulary knows. The file moves
         to the genre's folder (and its genre tag is rewritten when it carries one); the label is marked
-        confirmed, so that training on the library uses it."""
+        confirmed, so that training on the library uses it. ``by``: the listener asking (None: the
+        library's owner at the command line); only the track's uploader or an admin may."""
         genre = self.vocabulary.resolve(genre)
+        with track_lock(self.dir, self._writable(track_id, by).content_hash):
+            with self.Session() as s:
+                track = s.get(Track, track_id)           # read again under the lock: another writer may have moved it
+                if track is None:
+                    raise NotFoundError(f"no track {track_id}")
+                old_genre, old_rel = track.genre, track.stored_path
+                new_rel = store.in_genre(old_rel, genre)
+                moved = new_rel != old_rel
+                if moved:
+                    store.relink(self.dir, old_rel, new_rel)
+                track.genre, track.stored_path, track.confirmed = genre, new_rel, True
+                try:
+                    s.commit()
+                except BaseException:
+                    s.rollback()
+                    if moved:
+                        (self.dir / new_rel).unlink(missing_ok=True)     # the old name still holds the file
+                    raise
+                if moved:
+                    (self.dir / old_rel).unlink(missing_ok=True)
+                    self._retag(self.dir / new_rel, genre)
+                update_playlists(self.dir, s, {old_genre, genre})
+                update_labels(self.dir, s)
+                return track
+
+    def remove(self, track_id: int, *, by: User | None = None) -> Track:
+        """Remove a track: its row (with its feedback) and its file. ``by`` as for :meth:`relabel`."""
+        with track_lock(self.dir, self._writable(track_id, by).content_hash):
+            with self.Session() as s:
+                track = s.get(Track, track_id)
+                if track is None:
+                    raise NotFoundError(f"no track {track_id}")
+                s.delete(track)
+                s.commit()                               # the row goes first: never a row without its file
+                (self.dir / track.stored_path).unlink(missing_ok=True)
+                update_playlists(self.dir, s, [track.genre])
+                update_labels(self.dir, s)
+                return track
+
+    def _writable(self, track_id: int, by: User | None) -> Track:
+        """The track, when ``by`` may change it (its uploader, an admin, or the owner at the command line)."""
         with self.Session() as s:
             track = s.get(Track, track_id)
-            if track is None:
-                raise LookupError(f"no track {track_id}")
-            old_genre, old_rel = track.genre, track.stored_path
-            new_rel = store.in_genre(old_rel, genre)
-            if new_rel != old_rel:
-                store.relink(self.dir, old_rel, new_rel)
-            track.genre, track.stored_path, track.confirmed = genre, new_rel, True
-            s.commit()
-            if new_rel != old_rel:
-                (self.dir / old_rel).unlink(missing_ok=True)
-                self._retag(self.dir / new_rel, genre)
-            update_playlists(self.dir, s, {old_genre, genre})
-            update_labels(self.dir, s)
-            return track
+        if track is None:
+            raise NotFoundError(f"no track {track_id}")
+        if by is not None and not by.is_admin and track.added_by != by.id:
+            raise ForbiddenError(f"track {track_id} was added by another listener: only they or a library admin "
+                                 "may change it")
+        return track
 
     def _retag(self, path: Path, genre: str) -> None:
         """Rewrite the genre tag of a library file that carries one (best effort: the move stands)."""
@@ -213,7 +270,7 @@ def ingest_many(inputs: list[str | Path], *, library_dir: str | Path, model_dir:
     if not any(p.exists() for p in paths):
         raise DataError(f"none of the inputs exist: {', '.join(map(str, paths[:3]))}{' ...' if len(paths) > 3 else ''}")
     model_dir = model_folder(model_dir)
-    Library.open(library_dir, model_dir, db_url=db_url)      # schema and folders before the workers start
+    lib = Library.open(library_dir, model_dir, db_url=db_url)      # schema and folders before the workers start
     report = IngestReport(failures=[], tracks=[])
     work = functools.partial(_ingest_worker, library_dir=str(library_dir), model_dir=str(model_dir), db_url=db_url,
                              write_tags=write_tags)
@@ -226,4 +283,7 @@ def ingest_many(inputs: list[str | Path], *, library_dir: str | Path, model_dir:
                 report.added += 1
             else:
                 report.existing += 1
+    if report.tracks:       # also repairs the playlists of a batch interrupted between a commit and its playlist
+        with lib.Session() as s:
+            update_playlists(lib.dir, s, {t["genre"] for _, t, _ in report.tracks})
     return report

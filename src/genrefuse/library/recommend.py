@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import collab
-from ..errors import DataError
+from ..errors import DataError, NotFoundError
 from .db import Feedback, Track, User, UserGenre
 
 FEEDBACK_RATE = 0.5      # how far one like or skip moves the weights
@@ -74,6 +74,13 @@ class TrackIndex:
             i = np.searchsorted(self.ids, track.id)
             if i < len(self.ids) and self.ids[i] == track.id:
                 self.probs[i] = self._vector(track.probabilities, track.genre, bool(track.confirmed))
+
+    def remove(self, track_id: int) -> None:
+        """A track was removed: it scores nothing from now on (and, gone from the database, is never offered)."""
+        with self._lock:
+            i = np.searchsorted(self.ids, track_id)
+            if i < len(self.ids) and self.ids[i] == track_id:
+                self.probs[i] = 0.0
 
     def positions(self, ids) -> np.ndarray:
         """Index positions of the given track ids (ids not indexed are dropped)."""
@@ -179,7 +186,7 @@ def give_feedback(session: Session, user: User, track_id: int, action: str) -> d
         raise DataError(f"unknown action {action!r}; use 'like' or 'skip'")
     track = session.get(Track, track_id)
     if track is None:
-        raise LookupError(f"no track {track_id}")
+        raise NotFoundError(f"no track {track_id}")
     fb = session.scalar(select(Feedback).where(Feedback.user_id == user.id, Feedback.track_id == track_id))
     if fb is None:
         session.add(Feedback(user_id=user.id, track_id=track_id, action=action))

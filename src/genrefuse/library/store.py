@@ -8,12 +8,14 @@ system, so the rename is atomic).
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import uuid
 from pathlib import Path
 
-from ..audio import AUDIO_EXTENSIONS
+from ..audio import AUDIO_EXTENSIONS, check_file
+from ..errors import AudioError
 
 INCOMING = ".incoming"
 _GENRE_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -78,15 +80,21 @@ def in_genre(rel: str, genre: str) -> str:
 
 def relink(library_dir: Path, old_rel: str, new_rel: str) -> Path:
     """Make the file at ``old_rel`` also appear at ``new_rel`` (a hard link, else a copy renamed into
-    place); the caller removes ``old_rel`` once the database points at the new path."""
+    place); the caller removes ``old_rel`` once the database points at the new path. When ``new_rel``
+    already is the same file (a correction interrupted after its link), nothing changes."""
     src, dest = Path(library_dir) / old_rel, Path(library_dir) / new_rel
     dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.exists() and os.path.samefile(src, dest):
+        return dest
     tmp = incoming_path(library_dir, ".relink")
     try:
-        os.link(src, tmp)
-    except OSError:
-        tmp = copy_to_incoming(src, library_dir)
-    os.replace(tmp, dest)
+        try:
+            os.link(src, tmp)
+        except OSError:
+            tmp, _ = copy_to_incoming(src, library_dir)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)     # a rename onto a link to the same inode leaves its source
     return dest
 
 
@@ -100,10 +108,33 @@ def move_into_place(src: Path, library_dir: Path, rel: str) -> Path:
     return dest
 
 
-def copy_to_incoming(src: Path, library_dir: Path) -> Path:
-    """Copy a user's file into the library's incoming folder (the original is never moved)."""
+class StillBeingWritten(AudioError):
+    """The user's file changed while it was copied: a download or an export still in progress."""
+
+    def __init__(self, path: str | Path):
+        super().__init__(path, "still being written (it changed while it was read): try again later")
+
+
+def copy_to_incoming(src: Path, library_dir: Path, *, since: os.stat_result | None = None) -> tuple[Path, str]:
+    """Copy a user's file into the library's incoming folder (the original is never moved), hashing it on
+    the way: ``(the copy, its SHA-256)``. A file whose size or modification time changes while it is copied
+    (or since ``since``, its ``os.stat`` when the caller first looked) raises :class:`StillBeingWritten`; a
+    failed copy (a full disk) leaves nothing behind."""
+    before = since or check_file(src)
     tmp = incoming_path(library_dir, ".part")
-    with open(src, "rb") as fin, open(tmp, "wb") as fout:
-        while block := fin.read(1 << 20):
-            fout.write(block)
-    return tmp
+    h = hashlib.sha256()
+    try:
+        with open(src, "rb") as fin, open(tmp, "wb") as fout:
+            while block := fin.read(1 << 20):
+                h.update(block)
+                fout.write(block)
+        if _changed(before, os.stat(src)):
+            raise StillBeingWritten(src)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp, h.hexdigest()
+
+
+def _changed(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_size, a.st_mtime_ns, a.st_ino) != (b.st_size, b.st_mtime_ns, b.st_ino)

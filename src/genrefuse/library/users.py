@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..errors import ConflictError, DataError
+from ..errors import ConflictError, DataError, NotFoundError
 from ..genres import Vocabulary
-from .db import Feedback, Track, User, UserGenre
+from .db import Feedback, Track, User, UserGenre, storable
 
 LIKED_WEIGHT = 1.0
 
@@ -20,15 +20,18 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_user(session: Session, name: str, likes: list[str], vocabulary: Vocabulary) -> tuple[User, str]:
+def create_user(session: Session, name: str, likes: list[str], vocabulary: Vocabulary, *,
+                admin: bool = False) -> tuple[User, str]:
     """Create a user who likes ``likes`` (any names the vocabulary knows: "Hip-Hop", "metal"); returns
-    the user and the API token (shown once)."""
-    name = name.strip()
+    the user and the API token (shown once). An admin may correct and remove any track; the first listener
+    of a library is one whatever ``admin`` says, so that a new library always has someone who can."""
+    name = (storable(name, 10_000) or "").strip()
     if not name or len(name) > 128:
-        raise DataError("a user name must have 1 to 128 characters")
+        raise DataError("a user name must have 1 to 128 characters (control characters do not count)")
     likes = vocabulary.resolve_all(likes)
     token = secrets.token_urlsafe(32)
-    user = User(name=name, token_hash=hash_token(token),
+    first = session.scalar(select(func.count()).select_from(User)) == 0
+    user = User(name=name, token_hash=hash_token(token), is_admin=admin or first,
                 genres=[UserGenre(genre=g, weight=LIKED_WEIGHT) for g in likes])
     session.add(user)
     try:
@@ -46,9 +49,9 @@ def user_by_token(session: Session, token: str | None) -> User | None:
 
 
 def user_by_name(session: Session, name: str) -> User:
-    user = session.scalar(select(User).where(User.name == name))
+    user = session.scalar(select(User).where(User.name == storable(name, 128)))
     if user is None:
-        raise DataError(f"no user named {name!r}")
+        raise NotFoundError(f"no user named {name!r}")
     return user
 
 
@@ -59,7 +62,7 @@ def list_users(session: Session) -> list[dict]:
         actions = [a for (a,) in session.execute(select(Feedback.action).where(Feedback.user_id == u.id))]
         added = session.scalar(select(func.count()).select_from(Track).where(Track.added_by == u.id))
         top = sorted(u.weights().items(), key=lambda kv: -kv[1])
-        out.append({"id": u.id, "name": u.name, "likes": actions.count("like"), "skips": actions.count("skip"),
+        out.append({"id": u.id, "name": u.name, "admin": bool(u.is_admin), "likes": actions.count("like"), "skips": actions.count("skip"),
                     "added": int(added or 0), "top_genres": [g for g, w in top[:3] if w > 0]})
     return out
 

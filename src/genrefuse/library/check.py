@@ -1,0 +1,68 @@
+"""``genrefuse library check``: what can still be trusted in a library. The database's own integrity check
+(SQLite), then rows against files: every row has its file, every file in a genre folder has its row, every
+stored file still holds the content its row records, and nothing is left in ``.incoming``."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..io import file_hash
+from ..parallel import pid_alive
+from ..progress import progress_bar
+from ..tagging import read_tags
+from . import locks, store
+from .db import Track, database_problem
+from .ingest import Library
+from .playlists import FOLDER as PLAYLISTS
+
+NOT_GENRE_FOLDERS = {store.INCOMING, locks.FOLDER, PLAYLISTS, "cf", "backups"}
+
+
+@dataclass
+class CheckReport:
+    problems: list[str] = field(default_factory=list)
+    tracks: int = 0
+    files: int = 0
+
+    def summary(self) -> str:
+        verdict = f"{len(self.problems)} problems" if self.problems else "no problems"
+        return f"{verdict}: {self.tracks} tracks, {self.files} files"
+
+
+def check_library(library: Library, *, hashes: bool = True, progress: bool = False) -> CheckReport:
+    report = CheckReport()
+    url = str(library.engine.url)
+    try:
+        if url.startswith("sqlite"):
+            with library.engine.connect() as conn:
+                report.problems += [f"database: {r}" for (r,) in conn.execute(text("PRAGMA integrity_check(20)"))
+                                    if r != "ok"]
+        with library.Session() as s:
+            rows = s.execute(select(Track.id, Track.stored_path, Track.content_hash)).all()
+    except SQLAlchemyError as exc:
+        report.problems.append(database_problem(exc, url) or str(exc))
+        return report
+    report.tracks = len(rows)
+    stored = set()
+    for tid, rel, digest in progress_bar(rows, desc="check", progress=progress):
+        path = library.dir / rel
+        stored.add(rel)
+        if not path.is_file():
+            report.problems.append(f"track {tid}: its file {rel} is missing")
+        elif hashes and file_hash(path) != digest and not read_tags(path).genres:
+            # a genre tag written by --write-tags or a correction changes the bytes, not the music
+            report.problems.append(f"track {tid}: {rel} no longer holds the content its row records")
+    for folder in sorted(p for p in library.dir.iterdir() if p.is_dir() and p.name not in NOT_GENRE_FOLDERS):
+        for path in sorted(folder.iterdir()):
+            rel = f"{folder.name}/{path.name}"
+            report.files += 1
+            if rel not in stored:
+                report.problems.append(f"{rel}: a file without a row (an interrupted ingest or correction; "
+                                       "`genrefuse ingest` it again to adopt it, or remove it)")
+    incoming = library.dir / store.INCOMING
+    if incoming.is_dir():
+        report.problems += [f"{store.INCOMING}/{p.name}: left by an interrupted upload or ingest" for p in
+                            sorted(incoming.iterdir()) if (pid := store.owner_pid(p)) is None or not pid_alive(pid)]
+    return report

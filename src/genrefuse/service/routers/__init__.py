@@ -1,0 +1,1 @@
+"""One router per resource: tracks, genres, listeners (users and me), health."""

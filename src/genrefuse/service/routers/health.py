@@ -1,0 +1,23 @@
+"""Health: the service, its model and a real query of its database (503 when that fails)."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import func, select
+
+from ... import __version__
+from ...library.db import Track
+from ..deps import State
+from ..schemas import Error, Health
+
+router = APIRouter(prefix="/api", tags=["health"])
+
+
+@router.get("/health", response_model=Health, responses={503: {"model": Error, "description": "the database fails"}})
+def health(state: State):
+    library = state.library
+    with library.Session() as s:          # a damaged database raises here; the app's handler answers 503
+        tracks = int(s.scalar(select(func.count()).select_from(Track)) or 0)
+    return {"status": "ok", "version": __version__, "model": library.model_id, "genres": library.genres,
+            "database": True, "tracks": tracks, "min_confidence": library.min_confidence,
+            "signup": state.settings.signup}
+

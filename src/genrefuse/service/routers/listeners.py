@@ -1,0 +1,63 @@
+"""Listeners: sign-up, the signed-in listener, their recommendations and feedback."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from sqlalchemy import select
+
+from ...library.db import Feedback, Track, User
+from ...library.recommend import give_feedback, recommend
+from ...library.users import create_user
+from ..deps import Lib, Listener, State, client_address
+from ..schemas import FeedbackGiven, FeedbackList, Me, NewFeedback, NewUser, Recommendations, UserCreated, errors
+
+router = APIRouter(prefix="/api", tags=["listeners"])
+
+
+@router.post("/users", status_code=201, response_model=UserCreated, responses=errors(403, 408, 409, 413, 422, 429))
+def new_user(body: NewUser, request: Request, state: State) -> dict:
+    """Create a listener, who may like, skip and upload (the first listener of a library is its admin)."""
+    if not state.settings.signup:
+        raise HTTPException(403, "sign-up is closed on this server: ask its owner for a token "
+                                 "(genrefuse users add NAME --library LIBRARY)")
+    client = client_address(request)
+    if state.signups.blocked(client):
+        raise HTTPException(429, f"too many sign-ups from this address (at most {state.signups.limit} an hour)",
+                            headers={"Retry-After": "3600"})
+    with state.library.Session() as s:
+        user, token = create_user(s, body.name, body.likes, state.library.vocabulary)
+    state.signups.record(client)
+    return {"id": user.id, "name": user.name, "token": token, "likes": sorted(user.weights()),
+            "admin": bool(user.is_admin)}
+
+
+@router.get("/me", response_model=Me, responses=errors(401, 429))
+def me(user: Listener, library: Lib) -> dict:
+    with library.Session() as s:
+        u = s.get(User, user.id)
+        return {"id": u.id, "name": u.name, "admin": bool(u.is_admin), "weights": u.weights()}
+
+
+@router.get("/me/recommendations", response_model=Recommendations, responses=errors(401, 422, 429))
+def my_recommendations(user: Listener, state: State, limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict:
+    library = state.library
+    with library.Session() as s:
+        return {"recommendations": recommend(s, s.get(User, user.id), limit=limit, index=state.track_index,
+                                             cf=state.collaborative["model"], describe=library.describe)}
+
+
+@router.post("/me/feedback", response_model=FeedbackGiven, responses=errors(401, 404, 408, 413, 422, 429))
+def my_feedback(body: NewFeedback, user: Listener, library: Lib) -> dict:
+    with library.Session() as s:
+        weights = give_feedback(s, s.get(User, user.id), body.track_id, body.action)
+        return {"track_id": body.track_id, "action": body.action, "weights": weights}
+
+
+@router.get("/me/feedback", response_model=FeedbackList, responses=errors(401, 429))
+def my_feedback_list(user: Listener, library: Lib) -> dict:
+    with library.Session() as s:
+        rows = s.execute(select(Feedback, Track).join(Track, Track.id == Feedback.track_id)
+                         .where(Feedback.user_id == user.id).order_by(Feedback.id.desc())).all()
+        return {"feedback": [{"track_id": f.track_id, "action": f.action, "track": library.describe(t)}
+                             for f, t in rows]}

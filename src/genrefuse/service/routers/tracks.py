@@ -1,0 +1,106 @@
+"""Tracks: upload (classify and file), list, read, correct, remove, and their audio."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, HTTPException, Query, UploadFile
+from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy import select
+
+from ...errors import AudioError
+from ...library import store
+from ...library.db import Track
+from ..deps import Lib, Listener, State
+from ..schemas import MAX_ID, Correction, TrackId, TrackList, TrackOut, TrackUploaded, errors
+
+router = APIRouter(prefix="/api/tracks", tags=["tracks"])
+MEDIA_TYPES = {"wav": "audio/wav", "au": "audio/basic", "flac": "audio/flac", "ogg": "audio/ogg", "mp3": "audio/mpeg"}
+
+
+@router.post("", status_code=201, response_model=TrackUploaded,
+             responses={200: {"model": TrackUploaded, "description": "the same content was already stored"},
+                        **errors(400, 401, 403, 408, 413, 415, 422, 429)})
+def upload(file: Annotated[UploadFile, File(description="an audio file: wav, au, flac, ogg or mp3")],
+           user: Listener, state: State) -> JSONResponse:
+    """Classify an audio file and file it under its genre (the same content twice is stored once: 200)."""
+    library, max_bytes = state.library, state.settings.max_upload_bytes
+    name = Path(file.filename or "upload").name
+    tmp = store.incoming_path(library.dir, f".{store.safe_ext(name)}")
+    size = 0
+    try:
+        with open(tmp, "wb") as out:
+            while block := file.file.read(1 << 20):
+                size += len(block)
+                if size > max_bytes:
+                    raise HTTPException(413, f"{name}: larger than the {state.settings.max_upload_mb:g} MB upload limit")
+                out.write(block)
+        if size == 0:
+            raise HTTPException(400, f"{name}: empty file")
+        try:
+            with state.analyses:
+                result = library.ingest(tmp, original_name=name, owned=True, added_by=user.id)
+        except AudioError as exc:
+            raise HTTPException(415, str(exc)) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    state.track_index.update(result.track)
+    body = {**library.describe(result.track), "created": result.created}
+    return JSONResponse(body, status_code=201 if result.created else 200)
+
+
+@router.get("", response_model=TrackList, responses=errors(422))
+def list_tracks(library: Lib, genre: Annotated[str | None, Query(max_length=64)] = None,
+                limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> dict:
+    """The newest tracks first, of one genre (any name the vocabulary knows) or all."""
+    with library.Session() as s:
+        q = select(Track)
+        if genre:
+            q = q.where(Track.genre == library.vocabulary.resolve(genre))
+        rows = s.scalars(q.order_by(Track.added_at.desc(), Track.id.desc()).limit(limit).offset(offset)).all()
+    return {"tracks": [library.describe(t) for t in rows], "limit": limit, "offset": offset}
+
+
+def _track(library, track_id: int) -> Track:
+    with library.Session() as s:
+        t = s.get(Track, track_id)
+    if t is None:
+        raise HTTPException(404, f"no track {track_id}")
+    return t
+
+
+@router.get("/{track_id}", response_model=TrackOut, responses=errors(404, 422))
+def get_track(track_id: TrackId, library: Lib) -> dict:
+    return library.describe(_track(library, track_id))
+
+
+@router.patch("/{track_id}", response_model=TrackOut, responses=errors(401, 403, 404, 408, 413, 422, 429))
+def correct_track(track_id: TrackId, body: Correction, user: Listener, state: State) -> dict:
+    """Correct (or confirm) a track's genre: the file moves to the genre's folder and the label counts as
+    confirmed (``genrefuse train LIBRARY`` learns from it). Only the listener who added the track or an
+    admin may (403 for anyone else)."""
+    track = state.library.relabel(track_id, body.genre, by=user)
+    state.track_index.update(track)
+    return state.library.describe(track)
+
+
+@router.delete("/{track_id}", response_model=TrackOut, responses=errors(401, 403, 404, 422, 429))
+def remove_track(track_id: TrackId, user: Listener, state: State) -> dict:
+    """Remove a track and its file (the listener who added it or an admin); answers the removed track."""
+    track = state.library.remove(track_id, by=user)
+    state.track_index.remove(track.id)
+    return state.library.describe(track)
+
+
+@router.get("/{track_id}/audio", response_class=FileResponse,
+            responses={200: {"content": {t: {} for t in MEDIA_TYPES.values()}, "description": "the stored file"},
+                       **errors(404, 410, 422)})
+def get_audio(track_id: TrackId, library: Lib) -> FileResponse:
+    t = _track(library, track_id)
+    path = library.audio_path(t)
+    if not path.is_file():
+        raise HTTPException(410, f"the file of track {track_id} is missing from the library")
+    ext = path.suffix[1:]
+    return FileResponse(path, media_type=MEDIA_TYPES.get(ext, "application/octet-stream"),
+                        filename=f"{Path(t.original_name).stem}.{ext}")

@@ -1,0 +1,144 @@
+"""The bodies the API accepts and answers, as pydantic models, so that the OpenAPI schema documents every
+answer: each route names its response model and the error statuses it can return."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path as PathParam
+from pydantic import BaseModel, Field
+
+MAX_ID = 2**63 - 1        # the databases' INTEGER range: a larger id or offset is a 422, never an overflow
+TrackId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
+
+
+class Error(BaseModel):
+    detail: str = Field(description="what went wrong, in one line")
+
+
+class ValidationIssue(BaseModel):
+    type: str
+    loc: list[str | int]
+    msg: str
+
+
+class ValidationErrors(BaseModel):
+    detail: list[ValidationIssue]
+
+
+class TrackOut(BaseModel):
+    id: int
+    name: str = Field(description="the uploaded file's name")
+    genre: str
+    duration: float = Field(description="seconds")
+    confidence: float = Field(description="the probability of its genre")
+    unsure: bool = Field(description="confidence below the model's threshold")
+    probabilities: dict[str, float]
+    model_id: str
+    content_hash: str = Field(description="SHA-256 of the stored file as received")
+    added_at: str
+    artist: str | None
+    title: str | None
+    confirmed: bool = Field(description="a listener set or confirmed the genre")
+    added_by: int | None = Field(description="the listener who uploaded it")
+
+
+class TrackUploaded(TrackOut):
+    created: bool = Field(description="false when the same content was already in the library")
+
+
+class TrackList(BaseModel):
+    tracks: list[TrackOut]
+    limit: int
+    offset: int
+
+
+class GenreCount(BaseModel):
+    genre: str
+    count: int
+
+
+class GenreList(BaseModel):
+    genres: list[GenreCount]
+
+
+class Correction(BaseModel):
+    genre: str = Field(min_length=1, max_length=64, description="the right genre (any name or alias the model knows)")
+
+
+class NewUser(BaseModel):
+    name: str = Field(min_length=1, max_length=128)
+    likes: list[str] = Field(default_factory=list, max_length=100)
+
+
+class UserCreated(BaseModel):
+    id: int
+    name: str
+    token: str = Field(description="the API token, shown once")
+    likes: list[str]
+    admin: bool = Field(description="may correct and remove any track (the first listener of a library is one)")
+
+
+class Me(BaseModel):
+    id: int
+    name: str
+    admin: bool
+    weights: dict[str, float]
+
+
+class Because(BaseModel):
+    genre: str
+    contribution: float
+
+
+class LikedWith(BaseModel):
+    id: int
+    name: str
+
+
+class Recommendation(BaseModel):
+    track: TrackOut
+    score: float
+    genre_score: float
+    because: list[Because]
+    liked_with: LikedWith | None
+
+
+class Recommendations(BaseModel):
+    recommendations: list[Recommendation]
+
+
+class NewFeedback(BaseModel):
+    track_id: int = Field(ge=1, le=MAX_ID)
+    action: str = Field(pattern="^(like|skip)$")
+
+
+class FeedbackGiven(BaseModel):
+    track_id: int
+    action: str
+    weights: dict[str, float]
+
+
+class FeedbackItem(BaseModel):
+    track_id: int
+    action: str
+    track: TrackOut
+
+
+class FeedbackList(BaseModel):
+    feedback: list[FeedbackItem]
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    model: str
+    genres: list[str]
+    database: bool
+    tracks: int
+    min_confidence: float
+    signup: bool
+
+
+def errors(*statuses: int) -> dict:
+    """The ``responses=`` of a route that can answer these error statuses (422: validation errors)."""
+    return {s: {"model": ValidationErrors if s == 422 else Error} for s in statuses}

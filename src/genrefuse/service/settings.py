@@ -1,0 +1,29 @@
+"""The service's settings and their defaults, in one place: ``genrefuse serve``'s flags take their defaults
+from here, and :func:`~genrefuse.service.app.create_app` takes one :class:`ServeSettings`."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    max_upload_mb: float = 50.0            # an upload's size limit, counted as the body arrives
+    max_analyses: int = 2                  # uploads classified at once; the rest wait (about 0.5 GB each at worst)
+    body_idle_seconds: float = 15.0        # a request body that stalls this long gets 408
+    body_total_seconds: float = 300.0      # ... or that is not complete after this long
+    refit_minutes: float = 10.0            # the collaborative model is refitted this often when feedback changed
+    signup: bool = True                    # anyone who reaches the page may create a listener
+    signups_per_hour: int = 10             # sign-ups from one client address (the rest get 429)
+    wrong_tokens_per_minute: int = 20      # wrong tokens from one client address before 429s
+    allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
+    allowed_origins: tuple[str, ...] = ()
+    forwarded_allow_ips: tuple[str, ...] = field(default=())   # proxies whose X-Forwarded-For is believed
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+
+DEFAULTS = ServeSettings()
