@@ -71,7 +71,7 @@ def _open(path: Path) -> sf.SoundFile:
     check_file(path)
     try:
         with quiet_decoder():
-            return sf.SoundFile(str(path))
+            return sf.SoundFile(os.fsencode(path))     # bytes: a non-UTF-8 name opens as the bytes it is
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise AudioError(path, f"not a readable audio file ({_short(exc)})") from None
 

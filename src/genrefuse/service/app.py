@@ -9,11 +9,12 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.routing import Match
 
 from .. import __version__
 from ..errors import ConflictError, DataError, ForbiddenError, NotFoundError
@@ -21,7 +22,7 @@ from ..library.db import database_problem
 from ..library.ingest import Library
 from ..library.recommend import feedback_count, refit_collaborative
 from . import guards
-from .deps import ServiceState
+from .deps import ServiceState, known_query_only
 from .routers import genres, health, listeners, tracks
 from .settings import DEFAULTS, ServeSettings
 
@@ -61,7 +62,7 @@ def create_app(library: Library, settings: ServeSettings = DEFAULTS, **overrides
                                      "listener who added it or of an admin.")
     app.state.service = state
     for r in (tracks, genres, listeners, health):
-        app.include_router(r.router)
+        app.include_router(r.router, dependencies=[Depends(known_query_only)])
     guards.install(app, max_upload_bytes=settings.max_upload_bytes, allowed_hosts=list(settings.allowed_hosts),
                    allowed_origins=list(settings.allowed_origins), body_idle_seconds=settings.body_idle_seconds,
                    body_total_seconds=settings.body_total_seconds, check_upload=state.user_for)
@@ -80,6 +81,16 @@ def create_app(library: Library, settings: ServeSettings = DEFAULTS, **overrides
             raise exc
         log.error("%s", message)
         return JSONResponse({"detail": message}, status_code=503)
+
+    @app.exception_handler(405)
+    async def _method_not_allowed(request: Request, _exc):
+        # Starlette's Allow names only the first route of the path; FastAPI makes a route per method
+        methods = set()
+        for route in app.routes:
+            if route.matches(request.scope)[0] != Match.NONE:
+                methods |= getattr(route, "methods", None) or set()
+        return JSONResponse({"detail": "Method Not Allowed"}, status_code=405,
+                            headers={"Allow": ", ".join(sorted(methods - {"HEAD"}))})
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..library.db import User
@@ -76,3 +77,22 @@ def current_user(request: Request, state: Annotated[ServiceState, Depends(get_st
 State = Annotated[ServiceState, Depends(get_state)]
 Lib = Annotated[Library, Depends(get_library)]
 Listener = Annotated[User, Depends(current_user)]
+
+
+def known_query_only(request: Request) -> None:
+    """Refuse query parameters the route does not take (``?genra=rock`` would otherwise list everything)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = {q.alias for q in _all_query_params(dependant)}
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise RequestValidationError([{"type": "extra_forbidden", "loc": ["query", name],
+                                       "msg": f"unknown query parameter {name!r}"} for name in unknown[:20]])
+
+
+def _all_query_params(dependant):
+    yield from dependant.query_params
+    for sub in dependant.dependencies:
+        yield from _all_query_params(sub)

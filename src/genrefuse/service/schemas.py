@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-MAX_ID = 2**63 - 1        # the databases' INTEGER range: a larger id or offset is a 422, never an overflow
+# ids and offsets: within every database's INTEGER range (a larger one is a 422, never an overflow) and exact
+# as a JSON Schema bound (2**63 - 1 turns into a float in the schema, which admits 2**63)
+MAX_ID = 2**53 - 1
 TrackId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 
 

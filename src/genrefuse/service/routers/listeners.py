@@ -15,7 +15,7 @@ from ..schemas import FeedbackGiven, FeedbackList, Me, NewFeedback, NewUser, Rec
 router = APIRouter(prefix="/api", tags=["listeners"])
 
 
-@router.post("/users", status_code=201, response_model=UserCreated, responses=errors(403, 408, 409, 413, 422, 429))
+@router.post("/users", status_code=201, response_model=UserCreated, responses=errors(400, 403, 408, 409, 413, 422, 429))
 def new_user(body: NewUser, request: Request, state: State) -> dict:
     """Create a listener, who may like, skip and upload (the first listener of a library is its admin)."""
     if not state.settings.signup:
@@ -47,7 +47,7 @@ def my_recommendations(user: Listener, state: State, limit: Annotated[int, Query
                                              cf=state.collaborative["model"], describe=library.describe)}
 
 
-@router.post("/me/feedback", response_model=FeedbackGiven, responses=errors(401, 404, 408, 413, 422, 429))
+@router.post("/me/feedback", response_model=FeedbackGiven, responses=errors(400, 401, 404, 408, 413, 422, 429))
 def my_feedback(body: NewFeedback, user: Listener, library: Lib) -> dict:
     with library.Session() as s:
         weights = give_feedback(s, s.get(User, user.id), body.track_id, body.action)

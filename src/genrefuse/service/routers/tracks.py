@@ -75,7 +75,7 @@ def get_track(track_id: TrackId, library: Lib) -> dict:
     return library.describe(_track(library, track_id))
 
 
-@router.patch("/{track_id}", response_model=TrackOut, responses=errors(401, 403, 404, 408, 413, 422, 429))
+@router.patch("/{track_id}", response_model=TrackOut, responses=errors(400, 401, 403, 404, 408, 413, 422, 429))
 def correct_track(track_id: TrackId, body: Correction, user: Listener, state: State) -> dict:
     """Correct (or confirm) a track's genre: the file moves to the genre's folder and the label counts as
     confirmed (``genrefuse train LIBRARY`` learns from it). Only the listener who added the track or an
