@@ -152,9 +152,11 @@ class Library:
                 s.commit()
             except BaseException as exc:
                 s.rollback()
-                dest.unlink(missing_ok=True)
-                if isinstance(exc, IntegrityError) and (winner := self.find(track.content_hash)) is not None:
-                    return IngestResult(winner, False)    # committed by a process that does not share our lock
+                winner = self.find(track.content_hash) if isinstance(exc, IntegrityError) else None
+                if winner is None or winner.stored_path != track.stored_path:
+                    dest.unlink(missing_ok=True)          # never the winner's own file
+                if winner is not None:                    # committed by a process that does not share our lock
+                    return IngestResult(winner, False)
                 raise
             update_playlists(self.dir, s, [track.genre])
             return IngestResult(track, True)

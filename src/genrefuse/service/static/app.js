@@ -6,12 +6,19 @@ let me = null;                // {name, token} of the signed-in listener
 let genres = [];
 let currentGenre = null;      // null: all genres
 
+// an error answer's detail: one line, or the list of validation problems (422)
+function detailText(body, status, statusText) {
+  if (typeof body.detail === "string") return body.detail;
+  if (Array.isArray(body.detail) && body.detail.length) return body.detail.map((d) => d.msg).join("; ");
+  return `${status} ${statusText}`;
+}
+
 async function api(path, options = {}) {
   const headers = { ...(options.headers || {}) };
   if (me && !headers.Authorization) headers.Authorization = `Bearer ${me.token}`;
   const res = await fetch(path, { ...options, headers });
   const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(typeof body.detail === "string" ? body.detail : `${res.status} ${res.statusText}`);
+  if (!res.ok) throw new Error(detailText(body, res.status, res.statusText));
   return body;
 }
 
@@ -113,7 +120,7 @@ function postFile(file, onProgress) {
       let body = {};
       try { body = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
       if (xhr.status >= 200 && xhr.status < 300) resolve(body);
-      else reject(new Error(typeof body.detail === "string" ? body.detail : `${xhr.status} ${xhr.statusText}`));
+      else reject(new Error(detailText(body, xhr.status, xhr.statusText)));
     };
     xhr.onerror = () => reject(new Error("the upload failed (network error)"));
     const form = new FormData();
