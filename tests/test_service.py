@@ -240,6 +240,7 @@ def test_hosts_origins_and_headers(client):
     assert page.headers["x-frame-options"] == "DENY"
     body = {"name": "carol", "likes": []}
     assert client.post("/api/users", json=body, headers={"Origin": "https://evil.example"}).status_code == 403
+    assert client.post("/api/users", json=body, headers={"Origin": "https://testserver"}).status_code == 403  # scheme
     assert client.post("/api/users", json=body, headers={"Origin": "http://testserver"}).status_code == 201
     again = {"name": "dave", "likes": []}
     assert client.post("/api/users", json=again, headers={"Origin": "https://friend.example"}).status_code == 201

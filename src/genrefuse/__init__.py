@@ -10,7 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+try:                                    # one place for the version: pyproject.toml, as installed
+    from importlib.metadata import PackageNotFoundError, version as _version
+
+    __version__ = _version("genrefuse")
+except PackageNotFoundError:            # run from a source tree that was never installed
+    __version__ = "0.0.0+unknown"
 
 if TYPE_CHECKING:
     from .inference.predict import GenreModel, Prediction
