@@ -44,7 +44,6 @@ def upload(file: Annotated[UploadFile, File(description="an audio file: wav, au,
             raise HTTPException(415, str(exc)) from None
     finally:
         tmp.unlink(missing_ok=True)
-    state.track_index.update(result.track)
     body = {**library.describe(result.track), "created": result.created}
     return JSONResponse(body, status_code=201 if result.created else 200)
 
