@@ -157,3 +157,11 @@ class Server:
         self.proc.terminate()
         self.proc.wait(timeout=30)
         self.log.close()
+
+
+def stored_files(lib: Path) -> list[Path]:
+    """The audio files a library stores, sorted (its database, playlists, locks, temporary, backup and
+    collaborative-model folders left out)."""
+    skip = {".incoming", ".locks", "playlists", "backups", "cf"}
+    return sorted(p for p in lib.rglob("*")
+                  if p.is_file() and p.parent != lib and p.relative_to(lib).parts[0] not in skip)

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import SR, Server, write
+from conftest import SR, Server, stored_files as stored_paths, write
 from genrefuse.cli import main
 from genrefuse.library.ingest import Library
 
@@ -35,9 +35,7 @@ def sha256(path: Path) -> str:
 
 
 def stored_files(lib: Path) -> set[str]:
-    skip = {".incoming", ".locks", "playlists", "backups", "cf"}
-    return {p.relative_to(lib).as_posix() for p in lib.rglob("*")
-            if p.is_file() and p.parent != lib and p.relative_to(lib).parts[0] not in skip}
+    return {p.relative_to(lib).as_posix() for p in stored_paths(lib)}
 
 
 def assert_consistent(lib: Path, rows: dict[str, str] | None = None) -> dict[str, str]:

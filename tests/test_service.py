@@ -7,7 +7,7 @@ import httpx
 import numpy as np
 import pytest
 
-from conftest import Server, write
+from conftest import Server, stored_files, write
 
 pytestmark = pytest.mark.xdist_group("library")
 
@@ -26,11 +26,6 @@ def upload(server, path, name=None, token=None):
     with open(path, "rb") as f:
         return httpx.post(server.url + "/api/tracks", files={"file": (name or path.name, f)}, timeout=120,
                           headers={"Authorization": f"Bearer {token or server.token}"})
-
-
-def stored_files(lib):
-    return sorted(p for p in lib.rglob("*") if p.is_file() and p.parent.name not in (".incoming", "playlists", ".locks")
-                  and p.parent != lib)
 
 
 def test_upload_classify_store(server, train_dir):

@@ -10,6 +10,8 @@ from ..errors import DataError
 from ..io import atomic_path
 from .ingest import Library
 
+FOLDER = "backups"
+
 
 def backup_database(library: Library, out: str | Path | None = None) -> Path:
     """Copy the library's SQLite database to ``out`` (default ``LIBRARY/backups/library-<UTC time>.sqlite``)."""
@@ -18,7 +20,7 @@ def backup_database(library: Library, out: str | Path | None = None) -> Path:
         raise DataError(f"{url.render_as_string()}: backup copies SQLite databases; back up this database with "
                         "its own tools (pg_dump for PostgreSQL)")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out = Path(out) if out else library.dir / "backups" / f"library-{stamp}.sqlite"
+    out = Path(out) if out else library.dir / FOLDER / f"library-{stamp}.sqlite"
     if out.is_dir():
         raise DataError(f"{out}: is a folder; name the backup file")
     src = sqlite3.connect(url.database)

@@ -14,10 +14,12 @@ from ..progress import progress_bar
 from ..tagging import read_tags
 from . import locks, store
 from .db import Track, database_problem
+from .backup import FOLDER as BACKUPS
 from .ingest import Library
 from .playlists import FOLDER as PLAYLISTS
+from .recommend import CF_FOLDER
 
-NOT_GENRE_FOLDERS = {store.INCOMING, locks.FOLDER, PLAYLISTS, "cf", "backups"}
+NOT_GENRE_FOLDERS = {store.INCOMING, locks.FOLDER, PLAYLISTS, CF_FOLDER, BACKUPS}
 
 
 @dataclass
