@@ -271,14 +271,15 @@ def add_parsers(sub) -> None:
                        "musicnn kinds, joined to the data by file stem; without it they are computed from audio")
     from ..datasets.labelled import SPLITS
     from ..models.fusion import FUSIONS
-    from ..models.kinds import MODEL_KINDS
+    from ..models.kinds import MODEL_KINDS, kinds_help
 
     s = sub.add_parser("train", help="train a model; results and the model bundle go to RUN_DIR")
     s.add_argument("data", type=Path, help="audio dataset, a genrefuse library (its confirmed genres), or a features "
                         "CSV like features_30_sec.csv (the table kinds mlp, knn, svm, logreg; "
                         "with --embeddings also mlp+musicnn, logreg+musicnn and musicnn)")
     s.add_argument("--out", type=Path, required=True, help="run folder")
-    s.add_argument("--model", choices=MODEL_KINDS, default="fusion", help="model kind (default fusion)")
+    s.add_argument("--model", choices=MODEL_KINDS, default="fusion", metavar="KIND",
+                   help=f"model kind (default fusion): {kinds_help()}")
     s.add_argument("--nproc", type=_positive_int, metavar="N",
                    help="data-parallel training in N processes on this machine (torch.distributed: gloo on CPU, "
                         "NCCL on CUDA, launched as torchrun does; across machines run torchrun yourself)")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,9 @@ from ..errors import GenrefuseError, ModelError, unforeseen
 from ..models.bundle import Bundle, load_bundle, model_folder
 from ..models.predictor import Predictor, resolve_device
 from ..preprocess.track import ModelInputs, track_inputs
+from ..pretrained.styles import styles_of
+
+UNKNOWN = "unknown"          # the answer for a track unlike all of a model's genres
 
 BACKENDS = ("auto", "onnx", "torch")
 
@@ -38,6 +41,15 @@ class Prediction:
         The probability of ``genre`` (calibrated where the model was calibrated on held-out data).
     unsure : bool
         ``confidence`` is below the model's threshold (or the one asked for): treat the answer as a guess.
+    familiarity : float or None
+        How close the track is to the model's training data, in [0, 1]: the share of held-out known tracks
+        that were farther (None for a model that keeps no training rows).
+    unknown : bool
+        ``familiarity`` is below the model's floor: the track is unlike every genre the model knows
+        ("none of these"); ``genre`` is then only the closest.
+    styles : list of (str, float)
+        The musicnn tagger's genre-like tags at or above their floor, best first (for models that read
+        the tagger).
     """
 
     path: str | None
@@ -46,6 +58,14 @@ class Prediction:
     windows: int
     confidence: float = 0.0
     unsure: bool = False
+    familiarity: float | None = None
+    unknown: bool = False
+    styles: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def answer(self) -> str:
+        """``genre``, or ``unknown`` when the track is unlike all the model's genres."""
+        return UNKNOWN if self.unknown else self.genre
 
     def top(self, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` most probable ``(genre, probability)`` pairs, most probable first."""
@@ -53,11 +73,14 @@ class Prediction:
 
     def to_json(self, top: int | None = None) -> dict:
         """``path``, ``genre``, ``confidence``, ``unsure``, ``top`` (the 3, or ``top``, most probable as
-        ``{"genre", "probability"}``), ``probabilities`` (all, or the ``top`` most probable) and ``windows``."""
+        ``{"genre", "probability"}``), ``probabilities`` (all, or the ``top`` most probable), ``windows``,
+        ``familiarity``, ``unknown`` and ``styles`` (``{"name", "score"}``)."""
         probs = dict(self.top(top)) if top else self.probabilities
         return {"path": self.path, "genre": self.genre, "confidence": round(self.confidence, 6), "unsure": self.unsure,
                 "top": [{"genre": g, "probability": round(p, 6)} for g, p in self.top(top or 3)],
-                "probabilities": {g: round(p, 6) for g, p in probs.items()}, "windows": self.windows}
+                "probabilities": {g: round(p, 6) for g, p in probs.items()}, "windows": self.windows,
+                "familiarity": None if self.familiarity is None else round(self.familiarity, 4), "unknown": self.unknown,
+                "styles": [{"name": n, "score": round(v, 4)} for n, v in self.styles]}
 
 
 class GenreModel:
@@ -110,19 +133,26 @@ class GenreModel:
         """Probabilities ``(n_windows, n_genres)`` of raw inputs (standardised by the bundle)."""
         return self.bundle.probabilities(inputs, predictor=self.predictor)
 
-    def postprocess(self, proba: np.ndarray, *, path: str | None = None) -> Prediction:
-        """Per-window probabilities ``(n_windows, n_genres)`` -> the track's :class:`Prediction`."""
+    def postprocess(self, proba: np.ndarray, *, path: str | None = None, inputs: ModelInputs | None = None
+                    ) -> Prediction:
+        """Per-window probabilities ``(n_windows, n_genres)`` -> the track's :class:`Prediction`; with the
+        track's ``inputs``, also its familiarity and styles."""
         mean = proba.mean(axis=0)
         best = int(np.argmax(mean))
+        familiarity = None if inputs is None else self.bundle.familiarity_of(inputs)
+        styles = styles_of(inputs.tags[:, :50].mean(axis=0)) if inputs is not None and inputs.tags is not None else []
         return Prediction(path, self.genres[best], {g: float(p) for g, p in zip(self.genres, mean)}, len(proba),
-                          confidence=float(mean[best]), unsure=bool(mean[best] < self.min_confidence))
+                          confidence=float(mean[best]), unsure=bool(mean[best] < self.min_confidence),
+                          familiarity=familiarity,
+                          unknown=familiarity is not None and familiarity < self.bundle.familiarity_floor, styles=styles)
 
     # ------------------------------------------------------------------ what callers use
     def predict(self, x: str | Path | np.ndarray, *, sr: int | None = None) -> Prediction:
         """Genre of an audio file, or of a waveform (mono or ``(channels, samples)``) at ``sr`` Hz
         (default: the model's rate, 22050 Hz)."""
         path = str(x) if isinstance(x, (str, Path)) else None
-        return self.postprocess(self.forward(self.preprocess(x, sr=sr)), path=path)
+        inputs = self.preprocess(x, sr=sr)
+        return self.postprocess(self.forward(inputs), path=path, inputs=inputs)
 
     def predict_files(self, paths: Iterable[str | Path]) -> Iterator[tuple[str, Prediction | None, str | None]]:
         """``(path, prediction, None)`` or ``(path, None, one-line error)`` per file; the batch goes on."""
@@ -145,8 +175,8 @@ class GenreModel:
         if done:
             proba = self.forward(ModelInputs.concat([inputs for _, inputs in done]))
             ends = np.cumsum([len(inputs) for _, inputs in done])
-            for (p, _), rows in zip(done, np.split(proba, ends[:-1])):
-                results.append((p, self.postprocess(rows, path=p), None))
+            for (p, inputs), rows in zip(done, np.split(proba, ends[:-1])):
+                results.append((p, self.postprocess(rows, path=p, inputs=inputs), None))
         order = {str(p): i for i, p in enumerate(paths)}
         return sorted(results, key=lambda r: order[r[0]])
 

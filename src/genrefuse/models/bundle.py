@@ -21,18 +21,20 @@ from ..io import atomic_path, file_hash
 from ..preprocess.track import ModelInputs
 from .calibration import apply_temperature
 from .classic import ClassicModel
+from .familiarity import FLOOR, K, Familiarity, held_out_distances, input_weights
 from .kinds import KINDS, ModelKind
 from .predictor import Predictor, TorchPredictor
+from .training_rows import TrainingRows, load_training_rows
 
 if TYPE_CHECKING:          # the nets import torch; a classic model never needs it
     from .ensemble import GenreEnsemble
     from .fusion import GenreNet
 
 FORMAT = "genrefuse-model"
-FORMAT_VERSION = 3                  # 2: architecture.members (ensembles); 3: window_policy, calibration
+FORMAT_VERSION = 4      # 2: architecture.members (ensembles); 3: window_policy, calibration; 4: familiarity, training rows
 CONFIG, WEIGHTS = "config.json", "model.safetensors"
 _OWN_KEYS = ("format", "format_version", "kind", "genres", "feature_params", "window_policy", "calibration", "table_mean",
-             "table_std", "library_versions", "saved_at", "architecture", "tags_mean", "tags_std")
+             "table_std", "library_versions", "saved_at", "architecture", "tags_mean", "tags_std", "familiarity")
 
 
 def library_versions() -> dict[str, str]:
@@ -64,6 +66,11 @@ class Bundle:
     window_policy: WindowPolicy = field(default_factory=WindowPolicy)
     temperature: float = 1.0              # probabilities are softmax(log p / temperature), fitted on held-out data
     min_confidence: float = 0.0           # answers less confident than this are called unsure
+    training_rows: TrainingRows | None = None     # what it was trained on (familiarity, learning on top of it)
+    familiarity_reference: np.ndarray | None = None   # sorted held-out k-NN distances of the training rows
+    familiarity_floor: float = FLOOR      # less familiar than this: "none of these" (unknown)
+    familiarity_k: int = K
+    _familiarity: Familiarity | None = field(default=None, repr=False)
 
     @property
     def spec(self) -> ModelKind:
@@ -86,6 +93,41 @@ class Bundle:
 
     def standardise(self, table: np.ndarray) -> np.ndarray:
         return ((np.asarray(table, np.float64) - self.table_mean) / self.table_std).astype(np.float32)
+
+    def weighted_rows(self, table: np.ndarray, tags: np.ndarray | None) -> np.ndarray:
+        """Raw rows -> the standardised, weighted space familiarity measures in ``(n, d)``."""
+        parts = [self.standardise(table)] + ([self.standardise_tags(tags)] if self.uses_tags else [])
+        return np.hstack(parts).astype(np.float64) * input_weights(
+            table=len(self.table_mean), tags=len(self.tags_mean) if self.uses_tags else 0)
+
+    @property
+    def has_familiarity(self) -> bool:
+        return self.familiarity_reference is not None and self.training_rows is not None and self.uses_table
+
+    def familiarity(self) -> Familiarity | None:
+        """The familiarity measure of this model, or None when it keeps no training rows."""
+        if not self.has_familiarity:
+            return None
+        if self._familiarity is None:
+            rows = self.training_rows
+            self._familiarity = Familiarity(self.weighted_rows(rows.table, rows.tags), self.familiarity_reference,
+                                            k=self.familiarity_k, floor=self.familiarity_floor)
+        return self._familiarity
+
+    def familiarity_of(self, inputs: ModelInputs) -> float | None:
+        """A track's familiarity in [0, 1] from its windows' raw inputs; None without training rows."""
+        fam = self.familiarity()
+        if fam is None or (self.uses_tags and inputs.tags is None):
+            return None
+        return fam.of_rows(self.weighted_rows(inputs.table, inputs.tags))
+
+    def fit_familiarity(self, rows: TrainingRows, folds: list[np.ndarray]) -> np.ndarray:
+        """Keep ``rows`` and set the reference distances from held-out ``folds`` (test indices each);
+        returns each row's held-out distance ``(n,)``."""
+        self.training_rows, self._familiarity = rows, None
+        held_out = held_out_distances(self.weighted_rows(rows.table, rows.tags), folds, k=self.familiarity_k)
+        self.familiarity_reference = np.sort(held_out)
+        return held_out
 
     def predictor(self, *, device: str = "cpu") -> Predictor:
         """The model's own runtime: PyTorch for nets, scikit-learn for kNN/SVM."""
@@ -122,6 +164,9 @@ class Bundle:
         }
         if self.tags_mean is not None:
             cfg["tags_mean"], cfg["tags_std"] = self.tags_mean.tolist(), self.tags_std.tolist()
+        if self.has_familiarity:
+            cfg["familiarity"] = Familiarity(np.zeros((0, 0)), self.familiarity_reference, k=self.familiarity_k,
+                                             floor=self.familiarity_floor).config()
         if self.spec.neural:
             cfg["architecture"] = self.model.arch.to_dict()
         else:
@@ -141,6 +186,8 @@ class Bundle:
                 save_torch(state, str(tmp / WEIGHTS))
             else:
                 save_np(self.model.state(), str(tmp / WEIGHTS))
+            if self.training_rows is not None:
+                self.training_rows.save(tmp)
             (tmp / CONFIG).write_text(json.dumps(self.config(), indent=2))
         return Path(folder)
 
@@ -225,9 +272,12 @@ def load_bundle(folder: str | Path) -> Bundle:
     policy = WindowPolicy.from_dict(cfg.get("window_policy") or {"window_seconds": params.window_seconds})
     tags = [np.asarray(cfg[k]) if k in cfg else None for k in ("tags_mean", "tags_std")]
     cal = cfg.get("calibration") or {}
+    fam = cfg.get("familiarity") or {}
     return Bundle(kind, model, list(cfg["genres"]), params, np.asarray(cfg["table_mean"]), np.asarray(cfg["table_std"]),
                   extra, *tags, window_policy=policy, temperature=float(cal.get("temperature", 1.0)),
-                  min_confidence=float(cal.get("min_confidence", 0.0)))
+                  min_confidence=float(cal.get("min_confidence", 0.0)), training_rows=load_training_rows(folder),
+                  familiarity_reference=np.asarray(fam["reference"], np.float64) if fam.get("reference") else None,
+                  familiarity_floor=float(fam.get("floor", FLOOR)), familiarity_k=int(fam.get("k", K)))
 
 
 def describe_model(path: str | Path | None = None) -> str:

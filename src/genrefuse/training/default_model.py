@@ -24,7 +24,7 @@ from ..features.params import DEFAULT_PARAMS
 from ..genres import genre_order
 from ..models.bundle import Bundle
 from ..models.calibration import apply_temperature, confidence_threshold, expected_calibration_error, fit_temperature
-from .fit import fit_one
+from .fit import fit_familiarity, fit_one
 from .reports import confidence_metrics
 from .trainer import TrainConfig
 
@@ -101,6 +101,7 @@ def build_default_model(shared: str | Path, out: str | Path, *, kind: str = KIND
     bundle, _ = fit_one(kind, data, everything, genres, config=TrainConfig(epochs=150), params=DEFAULT_PARAMS,
                         progress=False)
     bundle.temperature, bundle.min_confidence, bundle.window_policy = temperature, threshold, POLICY
+    fit_familiarity(bundle, data, seed=FOLD_SEEDS[0])
     bundle.extra = {"card": {**CARD, "kind": kind, "tracks": len(data), "measured": {
         "method": f"blocked 5-fold cross-validation over the {len(data)} training tracks (blocks of 10 consecutive "
                   f"track numbers per genre), fold seeds {list(FOLD_SEEDS)}; an estimate, not a test: on GTZAN it has "

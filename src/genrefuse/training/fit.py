@@ -15,6 +15,7 @@ from ..models.classic import ClassicModel
 from ..models.ensemble import GenreEnsemble
 from ..models.fusion import Architecture, GenreNet
 from ..models.kinds import model_kind
+from ..models.training_rows import TrainingRows
 from ..preprocess.track import ModelInputs
 from .augment import AugmentedClips, AugmentPolicy, augmented_variants
 from .trainer import ClipDataset, TrainConfig, fit, seed_everything
@@ -86,6 +87,40 @@ def fit_one(kind: str, data: LabelledData, split: dict[str, np.ndarray], genres:
     if len(va):
         calibrate(bundle, data.subset(va).inputs, y[va])
     return bundle, histories[0] if members == 1 else mean_history(histories)
+
+
+def familiarity_folds(data: LabelledData, *, seed: int = 0) -> list[np.ndarray]:
+    """Held-out folds (test indices) for a model's familiarity reference: GTZAN's blocks of 10 track numbers
+    when the track ids are GTZAN's (a stand-in for artists), else 5 stratified folds of whole tracks."""
+    from ..datasets.splits import blocked_folds
+
+    try:
+        return [f["test"] for f in blocked_folds(data.labels, data.tracks, seed=seed)]
+    except (ValueError, IndexError):
+        return track_folds(data.labels, data.tracks, seed=seed)
+
+
+def track_folds(labels: list[str], tracks: list[str], *, k: int = 5, seed: int = 0) -> list[np.ndarray]:
+    """``k`` folds of row indices, each track's rows (its windows) in one fold, genres spread evenly."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    counts = {g: labels.count(g) for g in set(labels)}
+    k = max(2, min(k, len(set(tracks))))
+    if min(counts.values()) < k:                    # a genre with fewer tracks than folds: plain groups
+        from sklearn.model_selection import GroupKFold
+
+        return [test for _, test in GroupKFold(n_splits=k).split(labels, labels, tracks)]
+    cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    return [test for _, test in cv.split(np.zeros(len(labels)), labels, tracks)]
+
+
+def fit_familiarity(bundle: Bundle, data: LabelledData, *, seed: int = 0, folds: list[np.ndarray] | None = None
+                    ) -> np.ndarray:
+    """Keep ``data``'s rows in the bundle and measure their held-out nearest-neighbour distances (the
+    reference that familiarity percentiles come from); returns them ``(n,)``."""
+    rows = TrainingRows(np.asarray(data.table, np.float64), None if data.tags is None or not bundle.uses_tags
+                        else np.asarray(data.tags, np.float32), list(data.labels), list(data.tracks))
+    return bundle.fit_familiarity(rows, folds if folds is not None else familiarity_folds(data, seed=seed))
 
 
 MIN_ROWS_FOR_THRESHOLD = 20      # fewer held-out rows than this give no usable unsure threshold
