@@ -160,8 +160,8 @@ class Server:
 
 
 def stored_files(lib: Path) -> list[Path]:
-    """The audio files a library stores, sorted (its database, playlists, locks, temporary, backup and
-    collaborative-model folders left out)."""
-    skip = {".incoming", ".locks", "playlists", "backups", "cf"}
+    """The audio files a library stores, sorted (its database, playlists, locks, temporary, backup,
+    feature-cache and model folders left out)."""
+    skip = {".incoming", ".locks", "playlists", "backups", "cf", ".features", "model"}
     return sorted(p for p in lib.rglob("*")
                   if p.is_file() and p.parent != lib and p.relative_to(lib).parts[0] not in skip)

@@ -6,6 +6,8 @@ import sqlite3
 
 import pytest
 
+from conftest import stored_files
+
 from genrefuse.cli import main
 
 from badfiles import make_corpus
@@ -56,8 +58,7 @@ def test_ingest_stores_only_what_it_could_answer(corpus, tmp_path, capsys):
         assert p.name in err
     with sqlite3.connect(lib / "library.sqlite") as db:
         names = {n for (n,) in db.execute("select original_name from tracks")}
-    stored = [p for p in lib.rglob("*") if p.is_file() and p.parent.name not in (".incoming", "playlists", ".locks")
-              and p.parent != lib]
+    stored = stored_files(lib)
     answered = {p.name for p, e in corpus.items() if e is None}
     assert names == answered and len(stored) == len(answered)
     assert not any((lib / ".incoming").iterdir())

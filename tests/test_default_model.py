@@ -16,7 +16,8 @@ def test_the_packaged_model_is_small_and_loads_without_shared_data():
     from genrefuse.models.bundle import DEFAULT_MODEL_DIR, read_config
 
     files = {p.name: p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir() if not p.name.endswith(".onnx")}
-    assert set(files) == {"config.json", "model.safetensors"} and sum(files.values()) < 2 * 2**20
+    assert set(files) == {"config.json", "model.safetensors", "training_rows.safetensors"}
+    assert sum(files.values()) < 2 * 2**20
     cfg = read_config(DEFAULT_MODEL_DIR)
     assert cfg["kind"] == "logreg+musicnn" and cfg["genres"][0] == "blues" and len(cfg["genres"]) == 10
     card = cfg["card"]
@@ -24,6 +25,9 @@ def test_the_packaged_model_is_small_and_loads_without_shared_data():
     assert 0.5 < card["measured"]["accuracy_mean"] < 1 and 0 < cfg["calibration"]["min_confidence"] < 1
     model = genrefuse.load_model()                     # no path: the default
     assert model.genres == cfg["genres"] and model.bundle.window_policy.max_windows == 4
+    rows = model.bundle.training_rows                  # what familiarity measures against: the 443 tracks
+    assert len(rows) == 443 and rows.tags.shape == (443, 100) and set(rows.labels) == set(cfg["genres"])
+    assert cfg["familiarity"]["floor"] == 0.05 and len(cfg["familiarity"]["reference"]) == 443
 
 
 def test_predict_without_a_model_gives_confidence_and_unsure(capsys):

@@ -36,7 +36,7 @@ def test_vocabulary_resolves_aliases_and_a_users_map(tmp_path):
     v = Vocabulary(["hiphop", "metal", "rock", "jazz"])
     assert [v.get(n) for n in ("Hip-Hop", "hip hop", "HIPHOP", "rap", "Heavy Metal", "ROCK", "polka")] == \
         ["hiphop", "hiphop", "hiphop", "hiphop", "metal", "rock", None]
-    with pytest.raises(DataError, match="unknown genre 'polka'; the model knows hiphop, metal, rock, jazz"):
+    with pytest.raises(DataError, match="unknown genre 'polka'; known: hiphop, metal, rock, jazz .*--new"):
         v.resolve("polka")
     mapping = tmp_path / "genres.map"
     mapping.write_text("# mine\nGrunge = rock\nbebop = Jazz\n")
@@ -53,12 +53,12 @@ def test_tag_writes_only_the_tag(table_model, songs, capsys):
 
     before = {k: (p.read_bytes(), sf.read(p, dtype="float32")[0]) for k, p in songs.items()}
     assert main(["tag", str(songs["mp3"].parent), "--model", str(table_model), "--dry-run",
-                 "--min-confidence", "0"]) == 0
+                 "--min-confidence", "0", "--min-familiarity", "0"]) == 0
     out = capsys.readouterr()
     assert out.out.count("would tag") == 3 and "dry run: no file changed" in out.err
     assert all(p.read_bytes() == before[k][0] for k, p in songs.items())           # not a byte changed
     assert main(["tag", str(songs["mp3"].parent), "--model", str(table_model), "--min-confidence", "0",
-                 "--top", "2", "--separator", " / "]) == 0
+                 "--min-familiarity", "0", "--top", "2", "--separator", " / "]) == 0
     out = capsys.readouterr().out
     assert out.count("\ttagged\t") == 3 and "d.wav\tskipped" in out and "wav files are left untagged" in out
     for kind in ("mp3", "ogg", "flac"):

@@ -51,7 +51,8 @@ def test_report_files_agree(fusion_run):
 def test_bundle_is_self_contained_and_round_trips(fusion_run):
     run, _, cache = fusion_run
     files = sorted(p.name for p in (run / "model").iterdir() if not p.name.startswith("model-"))
-    assert files == ["config.json", "model.safetensors"]        # (+ a cached ONNX export, model-<sha>.onnx)
+    # (+ a cached ONNX export, model-<sha>.onnx); its training rows are what familiarity measures against
+    assert files == ["config.json", "model.safetensors", "training_rows.safetensors"]
     cfg = json.loads((run / "model" / "config.json").read_text())
     assert cfg["genres"] == ["ambient", "chiptune", "doom", "dub", "swing", "techno"]
     assert cfg["architecture"]["n_frames"] == 320 and cfg["feature_params"]["n_frames"] == 320

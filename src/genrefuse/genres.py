@@ -2,6 +2,7 @@
 turns what people and taggers write ("Hip-Hop", "hip hop", a user's own aliases) into a model's genres."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -28,6 +29,23 @@ ALIASES: dict[str, str] = {
     "rock'n'roll": "rock", "country and western": "country", "classic": "classical", "rhythm and blues": "blues",
 }
 DISPLAY_NAMES: dict[str, str] = {"hiphop": "Hip-Hop"}      # how a genre is written into a file's tags
+# names no genre may take: the answer for "none of these", and the library's own folders
+RESERVED = ("unknown", "playlists", "backups", "cf", "model")
+# what separates several genres in one tag value ("Rock; Indie Rock", "Electronic / House"); '&' is not one
+# ("Rhythm & Blues", "Drum & Bass")
+TAG_SEPARATORS = re.compile(r"\s*(?:;|,|/|\||\\\\|\x00)\s*")
+
+
+def split_genre_tag(values: Iterable[str]) -> list[str]:
+    """A file's genre tag values split on the usual separators, empty parts and ID3v1 numbers dropped,
+    order kept: ``["Rock; Indie Rock"]`` -> ``["Rock", "Indie Rock"]``."""
+    out = []
+    for v in values:
+        for part in TAG_SEPARATORS.split(str(v)):
+            part = part.strip()
+            if part and not re.fullmatch(r"\(?\d+\)?", part):
+                out.append(part)
+    return list(dict.fromkeys(out))
 
 
 def _key(name: str) -> str:
@@ -42,23 +60,55 @@ class Vocabulary:
     """
 
     def __init__(self, genres: Iterable[str], aliases: dict[str, str] | None = None):
-        self.genres = list(genres)
+        self.genres: list[str] = []
+        self._aliases = {**ALIASES, **(aliases or {})}
         self._names: dict[str, str] = {}
-        for alias, genre in {**ALIASES, **(aliases or {})}.items():
-            if genre in self.genres or _key(genre) in map(_key, self.genres):
-                self._names[_key(alias)] = next(g for g in self.genres if _key(g) == _key(genre))
+        self.extend(genres)
+
+    def extend(self, genres: Iterable[str]) -> "Vocabulary":
+        """Know these genres too (a library's own, beside its model's); aliases that name them now count."""
+        self.genres += [g for g in genres if g not in self.genres and _key(g) not in self._names]
+        for alias, genre in self._aliases.items():
+            target = next((g for g in self.genres if _key(g) == _key(genre)), None)
+            if target is not None:
+                self._names.setdefault(_key(alias), target)
         self._names.update({_key(g): g for g in self.genres})
+        return self
 
     def get(self, name: str) -> str | None:
         """The genre ``name`` means, or None."""
         return self._names.get(_key(str(name)))
 
+    def near(self, name: str, n: int = 3) -> list[str]:
+        """Known genres whose names are close to ``name`` (a typo's likely meaning), closest first."""
+        import difflib
+
+        keys = difflib.get_close_matches(_key(name), list(self._names), n=n * 2, cutoff=0.75)
+        return list(dict.fromkeys(self._names[k] for k in keys))[:n]
+
     def resolve(self, name: str) -> str:
-        """The genre ``name`` means; :class:`~genrefuse.errors.DataError` naming the known ones when none."""
+        """The genre ``name`` means; :class:`~genrefuse.errors.DataError` naming close or known ones when none."""
         genre = self.get(name)
         if genre is None:
-            raise DataError(f"unknown genre {name!r}; the model knows {', '.join(self.genres)}")
+            near = self.near(name)
+            hint = f"did you mean {' or '.join(near)}? " if near else ""
+            raise DataError(f"unknown genre {name!r}; {hint}known: {', '.join(self.genres)} (a new genre needs "
+                            f"--new, or 'a new genre...' on the page)")
         return genre
+
+    def new_name(self, name: str) -> str:
+        """The name a new genre is stored under: trimmed, lower case, single spaces; an existing genre's
+        name when ``name`` means one. A :class:`DataError` for an empty, reserved or over-long name."""
+        known = self.get(name)
+        if known is not None:
+            return known
+        clean = " ".join(str(name).split()).casefold()
+        if not clean or not _key(clean):
+            raise DataError(f"{name!r} is not a genre name")
+        if len(clean) > 64 or any(c in clean for c in "/\\\x00") or clean in RESERVED or clean.startswith("."):
+            raise DataError(f"{name!r} cannot be a genre name (at most 64 characters, no slashes, not "
+                            f"{' or '.join(RESERVED)})")
+        return clean
 
     def resolve_all(self, names: Iterable[str]) -> list[str]:
         """Each name resolved, duplicates dropped, order kept."""

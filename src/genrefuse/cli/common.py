@@ -58,5 +58,8 @@ def _positive_int(text: str) -> int:
 JOBS_HELP = f"worker processes (default: all cores, {default_jobs()} here)"
 DEVICE_HELP = "auto (CUDA when present; default), cpu or cuda"
 CACHE_HELP = "feature cache folder (default ~/.cache/genrefuse/features)"
-MODEL_HELP = ("a model folder (RUN_DIR/model), its run folder RUN_DIR, or 'default' (the packaged model; "
-              "the default)")
+MODEL_HELP = ("a model folder (RUN_DIR/model), its run folder RUN_DIR, a library that learned its own model "
+              "(`genrefuse learn`), or 'default' (the packaged model; the default)")
+FAMILIARITY_HELP = ("answer 'unknown' (none of the model's genres) for tracks less familiar than X, 0..1: the share "
+                    "of held-out known tracks that were farther from the training data (default: the model's floor, "
+                    "0.05; 0 never answers unknown)")

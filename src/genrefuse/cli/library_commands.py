@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import GenrefuseError
-from .common import JOBS_HELP, MODEL_HELP, _fraction, _positive_int, _report_failures, command
+from .common import FAMILIARITY_HELP, JOBS_HELP, MODEL_HELP, _fraction, _positive_int, _report_failures, command
 
 
 def _aliases(a: argparse.Namespace) -> dict[str, str] | None:
@@ -25,6 +25,8 @@ def _library(a: argparse.Namespace):
 
 
 def _sure(track: dict) -> str:
+    if track.get("unknown"):
+        return f"{track['confidence']:.2f} unknown (none of the model's genres; closest shown)"
     return f"{track['confidence']:.2f} {'unsure' if track['unsure'] else 'sure'}"
 
 
@@ -38,6 +40,13 @@ def cmd_ingest(a: argparse.Namespace) -> int:
         print(f"{path}\t{track['genre']}\t{_sure(track)}\t"
               f"{'added' if created else 'already in the library'} (id {track['id']})")
     print(f"{r.added} tracks added, {r.existing} already in the library ({a.library})")
+    look = [(p, t) for p, t, created in r.tracks if created and not t["confirmed"] and (t["unknown"] or t["unsure"])]
+    if look:
+        print(f"{len(look)} new tracks need a person (unknown or unsure), filed under their closest genre for now:",
+              file=sys.stderr)
+        for p, t in look:
+            print(f"  {t['id']}\t{t['genre']}\t{_sure(t)}\t{p}", file=sys.stderr)
+        print(f"  see them with `genrefuse library review --library {a.library}`", file=sys.stderr)
     _report_failures(r.failures, "files")
     return 1 if r.failures else 0
 
@@ -63,8 +72,24 @@ def cmd_library(a: argparse.Namespace) -> int:
             print(f"{len(rows)} tracks" + (f" of {lib.vocabulary.resolve(a.genre)}" if a.genre else ""),
                   file=sys.stderr)
         elif a.library_command == "relabel":
-            t = lib.relabel(a.track_id, a.genre)
-            print(f"track {t.id} is now {t.genre} (confirmed): {t.stored_path}")
+            known = lib.vocabulary.get(a.genre) is not None
+            t = lib.relabel(a.track_id, a.genre, new=a.new)
+            added = " (a new genre of this library)" if a.new and not known else ""
+            print(f"track {t.id} is now {t.genre}{added} (confirmed): {t.stored_path}")
+        elif a.library_command == "review":
+            import json
+
+            from ..library.review import review_queue
+
+            items = review_queue(lib, limit=a.limit)
+            for it in items:
+                if a.json:
+                    print(json.dumps(it.to_json()))
+                    continue
+                tag = f" (tagged {', '.join(it.tagged)})" if it.tagged else ""
+                print(f"{it.id}\t{it.reason}\t{it.genre}{tag} -> {it.suggested} {it.confidence:.2f}\t{it.file}")
+            print(f"{len(items)} tracks need a person" + ("" if items else ": none") + "; confirm or correct with "
+                  f"`genrefuse library relabel ID GENRE --library {a.library}`", file=sys.stderr)
         elif a.library_command == "remove":
             t = lib.remove(a.track_id)
             print(f"track {t.id} removed ({t.stored_path})")
@@ -87,6 +112,31 @@ def cmd_library(a: argparse.Namespace) -> int:
                 print(p)
             print(f"{len(written) - 1} playlists in {lib.dir / 'playlists'}", file=sys.stderr)
     return 0
+
+
+@command("learn")
+def cmd_learn(a: argparse.Namespace) -> int:
+    from ..library.ingest import Library
+    from ..library.learning import learn_library
+
+    lib = Library.open(a.library, a.model, db_url=a.db, aliases=_aliases(a), create=False)
+    r = learn_library(lib, from_tags=a.from_tags, base=a.base, min_examples=a.min_examples, seed=a.seed)
+    card = r.card
+    print(f"learned {len(card['genres'])} genres from {r.labelled} library tracks ({r.confirmed} confirmed, "
+          f"{r.from_tags} from their tags){' on top of the packaged model' if a.base == 'default' else ''} -> "
+          f"{r.model_dir}")
+    print(f"{'genre':<24}{'examples':>9}{'CV recall':>11}")
+    for g, m in card["genres"].items():
+        print(f"{g:<24}{m['examples']:>9}{m['cv_recall']:>11.2f}")
+    for g, m in card["left_out"].items():
+        print(f"{g:<24}{m['examples']:>9}  left out: {m['why']}")
+    print(f"cross-validated accuracy {card['cv_accuracy']:.3f} over {card['tracks']} tracks ({card['folds']} folds; an "
+          f"estimate), unsure below {card['min_confidence']:.2f}; features computed for {r.computed} tracks, the rest "
+          f"from the cache", file=sys.stderr)
+    print(f"the library now uses it (ingest, serve; `genrefuse predict --model {a.library} FILE`); "
+          f"`genrefuse library review --library {a.library}` lists the tracks that need a person", file=sys.stderr)
+    _report_failures(r.failures, "tracks")
+    return 1 if r.failures else 0
 
 
 @command("users")
@@ -155,11 +205,13 @@ def cmd_tag(a: argparse.Namespace) -> int:
     from ..inference.tag import FAILED, tag_files
 
     model = load_model(a.model)
+    if a.min_familiarity is not None:
+        model.min_familiarity = a.min_familiarity
     counts: dict[str, int] = {}
     failures = []
     for o in tag_files(a.inputs, model, dry_run=a.dry_run, min_confidence=a.min_confidence,
                        keep_existing=a.keep_existing, top=a.top, separator=a.separator,
-                       follow_links=a.follow_links):
+                       follow_links=a.follow_links, styles=a.styles):
         counts[o.action] = counts.get(o.action, 0) + 1
         if o.action == FAILED:
             failures.append(o.detail)
@@ -194,7 +246,8 @@ def add_parsers(sub) -> None:
         s.add_argument("--library", type=Path, required=True,
                        help="library folder (audio filed as <genre>/<artist - title> [<hash8>].<ext>)")
         s.add_argument("--db", help="database URL (default: sqlite:///LIBRARY/library.sqlite)")
-        s.add_argument("--model", default="default", help=MODEL_HELP + "; its genres are the library's")
+        s.add_argument("--model", help=MODEL_HELP + "; default: the library's own model once `genrefuse learn` "
+                       "fitted one (LIBRARY/model), else the packaged one")
         s.add_argument("--genre-map", type=Path, metavar="FILE",
                        help="extra genre names: lines 'alias = genre' (or a JSON object); 'Hip-Hop', 'hip hop' "
                             "and 'rap' already mean hiphop")
@@ -213,7 +266,15 @@ def add_parsers(sub) -> None:
     library_options(s)
     s = lib.add_parser("relabel", help="correct a track's genre: the file moves, the label counts as confirmed")
     s.add_argument("track_id", type=_positive_int, help="the track's id (see `library list`)")
-    s.add_argument("genre", help="the right genre")
+    s.add_argument("genre", help="the right genre: any name the library knows (its model's genres, the ones added "
+                   "before, their aliases), or a new one with --new")
+    s.add_argument("--new", action="store_true", help="GENRE is a new genre of this library (without it a name the "
+                   "library does not know is refused, with the closest known names suggested)")
+    library_options(s)
+    s = lib.add_parser("review", help="tracks that need a person, most useful first: likely mis-tagged files, "
+                       "unknown tracks, tracks the newest model would file elsewhere, unsure ones")
+    s.add_argument("--json", action="store_true", help="one JSON object per line")
+    s.add_argument("--limit", type=_positive_int, metavar="N", help="at most N tracks")
     library_options(s)
     s = lib.add_parser("remove", help="remove a track: its row, its feedback and its file")
     s.add_argument("track_id", type=_positive_int, help="the track's id (see `library list`)")
@@ -229,6 +290,22 @@ def add_parsers(sub) -> None:
     s = lib.add_parser("playlists", help="rewrite every genre's M3U8 playlist in LIBRARY/playlists (and labels.csv, "
                                          "the confirmed genres `genrefuse train LIBRARY` learns from)")
     library_options(s)
+
+    s = sub.add_parser("learn", help="fit the library's own model from its confirmed genres and (--from-tags) its "
+                       "files' genre tags; the library then uses it")
+    s.add_argument("library", type=Path, help="the library folder")
+    s.add_argument("--from-tags", action="store_true", help="also learn from the genre tags the files came with "
+                   "(several genres in one tag are split on ; , / |; a file tagged with several counts for each)")
+    s.add_argument("--base", choices=("default", "none"), default="default",
+                   help="default: learn on top of the packaged model's 443 GTZAN training tracks, so its ten genres "
+                        "stay known (default); none: only the library's own labels")
+    s.add_argument("--min-examples", type=_positive_int, default=3, metavar="N",
+                   help="tracks a genre needs to be learned (default 3); fewer: left out, named on the model card")
+    s.add_argument("--seed", type=int, default=0, help="seed of the cross-validation folds (default 0)")
+    s.add_argument("--db", help="database URL (default: sqlite:///LIBRARY/library.sqlite)")
+    s.add_argument("--model", help="the model whose features the library caches (default: the library's own, "
+                   "else the packaged one)")
+    s.add_argument("--genre-map", type=Path, metavar="FILE", help="extra genre names: lines 'alias = genre'")
 
     users = sub.add_parser("users", help="manage the library's listeners").add_subparsers(
         dest="users_command", required=True, metavar="ACTION")
@@ -264,9 +341,13 @@ def add_parsers(sub) -> None:
     s.add_argument("--dry-run", action="store_true", help="say what would be written; change no file")
     s.add_argument("--min-confidence", type=_fraction, metavar="X",
                    help="leave files whose answer is less confident than X (default: the model's threshold)")
+    s.add_argument("--min-familiarity", type=_fraction, metavar="X", help=FAMILIARITY_HELP + "; unknown tracks are "
+                   "left untagged")
     s.add_argument("--keep-existing", action="store_true", help="leave files that already have a genre tag")
     s.add_argument("--top", type=_positive_int, default=1, metavar="K", help="write the K most probable genres (default 1)")
     s.add_argument("--separator", default="; ", help="between several genres (default '; ')")
+    s.add_argument("--styles", type=int, default=0, metavar="N", help="also write up to N of the musicnn tagger's "
+                   "styles (electronic, house, punk, ... scored 0.2 or more) after the genres (default 0)")
     s.add_argument("--follow-links", action="store_true",
                    help="also tag files that links in the named folders lead to outside them (default: leave them)")
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import GenrefuseError
-from .common import (CACHE_HELP, DEVICE_HELP, JOBS_HELP, MODEL_HELP, _fraction, _non_negative, _positive_int,
+from .common import (CACHE_HELP, DEVICE_HELP, FAMILIARITY_HELP, JOBS_HELP, MODEL_HELP, _fraction, _non_negative, _positive_int,
                      _report_failures, command)
 
 @command("synth")
@@ -167,6 +167,8 @@ def cmd_predict(a: argparse.Namespace) -> int:
     model = load_model(model_arg)
     if a.min_confidence is not None:
         model.min_confidence = a.min_confidence
+    if a.min_familiarity is not None:
+        model.min_familiarity = a.min_familiarity
     failed = seen = 0
     for path, pred, err in model.predict_files(iter_audio_files(inputs)):
         seen += 1
@@ -182,7 +184,12 @@ def cmd_predict(a: argparse.Namespace) -> int:
         else:
             top = ", ".join(f"{g} {p:.3f}" for g, p in pred.top(a.top or 3))
             sure = "unsure" if pred.unsure else "sure"
-            print(f"{path}\t{pred.genre}\t{pred.confidence:.2f} {sure}\t({top})", flush=True)
+            if pred.unknown:
+                print(f"{path}\tunknown\tnone of the model's genres (familiarity {pred.familiarity:.3f}; closest "
+                      f"{pred.genre} {pred.confidence:.2f})\t({top})", flush=True)
+                continue
+            styles = f"\tstyles: {', '.join(n for n, _ in pred.styles[:3])}" if a.styles and pred.styles else ""
+            print(f"{path}\t{pred.genre}\t{pred.confidence:.2f} {sure}\t({top}){styles}", flush=True)
     if not seen:
         raise GenrefuseError(f"no audio files in {', '.join(inputs)}")
     return 1 if failed else 0
@@ -323,6 +330,9 @@ def add_parsers(sub) -> None:
     s.add_argument("--top", type=int, help="only the K most probable genres")
     s.add_argument("--min-confidence", type=_fraction, metavar="X",
                    help="call answers less confident than X unsure (default: the model's own threshold)")
+    s.add_argument("--min-familiarity", type=_fraction, metavar="X", help=FAMILIARITY_HELP)
+    s.add_argument("--styles", action="store_true", help="also show the musicnn tagger's styles (electronic, house, "
+                   "punk, ...; --json always has them)")
 
     s = sub.add_parser("classify", help="classify a whole music library into a CSV (process pool or Dask cluster)")
     s.add_argument("folder", type=Path, help="the music library: a folder walked for audio files")

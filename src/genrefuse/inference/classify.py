@@ -34,7 +34,8 @@ def classify_chunk(paths: list[str], model_dir: str) -> list[dict]:
             rows.append({"path": path, "error": error})
         else:
             rows.append({"path": path, "genre": pred.genre, "confidence": f"{pred.confidence:.6f}",
-                         "unsure": int(pred.unsure), "windows": pred.windows,
+                         "unsure": int(pred.unsure), "windows": pred.windows, "unknown": int(pred.unknown),
+                         "familiarity": "" if pred.familiarity is None else f"{pred.familiarity:.4f}",
                          "probabilities": list(pred.probabilities.values())})
     return rows
 
@@ -108,12 +109,14 @@ def _dask_map(func, chunks: Iterator[list[str]], scheduler: str, jobs: int) -> I
 
 def classify(folder: str | Path, *, model_dir: str | Path, out: str | Path, jobs: int | None = None,
              scheduler: str | None = None, chunk_size: int = 8, progress: bool = True) -> ClassifyReport:
-    """Classify every audio file under ``folder`` into ``out`` (CSV: path, genre, confidence, unsure (0/1),
-    windows, one probability column per genre, error). Returns counts, failures and throughput."""
+    """Classify every audio file under ``folder`` into ``out`` (CSV: path, genre (the closest, also for an
+    unknown track), confidence, unsure (0/1), windows, unknown (0/1), familiarity, one probability column
+    per genre, error). Returns counts, failures and throughput."""
     model_dir, out = model_folder(model_dir).resolve(), Path(out)
     genres = model_genres(model_dir)
     jobs = default_jobs() if jobs is None else max(1, jobs)
-    columns = ["path", "genre", "confidence", "unsure", "windows", *(f"p_{g}" for g in genres), "error"]
+    columns = ["path", "genre", "confidence", "unsure", "windows", "unknown", "familiarity",
+               *(f"p_{g}" for g in genres), "error"]
     done = _already_done(out)
     if out.exists() and done:
         with open(out, newline="", encoding="utf-8", errors="surrogateescape") as f:
@@ -140,7 +143,8 @@ def classify(folder: str | Path, *, model_dir: str | Path, out: str | Path, jobs
             for r in rows:
                 probs = [f"{p:.6f}" for p in r["probabilities"]] if "probabilities" in r else [""] * len(genres)
                 w.writerow([r["path"], r.get("genre", ""), r.get("confidence", ""), r.get("unsure", ""),
-                            r.get("windows", ""), *probs, r.get("error", "")])
+                            r.get("windows", ""), r.get("unknown", ""), r.get("familiarity", ""), *probs,
+                            r.get("error", "")])
                 if "error" in r:
                     report.failures.append(r["error"])
                 else:

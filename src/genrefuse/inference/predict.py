@@ -87,10 +87,12 @@ class GenreModel:
     """A loaded bundle that predicts genres from files or waveforms."""
 
     def __init__(self, bundle: Bundle, *, predictor: Predictor | None = None, device: str = "cpu",
-                 tag_backend: str = "auto", backend: str = "torch", min_confidence: float | None = None):
+                 tag_backend: str = "auto", backend: str = "torch", min_confidence: float | None = None,
+                 min_familiarity: float | None = None):
         self.bundle, self.device, self.tag_backend, self.backend = bundle, device, tag_backend, backend
         self.predictor = predictor or bundle.predictor(device=device)
         self.min_confidence = bundle.min_confidence if min_confidence is None else min_confidence
+        self.min_familiarity = bundle.familiarity_floor if min_familiarity is None else min_familiarity
 
     @classmethod
     def load(cls, path: str | Path | None = None, *, device: str = "auto", backend: str = "auto") -> "GenreModel":
@@ -139,12 +141,12 @@ class GenreModel:
         track's ``inputs``, also its familiarity and styles."""
         mean = proba.mean(axis=0)
         best = int(np.argmax(mean))
-        familiarity = None if inputs is None else self.bundle.familiarity_of(inputs)
+        familiarity = None if inputs is None else self.bundle.familiarity_of(inputs, self.genres[best])
         styles = styles_of(inputs.tags[:, :50].mean(axis=0)) if inputs is not None and inputs.tags is not None else []
         return Prediction(path, self.genres[best], {g: float(p) for g, p in zip(self.genres, mean)}, len(proba),
                           confidence=float(mean[best]), unsure=bool(mean[best] < self.min_confidence),
                           familiarity=familiarity,
-                          unknown=familiarity is not None and familiarity < self.bundle.familiarity_floor, styles=styles)
+                          unknown=familiarity is not None and familiarity < self.min_familiarity, styles=styles)
 
     # ------------------------------------------------------------------ what callers use
     def predict(self, x: str | Path | np.ndarray, *, sr: int | None = None) -> Prediction:

@@ -1,6 +1,7 @@
 """Writing predicted genres into files' own tags (``genrefuse tag``): predict -> decide -> write.
 
-A file is left as it is when the answer is unsure (below ``min_confidence``), when it already has a
+A file is left as it is when the track is unknown (unlike every genre the model knows), when the answer
+is unsure (below ``min_confidence``), when it already has a
 genre and ``keep_existing`` is set, when its format is one that is not tagged (wav, au), and under
 ``dry_run``; each of those is reported, as is a file that cannot be read or written.
 """
@@ -18,7 +19,8 @@ from ..tagging import TAGGABLE, read_tags, remove_stale_temporaries, write_genre
 from .predict import GenreModel
 
 # what happened to a file
-TAGGED, WOULD_TAG, KEPT, UNSURE, SKIPPED, FAILED = "tagged", "would tag", "kept", "unsure", "skipped", "failed"
+TAGGED, WOULD_TAG, KEPT, UNSURE, UNKNOWN, SKIPPED, FAILED = ("tagged", "would tag", "kept", "unsure", "unknown",
+                                                           "skipped", "failed")
 
 
 @dataclass(frozen=True)
@@ -33,16 +35,22 @@ class TagOutcome:
         return self.action == FAILED
 
 
-def genre_text(probabilities: dict[str, float], *, top: int = 1, separator: str = "; ") -> str:
-    """The tag value: the ``top`` most probable genres by their display names, most probable first."""
+def genre_text(probabilities: dict[str, float], *, top: int = 1, separator: str = "; ",
+               styles: list[tuple[str, float]] | None = None, max_styles: int = 0) -> str:
+    """The tag value: the ``top`` most probable genres by their display names, most probable first, then
+    up to ``max_styles`` of ``styles`` that do not repeat them (``Pop; Dance; Electronic``)."""
     ranked = sorted(probabilities.items(), key=lambda kv: -kv[1])[:max(1, top)]
-    return separator.join(Vocabulary.display(g) for g, _ in ranked)
+    names = [Vocabulary.display(g) for g, _ in ranked]
+    vocabulary = Vocabulary([g for g, _ in ranked])
+    extra = [Vocabulary.display(n) for n, _ in styles or [] if vocabulary.get(n) is None][:max_styles]
+    return separator.join(list(dict.fromkeys(names + extra)))
 
 
 def tag_files(inputs: Iterable[str | Path], model: GenreModel, *, dry_run: bool = False,
               min_confidence: float | None = None, keep_existing: bool = False, top: int = 1,
-              separator: str = "; ", follow_links: bool = False) -> Iterator[TagOutcome]:
-    """Predict each file's genre and write it into the file's genre tag, one outcome per file. A link found
+              separator: str = "; ", follow_links: bool = False, styles: int = 0) -> Iterator[TagOutcome]:
+    """Predict each file's genre and write it into the file's genre tag, one outcome per file; ``styles``:
+    at most this many of the tagger's styles follow the genres in the tag. A link found
     in a named folder that leads outside the named folders is left alone unless ``follow_links``; files
     named themselves are tagged wherever their links lead."""
     threshold = model.min_confidence if min_confidence is None else min_confidence
@@ -63,7 +71,8 @@ def tag_files(inputs: Iterable[str | Path], model: GenreModel, *, dry_run: bool 
             yield TagOutcome(str(path), FAILED, detail=str(exc))
             continue
         yield _tag_one(path, pred, threshold=threshold, dry_run=dry_run, keep_existing=keep_existing,
-                       value=genre_text(pred.probabilities, top=top, separator=separator))
+                       value=genre_text(pred.probabilities, top=top, separator=separator, styles=pred.styles,
+                                        max_styles=styles))
 
 
 def _inside(path: Path, roots: list[str]) -> bool:
@@ -79,6 +88,9 @@ def _tag_one(path: Path, pred, *, threshold: float, dry_run: bool, keep_existing
         existing = read_tags(path).genres
         if keep_existing and existing:
             return TagOutcome(str(path), KEPT, value, f"already tagged {'; '.join(existing)}")
+        if pred.unknown:
+            return TagOutcome(str(path), UNKNOWN, value, f"unlike every genre the model knows (familiarity "
+                                                         f"{pred.familiarity:.3f}); closest {pred.genre}")
         if pred.confidence < threshold:
             return TagOutcome(str(path), UNSURE, value, f"confidence {pred.confidence:.2f} < {threshold:.2f}")
         if dry_run:

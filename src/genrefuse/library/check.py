@@ -14,12 +14,13 @@ from ..progress import progress_bar
 from ..tagging import read_tags
 from . import locks, store
 from .db import Track, database_problem
+from .features import FOLDER as FEATURES
 from .backup import FOLDER as BACKUPS
 from .ingest import Library
 from .playlists import FOLDER as PLAYLISTS
 from .recommend import CF_FOLDER
 
-NOT_GENRE_FOLDERS = {store.INCOMING, locks.FOLDER, PLAYLISTS, CF_FOLDER, BACKUPS}
+NOT_GENRE_FOLDERS = {store.INCOMING, locks.FOLDER, PLAYLISTS, CF_FOLDER, BACKUPS, FEATURES, store.MODEL}
 
 
 @dataclass

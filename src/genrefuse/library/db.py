@@ -39,19 +39,37 @@ class Track(Base):
     title: Mapped[str | None] = mapped_column(String(256), nullable=True)
     confirmed: Mapped[bool] = mapped_column(Boolean, default=False)             # a listener set or confirmed the genre
     added_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    # added in format 3: how familiar the track was to the model, the genres its file's own tags named when
+    # it came in, and the newest model's opinion of it (genre, confidence, familiarity, model_id), from `learn`
+    familiarity: Mapped[float | None] = mapped_column(Float, nullable=True)
+    file_genres: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    suggestion: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     @property
     def confidence(self) -> float:
         return float(self.probabilities.get(self.genre, max(self.probabilities.values(), default=0.0)))
 
-    def to_json(self, *, min_confidence: float = 0.0) -> dict:
+    def to_json(self, *, min_confidence: float = 0.0, floor: float = 0.0) -> dict:
         """The track for the API: ``confidence`` is its genre's probability, ``unsure`` whether that is
-        below ``min_confidence`` (the model's threshold)."""
-        return {"id": self.id, "name": self.original_name, "genre": self.genre, "duration": round(self.duration, 3),
+        below ``min_confidence`` (the model's threshold), ``unknown`` whether its familiarity is below
+        ``floor`` (unlike every genre the model knew; never for a confirmed genre)."""
+        unknown = self.familiarity is not None and self.familiarity < floor and not self.confirmed
+        return {"id": self.id, "familiarity": None if self.familiarity is None else round(self.familiarity, 4),
+                "unknown": bool(unknown), "file_genres": list(self.file_genres or []), "name": self.original_name, "genre": self.genre, "duration": round(self.duration, 3),
                 "confidence": round(self.confidence, 6), "unsure": self.confidence < min_confidence,
                 "probabilities": self.probabilities, "model_id": self.model_id, "content_hash": self.content_hash,
                 "added_at": self.added_at.isoformat() + "Z", "artist": self.artist, "title": self.title,
                 "confirmed": bool(self.confirmed), "added_by": self.added_by}
+
+
+class LibraryGenre(Base):
+    """A genre the library's owner or listeners added beside the model's (``relabel --new``, learned tags)."""
+
+    __tablename__ = "genres"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class User(Base):
@@ -118,7 +136,8 @@ def make_engine(url: str) -> Engine:
 # columns added since the first release: table -> name -> SQL type and default, added to an older database on open
 ADDED_COLUMNS = {
     "tracks": {"artist": "VARCHAR(256)", "title": "VARCHAR(256)", "confirmed": "BOOLEAN NOT NULL DEFAULT FALSE",
-               "added_by": "INTEGER REFERENCES users(id) ON DELETE SET NULL"},
+               "added_by": "INTEGER REFERENCES users(id) ON DELETE SET NULL", "familiarity": "FLOAT",
+               "file_genres": "JSON", "suggestion": "JSON"},
     "users": {"is_admin": "BOOLEAN NOT NULL DEFAULT FALSE"},
 }
 
@@ -168,5 +187,5 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-__all__ = ["Base", "Track", "User", "UserGenre", "Feedback", "make_engine", "session_factory", "default_db_url",
+__all__ = ["Base", "Track", "LibraryGenre", "User", "UserGenre", "Feedback", "make_engine", "session_factory", "default_db_url",
            "storable", "database_problem", "select", "json"]

@@ -19,14 +19,15 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from ..audio import AUDIO_EXTENSIONS, check_file, header, iter_audio_files
 from ..errors import AudioError, DataError, ForbiddenError, NotFoundError
 from ..features.warmup import warm_up
-from ..genres import Vocabulary
+from ..genres import Vocabulary, split_genre_tag
 from ..inference.predict import GenreModel
 from ..io import file_hash
 from ..models.bundle import model_folder, model_id, read_config
 from ..parallel import map_items, pid_alive
 from ..tagging import TAGGABLE, read_tags, write_genre
 from . import store
-from .db import Track, User, database_problem, default_db_url, make_engine, session_factory, storable
+from .db import LibraryGenre, Track, User, database_problem, default_db_url, make_engine, session_factory, storable
+from .features import recipe_id, save_features
 from .locks import track_lock
 from .playlists import update_labels, update_playlists
 
@@ -35,6 +36,15 @@ from .playlists import update_labels, update_playlists
 class IngestResult:
     track: Track
     created: bool
+
+
+def library_model_dir(library_dir: str | Path, model_dir: str | Path | None) -> Path:
+    """The model a library classifies with: ``model_dir`` when named, else the library's own
+    (``LIBRARY/model``, from `genrefuse learn`) when it has one, else the packaged default."""
+    if model_dir is not None:
+        return model_folder(model_dir)
+    own = Path(library_dir) / store.MODEL
+    return own if (own / "config.json").is_file() else model_folder(None)
 
 
 def library_exists(library_dir: str | Path, db_url: str | None = None) -> bool:
@@ -46,17 +56,14 @@ class Library:
     """The library folder, its database and the model that classifies new tracks (loaded on first use:
     listing, correcting and playlists need only the model's genre list)."""
 
-    def __init__(self, library_dir: str | Path, model_dir: str | Path, *, db_url: str | None = None,
+    def __init__(self, library_dir: str | Path, model_dir: str | Path | None = None, *, db_url: str | None = None,
                  aliases: dict[str, str] | None = None, write_tags: bool = False, create: bool = True):
         self.dir = Path(library_dir)
         if not create and not library_exists(self.dir, db_url):
             raise DataError(f"{self.dir}: no library here (a typo? `genrefuse ingest FILES --library "
                             f"{self.dir}` creates one)")
-        self.model_dir = model_folder(model_dir)
-        cfg = read_config(self.model_dir)
-        self.model_id, self.min_confidence = model_id(self.model_dir), float((cfg.get("calibration") or {})
-                                                                            .get("min_confidence", 0.0))
-        self.vocabulary = Vocabulary(cfg["genres"], aliases)
+        self.vocabulary = Vocabulary([], aliases)
+        self.use_model(library_model_dir(self.dir, model_dir))
         self.write_tags = write_tags
         self.dir.mkdir(parents=True, exist_ok=True)
         url = db_url or default_db_url(self.dir)
@@ -65,10 +72,24 @@ class Library:
         except SQLAlchemyError as exc:
             raise DataError(database_problem(exc, url) or str(exc)) from None
         self.Session = session_factory(self.engine)
+        with self.Session() as s:
+            self.vocabulary.extend(s.scalars(select(LibraryGenre.name).order_by(LibraryGenre.id)).all())
+            self.vocabulary.extend(g for g in s.scalars(select(Track.genre).distinct()).all() if g)
         self._clean_incoming()
 
+    def use_model(self, model_dir: Path) -> None:
+        """Classify with the model in ``model_dir`` from now on (after `learn`, also in a running service)."""
+        cfg = read_config(model_dir)
+        self.model_dir, self.model_id = model_dir, model_id(model_dir)
+        self.min_confidence = float((cfg.get("calibration") or {}).get("min_confidence", 0.0))
+        self.familiarity_floor = float((cfg.get("familiarity") or {}).get("floor", 0.0))
+        self.recipe = recipe_id(cfg["feature_params"], cfg.get("window_policy") or {})
+        self.model_genres = list(cfg["genres"])
+        self.vocabulary.extend(self.model_genres)
+        self.__dict__.pop("model", None)            # the cached GenreModel of the previous one
+
     @classmethod
-    def open(cls, library_dir: str | Path, model_dir: str | Path, *, db_url: str | None = None, **kw) -> "Library":
+    def open(cls, library_dir: str | Path, model_dir: str | Path | None = None, *, db_url: str | None = None, **kw) -> "Library":
         return cls(library_dir, model_dir, db_url=db_url, **kw)
 
     @functools.cached_property
@@ -121,19 +142,23 @@ class Library:
             if existing is not None:
                 return IngestResult(existing, False)
             try:
-                pred = self.model.predict(tmp)
+                inputs = self.model.preprocess(tmp)
+                pred = self.model.postprocess(self.model.forward(inputs), path=str(tmp), inputs=inputs)
                 head = header(tmp)
                 seconds, ext = head.duration, head.extension     # the same bytes under any name: one path, one file
             except AudioError as exc:
                 raise AudioError(name, exc.reason) from None
             tags = read_tags(tmp)
+            save_features(self.dir, digest, self.recipe, inputs)        # learning never decodes it again
             if self.write_tags and ext in TAGGABLE:
                 write_genre(tmp, Vocabulary.display(pred.genre), kind=ext)
             rel = store.relative_path(pred.genre, digest, ext, name=store.readable_name(
                 original_name=name, artist=tags.artist, title=tags.title))
             track = Track(content_hash=digest, original_name=name, stored_path=rel, duration=seconds,
                           genre=pred.genre, probabilities=pred.probabilities, model_id=self.model_id,
-                          artist=storable(tags.artist, 256), title=storable(tags.title, 256), added_by=added_by)
+                          artist=storable(tags.artist, 256), title=storable(tags.title, 256), added_by=added_by,
+                          familiarity=pred.familiarity,
+                          file_genres=[storable(g, 64) for g in split_genre_tag(tags.genres)][:16] or None)
             with track_lock(self.dir, digest):
                 return self._store(tmp, track)
         finally:
@@ -161,12 +186,32 @@ class Library:
             update_playlists(self.dir, s, [track.genre])
             return IngestResult(track, True)
 
-    def relabel(self, track_id: int, genre: str, *, by: User | None = None) -> Track:
-        """Correct (or confirm) a track's genre: ``genre`` is any name the vocabulary knows. The file moves
-        to the genre's folder (and its genre tag is rewritten when it carries one); the label is marked
-        confirmed, so that training on the library uses it. ``by``: the listener asking (None: the
-        library's owner at the command line); only the track's uploader or an admin may."""
-        genre = self.vocabulary.resolve(genre)
+    def add_genre(self, name: str) -> str:
+        """Make ``name`` one of the library's genres (beside the model's); returns its stored name (an
+        existing genre's when ``name`` means one)."""
+        genre = self.vocabulary.new_name(name)
+        if genre in self.vocabulary.genres:
+            return genre
+        with self.Session() as s:
+            if s.scalar(select(LibraryGenre).where(LibraryGenre.name == genre)) is None:
+                s.add(LibraryGenre(name=genre))
+                try:
+                    s.commit()
+                except IntegrityError:          # added by another writer meanwhile
+                    s.rollback()
+        self.vocabulary.extend([genre])
+        return genre
+
+    def relabel(self, track_id: int, genre: str, *, by: User | None = None, new: bool = False) -> Track:
+        """Correct (or confirm) a track's genre: ``genre`` is any name the vocabulary knows, or with
+        ``new`` a new genre of the library's. The file moves to the genre's folder (and its genre tag is
+        rewritten when it carries one); the label is marked confirmed, so that training on the library
+        uses it. ``by``: the listener asking (None: the library's owner at the command line); only the
+        track's uploader or an admin may."""
+        self._writable(track_id, by)
+        if not new and self.vocabulary.get(genre) is None:
+            self.refresh_genres()                # another writer may have added it
+        genre = self.add_genre(genre) if new else self.vocabulary.resolve(genre)
         with track_lock(self.dir, self._writable(track_id, by).content_hash):
             with self.Session() as s:
                 track = s.get(Track, track_id)           # read again under the lock: another writer may have moved it
@@ -226,8 +271,8 @@ class Library:
             pass
 
     def describe(self, track: Track) -> dict:
-        """A track as the API shows it, with ``unsure`` judged by this library's model."""
-        return track.to_json(min_confidence=self.min_confidence)
+        """A track as the API shows it, with ``unsure`` and ``unknown`` judged by this library's model."""
+        return track.to_json(min_confidence=self.min_confidence, floor=self.familiarity_floor)
 
     def audio_path(self, track: Track) -> Path:
         return self.dir / track.stored_path
@@ -236,6 +281,11 @@ class Library:
         with self.Session() as s:
             counts = dict(s.execute(select(Track.genre, func.count()).group_by(Track.genre)).all())
         return {g: int(counts.get(g, 0)) for g in self.genres} | {g: int(n) for g, n in counts.items() if g not in self.genres}
+
+    def refresh_genres(self) -> None:
+        """Know the genres other writers added since this library was opened."""
+        with self.Session() as s:
+            self.vocabulary.extend(s.scalars(select(LibraryGenre.name).order_by(LibraryGenre.id)).all())
 
 
 def _ingest_worker(path: Path, *, library_dir: str, model_dir: str, db_url: str | None,
@@ -259,7 +309,7 @@ class IngestReport:
     tracks: list[tuple[str, dict, bool]] | None = None    # (path, the track as the API shows it, newly added)
 
 
-def ingest_many(inputs: list[str | Path], *, library_dir: str | Path, model_dir: str | Path,
+def ingest_many(inputs: list[str | Path], *, library_dir: str | Path, model_dir: str | Path | None = None,
                 db_url: str | None = None, jobs: int | None = None, progress: bool = True,
                 write_tags: bool = False) -> IngestReport:
     """Batch import of files and folders; bad files are reported and skipped. Re-running skips what
@@ -271,7 +321,7 @@ def ingest_many(inputs: list[str | Path], *, library_dir: str | Path, model_dir:
                         f"{', '.join(e[1:] for e in AUDIO_EXTENSIONS)})")
     if not any(p.exists() for p in paths):
         raise DataError(f"none of the inputs exist: {', '.join(map(str, paths[:3]))}{' ...' if len(paths) > 3 else ''}")
-    model_dir = model_folder(model_dir)
+    model_dir = library_model_dir(library_dir, model_dir)
     lib = Library.open(library_dir, model_dir, db_url=db_url)      # schema and folders before the workers start
     report = IngestReport(failures=[], tracks=[])
     work = functools.partial(_ingest_worker, library_dir=str(library_dir), model_dir=str(model_dir), db_url=db_url,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
 import uuid
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from ..audio import AUDIO_EXTENSIONS, check_file
 from ..errors import AudioError
 
 INCOMING = ".incoming"
+MODEL = "model"           # LIBRARY/model: the library's own model, once `genrefuse learn` fitted one
 _GENRE_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -59,11 +61,24 @@ def clean_name(text: str) -> str:
     return base.rstrip(" .") or "track"
 
 
+def genre_folder(genre: str) -> str:
+    """The folder a genre's files live in: its name when that is a plain folder name, else a slug of it
+    (``drum & bass`` -> ``drum-bass``, ``música`` -> ``musica``)."""
+    if _GENRE_SAFE.match(genre):
+        return genre
+    import unicodedata
+
+    plain = "".join(c for c in unicodedata.normalize("NFKD", genre) if not unicodedata.combining(c))
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", plain).strip("-.")[:64]
+    if not slug or not _GENRE_SAFE.match(slug):
+        slug = "genre-" + hashlib.sha256(genre.encode()).hexdigest()[:8]
+    return slug
+
+
 def relative_path(genre: str, digest: str, ext: str, *, name: str) -> str:
     """``<genre>/<name> [<hash8>].<ext>`` (libraries made before readable names hold ``<genre>/<hash>.<ext>``,
     kept as their rows say)."""
-    if not _GENRE_SAFE.match(genre):
-        raise ValueError(f"genre name {genre!r} cannot name a folder")
+    genre = genre_folder(genre)
     if not re.fullmatch(r"[0-9a-f]{64}", digest):
         raise ValueError("a stored file is named by its SHA-256")
     if name != clean_name(name):
@@ -73,9 +88,7 @@ def relative_path(genre: str, digest: str, ext: str, *, name: str) -> str:
 
 def in_genre(rel: str, genre: str) -> str:
     """The same stored file's path under another genre's folder."""
-    if not _GENRE_SAFE.match(genre):
-        raise ValueError(f"genre name {genre!r} cannot name a folder")
-    return f"{genre}/{rel.split('/', 1)[1]}"
+    return f"{genre_folder(genre)}/{rel.split('/', 1)[1]}"
 
 
 def relink(library_dir: Path, old_rel: str, new_rel: str) -> Path:
@@ -128,12 +141,20 @@ def copy_to_incoming(src: Path, library_dir: Path, *, since: os.stat_result | No
             while block := fin.read(1 << 20):
                 h.update(block)
                 fout.write(block)
-        if _changed(before, os.stat(src)):
+        after = os.stat(src)
+        if not _changed(before, after) and time.time() - after.st_mtime < SETTLE_SECONDS:
+            time.sleep(SETTLE_SECONDS)           # written a moment ago: a writer may only be between two writes
+            after = os.stat(src)
+        if _changed(before, after):
             raise StillBeingWritten(src)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return tmp, h.hexdigest()
+
+
+# a file modified less than this long ago is looked at again after this long before it is trusted complete
+SETTLE_SECONDS = 0.5
 
 
 def _changed(a: os.stat_result, b: os.stat_result) -> bool:

@@ -67,7 +67,7 @@ class Bundle:
     temperature: float = 1.0              # probabilities are softmax(log p / temperature), fitted on held-out data
     min_confidence: float = 0.0           # answers less confident than this are called unsure
     training_rows: TrainingRows | None = None     # what it was trained on (familiarity, learning on top of it)
-    familiarity_reference: np.ndarray | None = None   # sorted held-out k-NN distances of the training rows
+    familiarity_reference: np.ndarray | None = None   # each training row's held-out k-NN distance
     familiarity_floor: float = FLOOR      # less familiar than this: "none of these" (unknown)
     familiarity_k: int = K
     _familiarity: Familiarity | None = field(default=None, repr=False)
@@ -111,22 +111,23 @@ class Bundle:
         if self._familiarity is None:
             rows = self.training_rows
             self._familiarity = Familiarity(self.weighted_rows(rows.table, rows.tags), self.familiarity_reference,
-                                            k=self.familiarity_k, floor=self.familiarity_floor)
+                                            list(rows.labels), k=self.familiarity_k, floor=self.familiarity_floor)
         return self._familiarity
 
-    def familiarity_of(self, inputs: ModelInputs) -> float | None:
-        """A track's familiarity in [0, 1] from its windows' raw inputs; None without training rows."""
+    def familiarity_of(self, inputs: ModelInputs, genre: str | None = None) -> float | None:
+        """A track's familiarity in [0, 1] from its windows' raw inputs and its predicted ``genre``; None
+        without training rows."""
         fam = self.familiarity()
         if fam is None or (self.uses_tags and inputs.tags is None):
             return None
-        return fam.of_rows(self.weighted_rows(inputs.table, inputs.tags))
+        return fam.of_rows(self.weighted_rows(inputs.table, inputs.tags), genre)
 
     def fit_familiarity(self, rows: TrainingRows, folds: list[np.ndarray]) -> np.ndarray:
         """Keep ``rows`` and set the reference distances from held-out ``folds`` (test indices each);
         returns each row's held-out distance ``(n,)``."""
         self.training_rows, self._familiarity = rows, None
         held_out = held_out_distances(self.weighted_rows(rows.table, rows.tags), folds, k=self.familiarity_k)
-        self.familiarity_reference = np.sort(held_out)
+        self.familiarity_reference = held_out
         return held_out
 
     def predictor(self, *, device: str = "cpu") -> Predictor:
@@ -167,6 +168,8 @@ class Bundle:
         if self.has_familiarity:
             cfg["familiarity"] = Familiarity(np.zeros((0, 0)), self.familiarity_reference, k=self.familiarity_k,
                                              floor=self.familiarity_floor).config()
+            if len(self.familiarity_reference) != len(self.training_rows):
+                raise ModelError("familiarity: one held-out distance per training row expected")
         if self.spec.neural:
             cfg["architecture"] = self.model.arch.to_dict()
         else:
@@ -276,7 +279,7 @@ def load_bundle(folder: str | Path) -> Bundle:
     return Bundle(kind, model, list(cfg["genres"]), params, np.asarray(cfg["table_mean"]), np.asarray(cfg["table_std"]),
                   extra, *tags, window_policy=policy, temperature=float(cal.get("temperature", 1.0)),
                   min_confidence=float(cal.get("min_confidence", 0.0)), training_rows=load_training_rows(folder),
-                  familiarity_reference=np.asarray(fam["reference"], np.float64) if fam.get("reference") else None,
+                  familiarity_reference=np.asarray(fam["held_out"], np.float64) if fam.get("held_out") else None,
                   familiarity_floor=float(fam.get("floor", FLOOR)), familiarity_k=int(fam.get("k", K)))
 
 

@@ -72,6 +72,13 @@ class ClassicModel:
         self.hyper.update(params)
         return self
 
+    def __sklearn_tags__(self):
+        """A classifier's tags (asked by scikit-learn's own functions only, so imported only then)."""
+        from sklearn.utils import ClassifierTags, Tags, TargetTags
+
+        return Tags(estimator_type="classifier", target_tags=TargetTags(required=True),
+                    classifier_tags=ClassifierTags())
+
     @property
     def classes_(self) -> np.ndarray:
         return np.arange(self.n_classes)

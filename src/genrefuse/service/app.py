@@ -20,10 +20,11 @@ from .. import __version__
 from ..errors import ConflictError, DataError, ForbiddenError, NotFoundError
 from ..library.db import database_problem
 from ..library.ingest import Library
+from ..library.learning import confirmed_count, relearn_if_corrected
 from ..library.recommend import feedback_count, refit_collaborative
 from . import guards
 from .deps import ServiceState, known_query_only
-from .routers import genres, health, listeners, tracks
+from .routers import genres, health, listeners, review, tracks
 from .settings import DEFAULTS, ServeSettings
 
 STATIC = Path(__file__).parent / "static"
@@ -35,6 +36,7 @@ def create_app(library: Library, settings: ServeSettings = DEFAULTS, **overrides
     to change, e.g. ``max_upload_mb=1``)."""
     settings = replace(settings, **overrides)
     state = ServiceState(library, settings)
+    state.confirmed = confirmed_count(library)      # corrections since then make a learned library learn again
     stop = threading.Event()
 
     @contextlib.asynccontextmanager
@@ -54,6 +56,10 @@ def create_app(library: Library, settings: ServeSettings = DEFAULTS, **overrides
                         state.collaborative["feedback"] = n
             except Exception as exc:        # a failed refit keeps the last model; the service goes on
                 print(f"genrefuse: collaborative refit failed: {type(exc).__name__}: {exc}", flush=True)
+            try:
+                state.confirmed = relearn_if_corrected(library, state.confirmed)
+            except Exception as exc:        # the library keeps its last model
+                print(f"genrefuse: re-learning the library's genres failed: {type(exc).__name__}: {exc}", flush=True)
 
     app = FastAPIOffline(title="genrefuse", version=__version__, lifespan=lifespan,
                          description="Classify uploaded music by genre, file it in a library, recommend it to "
@@ -61,7 +67,7 @@ def create_app(library: Library, settings: ServeSettings = DEFAULTS, **overrides
                                      "Bearer TOKEN); correcting or removing a track needs the token of the "
                                      "listener who added it or of an admin.")
     app.state.service = state
-    for r in (tracks, genres, listeners, health):
+    for r in (tracks, genres, review, listeners, health):
         app.include_router(r.router, dependencies=[Depends(known_query_only)])
     guards.install(app, max_upload_bytes=settings.max_upload_bytes, allowed_hosts=list(settings.allowed_hosts),
                    allowed_origins=list(settings.allowed_origins), body_idle_seconds=settings.body_idle_seconds,

@@ -42,6 +42,10 @@ class TrackOut(BaseModel):
     title: str | None
     confirmed: bool = Field(description="a listener set or confirmed the genre")
     added_by: int | None = Field(description="the listener who uploaded it")
+    familiarity: float | None = Field(description="how close it was to the model's training data, 0..1 (the share "
+                                      "of held-out known tracks that were farther); null when not measured")
+    unknown: bool = Field(description="unlike every genre the model knows ('none of these'); genre is the closest")
+    file_genres: list[str] = Field(description="the genres its file's own tag named when it came in")
 
 
 class TrackUploaded(TrackOut):
@@ -64,7 +68,25 @@ class GenreList(BaseModel):
 
 
 class Correction(BaseModel):
-    genre: str = Field(min_length=1, max_length=64, description="the right genre (any name or alias the model knows)")
+    genre: str = Field(min_length=1, max_length=64, description="the right genre (any name or alias the library knows)")
+    new: bool = Field(False, description="genre is a new genre of the library (else an unknown name is refused, "
+                                         "with the closest known names in the message)")
+
+
+class ReviewItemOut(BaseModel):
+    id: int
+    reason: str = Field(description="mis-tagged, unknown, refile or unsure (the queue's order)")
+    why: str
+    file: str = Field(description="its path inside the library")
+    genre: str = Field(description="its genre now")
+    tagged: list[str] = Field(description="the genres its file's own tag named")
+    suggested: str = Field(description="the model's genre (held out for tracks a library model learned from)")
+    confidence: float
+    familiarity: float | None
+
+
+class ReviewQueue(BaseModel):
+    tracks: list[ReviewItemOut]
 
 
 class NewUser(BaseModel):

@@ -95,9 +95,12 @@ def familiarity_folds(data: LabelledData, *, seed: int = 0) -> list[np.ndarray]:
     from ..datasets.splits import blocked_folds
 
     try:
-        return [f["test"] for f in blocked_folds(data.labels, data.tracks, seed=seed)]
+        blocks = {(g, int(str(t).rsplit(".", 1)[-1]) // 10) for g, t in zip(data.labels, data.tracks)}
+        if min(sum(1 for b in blocks if b[0] == g) for g in set(data.labels)) >= 5:
+            return [f["test"] for f in blocked_folds(data.labels, data.tracks, seed=seed)]
     except (ValueError, IndexError):
-        return track_folds(data.labels, data.tracks, seed=seed)
+        pass
+    return track_folds(data.labels, data.tracks, seed=seed)
 
 
 def track_folds(labels: list[str], tracks: list[str], *, k: int = 5, seed: int = 0) -> list[np.ndarray]:

@@ -23,7 +23,7 @@ from ..models.bundle import load_bundle, model_folder
 from ..models.kinds import KINDS, PAPER_KINDS, model_kind
 from ..parallel import map_items
 from ..preprocess.track import ModelInputs, file_inputs
-from .fit import fit_one
+from .fit import fit_familiarity, fit_one
 from .reports import write_results
 from .trainer import TrainConfig
 
@@ -110,6 +110,8 @@ def train_run(data: str | Path | LabelledData, out: str | Path, *, kind: str = "
                            min_confidence=bundle.min_confidence)
     _save_features(out, data, s0)
     _write_predictions(out, [data.tracks[i] for i in idx], [data.labels[i] for i in idx], proba, genres)
+    if bundle.uses_table and not config.segments:      # "none of these": distances to its training rows
+        fit_familiarity(bundle, data.subset(np.concatenate([s0["train"], s0["valid"]])), seed=config.seed)
     bundle.save(out / "model")
     return report
 

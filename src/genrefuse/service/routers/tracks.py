@@ -76,10 +76,10 @@ def get_track(track_id: TrackId, library: Lib) -> dict:
 
 @router.patch("/{track_id}", response_model=TrackOut, responses=errors(400, 401, 403, 404, 408, 413, 422, 429))
 def correct_track(track_id: TrackId, body: Correction, user: Listener, state: State) -> dict:
-    """Correct (or confirm) a track's genre: the file moves to the genre's folder and the label counts as
-    confirmed (``genrefuse train LIBRARY`` learns from it). Only the listener who added the track or an
+    """Correct (or confirm) a track's genre, or give it a new genre of the library (``new``): the file moves to
+    the genre's folder and the label counts as confirmed (``genrefuse learn LIBRARY`` learns from it). Only the listener who added the track or an
     admin may (403 for anyone else)."""
-    track = state.library.relabel(track_id, body.genre, by=user)
+    track = state.library.relabel(track_id, body.genre, by=user, new=body.new)
     state.track_index.update(track)
     return state.library.describe(track)
 

@@ -105,6 +105,7 @@ function showBars(probabilities) {
 }
 
 function confidenceText(t) {
+  if (t.unknown) return `unlike every genre the model knows (closest: ${t.genre}, ${Math.round(100 * t.confidence)}%)`;
   return `${Math.round(100 * t.confidence)}% confident` + (t.unsure ? " (unsure: please check)" : "");
 }
 
@@ -144,12 +145,12 @@ async function upload(file) {
     });
     say("upload-status", t.created ? "Stored in the library." : "Already in the library.", "ok");
     $("result").hidden = false;
-    $("result-genre").textContent = t.genre;
+    $("result-genre").textContent = t.unknown ? "none of these (unknown)" : t.genre;
     $("result-confidence").textContent = confidenceText(t);
-    $("result-confidence").className = t.unsure ? "unsure" : "muted";
+    $("result-confidence").className = t.unsure || t.unknown ? "unsure" : "muted";
     $("result-name").textContent = t.name;
     showBars(t.probabilities);
-    await Promise.all([refreshTracks(), refreshRecommendations()]);
+    await Promise.all([refreshTracks(), refreshRecommendations(), refreshReview()]);
   } catch (err) {
     say("upload-status", err.message.includes(file.name) ? err.message : `${file.name}: ${err.message}`, "error");
   } finally {
@@ -176,9 +177,24 @@ function play(t) {
 }
 
 function genreTag(t) {
-  const label = t.confirmed ? `${t.genre} ✓` : t.genre + (t.unsure ? "?" : "");
-  return el("span", { className: "tag" + (t.unsure && !t.confirmed ? " unsure" : "") + (t.confirmed ? " confirmed" : ""),
+  const doubt = !t.confirmed && (t.unsure || t.unknown);
+  const label = t.confirmed ? `${t.genre} ✓` : t.unknown ? `unknown (closest ${t.genre})` : t.genre + (t.unsure ? "?" : "");
+  return el("span", { className: "tag" + (doubt ? " unsure" : "") + (t.confirmed ? " confirmed" : ""),
     textContent: label, title: t.confirmed ? "genre confirmed by a listener" : confidenceText(t) });
+}
+
+const NEW_GENRE = "\u0000new";     // the select's "a new genre…" choice (no genre can be named so)
+
+async function correct(t, genre, isNew, statusId) {
+  // PATCH the genre; a new genre is sent with new: true so that a typo of a known one is never added by accident
+  try {
+    const fixed = await api(`/api/tracks/${t.id}`, { method: "PATCH", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ genre, new: isNew }) });
+    say(statusId, `${fixed.name} is now filed under ${fixed.genre}.`, "ok");
+    await Promise.all([refreshTracks(), refreshRecommendations(), refreshReview()]);
+  } catch (err) {
+    say(statusId, err.message, "error");
+  }
 }
 
 function trackItem(t, extra = []) {
@@ -196,19 +212,18 @@ function fixControl(t) {
   open.onclick = () => {
     if (!me) { say("library-status", "Sign in to correct a genre.", "error"); return; }
     const select = el("select", { ariaLabel: `right genre for ${t.name}` },
-      ...genres.map((g) => el("option", { value: g, textContent: g, selected: g === t.genre })));
+      ...genres.map((g) => el("option", { value: g, textContent: g, selected: g === t.genre })),
+      el("option", { value: NEW_GENRE, textContent: "a new genre…" }));
+    const name = el("input", { className: "new-genre", placeholder: "new genre", maxLength: 64, hidden: true,
+      ariaLabel: `new genre for ${t.name}` });
+    select.onchange = () => { name.hidden = select.value !== NEW_GENRE; if (!name.hidden) name.focus(); };
     const save = el("button", { type: "button", className: "save", textContent: "save" });
-    save.onclick = async () => {
-      try {
-        const fixed = await api(`/api/tracks/${t.id}`, { method: "PATCH", headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ genre: select.value }) });
-        say("library-status", `${fixed.name} is now filed under ${fixed.genre}.`, "ok");
-        await Promise.all([refreshTracks(), refreshRecommendations()]);
-      } catch (err) {
-        say("library-status", err.message, "error");
-      }
+    save.onclick = () => {
+      const isNew = select.value === NEW_GENRE;
+      if (isNew && !name.value.trim()) { say("library-status", "Type the new genre's name.", "error"); return; }
+      correct(t, isNew ? name.value.trim() : select.value, isNew, "library-status");
     };
-    box.replaceChildren(select, save);
+    box.replaceChildren(select, name, save);
   };
   box.append(open);
   return box;
@@ -229,6 +244,26 @@ async function refreshTracks() {
     $("like-boxes").replaceChildren(...genres.map((g) => el("label", { className: "chip" },
       el("input", { type: "checkbox", value: g, name: "likes" }), " " + g)));
   }
+}
+
+// ------------------------------------------------------------------ review: tracks that need a person
+async function refreshReview() {
+  const { tracks } = await api("/api/review?limit=50");
+  $("review-list").replaceChildren(...(tracks.length ? tracks.map((r) => {
+    const tagged = r.tagged.length ? ` (tagged ${r.tagged.join(", ")})` : "";
+    const t = { id: r.id, name: r.file.split("/").pop() };
+    const accept = el("button", { type: "button", className: "accept", textContent: `make it ${r.suggested}`,
+      onclick: () => (me ? correct(t, r.suggested, false, "review-status") : say("review-status", "Sign in to review.", "error")) });
+    const keep = el("button", { type: "button", className: "keep", textContent: `keep ${r.genre}`,
+      onclick: () => (me ? correct(t, r.genre, false, "review-status") : say("review-status", "Sign in to review.", "error")) });
+    const li = el("li", {}, el("span", { className: "tag unsure", textContent: r.reason, title: r.why }),
+      el("span", { className: "name", textContent: t.name, title: r.file }),
+      el("span", { className: "muted", textContent: `${r.genre}${tagged} → ${r.suggested} ${Math.round(100 * r.confidence)}%` }),
+      accept, keep);
+    li.dataset.id = r.id;
+    li.dataset.reason = r.reason;
+    return li;
+  }) : [el("li", { className: "muted", textContent: "Nothing to review." })]));
 }
 
 // ------------------------------------------------------------------ recommendations, like/skip, liked list
@@ -276,7 +311,7 @@ async function refreshLiked() {
   $("model-line").textContent = `Genres it knows: ${h.genres.join(", ")}`;
   $("user-form").hidden = !h.signup;
   showListener();
-  await refreshTracks();
+  await Promise.all([refreshTracks(), refreshReview()]);
   const current = localStorage.getItem("genrefuse-current");
   if (current && known[current]) await signIn(known[current], { quiet: true });
 })();

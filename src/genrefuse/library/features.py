@@ -1,0 +1,54 @@
+"""The features of every library track, cached with the library (``LIBRARY/.features``), keyed by the
+file's content hash and the feature recipe (feature parameters and window policy), so that re-learning a
+library never decodes its audio again. One safetensors file per track: ``table`` ``(n_windows, 57)`` and
+``tags`` ``(n_windows, 100)``; written whole, then renamed into place."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..io import atomic_path
+from ..preprocess.track import ModelInputs
+
+FOLDER = ".features"
+
+
+def recipe_id(feature_params: dict, window_policy: dict) -> str:
+    """12 hex digits naming what the cached rows were computed with."""
+    text = json.dumps({"features": feature_params, "windows": window_policy}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def cache_path(library_dir: Path, digest: str, recipe: str) -> Path:
+    return Path(library_dir) / FOLDER / digest[:2] / f"{digest}-{recipe}.safetensors"
+
+
+def save_features(library_dir: Path, digest: str, recipe: str, inputs: ModelInputs) -> Path | None:
+    """Cache a track's table and taggram rows (nothing for inputs without taggrams)."""
+    if inputs.tags is None:
+        return None
+    from safetensors.numpy import save_file
+
+    path = cache_path(library_dir, digest, recipe)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path, suffix=".safetensors") as tmp:
+        save_file({"table": np.ascontiguousarray(inputs.table, np.float64),
+                   "tags": np.ascontiguousarray(inputs.tags, np.float32)}, str(tmp))
+    return path
+
+
+def load_features(library_dir: Path, digest: str, recipe: str) -> ModelInputs | None:
+    """The cached rows of a track, or None when there are none (or they cannot be read)."""
+    path = cache_path(library_dir, digest, recipe)
+    if not path.is_file():
+        return None
+    from safetensors.numpy import load_file
+
+    try:
+        arrays = load_file(str(path))
+        return ModelInputs(arrays["table"], tags=arrays["tags"])
+    except (OSError, KeyError, ValueError):
+        return None

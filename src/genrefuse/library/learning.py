@@ -1,0 +1,190 @@
+"""A library's own model: labels from confirmed corrections and (``from_tags``) the genre tags its files
+came with, features from the library's cache, on top of a base model's training rows; then every track
+gets the new model's opinion (its ``suggestion``), held out for the tracks it learned from.
+
+Labels: a confirmed genre is the label. Otherwise, with ``from_tags``, each genre the file's tag named
+(split on ``;`` ``,`` ``/`` ``|``, mapped through the vocabulary; a name it does not know becomes a new
+genre of the library): a file tagged with several genres counts as an example of each.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+
+from ..errors import AudioError, DataError
+from ..genres import split_genre_tag
+from ..models.bundle import load_bundle, model_folder, model_id
+from ..models.training_rows import TrainingRows, join, load_training_rows
+from ..preprocess.track import ModelInputs
+from ..progress import progress_bar
+from ..tagging import read_tags
+from ..training.learn import MIN_EXAMPLES, learn_rows
+from . import store
+from .db import Track
+from .features import load_features, save_features
+from .ingest import Library
+
+BASES = ("default", "none")
+
+
+@dataclass
+class LearnReport:
+    model_dir: Path
+    card: dict
+    labelled: int = 0
+    from_tags: int = 0
+    confirmed: int = 0
+    computed: int = 0                 # tracks whose features were not cached yet (decoded once)
+    failures: list[str] = field(default_factory=list)
+
+
+def track_labels(lib: Library, track: Track, *, from_tags: bool) -> list[str]:
+    """The genres ``track`` is an example of (see the module's docstring); empty when none."""
+    if track.confirmed:
+        return [track.genre]
+    if not from_tags:
+        return []
+    names = track.file_genres
+    if names is None:                 # ingested before file tags were recorded: read them from the file
+        names = split_genre_tag(read_tags(lib.audio_path(track)).genres)
+    out = []
+    for name in names:
+        try:
+            out.append(lib.vocabulary.get(name) or lib.vocabulary.new_name(name))
+        except DataError:
+            continue                  # a tag value that cannot be a genre name ("unknown", a path)
+    return list(dict.fromkeys(out))
+
+
+def track_features(lib: Library, track: Track, model) -> ModelInputs:
+    """A track's cached rows; computed from its file (and cached) when missing."""
+    cached = load_features(lib.dir, track.content_hash, lib.recipe)
+    if cached is not None:
+        return cached
+    inputs = model.preprocess(lib.audio_path(track))
+    save_features(lib.dir, track.content_hash, lib.recipe, inputs)
+    return inputs
+
+
+def library_rows(lib: Library, *, from_tags: bool, progress: bool = True) -> tuple[TrainingRows, LearnReport, dict]:
+    """The labelled rows of the library (one per analysis window), a report, and every track's features."""
+    report = LearnReport(lib.dir / store.MODEL, {})
+    with lib.Session() as s:
+        tracks = s.scalars(select(Track).order_by(Track.id)).all()
+    table, tags, labels, ids, features = [], [], [], [], {}
+    model = lib.model
+    for t in progress_bar(tracks, progress=progress, desc="features", unit="track"):
+        cached = load_features(lib.dir, t.content_hash, lib.recipe) is not None
+        try:
+            inputs = track_features(lib, t, model)
+        except AudioError as exc:
+            report.failures.append(f"track {t.id}: {exc}")
+            continue
+        report.computed += not cached
+        features[t.id] = inputs
+        genres = track_labels(lib, t, from_tags=from_tags)
+        if not genres:
+            continue
+        report.labelled += 1
+        report.confirmed += bool(t.confirmed)
+        report.from_tags += not t.confirmed
+        for g in genres:
+            table.append(inputs.table)
+            tags.append(inputs.tags)
+            labels += [g] * len(inputs)
+            ids += [f"track-{t.id}"] * len(inputs)
+    if not labels:
+        raise DataError(f"{lib.dir}: no labelled tracks to learn from (confirm or correct some with `genrefuse library "
+                        f"relabel`, or use --from-tags for the genre tags the files carry)")
+    return TrainingRows(np.concatenate(table), np.concatenate(tags), labels, ids), report, features
+
+
+def learn_library(lib: Library, *, from_tags: bool = False, base: str = "default", min_examples: int = MIN_EXAMPLES,
+                  seed: int = 0, progress: bool = True) -> LearnReport:
+    """Fit the library's model into ``LIBRARY/model`` (replaced whole) and refresh every track's suggestion."""
+    if base not in BASES:
+        raise DataError(f"unknown base {base!r}; choose from {', '.join(BASES)}")
+    rows, report, features = library_rows(lib, from_tags=from_tags, progress=progress)
+    base_dir = model_folder(None)
+    base_bundle = load_bundle(base_dir)
+    parts = [rows]
+    if base == "default":
+        base_rows = load_training_rows(base_dir)
+        if base_rows is None or base_rows.tags is None:
+            raise DataError(f"{base_dir}: the packaged model keeps no training rows; rebuild it with `make default-model`")
+        parts.insert(0, base_rows)
+    learned = learn_rows(join(parts), seed=seed, min_examples=min_examples)
+    bundle = learned.bundle
+    bundle.window_policy = base_bundle.window_policy          # the same windows, so the cache stays valid
+    counts = Counter(dict(zip(rows.tracks, rows.labels)).values())
+    bundle.extra["card"].update({
+        "name": f"library {lib.dir.name}",
+        "summary": f"the genres of the library {lib.dir.resolve()}, learned from {report.labelled} of its tracks"
+                   + (" on top of the packaged model's 443 GTZAN training tracks" if base == "default" else ""),
+        "training_data": f"{report.confirmed} confirmed and {report.from_tags} tagged library tracks"
+                         + (", and GTZAN's 443 fault-filtered training tracks (the packaged model's rows)"
+                            if base == "default" else ""),
+        "base": base, "library_tracks_per_genre": dict(sorted(counts.items())),
+        "options": {"from_tags": from_tags, "base": base, "min_examples": min_examples, "seed": seed},
+        "limits": ["labels from files' own tags are trusted as they are: a wrong tag teaches a wrong example "
+                   "(`genrefuse library review` lists the tracks the model confidently disagrees with)",
+                   "figures are cross-validated within the labels: an estimate, not a test"]})
+    bundle.save(report.model_dir)
+    report.card = learned.card
+    for g in bundle.genres:
+        if g not in lib.vocabulary.genres:
+            lib.add_genre(g)
+    refresh_suggestions(lib, report.model_dir, features, learned.held_out)
+    if lib.model_dir.resolve() == report.model_dir.resolve() or lib.model_dir.resolve() == base_dir.resolve():
+        lib.use_model(report.model_dir)         # a library that named another model keeps it
+    return report
+
+
+def confirmed_count(lib: Library) -> int:
+    from sqlalchemy import func
+
+    with lib.Session() as s:
+        return int(s.scalar(select(func.count()).select_from(Track).where(Track.confirmed.is_(True))) or 0)
+
+
+def relearn_if_corrected(lib: Library, seen: int) -> int:
+    """Learn again, with the options of the last `learn`, when the number of confirmed tracks changed
+    since ``seen``; returns the number now. Nothing happens for a library that never learned."""
+    from ..models.bundle import read_config
+
+    own = lib.dir / store.MODEL
+    now = confirmed_count(lib)
+    if now == seen or not (own / "config.json").is_file():
+        return now
+    options = ((read_config(own).get("card") or {}).get("options")) or {}
+    learn_library(lib, progress=False, **{k: options[k] for k in ("from_tags", "base", "min_examples", "seed")
+                                           if k in options})
+    return now
+
+
+def refresh_suggestions(lib: Library, model_dir: Path, features: dict[int, ModelInputs],
+                        held_out: dict[str, np.ndarray]) -> None:
+    """Store the model's opinion of every track: held out (cross-validated) for those it learned from."""
+    bundle = load_bundle(model_dir)
+    mid = model_id(model_dir)
+    with lib.Session() as s:
+        for t in s.scalars(select(Track)).all():
+            inputs = features.get(t.id)
+            if inputs is None:
+                continue
+            proba = held_out.get(f"track-{t.id}")
+            was_held_out = proba is not None
+            if proba is None:
+                proba = bundle.track_probabilities(inputs)
+            best = int(np.argmax(proba))
+            familiarity = bundle.familiarity_of(inputs, bundle.genres[best])
+            t.suggestion = {"genre": bundle.genres[best], "confidence": round(float(proba[best]), 6),
+                            "unsure": bool(proba[best] < bundle.min_confidence),
+                            "familiarity": None if familiarity is None else round(familiarity, 4),
+                            "unknown": familiarity is not None and familiarity < bundle.familiarity_floor,
+                            "held_out": was_held_out, "model_id": mid}
+        s.commit()

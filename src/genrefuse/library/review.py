@@ -1,0 +1,85 @@
+"""Tracks that need a person, most useful first: files whose own genre tag the model confidently
+contradicts (likely mis-tagged), tracks unlike every genre the model knows (unknown), tracks the newest
+model would file elsewhere, and unsure ones. Confirmed tracks are never listed: a person decided.
+
+The model's opinion is the track's ``suggestion`` (from ``genrefuse learn``: held out for the tracks it
+learned from), else what the model said when the track came in.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import select
+
+from .db import Track
+from .ingest import Library
+
+REASONS = ("mis-tagged", "unknown", "refile", "unsure")   # the queue's order
+WHY = {"mis-tagged": "the model confidently disagrees with the file's own genre tag",
+       "unknown": "unlike every genre the model knows",
+       "refile": "the newest model files it under another genre",
+       "unsure": "the model is unsure"}
+
+
+@dataclass
+class ReviewItem:
+    id: int
+    reason: str
+    why: str
+    file: str
+    genre: str                  # the track's genre now
+    tagged: list[str]           # the genres its file's own tag named (mapped to the library's names)
+    suggested: str              # the model's genre
+    confidence: float
+    familiarity: float | None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def opinion(lib: Library, track: Track) -> dict:
+    """The model's view of ``track``: its suggestion, or the prediction made at ingest."""
+    if track.suggestion:
+        return track.suggestion
+    d = lib.describe(track)
+    return {"genre": track.genre, "confidence": d["confidence"], "unsure": d["unsure"], "unknown": d["unknown"],
+            "familiarity": track.familiarity}
+
+
+def reason_of(track: Track, view: dict, tagged: list[str], known: list[str]) -> str | None:
+    """Why ``track`` needs a person, or None. A tag is contradicted only where it names a genre the model
+    ``known``s (it cannot judge the others)."""
+    sure = not view["unsure"] and not view["unknown"]
+    if any(g in known for g in tagged) and sure and view["genre"] not in tagged:
+        return "mis-tagged"
+    if view["unknown"]:
+        return "unknown"
+    if sure and view["genre"] != track.genre and not tagged:
+        return "refile"
+    if view["unsure"]:
+        return "unsure"
+    return None
+
+
+def review_queue(lib: Library, *, limit: int | None = None) -> list[ReviewItem]:
+    items = []
+    with lib.Session() as s:
+        tracks = s.scalars(select(Track).where(Track.confirmed.is_(False)).order_by(Track.id)).all()
+    for t in tracks:
+        view = opinion(lib, t)
+        tagged = list(dict.fromkeys(lib.vocabulary.get(g) or g.casefold() for g in (t.file_genres or [])))
+        reason = reason_of(t, view, tagged, lib.model_genres)
+        if reason is None:
+            continue
+        items.append(ReviewItem(t.id, reason, WHY[reason], t.stored_path, t.genre, tagged, view["genre"],
+                                float(view["confidence"]), view.get("familiarity")))
+
+    def key(item: ReviewItem):
+        rank = REASONS.index(item.reason)
+        if item.reason == "unknown":
+            return rank, item.familiarity if item.familiarity is not None else 1.0
+        if item.reason == "unsure":
+            return rank, item.confidence
+        return rank, -item.confidence
+    items.sort(key=key)
+    return items[:limit] if limit else items
