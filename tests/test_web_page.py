@@ -115,3 +115,47 @@ def test_the_page_end_to_end(browser, table_model, train_dir, tmp_path):
         assert foreign_docs == []
     finally:
         srv.stop()
+
+
+def test_the_page_answers_unknown_queues_it_for_review_and_takes_a_new_genre(browser, table_model, tmp_path):
+    import numpy as np
+
+    from conftest import write
+
+    rng = np.random.default_rng(0)
+    noises = [write(tmp_path / f"hiss{i}.wav", (0.3 * rng.standard_normal(6 * 22050)).astype(np.float32))
+              for i in range(2)]
+    srv = Server(model=table_model, library=tmp_path / "lib")
+    try:
+        page, foreign = _offline_page(browser, srv.url)
+        page.goto(srv.url + "/")
+        page.wait_for_selector("#review-list li:has-text('Nothing to review.')")
+        page.fill("#user-name", "erin")
+        page.click("#user-form button[type=submit]")
+        page.wait_for_selector("#signed-in:not([hidden])")
+        # noise is none of the model's genres: the answer says so, and the track waits for a person
+        page.set_input_files("#file-input", str(noises[0]))
+        page.wait_for_selector("#result:not([hidden])", timeout=60_000)
+        assert page.inner_text("#result-genre") == "none of these (unknown)"
+        assert "unlike every genre the model knows" in page.inner_text("#result-confidence")
+        page.wait_for_selector("#review-list li[data-reason=unknown]:has-text('hiss0')")
+        assert "unknown (closest" in page.inner_text("#track-list li:has-text('hiss0') .tag")
+        # "wrong genre?" -> "a new genre…": the library gains it, the queue lets the track go
+        item = page.locator("#track-list li:has-text('hiss0')")
+        item.locator("button.wrong").click()
+        item.locator("select").select_option(label="a new genre…")
+        item.locator("input.new-genre").fill("Field Recording")
+        item.locator("button.save").click()
+        page.wait_for_selector("#library-status:has-text('filed under field recording')")
+        page.wait_for_selector("#genre-list .chip:has-text('field recording (1)')")
+        page.wait_for_selector("#review-list li:has-text('Nothing to review.')")
+        # one click in the queue takes the model's suggestion
+        page.set_input_files("#file-input", str(noises[1]))
+        page.wait_for_selector("#review-list li:has-text('hiss1')", timeout=60_000)
+        suggested = page.inner_text("#review-list li:has-text('hiss1') button.accept").removeprefix("make it ")
+        page.click("#review-list li:has-text('hiss1') button.accept")
+        page.wait_for_selector(f"#review-status:has-text('filed under {suggested}')")
+        page.wait_for_selector("#review-list li:has-text('Nothing to review.')")
+        assert foreign == []
+    finally:
+        srv.stop()

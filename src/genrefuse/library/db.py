@@ -44,6 +44,7 @@ class Track(Base):
     familiarity: Mapped[float | None] = mapped_column(Float, nullable=True)
     file_genres: Mapped[list | None] = mapped_column(JSON, nullable=True)
     suggestion: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    styles: Mapped[list | None] = mapped_column(JSON, nullable=True)            # [[name, score], ...] from the tagger
 
     @property
     def confidence(self) -> float:
@@ -55,7 +56,8 @@ class Track(Base):
         ``floor`` (unlike every genre the model knew; never for a confirmed genre)."""
         unknown = self.familiarity is not None and self.familiarity < floor and not self.confirmed
         return {"id": self.id, "familiarity": None if self.familiarity is None else round(self.familiarity, 4),
-                "unknown": bool(unknown), "file_genres": list(self.file_genres or []), "name": self.original_name, "genre": self.genre, "duration": round(self.duration, 3),
+                "unknown": bool(unknown), "file_genres": list(self.file_genres or []),
+                "styles": [{"name": n, "score": v} for n, v in self.styles or []], "name": self.original_name, "genre": self.genre, "duration": round(self.duration, 3),
                 "confidence": round(self.confidence, 6), "unsure": self.confidence < min_confidence,
                 "probabilities": self.probabilities, "model_id": self.model_id, "content_hash": self.content_hash,
                 "added_at": self.added_at.isoformat() + "Z", "artist": self.artist, "title": self.title,
@@ -137,7 +139,7 @@ def make_engine(url: str) -> Engine:
 ADDED_COLUMNS = {
     "tracks": {"artist": "VARCHAR(256)", "title": "VARCHAR(256)", "confirmed": "BOOLEAN NOT NULL DEFAULT FALSE",
                "added_by": "INTEGER REFERENCES users(id) ON DELETE SET NULL", "familiarity": "FLOAT",
-               "file_genres": "JSON", "suggestion": "JSON"},
+               "file_genres": "JSON", "suggestion": "JSON", "styles": "JSON"},
     "users": {"is_admin": "BOOLEAN NOT NULL DEFAULT FALSE"},
 }
 

@@ -157,7 +157,7 @@ class Library:
             track = Track(content_hash=digest, original_name=name, stored_path=rel, duration=seconds,
                           genre=pred.genre, probabilities=pred.probabilities, model_id=self.model_id,
                           artist=storable(tags.artist, 256), title=storable(tags.title, 256), added_by=added_by,
-                          familiarity=pred.familiarity,
+                          familiarity=pred.familiarity, styles=[[n, round(v, 4)] for n, v in pred.styles] or None,
                           file_genres=[storable(g, 64) for g in split_genre_tag(tags.genres)][:16] or None)
             with track_lock(self.dir, digest):
                 return self._store(tmp, track)

@@ -304,6 +304,19 @@ def describe_model(path: str | Path | None = None) -> str:
     lines.append(f"  unsure below confidence {threshold:.2f}"
                  + (f": out of fold {measured['sure_fraction']:.0%} of answers were sure and {measured['sure_accuracy']:.1%} "
                     f"of those right" if measured and measured.get("sure_accuracy") is not None else ""))
+    fam = cfg.get("familiarity")
+    if fam:
+        lines.append(f"  unknown (none of these) below familiarity {fam['floor']:.2f}: {fam['method']}")
+    else:
+        lines.append("  no familiarity measure (the model keeps no training rows): it never answers unknown")
+    learned = card.get("learned")
+    if learned:
+        lines.append(f"  learned: cross-validated accuracy {learned['cv_accuracy']:.3f} over {learned['tracks']} tracks "
+                     f"({learned['method']})")
+        for g, m in learned["genres"].items():
+            lines.append(f"    {g:<22} {m['examples']:>5} examples, cross-validated recall {m['cv_recall']:.2f}")
+        for g, m in learned.get("left_out", {}).items():
+            lines.append(f"    {g:<22} {m['examples']:>5} examples: left out ({m['why']})")
     for limit in card.get("limits", []):
         lines.append(f"  limit: {limit}")
     for what, licence in (card.get("licences") or {}).items():

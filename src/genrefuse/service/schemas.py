@@ -27,6 +27,11 @@ class ValidationErrors(BaseModel):
     detail: list[ValidationIssue]
 
 
+class Style(BaseModel):
+    name: str
+    score: float = Field(description="the tagger's mean sigmoid output over the track's patches")
+
+
 class TrackOut(BaseModel):
     id: int
     name: str = Field(description="the uploaded file's name")
@@ -46,6 +51,7 @@ class TrackOut(BaseModel):
                                       "of held-out known tracks that were farther); null when not measured")
     unknown: bool = Field(description="unlike every genre the model knows ('none of these'); genre is the closest")
     file_genres: list[str] = Field(description="the genres its file's own tag named when it came in")
+    styles: list[Style] = Field(description="the musicnn tagger's genre-like tags scored 0.2 or more, best first")
 
 
 class TrackUploaded(TrackOut):

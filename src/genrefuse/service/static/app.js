@@ -149,6 +149,7 @@ async function upload(file) {
     $("result-confidence").textContent = confidenceText(t);
     $("result-confidence").className = t.unsure || t.unknown ? "unsure" : "muted";
     $("result-name").textContent = t.name;
+    $("result-styles").textContent = t.styles.length ? `styles: ${t.styles.map((x) => x.name).join(", ")}` : "";
     showBars(t.probabilities);
     await Promise.all([refreshTracks(), refreshRecommendations(), refreshReview()]);
   } catch (err) {
