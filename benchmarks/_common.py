@@ -75,3 +75,17 @@ def serving(library: Path, *args: str, log: Path | None = None):
         proc.wait(timeout=60)
         if log:
             err.close()
+
+
+def ff_train_and_test(shared: Path, test_embeddings: Path | None):
+    """GTZAN's 443 fault-filtered training tracks (table rows + taggram summaries) from the shared data, and
+    with ``test_embeddings`` (the shared taggram format) the labelled tracks of that file, their table rows
+    joined by track id; else None."""
+    from genrefuse.datasets.labelled import load_labelled
+    from genrefuse.training.default_model import TABLE, ff_training_data
+
+    test = None
+    if test_embeddings:
+        test = load_labelled(Path(shared).joinpath(*TABLE), with_mel=False, with_tags=True, embeddings=test_embeddings,
+                             progress=False)
+    return ff_training_data(Path(shared)), test

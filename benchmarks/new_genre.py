@@ -22,13 +22,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_table, write_json  # noqa: E402
+from _common import ff_train_and_test, print_table, write_json  # noqa: E402
 
-from genrefuse.datasets.labelled import load_labelled  # noqa: E402
 from genrefuse.datasets.splits import blocked_folds  # noqa: E402
 from genrefuse.genres import genre_order  # noqa: E402
 from genrefuse.models.training_rows import TrainingRows  # noqa: E402
-from genrefuse.training.default_model import TABLE, ff_training_data  # noqa: E402
 from genrefuse.training.learn import fit_rows  # noqa: E402
 
 KS = (1, 3, 5, 10, 20)
@@ -106,12 +104,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", type=Path, help="write the results here too")
     a = ap.parse_args(argv)
     start = time.perf_counter()
-    data = ff_training_data(a.shared)
-    test = None
-    if a.test_embeddings:
-        t = load_labelled(a.shared.joinpath(*TABLE), with_mel=False, with_tags=True, embeddings=a.test_embeddings,
-                          progress=False)
-        test = TrainingRows(t.table, t.tags, list(t.labels), list(t.tracks))
+    data, t = ff_train_and_test(a.shared, a.test_embeddings)
+    test = None if t is None else TrainingRows(t.table, t.tags, list(t.labels), list(t.tracks))
     r = run(data, kind=a.kind, seed=a.seed, test=test, jobs=a.jobs, ks=tuple(int(k) for k in a.ks.split(",")),
             draws=a.draws)
     r["seconds"] = round(time.perf_counter() - start, 1)

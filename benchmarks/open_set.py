@@ -25,14 +25,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_table, write_json  # noqa: E402
+from _common import ff_train_and_test, print_table, write_json  # noqa: E402
 
-from genrefuse.datasets.labelled import LabelledData, load_labelled  # noqa: E402
+from genrefuse.datasets.labelled import LabelledData  # noqa: E402
 from genrefuse.datasets.splits import blocked_folds  # noqa: E402
 from genrefuse.features.params import DEFAULT_PARAMS  # noqa: E402
 from genrefuse.genres import genre_order  # noqa: E402
 from genrefuse.models.familiarity import FLOOR, knn_distance, unknown_rate  # noqa: E402
-from genrefuse.training.default_model import TABLE, ff_training_data  # noqa: E402
 from genrefuse.training.fit import familiarity_folds, fit_familiarity, fit_one  # noqa: E402
 from genrefuse.training.trainer import TrainConfig  # noqa: E402
 
@@ -107,6 +106,8 @@ def run(data: LabelledData, *, kind: str, seeds: list[int], test: LabelledData |
                 known_fam.append(scores["_familiarity"][~unseen])
                 unknown_fam.append(scores["_familiarity"][unseen])
             pos = np.concatenate(pos)
+            if not pos.any() or pos.all():      # a test set without this genre (or only it): no AUROC
+                continue
             for s in SCORES:
                 if collected[s] and all(len(c) for c in collected[s]):
                     result[s][g] = auroc(pos, np.concatenate(collected[s]))
@@ -118,7 +119,8 @@ def run(data: LabelledData, *, kind: str, seeds: list[int], test: LabelledData |
         "kind": kind, "seeds": seeds, "mode": "test-embeddings" if test is not None else "blocked 5-fold CV",
         "auroc_mean": float(np.mean([mean_of("familiarity", i) for i in range(len(seeds))])),
         "auroc_std_over_seeds": float(np.std([mean_of("familiarity", i) for i in range(len(seeds))])),
-        "auroc_per_genre": {g: float(np.mean([p["auroc"]["familiarity"][g] for p in per_seed])) for g in genres},
+        "auroc_per_genre": {g: float(np.mean([p["auroc"]["familiarity"][g] for p in per_seed]))
+                            for g in genres if g in per_seed[0]["auroc"]["familiarity"]},
         "unknown_rate_known": float(np.mean([p["unknown_rate_known"] for p in per_seed])),
         "unknown_rate_unknown": float(np.mean([p["unknown_rate_unknown"] for p in per_seed])),
         "baseline_auroc_mean": float(np.mean([mean_of("max_probability", i) for i in range(len(seeds))])),
@@ -140,11 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", type=Path, help="write the results here too")
     a = ap.parse_args(argv)
     start = time.perf_counter()
-    data = ff_training_data(a.shared)
-    test = None
-    if a.test_embeddings:
-        test = load_labelled(a.shared.joinpath(*TABLE), with_mel=False, with_tags=True, embeddings=a.test_embeddings,
-                             progress=False)
+    data, test = ff_train_and_test(a.shared, a.test_embeddings)
     r = run(data, kind=a.kind, seeds=[int(s) for s in a.seeds.split(",")], test=test)
     r["seconds"] = round(time.perf_counter() - start, 1)
     print(f"open set, {r['mode']}, {r['kind']}, fold seeds {r['seeds']} (an estimate, not a test)\n")

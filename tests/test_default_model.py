@@ -27,7 +27,7 @@ def test_the_packaged_model_is_small_and_loads_without_shared_data():
     assert model.genres == cfg["genres"] and model.bundle.window_policy.max_windows == 4
     rows = model.bundle.training_rows                  # what familiarity measures against: the 443 tracks
     assert len(rows) == 443 and rows.tags.shape == (443, 100) and set(rows.labels) == set(cfg["genres"])
-    assert cfg["familiarity"]["floor"] == 0.05 and len(cfg["familiarity"]["reference"]) == 443
+    assert cfg["familiarity"]["floor"] == 0.05 and len(cfg["familiarity"]["held_out"]) == 443
 
 
 def test_predict_without_a_model_gives_confidence_and_unsure(capsys):
