@@ -118,6 +118,13 @@ def test_new_genres_need_the_flag_and_typos_get_suggestions(table_model, train_d
     for reserved in ("unknown", "a/b", " "):
         with pytest.raises(DataError):
             library.relabel(1, reserved, new=True)
+    # recommendation's index gains a column for a genre added while serving
+    from genrefuse.library.recommend import TrackIndex
+
+    index = TrackIndex(["swing"])
+    with library.Session() as s:
+        index.refresh(s)
+    assert "big band" in index.genres and index.probs[:, index.genres.index("big band")].tolist() == [1.0, 1.0]
 
 
 def test_familiarity_says_none_of_these_far_from_the_training_rows():

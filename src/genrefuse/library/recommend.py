@@ -47,7 +47,17 @@ class TrackIndex:
         self.probs = np.zeros((0, len(self.genres)), np.float32)
         self._lock = threading.Lock()
 
+    def _grow(self, genres) -> None:
+        """Columns for genres the index has not seen (a library's new genre, added while serving)."""
+        new = [g for g in dict.fromkeys(genres) if g not in self._col]
+        for g in new:
+            self._col[g] = len(self.genres)
+            self.genres.append(g)
+        if new:
+            self.probs = np.hstack([self.probs, np.zeros((len(self.probs), len(new)), np.float32)])
+
     def _vector(self, probabilities: dict, genre: str, confirmed: bool) -> np.ndarray:
+        self._grow([genre, *probabilities])
         v = np.zeros(len(self.genres), np.float32)
         if confirmed and genre in self._col:
             v[self._col[genre]] = 1.0
@@ -64,6 +74,7 @@ class TrackIndex:
             rows = session.execute(select(Track.id, Track.probabilities, Track.genre, Track.confirmed)
                                    .where(Track.id > last).order_by(Track.id)).all()
             if rows:
+                self._grow(g for r in rows for g in (r[2], *r[1]))
                 self.ids = np.concatenate([self.ids, np.array([r[0] for r in rows], np.int64)])
                 self.probs = np.concatenate([self.probs, np.stack([self._vector(r[1], r[2], r[3]) for r in rows])])
         return self
