@@ -125,6 +125,13 @@ def test_new_genres_need_the_flag_and_typos_get_suggestions(table_model, train_d
     with library.Session() as s:
         index.refresh(s)
     assert "big band" in index.genres and index.probs[:, index.genres.index("big band")].tolist() == [1.0, 1.0]
+    # learn's mistakes: one line each, nothing written
+    capsys.readouterr()
+    assert main(["learn", str(tmp_path / "libary")]) == 2
+    assert "no library here" in capsys.readouterr().err and not (tmp_path / "libary").exists()
+    assert main(["learn", str(lib), "--model", str(table_model)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "reads no musicnn taggrams" in err and not (lib / "model").exists()
 
 
 def test_familiarity_says_none_of_these_far_from_the_training_rows():

@@ -77,6 +77,9 @@ def library_rows(lib: Library, *, from_tags: bool, progress: bool = True) -> tup
         tracks = s.scalars(select(Track).order_by(Track.id)).all()
     table, tags, labels, ids, features = [], [], [], [], {}
     model = lib.model
+    if not model.bundle.uses_tags:
+        raise DataError(f"{lib.dir}: its model ({lib.model_dir}) reads no musicnn taggrams, which a library's own "
+                        f"model learns from; learn with the packaged one (--model default)")
     for t in progress_bar(tracks, progress=progress, desc="features", unit="track"):
         cached = load_features(lib.dir, t.content_hash, lib.recipe) is not None
         try:
