@@ -95,11 +95,12 @@ def library_rows(lib: Library, *, from_tags: bool, progress: bool = True) -> tup
         report.labelled += 1
         report.confirmed += bool(t.confirmed)
         report.from_tags += not t.confirmed
+        mean = track_mean(inputs)         # one row per track, so that each track counts once
         for g in genres:
-            table.append(inputs.table)
-            tags.append(inputs.tags)
-            labels += [g] * len(inputs)
-            ids += [f"track-{t.id}"] * len(inputs)
+            table.append(mean.table)
+            tags.append(mean.tags)
+            labels.append(g)
+            ids.append(f"track-{t.id}")
     if not labels:
         raise DataError(f"{lib.dir}: no labelled tracks to learn from (confirm or correct some with `genrefuse library "
                         f"relabel`, or use --from-tags for the genre tags the files carry)")
@@ -174,20 +175,31 @@ def refresh_suggestions(lib: Library, model_dir: Path, features: dict[int, Model
     """Store the model's opinion of every track: held out (cross-validated) for those it learned from."""
     bundle = load_bundle(model_dir)
     mid = model_id(model_dir)
+    ids = [i for i in features]
+    if not ids:
+        return
+    means = ModelInputs.concat([track_mean(features[i]) for i in ids])
+    proba = bundle.probabilities(means)                         # one batch for the whole library
+    for k, i in enumerate(ids):
+        if f"track-{i}" in held_out:
+            proba[k] = held_out[f"track-{i}"]
+    best = proba.argmax(axis=1)
+    fam = bundle.familiarity()
+    distance = fam.distance(bundle.weighted_rows(means.table, means.tags))
     with lib.Session() as s:
-        for t in s.scalars(select(Track)).all():
-            inputs = features.get(t.id)
-            if inputs is None:
+        for k, i in enumerate(ids):
+            t = s.get(Track, i)
+            if t is None:
                 continue
-            proba = held_out.get(f"track-{t.id}")
-            was_held_out = proba is not None
-            if proba is None:
-                proba = bundle.track_probabilities(inputs)
-            best = int(np.argmax(proba))
-            familiarity = bundle.familiarity_of(inputs, bundle.genres[best])
-            t.suggestion = {"genre": bundle.genres[best], "confidence": round(float(proba[best]), 6),
-                            "unsure": bool(proba[best] < bundle.min_confidence),
-                            "familiarity": None if familiarity is None else round(familiarity, 4),
-                            "unknown": familiarity is not None and familiarity < bundle.familiarity_floor,
-                            "held_out": was_held_out, "model_id": mid}
+            genre = bundle.genres[best[k]]
+            familiarity = float(fam.of_distance(distance[k], genre))
+            t.suggestion = {"genre": genre, "confidence": round(float(proba[k, best[k]]), 6),
+                            "unsure": bool(proba[k, best[k]] < bundle.min_confidence),
+                            "familiarity": round(familiarity, 4), "unknown": familiarity < bundle.familiarity_floor,
+                            "held_out": f"track-{i}" in held_out, "model_id": mid}
         s.commit()
+
+
+def track_mean(inputs: ModelInputs) -> ModelInputs:
+    """A track's windows averaged into one row (what a library model learns from and is asked about)."""
+    return ModelInputs(inputs.table.mean(axis=0, keepdims=True), tags=inputs.tags.mean(axis=0, keepdims=True))

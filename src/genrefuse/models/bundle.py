@@ -115,12 +115,13 @@ class Bundle:
         return self._familiarity
 
     def familiarity_of(self, inputs: ModelInputs, genre: str | None = None) -> float | None:
-        """A track's familiarity in [0, 1] from its windows' raw inputs and its predicted ``genre``; None
-        without training rows."""
+        """A track's familiarity in [0, 1] from its windows' raw inputs (their mean row: training rows are one
+        per track) and its predicted ``genre``; None without training rows."""
         fam = self.familiarity()
         if fam is None or (self.uses_tags and inputs.tags is None):
             return None
-        return fam.of_rows(self.weighted_rows(inputs.table, inputs.tags), genre)
+        mean = lambda a: None if a is None else np.asarray(a).mean(axis=0, keepdims=True)  # noqa: E731
+        return fam.of_rows(self.weighted_rows(mean(inputs.table), mean(inputs.tags)), genre)
 
     def fit_familiarity(self, rows: TrainingRows, folds: list[np.ndarray]) -> np.ndarray:
         """Keep ``rows`` and set the reference distances from held-out ``folds`` (test indices each);

@@ -96,8 +96,8 @@ class Familiarity:
         return pooled if own is None or not len(own) else (pooled + _share_at_least(own, distance)) / 2
 
     def of_rows(self, weighted: np.ndarray, genre: str | None = None) -> float:
-        """A track's familiarity from its windows' weighted rows ``(n_windows, d)`` (their mean distance) and
-        the genre it is predicted to be."""
+        """A track's familiarity from its weighted rows ``(n, d)`` (their mean distance; one row, the mean of
+        its windows, in a bundle) and the genre it is predicted to be."""
         return float(self.of_distance(self.distance(weighted).mean(), genre))
 
     def config(self) -> dict:

@@ -3,7 +3,8 @@ threshold and familiarity reference from cross-validation within the labels, and
 genre's example count and cross-validated recall. ``genrefuse learn`` fits a library's model with it; the
 new-genre benchmark measures it.
 
-Rows are analysis windows; the rows of one track share its id and always fall in the same fold.
+Rows are tracks (a library's: the mean of a track's windows); rows sharing a track id (a track tagged with
+several genres) always fall in the same fold.
 """
 from __future__ import annotations
 
