@@ -208,11 +208,11 @@ class Library:
         rewritten when it carries one); the label is marked confirmed, so that training on the library
         uses it. ``by``: the listener asking (None: the library's owner at the command line); only the
         track's uploader or an admin may."""
-        self._writable(track_id, by)
+        current = self._writable(track_id, by)       # before a new genre is added on its behalf
         if not new and self.vocabulary.get(genre) is None:
             self.refresh_genres()                # another writer may have added it
         genre = self.add_genre(genre) if new else self.vocabulary.resolve(genre)
-        with track_lock(self.dir, self._writable(track_id, by).content_hash):
+        with track_lock(self.dir, current.content_hash):
             with self.Session() as s:
                 track = s.get(Track, track_id)           # read again under the lock: another writer may have moved it
                 if track is None:

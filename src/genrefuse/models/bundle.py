@@ -21,7 +21,7 @@ from ..io import atomic_path, file_hash
 from ..preprocess.track import ModelInputs
 from .calibration import apply_temperature
 from .classic import ClassicModel
-from .familiarity import FLOOR, K, Familiarity, held_out_distances, input_weights
+from .familiarity import FLOOR, K, Familiarity, familiarity_config, held_out_distances, input_weights
 from .kinds import KINDS, ModelKind
 from .predictor import Predictor, TorchPredictor
 from .training_rows import TrainingRows, load_training_rows
@@ -167,8 +167,8 @@ class Bundle:
         if self.tags_mean is not None:
             cfg["tags_mean"], cfg["tags_std"] = self.tags_mean.tolist(), self.tags_std.tolist()
         if self.has_familiarity:
-            cfg["familiarity"] = Familiarity(np.zeros((0, 0)), self.familiarity_reference, k=self.familiarity_k,
-                                             floor=self.familiarity_floor).config()
+            cfg["familiarity"] = familiarity_config(self.familiarity_reference, k=self.familiarity_k,
+                                                    floor=self.familiarity_floor)
             if len(self.familiarity_reference) != len(self.training_rows):
                 raise ModelError("familiarity: one held-out distance per training row expected")
         if self.spec.neural:

@@ -101,10 +101,15 @@ class Familiarity:
         return float(self.of_distance(self.distance(weighted).mean(), genre))
 
     def config(self) -> dict:
-        return {"k": self.k, "floor": self.floor, "weights": WEIGHTS,
-                "held_out": [round(float(x), 5) for x in self.held_out],
-                "method": f"mean distance to the {self.k} nearest training rows (standardised, weighted), as the mean of "
-                          "its share among all training rows' held-out distances and among those of the predicted genre"}
+        return familiarity_config(self.held_out, k=self.k, floor=self.floor)
+
+
+def familiarity_config(held_out: np.ndarray, *, k: int = K, floor: float = FLOOR) -> dict:
+    """What a model's ``config.json`` keeps of its familiarity: ``k``, the floor, the weights and each
+    training row's held-out distance (the rows themselves are in ``training_rows.safetensors``)."""
+    return {"k": k, "floor": floor, "weights": WEIGHTS, "held_out": [round(float(x), 5) for x in held_out],
+            "method": f"mean distance to the {k} nearest training rows (standardised, weighted), as the mean of its "
+                      "share among all training rows' held-out distances and among those of the predicted genre"}
 
 
 def unknown_rate(familiarity: np.ndarray, floor: float = FLOOR) -> float:
