@@ -148,20 +148,24 @@ def learn_library(lib: Library, *, from_tags: bool = False, base: str = "default
     return report
 
 
-def confirmed_count(lib: Library) -> int:
-    from sqlalchemy import func
+def confirmed_labels(lib: Library) -> str:
+    """A digest of every confirmed (track, genre): it changes with any correction, also of a track that was
+    confirmed before."""
+    import hashlib
 
     with lib.Session() as s:
-        return int(s.scalar(select(func.count()).select_from(Track).where(Track.confirmed.is_(True))) or 0)
+        rows = s.execute(select(Track.id, Track.genre).where(Track.confirmed.is_(True)).order_by(Track.id)).all()
+    return hashlib.sha256("\n".join(f"{i}\t{g}" for i, g in rows).encode()).hexdigest()
 
 
-def relearn_if_corrected(lib: Library, seen: int) -> int:
-    """Learn again, with the options of the last `learn`, when the number of confirmed tracks changed
-    since ``seen``; returns the number now. Nothing happens for a library that never learned."""
+def relearn_if_corrected(lib: Library, seen: str) -> str:
+    """Learn again, with the options of the last `learn`, when the confirmed labels changed since ``seen``
+    (a :func:`confirmed_labels` digest); returns the digest now. Nothing happens for a library that never
+    learned."""
     from ..models.bundle import read_config
 
     own = lib.dir / store.MODEL
-    now = confirmed_count(lib)
+    now = confirmed_labels(lib)
     if now == seen or not (own / "config.json").is_file():
         return now
     options = ((read_config(own).get("card") or {}).get("options")) or {}

@@ -20,7 +20,7 @@ from .. import __version__
 from ..errors import ConflictError, DataError, ForbiddenError, NotFoundError
 from ..library.db import database_problem
 from ..library.ingest import Library
-from ..library.learning import confirmed_count, relearn_if_corrected
+from ..library.learning import confirmed_labels, relearn_if_corrected
 from ..library.recommend import feedback_count, refit_collaborative
 from . import guards
 from .deps import ServiceState, known_query_only
@@ -36,7 +36,7 @@ def create_app(library: Library, settings: ServeSettings = DEFAULTS, **overrides
     to change, e.g. ``max_upload_mb=1``)."""
     settings = replace(settings, **overrides)
     state = ServiceState(library, settings)
-    state.confirmed = confirmed_count(library)      # corrections since then make a learned library learn again
+    state.confirmed = confirmed_labels(library)     # corrections since then make a learned library learn again
     stop = threading.Event()
 
     @contextlib.asynccontextmanager

@@ -27,7 +27,7 @@ class ServiceState:
     analyses: threading.BoundedSemaphore = field(init=False)
     track_index: TrackIndex = field(init=False)        # kept in memory, topped up per request
     collaborative: dict = field(init=False)
-    confirmed: int = 0                  # confirmed tracks when the library last learned (background re-learning)
+    confirmed: str = ""                 # digest of the confirmed labels when the library last learned
 
     def __post_init__(self) -> None:
         self.wrong_tokens = ClientLimiter(limit=self.settings.wrong_tokens_per_minute, window=60.0)
