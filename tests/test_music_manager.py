@@ -56,6 +56,7 @@ def test_tag_writes_only_the_tag(table_model, songs, capsys):
                  "--min-confidence", "0", "--min-familiarity", "0"]) == 0
     out = capsys.readouterr()
     assert out.out.count("would tag") == 3 and "dry run: no file changed" in out.err
+    assert out.out.count("\t(no genre) -> ") == 4
     assert all(p.read_bytes() == before[k][0] for k, p in songs.items())           # not a byte changed
     assert main(["tag", str(songs["mp3"].parent), "--model", str(table_model), "--min-confidence", "0",
                  "--min-familiarity", "0", "--top", "2", "--separator", " / "]) == 0
@@ -70,10 +71,21 @@ def test_tag_writes_only_the_tag(table_model, songs, capsys):
         assert songs[kind].read_bytes() != before[kind][0]
         np.testing.assert_array_equal(sf.read(songs[kind], dtype="float32")[0], before[kind][1])  # same audio
     assert songs["wav"].read_bytes() == before["wav"][0]
-    # keep what is there; a confident-enough threshold leaves unsure answers alone
-    assert main(["tag", str(songs["ogg"]), "--model", str(table_model), "--keep-existing"]) == 0
-    assert "\tkept\t" in capsys.readouterr().out
-    assert main(["tag", str(songs["flac"]), "--model", str(table_model), "--min-confidence", "1"]) == 0
+    # what is there is kept (and shown, old -> new) unless --force; a confident-enough threshold leaves unsure
+    # answers alone
+    ogg_tag = mutagen.File(songs["ogg"]).tags["genre"][0]
+    ogg_bytes = songs["ogg"].read_bytes()
+    for extra in ([], ["--keep-existing"], ["--dry-run"]):
+        assert main(["tag", str(songs["ogg"]), "--model", str(table_model), "--min-familiarity", "0", *extra]) == 0
+        out = capsys.readouterr().out
+        assert f"\tkept\t{ogg_tag} -> " in out and "--force replaces it" in out, out
+    assert songs["ogg"].read_bytes() == ogg_bytes
+    assert main(["tag", str(songs["ogg"]), "--model", str(table_model), "--min-familiarity", "0", "--min-confidence",
+                 "0", "--force"]) == 0
+    out = capsys.readouterr().out
+    assert f"\ttagged\t{ogg_tag} -> " in out and mutagen.File(songs["ogg"]).tags["genre"][0] == out.split(" -> ")[1].split("\t")[0]
+    assert main(["tag", str(songs["flac"]), "--model", str(table_model), "--min-confidence", "1", "--force",
+                 "--min-familiarity", "0"]) == 0
     assert "\tunsure\t" in capsys.readouterr().out
 
 

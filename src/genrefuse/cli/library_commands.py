@@ -210,13 +210,13 @@ def cmd_tag(a: argparse.Namespace) -> int:
     counts: dict[str, int] = {}
     failures = []
     for o in tag_files(a.inputs, model, dry_run=a.dry_run, min_confidence=a.min_confidence,
-                       keep_existing=a.keep_existing, top=a.top, separator=a.separator,
+                       force=a.force, top=a.top, separator=a.separator,
                        follow_links=a.follow_links, styles=a.styles):
         counts[o.action] = counts.get(o.action, 0) + 1
         if o.action == FAILED:
             failures.append(o.detail)
             continue
-        print(f"{o.path}\t{o.action}\t{o.value or ''}\t{o.detail}", flush=True)
+        print(f"{o.path}\t{o.action}\t{o.old or '(no genre)'} -> {o.value or ''}\t{o.detail}", flush=True)
     if not counts:
         raise GenrefuseError(f"no audio files in {', '.join(map(str, a.inputs))}")
     print(", ".join(f"{n} {k}" for k, n in counts.items()) + (" (dry run: no file changed)" if a.dry_run else ""),
@@ -343,7 +343,10 @@ def add_parsers(sub) -> None:
                    help="leave files whose answer is less confident than X (default: the model's threshold)")
     s.add_argument("--min-familiarity", type=_fraction, metavar="X", help=FAMILIARITY_HELP + "; unknown tracks are "
                    "left untagged")
-    s.add_argument("--keep-existing", action="store_true", help="leave files that already have a genre tag")
+    s.add_argument("--force", action="store_true", help="replace a genre tag a file already has (by default it is "
+                   "kept, and reported)")
+    s.add_argument("--keep-existing", action="store_true", help="the default now (files that have a genre tag keep "
+                   "it); accepted for older scripts")
     s.add_argument("--top", type=_positive_int, default=1, metavar="K", help="write the K most probable genres (default 1)")
     s.add_argument("--separator", default="; ", help="between several genres (default '; ')")
     s.add_argument("--styles", type=int, default=0, metavar="N", help="also write up to N of the musicnn tagger's "

@@ -2,11 +2,12 @@
 
 A file is left as it is when the track is unknown (unlike every genre the model knows), when the answer
 is unsure (below ``min_confidence``), when it already has a
-genre and ``keep_existing`` is set, when its format is one that is not tagged (wav, au), and under
+genre (unless ``force``), when its format is one that is not tagged (wav, au), and under
 ``dry_run``; each of those is reported, as is a file that cannot be read or written.
 """
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ class TagOutcome:
     action: str                  # one of the constants above
     value: str | None = None     # the genre text written (or that would be)
     detail: str = ""             # why a file was left alone, or the error
+    old: str | None = None       # the genre tag the file had before, if any
 
     @property
     def failed(self) -> bool:
@@ -47,9 +49,10 @@ def genre_text(probabilities: dict[str, float], *, top: int = 1, separator: str 
 
 
 def tag_files(inputs: Iterable[str | Path], model: GenreModel, *, dry_run: bool = False,
-              min_confidence: float | None = None, keep_existing: bool = False, top: int = 1,
+              min_confidence: float | None = None, force: bool = False, top: int = 1,
               separator: str = "; ", follow_links: bool = False, styles: int = 0) -> Iterator[TagOutcome]:
-    """Predict each file's genre and write it into the file's genre tag, one outcome per file; ``styles``:
+    """Predict each file's genre and write it into the file's genre tag, one outcome per file (a file that has
+    a genre tag keeps it unless ``force``); ``styles``:
     at most this many of the tagger's styles follow the genres in the tag. A link found
     in a named folder that leads outside the named folders is left alone unless ``follow_links``; files
     named themselves are tagged wherever their links lead."""
@@ -70,7 +73,7 @@ def tag_files(inputs: Iterable[str | Path], model: GenreModel, *, dry_run: bool 
         except GenrefuseError as exc:
             yield TagOutcome(str(path), FAILED, detail=str(exc))
             continue
-        yield _tag_one(path, pred, threshold=threshold, dry_run=dry_run, keep_existing=keep_existing,
+        yield _tag_one(path, pred, threshold=threshold, dry_run=dry_run, force=force,
                        value=genre_text(pred.probabilities, top=top, separator=separator, styles=pred.styles,
                                         max_styles=styles))
 
@@ -80,22 +83,23 @@ def _inside(path: Path, roots: list[str]) -> bool:
     return any(target == r or target.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
 
-def _tag_one(path: Path, pred, *, threshold: float, dry_run: bool, keep_existing: bool, value: str) -> TagOutcome:
+def _tag_one(path: Path, pred, *, threshold: float, dry_run: bool, force: bool, value: str) -> TagOutcome:
     try:
         kind = header(path).extension
         if kind not in TAGGABLE:
             return TagOutcome(str(path), SKIPPED, value, f"{kind} files are left untagged")
-        existing = read_tags(path).genres
-        if keep_existing and existing:
-            return TagOutcome(str(path), KEPT, value, f"already tagged {'; '.join(existing)}")
+        old = "; ".join(read_tags(path).genres) or None
+        outcome = functools.partial(TagOutcome, str(path), value=value, old=old)
+        if old and not force:
+            return outcome(KEPT, detail="it already has a genre (--force replaces it)")
         if pred.unknown:
-            return TagOutcome(str(path), UNKNOWN, value, f"unlike every genre the model knows (familiarity "
-                                                         f"{pred.familiarity:.3f}); closest {pred.genre}")
+            return outcome(UNKNOWN, detail=f"unlike every genre the model knows (familiarity {pred.familiarity:.3f}); "
+                                           f"closest {pred.genre}")
         if pred.confidence < threshold:
-            return TagOutcome(str(path), UNSURE, value, f"confidence {pred.confidence:.2f} < {threshold:.2f}")
+            return outcome(UNSURE, detail=f"confidence {pred.confidence:.3f} < {threshold:.3f}")
         if dry_run:
-            return TagOutcome(str(path), WOULD_TAG, value, f"confidence {pred.confidence:.2f}")
+            return outcome(WOULD_TAG, detail=f"confidence {pred.confidence:.2f}")
         write_genre(path, value, kind=kind)
-        return TagOutcome(str(path), TAGGED, value, f"confidence {pred.confidence:.2f}")
+        return outcome(TAGGED, detail=f"confidence {pred.confidence:.2f}")
     except AudioError as exc:
         return TagOutcome(str(path), FAILED, value, str(exc))
