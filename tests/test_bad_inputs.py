@@ -53,7 +53,7 @@ def test_ingest_stores_only_what_it_could_answer(corpus, tmp_path, capsys):
     assert main(["ingest", *map(str, corpus), "--library", str(lib), "--jobs", "1"]) == 1
     err = capsys.readouterr().err
     refused = [p for p, e in corpus.items() if e is not None]
-    assert f"{len(refused)} files failed" in err
+    assert f"{len(refused)} files failed" in err and len(refused) > 1
     for p in refused:
         assert p.name in err
     with sqlite3.connect(lib / "library.sqlite") as db:

@@ -20,7 +20,7 @@ def test_features_command_reports_and_skips_bad_files(synth_dir, tmp_path, capsy
     rc = main(["features", str(synth_dir / "dub"), str(bad), "--out", str(out), "--jobs", "1"])
     assert rc == 1
     err = capsys.readouterr().err
-    assert "1 files failed" in err and "bad.mp3: not a readable audio file" in err
+    assert "1 file failed" in err and "bad.mp3: not a readable audio file" in err
     rows = list(csv.DictReader(open(out)))
     assert len(rows) == 6 and rows[0]["filename"] == "dub.00000.wav"
     assert rows[0]["label"] == "" and float(rows[0]["length"]) == 6 * 22050

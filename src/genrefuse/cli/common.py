@@ -21,9 +21,14 @@ def _fail(msg: str) -> None:
     print(f"genrefuse: error: {msg}", file=sys.stderr)
 
 
+def counted(n: int, plural: str) -> str:
+    """``1 file``, ``2 files``: a count with its noun (``plural`` ends in s)."""
+    return f"{n} {plural[:-1] if n == 1 else plural}"
+
+
 def _report_failures(failures: list[str], what: str) -> None:
     if failures:
-        print(f"{len(failures)} {what} failed:", file=sys.stderr)
+        print(f"{counted(len(failures), what)} failed:", file=sys.stderr)
         for f in failures:
             print(f"  {f}", file=sys.stderr)
 

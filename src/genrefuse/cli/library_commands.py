@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import GenrefuseError
-from .common import FAMILIARITY_HELP, JOBS_HELP, MODEL_HELP, _fraction, _positive_int, _report_failures, command
+from .common import FAMILIARITY_HELP, JOBS_HELP, MODEL_HELP, counted, _fraction, _positive_int, _report_failures, command
 
 
 def _aliases(a: argparse.Namespace) -> dict[str, str] | None:
@@ -39,10 +39,12 @@ def cmd_ingest(a: argparse.Namespace) -> int:
     for path, track, created in r.tracks:
         print(f"{path}\t{track['genre']}\t{_sure(track)}\t"
               f"{'added' if created else 'already in the library'} (id {track['id']})")
-    print(f"{r.added} tracks added, {r.existing} already in the library ({a.library})")
+    print(f"{counted(r.added, 'tracks')} added, {r.existing} already in the library ({a.library})")
     look = [(p, t) for p, t, created in r.tracks if created and not t["confirmed"] and (t["unknown"] or t["unsure"])]
     if look:
-        print(f"{len(look)} new tracks need a person (unknown or unsure), filed under their closest genre for now:",
+        verb = "needs" if len(look) == 1 else "need"
+        print(f"{counted(len(look), 'new tracks')} {verb} a person (unknown or unsure), filed under the closest genre "
+              "for now:",
               file=sys.stderr)
         for p, t in look:
             print(f"  {t['id']}\t{t['genre']}\t{_sure(t)}\t{p}", file=sys.stderr)
@@ -69,7 +71,7 @@ def cmd_library(a: argparse.Namespace) -> int:
                 d = lib.describe(t)
                 label = "confirmed" if t.confirmed else _sure(d)
                 print(f"{t.id}\t{t.genre}\t{label}\t{t.stored_path}")
-            print(f"{len(rows)} tracks" + (f" of {lib.vocabulary.resolve(a.genre)}" if a.genre else ""),
+            print(counted(len(rows), "tracks") + (f" of {lib.vocabulary.resolve(a.genre)}" if a.genre else ""),
                   file=sys.stderr)
         elif a.library_command == "relabel":
             known = lib.vocabulary.get(a.genre) is not None
@@ -88,7 +90,8 @@ def cmd_library(a: argparse.Namespace) -> int:
                     continue
                 tag = f" (tagged {', '.join(it.tagged)})" if it.tagged else ""
                 print(f"{it.id}\t{it.reason}\t{it.genre}{tag} -> {it.suggested} {it.confidence:.2f}\t{it.file}")
-            print(f"{len(items)} tracks need a person" + ("" if items else ": none") + "; confirm or correct with "
+            print(f"{counted(len(items), 'tracks')} {'needs' if len(items) == 1 else 'need'} a person"
+                  + ("" if items else ": none") + "; confirm or correct with "
                   f"`genrefuse library relabel ID GENRE --library {a.library}`", file=sys.stderr)
         elif a.library_command == "remove":
             t = lib.remove(a.track_id)

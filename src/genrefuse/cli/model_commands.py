@@ -201,8 +201,12 @@ def cmd_predict(a: argparse.Namespace) -> int:
 def cmd_classify(a: argparse.Namespace) -> int:
     from ..inference.classify import classify
 
+    from ..audio import iter_audio_files
+
     if not a.folder.is_dir():
         raise GenrefuseError(f"{a.folder}: no such folder")
+    if next(iter(iter_audio_files([a.folder])), None) is None:        # before any CSV is written
+        raise GenrefuseError(f"no audio files in {a.folder}")
     r = classify(a.folder, model_dir=a.model, out=a.out, jobs=a.jobs, scheduler=a.scheduler, chunk_size=a.chunk_size)
     print(f"{r.done} files classified into {a.out} in {r.seconds:.1f} s ({r.clips_per_second:.2f} files/s); "
           f"{r.skipped} already there")
@@ -327,7 +331,7 @@ def add_parsers(sub) -> None:
                         "folder, or 'default' (the packaged model, used when none is named)")
     s.add_argument("--model", help=MODEL_HELP)
     s.add_argument("--json", action="store_true", help="one JSON object per line")
-    s.add_argument("--top", type=int, help="only the K most probable genres")
+    s.add_argument("--top", type=_positive_int, metavar="K", help="only the K most probable genres")
     s.add_argument("--min-confidence", type=_fraction, metavar="X",
                    help="call answers less confident than X unsure (default: the model's own threshold)")
     s.add_argument("--min-familiarity", type=_fraction, metavar="X", help=FAMILIARITY_HELP)
