@@ -60,7 +60,11 @@ def test_the_page_end_to_end(browser, table_model, train_dir, tmp_path):
         page.click("#user-form button[type=submit]")
         page.wait_for_selector("#signed-in:not([hidden])")
         assert page.inner_text("#me-name") == "dana"
-        token = page.inner_text("#user-status").rsplit(" ", 1)[1]
+        page.wait_for_selector("#new-token:not([hidden])")             # shown once, where she now looks
+        token = page.inner_text("#token-value")
+        assert len(token) > 20 and token not in page.inner_text("#user-status")
+        page.click("#copy-token")
+        page.wait_for_selector("#copy-status:has-text('c')")
         # upload: genre with confidence and bars
         clip = train_dir / "chiptune" / "chiptune.00009.wav"
         page.set_input_files("#file-input", str(clip))
@@ -97,8 +101,9 @@ def test_the_page_end_to_end(browser, table_model, train_dir, tmp_path):
         page.wait_for_selector(f"#track-list li:has-text('{clip.name}') .tag.confirmed:has-text('{other}')")
         page.click(f"#genre-list .chip:has-text('{other} (1)')")
         page.wait_for_selector(f"#track-list li:has-text('{clip.name}')")
-        # sign out, then back in by pasting the token
+        # sign out (the token is no longer on screen), then back in by pasting it
         page.click("#sign-out")
+        assert page.locator("#new-token").is_hidden() and token not in page.inner_text("body")
         page.wait_for_selector("#token-form:visible")
         page.fill("#token-input", "not-a-token")
         page.click("#token-form button[type=submit]")

@@ -55,6 +55,8 @@ async function signIn(token, { quiet = false } = {}) {
 
 function signOut() {
   me = null;
+  $("new-token").hidden = true;
+  $("token-value").textContent = "";
   localStorage.removeItem("genrefuse-current");
   showListener();
   refreshRecommendations();
@@ -86,14 +88,27 @@ $("user-form").addEventListener("submit", async (ev) => {
   try {
     const u = await api("/api/users", { method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ name, likes }) });
-    say("user-status", `Created ${u.name}. Keep this token to sign in elsewhere: ${u.token}`, "ok");
+    say("user-status", "");
     await signIn(u.token, { quiet: true });
+    // the sign-up form is hidden once signed in: the token is shown where the listener now looks
+    $("token-value").textContent = u.token;
+    $("copy-status").textContent = "";
+    $("new-token").hidden = false;
   } catch (err) {
     say("user-status", err.message, "error");
   }
 });
 
 $("sign-out").addEventListener("click", signOut);
+$("copy-token").addEventListener("click", async () => {
+  try {
+    await navigator.clipboard.writeText($("token-value").textContent);
+    $("copy-status").textContent = "copied";
+  } catch (_) {            // no clipboard permission: select it for Ctrl-C instead
+    getSelection().selectAllChildren($("token-value"));
+    $("copy-status").textContent = "selected: press Ctrl-C";
+  }
+});
 
 // ------------------------------------------------------------------ upload with progress
 function showBars(probabilities) {
