@@ -203,7 +203,7 @@ def test_a_file_still_being_written_is_refused_then_stored_once(table_model, tra
                 f.flush()
                 if i > 4 * 2048:
                     started.set()
-                time.sleep(0.002)
+                time.sleep(0.01)            # about 1.3 s in all: longer than the copy's 0.5 s second look
         done.set()
 
     t = threading.Thread(target=download)
