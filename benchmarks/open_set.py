@@ -61,10 +61,11 @@ def scores_of(bundle, train: LabelledData, test: LabelledData) -> dict[str, np.n
     weighted = bundle.weighted_rows(test.table, test.tags)
     proba = bundle.probabilities(test.inputs)
     predicted = np.array(bundle.genres)[proba.argmax(axis=1)]
-    familiarity = np.array([fam.of_distance(d, g) for d, g in zip(fam.distance(weighted), predicted)])
+    distance = fam.distance(weighted)
+    familiarity = np.array([fam.of_distance(d, g) for d, g in zip(distance, predicted)])
     z_train = np.hstack([bundle.standardise(train.table), bundle.standardise_tags(train.tags)]).astype(np.float64)
     z = np.hstack([bundle.standardise(test.table), bundle.standardise_tags(test.tags)]).astype(np.float64)
-    out = {"familiarity": 1 - familiarity, "familiarity_pooled": 1 - fam.of_distance(fam.distance(weighted)),
+    out = {"familiarity": 1 - familiarity, "familiarity_pooled": 1 - fam.of_distance(distance),
            "max_probability": -proba.max(axis=1),
            "knn_unweighted": knn_distance(z_train, z)}
     model = bundle.model

@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from ..errors import AudioError, DataError
 from ..genres import split_genre_tag
-from ..models.bundle import load_bundle, model_folder, model_id
-from ..models.training_rows import TrainingRows, join, load_training_rows
+from ..models.bundle import Bundle, load_bundle, model_folder, model_id
+from ..models.training_rows import TrainingRows, join
 from ..preprocess.track import ModelInputs
 from ..progress import progress_bar
 from ..tagging import read_tags
@@ -60,14 +60,15 @@ def track_labels(lib: Library, track: Track, *, from_tags: bool) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def track_features(lib: Library, track: Track, model) -> ModelInputs:
-    """A track's cached rows; computed from its file (and cached) when missing."""
+def track_features(lib: Library, track: Track, model) -> tuple[ModelInputs, bool]:
+    """A track's cached rows, or, when missing, computed from its file (and cached); and whether they were
+    computed."""
     cached = load_features(lib.dir, track.content_hash, lib.recipe)
     if cached is not None:
-        return cached
+        return cached, False
     inputs = model.preprocess(lib.audio_path(track))
     save_features(lib.dir, track.content_hash, lib.recipe, inputs)
-    return inputs
+    return inputs, True
 
 
 def library_rows(lib: Library, *, from_tags: bool, progress: bool = True) -> tuple[TrainingRows, LearnReport, dict]:
@@ -81,13 +82,12 @@ def library_rows(lib: Library, *, from_tags: bool, progress: bool = True) -> tup
         raise DataError(f"{lib.dir}: its model ({lib.model_dir}) reads no musicnn taggrams, which a library's own "
                         f"model learns from; learn with the packaged one (--model default)")
     for t in progress_bar(tracks, progress=progress, desc="features", unit="track"):
-        cached = load_features(lib.dir, t.content_hash, lib.recipe) is not None
         try:
-            inputs = track_features(lib, t, model)
+            inputs, computed = track_features(lib, t, model)
         except AudioError as exc:
             report.failures.append(f"track {t.id}: {exc}")
             continue
-        report.computed += not cached
+        report.computed += computed
         features[t.id] = inputs
         genres = track_labels(lib, t, from_tags=from_tags)
         if not genres:
@@ -114,10 +114,10 @@ def learn_library(lib: Library, *, from_tags: bool = False, base: str = "default
         raise DataError(f"unknown base {base!r}; choose from {', '.join(BASES)}")
     rows, report, features = library_rows(lib, from_tags=from_tags, progress=progress)
     base_dir = model_folder(None)
-    base_bundle = load_bundle(base_dir)
+    base_bundle = load_bundle(base_dir)                 # its rows and window policy
     parts = [rows]
     if base == "default":
-        base_rows = load_training_rows(base_dir)
+        base_rows = base_bundle.training_rows
         if base_rows is None or base_rows.tags is None:
             raise DataError(f"{base_dir}: the packaged model keeps no training rows; rebuild it with `make default-model`")
         parts.insert(0, base_rows)
@@ -142,7 +142,7 @@ def learn_library(lib: Library, *, from_tags: bool = False, base: str = "default
     for g in bundle.genres:
         if g not in lib.vocabulary.genres:
             lib.add_genre(g)
-    refresh_suggestions(lib, report.model_dir, features, learned.held_out)
+    refresh_suggestions(lib, bundle, model_id(report.model_dir), features, learned.held_out)
     if lib.model_dir.resolve() == report.model_dir.resolve() or lib.model_dir.resolve() == base_dir.resolve():
         lib.use_model(report.model_dir)         # a library that named another model keeps it
     return report
@@ -174,12 +174,11 @@ def relearn_if_corrected(lib: Library, seen: str) -> str:
     return now
 
 
-def refresh_suggestions(lib: Library, model_dir: Path, features: dict[int, ModelInputs],
+def refresh_suggestions(lib: Library, bundle: Bundle, mid: str, features: dict[int, ModelInputs],
                         held_out: dict[str, np.ndarray]) -> None:
-    """Store the model's opinion of every track: held out (cross-validated) for those it learned from."""
-    bundle = load_bundle(model_dir)
-    mid = model_id(model_dir)
-    ids = [i for i in features]
+    """Store the opinion of ``bundle`` (saved with id ``mid``) of every track: held out (cross-validated) for
+    those it learned from."""
+    ids = list(features)
     if not ids:
         return
     means = ModelInputs.concat([track_mean(features[i]) for i in ids])
