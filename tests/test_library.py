@@ -66,9 +66,9 @@ def test_ingest_command_reports_bad_files(table_model, train_dir, tmp_path, caps
             str(tmp_path / "lib"), "--jobs", "2"]
     assert main(args) == 1
     out = capsys.readouterr()
-    assert "10 tracks added" in out.out and "broken.flac" in out.err
+    assert "10 tracks added" in out.err and "broken.flac" in out.err and out.out.count("\tadded (id") == 10
     assert main(args[:2] + args[3:]) == 0
-    assert "0 tracks added, 10 already" in capsys.readouterr().out
+    assert "0 tracks added (copied into" in (err := capsys.readouterr().err) and "10 already" in err
 
 
 def test_interrupted_ingest_leaves_a_consistent_library(table_model, train_dir, tmp_path):

@@ -121,8 +121,9 @@ def test_ingest_names_files_writes_tags_and_keeps_playlists(table_model, songs, 
     lib = tmp_path / "lib"
     assert main(["ingest", str(named_wav), str(songs["flac"]), "--model", str(table_model), "--library", str(lib),
                  "--write-tags", "--jobs", "1"]) == 0
-    out = capsys.readouterr().out
-    assert "2 tracks added" in out and "sure" in out                 # each file's genre and confidence
+    cap = capsys.readouterr()
+    out = cap.out
+    assert "2 tracks added" in cap.err and out.count("\tadded (id") == 2 and "sure" in out    # genre, confidence
     with sqlite3.connect(lib / "library.sqlite") as db:
         rows = db.execute("select stored_path, genre, artist, title from tracks order by id").fetchall()
     mp3_rel = rows[0][0]

@@ -365,7 +365,7 @@ def test_predict_and_ingest_go_through_odd_folders(odd_folder, table_model, tmp_
     lib = tmp_path / "lib"
     r = subprocess.run([sys.executable, "-m", "genrefuse.cli", "ingest", str(odd_folder), "--library", str(lib), "--model",
                         str(table_model), "--jobs", "1"], capture_output=True, timeout=300)
-    assert r.returncode == 1 and b"2 tracks added" in r.stdout and b"caf\xe9.wav" in r.stdout, r.stderr
+    assert r.returncode == 1 and b"2 tracks added" in r.stderr and b"caf\xe9.wav" in r.stdout, r.stderr
     assert b"Traceback" not in r.stderr
     rows = assert_consistent(lib)
     with sqlite3.connect(lib / "library.sqlite") as db:

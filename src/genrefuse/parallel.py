@@ -57,7 +57,11 @@ def _watch_parent(parent: int, interval: float = 1.0) -> None:
 
 
 def init_worker(parent: int) -> None:
-    """A pool worker's start: one thread for numerical libraries, and an end with its parent."""
+    """A pool worker's start: one thread for numerical libraries, and an end with its parent. Ctrl-C is the
+    parent's to handle (it reaches the whole process group): a worker finishes its item or is stopped."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _watch_parent(parent)
     limit_threads()
 
@@ -74,6 +78,25 @@ def limit_threads() -> None:
         torch.set_num_threads(1)
     except ImportError:
         pass
+
+
+# after Ctrl-C, how long the items in flight may take to finish before their workers are stopped
+GRACE_SECONDS = 1.5
+
+
+def _shut_down(pool: ProcessPoolExecutor, *, wait_for_workers: bool) -> None:
+    """End the pool: after a complete batch as usual; after Ctrl-C or a failure at once, queued items
+    dropped and the workers still busy stopped (every writer of ours is crash-safe)."""
+    if wait_for_workers:
+        pool.shutdown(wait=True)
+        return
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=2)
 
 
 def _name(item: Any) -> str:
@@ -131,9 +154,10 @@ def map_items(
             warm_up()
         items = itertools.chain([first], items)
         ctx = mp.get_context("forkserver")  # fork after torch/OpenMP start-up can deadlock
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=init_worker,
-                                 initargs=(os.getpid(),)) as pool:
-            pending: set[Future] = set()
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=init_worker, initargs=(os.getpid(),))
+        pending: set[Future] = set()
+        finished = False
+        try:
             it = iter(items)
             exhausted = False
             while True:
@@ -148,5 +172,17 @@ def map_items(
                 for fut in done:
                     bar.update()
                     yield fut.result()
+            finished = True
+        except KeyboardInterrupt:
+            # Ctrl-C: nothing new starts; what is in flight gets GRACE_SECONDS to finish, the rest is abandoned
+            for fut in pending:
+                fut.cancel()
+            done, _ = wait([f for f in pending if not f.cancelled()], timeout=GRACE_SECONDS)
+            for fut in done:
+                if not fut.cancelled() and fut.exception() is None:
+                    yield fut.result()
+            raise
+        finally:
+            _shut_down(pool, wait_for_workers=finished)
     finally:
         bar.close()

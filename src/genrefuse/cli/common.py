@@ -26,6 +26,15 @@ def counted(n: int, plural: str) -> str:
     return f"{n} {plural[:-1] if n == 1 else plural}"
 
 
+def confidence_text(confidence: float, threshold: float) -> str:
+    """``confidence`` to 2 decimals, or as many more as it takes not to read as the threshold it falls
+    under (0.578 under 0.5783 is "0.578 unsure", not "0.58 unsure")."""
+    digits = 2
+    while digits < 6 and confidence != threshold and round(confidence, digits) == round(threshold, digits):
+        digits += 1
+    return f"{confidence:.{digits}f}"
+
+
 def _report_failures(failures: list[str], what: str) -> None:
     if failures:
         print(f"{counted(len(failures), what)} failed:", file=sys.stderr)

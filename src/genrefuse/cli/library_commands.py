@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import GenrefuseError
-from .common import FAMILIARITY_HELP, JOBS_HELP, MODEL_HELP, counted, _fraction, _positive_int, _report_failures, command
+from .common import FAMILIARITY_HELP, confidence_text, JOBS_HELP, MODEL_HELP, counted, _fraction, _positive_int, _report_failures, command
 
 
 def _aliases(a: argparse.Namespace) -> dict[str, str] | None:
@@ -24,33 +24,76 @@ def _library(a: argparse.Namespace):
     return Library.open(a.library, a.model, db_url=a.db, aliases=_aliases(a), create=False)
 
 
-def _sure(track: dict) -> str:
+def _sure(track: dict, threshold: float) -> str:
+    """How sure the library's model was: ``0.91 sure``, ``0.578 unsure``, ``... unknown``."""
+    c = confidence_text(track["confidence"], threshold)
     if track.get("unknown"):
-        return f"{track['confidence']:.2f} unknown (none of the model's genres; closest shown)"
-    return f"{track['confidence']:.2f} {'unsure' if track['unsure'] else 'sure'}"
+        return f"{c} unknown (none of the model's genres; closest shown)"
+    return f"{c} {'unsure' if track['unsure'] else 'sure'}"
+
+
+def _ingest_status(line) -> str:
+    if line.created:
+        return f"added (id {line.track['id']})"
+    if line.same_recording:
+        return f"the same recording as track {line.track['id']} (other tags or container): not added again"
+    return f"already in the library (id {line.track['id']})"
 
 
 @command("ingest")
 def cmd_ingest(a: argparse.Namespace) -> int:
-    from ..library.ingest import ingest_many
+    import json
+
+    from ..library.ingest import ingest_many, library_model_dir
+    from ..models.bundle import read_config
+
+    cfg = read_config(library_model_dir(a.library, a.model))
+    threshold = float((cfg.get("calibration") or {}).get("min_confidence", 0.0))
+
+    def each(line) -> None:             # as each file finishes, not at the end
+        if line.error is not None:
+            if a.json:
+                print(json.dumps({"path": line.path, "error": line.error}), flush=True)
+            return
+        if a.json:
+            print(json.dumps({"path": line.path, "created": line.created, "same_recording": line.same_recording,
+                              "track": line.track}), flush=True)
+        else:
+            print(f"{line.path}\t{line.track['genre']}\t{_sure(line.track, threshold)}\t{_ingest_status(line)}", flush=True)
 
     r = ingest_many(a.inputs, library_dir=a.library, model_dir=a.model, db_url=a.db, jobs=a.jobs,
-                    write_tags=a.write_tags)
-    for path, track, created in r.tracks:
-        print(f"{path}\t{track['genre']}\t{_sure(track)}\t"
-              f"{'added' if created else 'already in the library'} (id {track['id']})")
-    print(f"{counted(r.added, 'tracks')} added, {r.existing} already in the library ({a.library})")
+                    write_tags=a.write_tags, mode=a.mode, each=each)
+    if r.library_removed:
+        print(f"no file could be read, so no library was created at {a.library}", file=sys.stderr)
+    where = {"copy": "copied into", "move": "moved into", "link": "linked into", "in-place": "indexed where they are for"}
+    print(f"{counted(r.added, 'tracks')} added ({where[a.mode]} {a.library}), {r.existing} already in the library",
+          file=sys.stderr)
     look = [(p, t) for p, t, created in r.tracks if created and not t["confirmed"] and (t["unknown"] or t["unsure"])]
     if look:
         verb = "needs" if len(look) == 1 else "need"
         print(f"{counted(len(look), 'new tracks')} {verb} a person (unknown or unsure), filed under the closest genre "
-              "for now:",
+              "for now and flagged:",
               file=sys.stderr)
         for p, t in look:
-            print(f"  {t['id']}\t{t['genre']}\t{_sure(t)}\t{p}", file=sys.stderr)
-        print(f"  see them with `genrefuse library review --library {a.library}`", file=sys.stderr)
+            print(f"  {t['id']}\t{t['genre']}\t{_sure(t, threshold)}\t{p}", file=sys.stderr)
+        print(f"  see them with `genrefuse library list --unsure --library {a.library}` or `genrefuse library review`",
+              file=sys.stderr)
     _report_failures(r.failures, "files")
+    if r.interrupted:
+        return _interrupted(r.not_done, "ingest", a.inputs, a.library)
     return 1 if r.failures else 0
+
+
+def _interrupted(not_done: list[str], verb: str, inputs, library) -> int:
+    """After Ctrl-C: what was not done and how to finish; exit status 130 (128 + SIGINT)."""
+    print(f"interrupted: {counted(len(not_done), 'files')} not done"
+          + (":" if not_done else ""), file=sys.stderr)
+    for p in not_done[:20]:
+        print(f"  {p}", file=sys.stderr)
+    if len(not_done) > 20:
+        print(f"  ... and {len(not_done) - 20} more", file=sys.stderr)
+    print(f"run the same `genrefuse {verb}` again to do the rest (what is done is skipped)", file=sys.stderr)
+    return 130
 
 
 @command("library")
@@ -67,12 +110,17 @@ def cmd_library(a: argparse.Namespace) -> int:
             if a.genre:
                 q = q.where(Track.genre == lib.vocabulary.resolve(a.genre))
             rows = s.scalars(q).all()
+            if a.unsure:
+                rows = [t for t in rows if lib.needs_look(t)]
             for t in rows:
-                d = lib.describe(t)
-                label = "confirmed" if t.confirmed else _sure(d)
-                print(f"{t.id}\t{t.genre}\t{label}\t{t.stored_path}")
-            print(counted(len(rows), "tracks") + (f" of {lib.vocabulary.resolve(a.genre)}" if a.genre else ""),
-                  file=sys.stderr)
+                label = "confirmed" if t.confirmed else _sure(lib.describe(t), lib.min_confidence)
+                print(f"{t.id}\t{t.genre}\t{label}\t{t.stored_path}", flush=True)
+            print(counted(len(rows), "unsure or unknown tracks" if a.unsure else "tracks")
+                  + (f" of {lib.vocabulary.resolve(a.genre)}" if a.genre else "")
+                  + (f" (below {lib.min_confidence:.2f} or unfamiliar; confirm or correct with `genrefuse library "
+                     f"relabel ID GENRE`)" if a.unsure and rows else ""), file=sys.stderr)
+        elif a.library_command == "scan":
+            return _scan(lib, a)
         elif a.library_command == "relabel":
             known = lib.vocabulary.get(a.genre) is not None
             t = lib.relabel(a.track_id, a.genre, new=a.new)
@@ -95,7 +143,7 @@ def cmd_library(a: argparse.Namespace) -> int:
                   f"`genrefuse library relabel ID GENRE --library {a.library}`", file=sys.stderr)
         elif a.library_command == "remove":
             t = lib.remove(a.track_id)
-            print(f"track {t.id} removed ({t.stored_path})")
+            print(f"track {t.id} removed ({t.stored_path}" + (", the file left where it is)" if t.in_place else ")"))
         elif a.library_command == "check":
             from ..library.check import check_library
 
@@ -110,11 +158,33 @@ def cmd_library(a: argparse.Namespace) -> int:
             out = backup_database(lib, a.out)
             print(f"backed up {lib.engine.url.database} to {out}")
         else:
+            lib.flag_unsure(s)
             written = update_playlists(lib.dir, s, all_genres(s)) + [update_labels(lib.dir, s)]
             for p in written:
                 print(p)
             print(f"{len(written) - 1} playlists in {lib.dir / 'playlists'}", file=sys.stderr)
     return 0
+
+
+def _scan(lib, a: argparse.Namespace) -> int:
+    from ..library.scan import scan_library
+
+    r = scan_library(lib, folders=a.folders or None, forget=a.forget, add_new=not a.no_add, jobs=a.jobs,
+                     each=lambda line: print(f"{line.path}\t{line.error}" if line.error else
+                                             f"{line.path}\t{line.track['genre']}\t{_ingest_status(line)}", flush=True))
+    for tid, old, new in r.moved:
+        print(f"track {tid} moved: {old} -> {new}")
+    for tid, old in r.gone:
+        print(f"track {tid} gone: {old}" + (" (its row removed)" if a.forget else ""))
+    added = r.added.added if r.added else 0
+    print(f"{counted(r.checked, 'tracks')} indexed in place checked: {len(r.moved)} moved, {len(r.gone)} gone"
+          f"{' and forgotten' if a.forget and r.gone else ''}; {counted(added, 'new tracks')} added"
+          + ("" if a.forget or not r.gone else "; `--forget` removes the rows of the gone ones"), file=sys.stderr)
+    if r.added is not None:
+        _report_failures(r.added.failures, "files")
+        if r.added.interrupted:
+            return _interrupted(r.added.not_done, "library scan", [], a.library)
+    return 1 if r.gone and not a.forget or (r.added and r.added.failures) else 0
 
 
 @command("learn")
@@ -259,13 +329,37 @@ def add_parsers(sub) -> None:
     s = sub.add_parser("ingest", help="classify files or folders and file them in the library by genre")
     s.add_argument("inputs", nargs="+", type=Path, help="audio files or folders")
     library_options(s)
-    s.add_argument("--write-tags", action="store_true", help=tags_help)
+    s.add_argument("--write-tags", action="store_true", help=tags_help + "; with --in-place the user's own files")
     s.add_argument("--jobs", type=int, help=JOBS_HELP)
+    s.add_argument("--json", action="store_true", help="one JSON object per file on stdout, as each finishes")
+    how = s.add_mutually_exclusive_group()
+    how.add_argument("--copy", dest="mode", action="store_const", const="copy",
+                     help="copy each file into the library (the default; your files stay as they are)")
+    how.add_argument("--move", dest="mode", action="store_const", const="move",
+                     help="move each file into the library (removed from where it was once its track is stored)")
+    how.add_argument("--link", dest="mode", action="store_const", const="link",
+                     help="hard-link each file into the library (no second copy on disk; a copy where the library "
+                          "is on another file system); tags are never written through the link")
+    how.add_argument("--in-place", dest="mode", action="store_const", const="in-place",
+                     help="index the files where they are: the library holds rows, playlists and its model, and "
+                          "never moves, removes or writes your files (unless --write-tags); "
+                          "`genrefuse library scan` notices files moved or gone")
+    s.set_defaults(mode="copy")
 
     lib = sub.add_parser("library", help="list, correct and export the library").add_subparsers(
         dest="library_command", required=True, metavar="ACTION")
     s = lib.add_parser("list", help="the tracks: id, genre, confidence (or 'confirmed') and file")
     s.add_argument("--genre", help="only this genre (any name the model knows)")
+    s.add_argument("--unsure", action="store_true", help="only the tracks that need checking: unsure (below the "
+                   "model's threshold) or unknown, and not confirmed by a person")
+    library_options(s)
+    s = lib.add_parser("scan", help="look again at the folders indexed with `ingest --in-place`: follow files that "
+                       "moved, report those gone, add new ones; exit status 1 when a file is gone")
+    s.add_argument("folders", nargs="*", type=Path, metavar="FOLDER",
+                   help="folders to look through (default: every folder ingested in place before)")
+    s.add_argument("--forget", action="store_true", help="remove the rows of tracks whose file is gone")
+    s.add_argument("--no-add", action="store_true", help="do not ingest files no track names yet")
+    s.add_argument("--jobs", type=int, help=JOBS_HELP)
     library_options(s)
     s = lib.add_parser("relabel", help="correct a track's genre: the file moves, the label counts as confirmed")
     s.add_argument("track_id", type=_positive_int, help="the track's id (see `library list`)")

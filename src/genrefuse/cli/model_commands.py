@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import GenrefuseError
-from .common import (CACHE_HELP, DEVICE_HELP, FAMILIARITY_HELP, JOBS_HELP, MODEL_HELP, _fraction, _non_negative, _positive_int,
+from .common import (CACHE_HELP, confidence_text, counted, DEVICE_HELP, FAMILIARITY_HELP, JOBS_HELP, MODEL_HELP, _fraction, _non_negative, _positive_int,
                      _report_failures, command)
 
 @command("synth")
@@ -189,7 +189,8 @@ def cmd_predict(a: argparse.Namespace) -> int:
                       f"{pred.genre} {pred.confidence:.2f})\t({top})", flush=True)
                 continue
             styles = f"\tstyles: {', '.join(n for n, _ in pred.styles[:3])}" if a.styles and pred.styles else ""
-            print(f"{path}\t{pred.genre}\t{pred.confidence:.2f} {sure}\t({top}){styles}", flush=True)
+            print(f"{path}\t{pred.genre}\t{confidence_text(pred.confidence, model.min_confidence)} {sure}\t({top})"
+                  f"{styles}", flush=True)
     if not seen:
         raise GenrefuseError(f"no audio files in {', '.join(inputs)}")
     return 1 if failed else 0
@@ -208,9 +209,12 @@ def cmd_classify(a: argparse.Namespace) -> int:
     if next(iter(iter_audio_files([a.folder])), None) is None:        # before any CSV is written
         raise GenrefuseError(f"no audio files in {a.folder}")
     r = classify(a.folder, model_dir=a.model, out=a.out, jobs=a.jobs, scheduler=a.scheduler, chunk_size=a.chunk_size)
-    print(f"{r.done} files classified into {a.out} in {r.seconds:.1f} s ({r.clips_per_second:.2f} files/s); "
-          f"{r.skipped} already there")
+    print(f"{counted(r.done, 'files')} classified into {a.out} in {r.seconds:.1f} s ({r.clips_per_second:.2f} files/s); "
+          f"{r.skipped} already there" + ("; interrupted: run the same command again to classify the rest"
+                                          if r.interrupted else ""))
     _report_failures(r.failures, "files")
+    if r.interrupted:
+        return 130
     return 1 if r.failures else 0
 
 

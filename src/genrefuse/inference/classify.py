@@ -46,6 +46,7 @@ class ClassifyReport:
     skipped: int = 0
     failures: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    interrupted: bool = False           # Ctrl-C: the rows written so far stand, a re-run does the rest
 
     @property
     def clips_per_second(self) -> float:
@@ -126,33 +127,41 @@ def classify(folder: str | Path, *, model_dir: str | Path, out: str | Path, jobs
     report = ClassifyReport()
     chunks = _chunks(iter_audio_files([folder], strict=True), done, chunk_size, report)
     work = functools.partial(classify_chunk, model_dir=str(model_dir))
+    outcomes = None
     if scheduler:
         results = _dask_map(work, chunks, scheduler, jobs)
     else:
-        results = (o.value if o.ok else [{"path": p, "error": o.error} for p in o.item]
-                   for o in map_items(work, chunks, jobs=jobs, progress=False, warm_up=warm_up))
+        outcomes = map_items(work, chunks, jobs=jobs, progress=False, warm_up=warm_up)
+        results = (o.value if o.ok else [{"path": p, "error": o.error} for p in o.item] for o in outcomes)
     out.parent.mkdir(parents=True, exist_ok=True)
     new_file = not out.exists() or out.stat().st_size == 0
     start = time.perf_counter()
     bar = progress_bar(progress=progress, desc="classify", unit="clip")
-    with open(out, "a", newline="", encoding="utf-8", errors="surrogateescape") as f:
-        w = csv.writer(f)
-        if new_file:
-            w.writerow(columns)
-        for rows in results:
-            for r in rows:
-                probs = [f"{p:.6f}" for p in r["probabilities"]] if "probabilities" in r else [""] * len(genres)
-                w.writerow([r["path"], r.get("genre", ""), r.get("confidence", ""), r.get("unsure", ""),
-                            r.get("windows", ""), r.get("unknown", ""), r.get("familiarity", ""), *probs,
-                            r.get("error", "")])
-                if "error" in r:
-                    report.failures.append(r["error"])
-                else:
-                    report.done += 1
-            f.flush()
-            bar.update(len(rows))
-            report.seconds = time.perf_counter() - start
-            bar.set_postfix(clips_per_s=f"{report.clips_per_second:.2f}", failed=len(report.failures), refresh=False)
+    try:
+        with open(out, "a", newline="", encoding="utf-8", errors="surrogateescape") as f:
+            w = csv.writer(f)
+            if new_file:
+                w.writerow(columns)
+            for rows in results:
+                for r in rows:
+                    probs = [f"{p:.6f}" for p in r["probabilities"]] if "probabilities" in r else [""] * len(genres)
+                    w.writerow([r["path"], r.get("genre", ""), r.get("confidence", ""), r.get("unsure", ""),
+                                r.get("windows", ""), r.get("unknown", ""), r.get("familiarity", ""), *probs,
+                                r.get("error", "")])
+                    if "error" in r:
+                        report.failures.append(r["error"])
+                    else:
+                        report.done += 1
+                f.flush()
+                bar.update(len(rows))
+                report.seconds = time.perf_counter() - start
+                bar.set_postfix(clips_per_s=f"{report.clips_per_second:.2f}", failed=len(report.failures), refresh=False)
+    except KeyboardInterrupt:        # every finished chunk is on disk; the rest is for a re-run
+        report.interrupted = True
+    finally:
+        results.close()
+        if outcomes is not None:
+            outcomes.close()            # stops the workers now, not when the generator is collected
     bar.close()
     report.seconds = time.perf_counter() - start
     return report

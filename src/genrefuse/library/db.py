@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,6 +46,15 @@ class Track(Base):
     file_genres: Mapped[list | None] = mapped_column(JSON, nullable=True)
     suggestion: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     styles: Mapped[list | None] = mapped_column(JSON, nullable=True)            # [[name, score], ...] from the tagger
+    # added in format 4: the recording's identity (fingerprint.audio_hash: the same samples under other tags or
+    # in another container); None for a row of an older library until a same-length file makes it matter
+    audio_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    @property
+    def in_place(self) -> bool:
+        """Indexed where the user keeps it (``ingest --in-place``): ``stored_path`` is absolute, outside the
+        library, and the library never moves, deletes or (unless asked) writes that file."""
+        return os.path.isabs(self.stored_path)
 
     @property
     def confidence(self) -> float:
@@ -61,7 +71,7 @@ class Track(Base):
                 "confidence": round(self.confidence, 6), "unsure": self.confidence < min_confidence,
                 "probabilities": self.probabilities, "model_id": self.model_id, "content_hash": self.content_hash,
                 "added_at": self.added_at.isoformat() + "Z", "artist": self.artist, "title": self.title,
-                "confirmed": bool(self.confirmed), "added_by": self.added_by}
+                "confirmed": bool(self.confirmed), "added_by": self.added_by, "in_place": self.in_place}
 
 
 class LibraryGenre(Base):
@@ -71,6 +81,16 @@ class LibraryGenre(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
+    added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SourceFolder(Base):
+    """A folder indexed where it is (``ingest --in-place``): what ``library scan`` looks through again."""
+
+    __tablename__ = "source_folders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(String(1024), unique=True)
     added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -139,7 +159,7 @@ def make_engine(url: str) -> Engine:
 ADDED_COLUMNS = {
     "tracks": {"artist": "VARCHAR(256)", "title": "VARCHAR(256)", "confirmed": "BOOLEAN NOT NULL DEFAULT FALSE",
                "added_by": "INTEGER REFERENCES users(id) ON DELETE SET NULL", "familiarity": "FLOAT",
-               "file_genres": "JSON", "suggestion": "JSON", "styles": "JSON"},
+               "file_genres": "JSON", "suggestion": "JSON", "styles": "JSON", "audio_hash": "VARCHAR(64)"},
     "users": {"is_admin": "BOOLEAN NOT NULL DEFAULT FALSE"},
 }
 
@@ -157,6 +177,8 @@ def upgrade_schema(engine: Engine) -> None:
             except DBAPIError:          # another process opening the same library added it first
                 if name not in {c["name"] for c in inspect(engine).get_columns(table)}:
                     raise
+    with engine.begin() as conn:         # one track per recording; NULLs (older rows) do not collide
+        conn.execute(text("CREATE UNIQUE INDEX IF NOT EXISTS ix_tracks_audio_hash ON tracks (audio_hash)"))
 
 
 # NUL and the other C0 controls: PostgreSQL refuses NUL in text, and none belongs in a name or a tag
@@ -189,5 +211,5 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-__all__ = ["Base", "Track", "LibraryGenre", "User", "UserGenre", "Feedback", "make_engine", "session_factory", "default_db_url",
+__all__ = ["Base", "Track", "LibraryGenre", "SourceFolder", "User", "UserGenre", "Feedback", "make_engine", "session_factory", "default_db_url",
            "storable", "database_problem", "select", "json"]

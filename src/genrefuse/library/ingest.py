@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import functools
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -19,6 +20,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from ..audio import AUDIO_EXTENSIONS, check_file, header, iter_audio_files
 from ..errors import AudioError, DataError, ForbiddenError, NotFoundError
 from ..features.warmup import warm_up
+from ..fingerprint import audio_hash
 from ..genres import Vocabulary, split_genre_tag
 from ..inference.predict import GenreModel
 from ..io import file_hash
@@ -26,16 +28,20 @@ from ..models.bundle import model_folder, model_id, read_config
 from ..parallel import map_items, pid_alive
 from ..tagging import TAGGABLE, read_tags, write_genre
 from . import store
-from .db import LibraryGenre, Track, User, database_problem, default_db_url, make_engine, session_factory, storable
+from .db import LibraryGenre, SourceFolder, Track, User, database_problem, default_db_url, make_engine, session_factory, storable
 from .features import recipe_id, save_features
 from .locks import track_lock
-from .playlists import update_labels, update_playlists
+from .playlists import update_labels, update_playlists, update_unsure_playlist
+
+
+MODES = ("copy", "move", "link", "in-place")
 
 
 @dataclass
 class IngestResult:
     track: Track
     created: bool
+    same_recording: bool = False         # not this file's bytes but its samples were in the library already
 
 
 def library_model_dir(library_dir: str | Path, model_dir: str | Path | None) -> Path:
@@ -117,73 +123,132 @@ class Library:
                 p.unlink(missing_ok=True)
 
     def find(self, digest: str) -> Track | None:
+        """The track of exactly this file (its bytes' SHA-256)."""
         with self.Session() as s:
             return s.scalar(select(Track).where(Track.content_hash == digest))
 
+    def find_recording(self, identity: str, *, duration: float | None = None) -> Track | None:
+        """The track of this recording (:func:`~genrefuse.fingerprint.audio_hash`), whatever its tags or
+        container. Rows of an older library have no audio hash yet: those of the same length (``duration``,
+        the only ones that can hold the same samples) get theirs now, the rest are never decoded."""
+        with self.Session() as s:
+            track = s.scalar(select(Track).where(Track.audio_hash == identity))
+            if track is not None or duration is None:
+                return track
+            legacy = s.scalars(select(Track).where(Track.audio_hash.is_(None), Track.duration > duration - 0.01,
+                                                   Track.duration < duration + 0.01)).all()
+            for t in legacy:
+                try:
+                    t.audio_hash = audio_hash(self.audio_path(t))
+                    s.commit()
+                except AudioError:           # its file is missing or damaged: `library check` says so
+                    s.rollback()
+                    continue
+                except IntegrityError:       # a duplicate from before audio identities: keep the first
+                    s.rollback()
+                    continue
+                if t.audio_hash == identity:
+                    return t
+        return None
+
     def ingest(self, path: str | Path, *, original_name: str | None = None, owned: bool = False,
-               added_by: int | None = None) -> IngestResult:
-        """Classify and store one file. ``owned``: ``path`` is a temporary file of ours (an upload in
-        ``.incoming``) that may be moved; a user's own file is copied first, never moved, and the copy is
-        what is hashed and analysed, so the stored file is the one its row describes (a file that changes
-        while it is copied is refused as still being written). ``added_by``: the listener who uploaded it.
-        With ``write_tags`` the library's copy gets the genre tag."""
+               added_by: int | None = None, mode: str = "copy") -> IngestResult:
+        """Classify and store one file; a file of a recording the library holds (the same samples under
+        other tags or in another container) is that track, not a new one.
+
+        ``mode`` (for a user's file): ``copy`` (the default), ``move`` (the user's file goes once its
+        track is stored), ``link`` (a hard link where the library shares the file system, else a copy) or
+        ``in-place`` (the file stays where it is; the row points at it, and it is never moved, removed, or
+        written unless ``write_tags``). ``owned``: ``path`` is a temporary file of ours (an upload in
+        ``.incoming``) that may be moved. What is hashed and analysed is what is stored, and a file that
+        changes meanwhile is refused as still being written. ``added_by``: the listener who uploaded it.
+        With ``write_tags`` the stored file gets the genre tag (a linked file is copied first)."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}")
         path = Path(path)
         name = storable(original_name or path.name, 512)
+        in_place = mode == "in-place" and not owned
         if owned:
             tmp, digest = path, file_hash(path)
         else:
             first_look = check_file(path)
             existing = self.find(file_hash(path))      # known content is not copied again (a resumed batch)
             if existing is not None:
+                self._moved_away(path, existing, mode)
                 return IngestResult(existing, False)
-            tmp, digest = store.copy_to_incoming(path, self.dir, since=first_look)
+            if in_place:
+                tmp, digest = path.resolve(), store.hash_in_place(path, since=first_look)
+            elif mode in ("link", "move") and not self.write_tags:
+                tmp, digest = store.link_to_incoming(path, self.dir, since=first_look)
+            else:
+                tmp, digest = store.copy_to_incoming(path, self.dir, since=first_look)
         try:
             existing = self.find(digest)
             if existing is not None:
+                self._moved_away(path, existing, mode)
                 return IngestResult(existing, False)
             try:
-                inputs = self.model.preprocess(tmp)
-                pred = self.model.postprocess(self.model.forward(inputs), path=str(tmp), inputs=inputs)
                 head = header(tmp)
                 seconds, ext = head.duration, head.extension     # the same bytes under any name: one path, one file
+                identity = audio_hash(tmp)
+                same = self.find_recording(identity, duration=seconds)
+                if same is not None:
+                    return IngestResult(same, False, same_recording=True)
+                inputs = self.model.preprocess(tmp)
+                pred = self.model.postprocess(self.model.forward(inputs), path=str(tmp), inputs=inputs)
             except AudioError as exc:
                 raise AudioError(name, exc.reason) from None
             tags = read_tags(tmp)
             save_features(self.dir, digest, self.recipe, inputs)        # learning never decodes it again
             if self.write_tags and ext in TAGGABLE:
                 write_genre(tmp, Vocabulary.display(pred.genre), kind=ext)
-            rel = store.relative_path(pred.genre, digest, ext, name=store.readable_name(
+            rel = str(tmp) if in_place else store.relative_path(pred.genre, digest, ext, name=store.readable_name(
                 original_name=name, artist=tags.artist, title=tags.title))
             track = Track(content_hash=digest, original_name=name, stored_path=rel, duration=seconds,
                           genre=pred.genre, probabilities=pred.probabilities, model_id=self.model_id,
                           artist=storable(tags.artist, 256), title=storable(tags.title, 256), added_by=added_by,
                           familiarity=pred.familiarity, styles=[[n, round(v, 4)] for n, v in pred.styles] or None,
-                          file_genres=[storable(g, 64) for g in split_genre_tag(tags.genres)][:16] or None)
-            with track_lock(self.dir, digest):
-                return self._store(tmp, track)
+                          file_genres=[storable(g, 64) for g in split_genre_tag(tags.genres)][:16] or None,
+                          audio_hash=identity)
+            with track_lock(self.dir, identity):
+                result = self._store(tmp, track)
+            if result.created and mode == "move" and not owned:
+                path.unlink(missing_ok=True)           # stored and committed: the user's copy goes
+            return result
         finally:
-            tmp.unlink(missing_ok=True)
+            if not in_place:
+                tmp.unlink(missing_ok=True)
+
+    def _moved_away(self, path: Path, existing: Track, mode: str) -> None:
+        """``--move`` of a file whose exact bytes the library already holds: the user's copy goes too (a
+        file of the same recording with other bytes, other tags say, is left: those tags are the user's)."""
+        if mode == "move" and not existing.in_place and self.audio_path(existing).is_file():
+            path.unlink(missing_ok=True)
 
     def _store(self, tmp: Path, track: Track) -> IngestResult:
-        """Move ``tmp`` into place and commit its row, under the track's lock: either both happen or, on any
-        failure, the file is removed again; a concurrent ingest of the same content wins with its own."""
-        winner = self.find(track.content_hash)
+        """Move ``tmp`` into place (unless the track stays where it is) and commit its row, under the
+        recording's lock: either both happen or, on any failure, the file is removed again; a concurrent
+        ingest of the same content or recording wins with its own."""
+        winner = self.find(track.content_hash) or self.find_recording(track.audio_hash)
         if winner is not None:
-            return IngestResult(winner, False)
-        dest = store.move_into_place(tmp, self.dir, track.stored_path)
+            return IngestResult(winner, False, same_recording=winner.content_hash != track.content_hash)
+        dest = tmp if track.in_place else store.move_into_place(tmp, self.dir, track.stored_path)
         with self.Session() as s:
             s.add(track)
             try:
                 s.commit()
             except BaseException as exc:
                 s.rollback()
-                winner = self.find(track.content_hash) if isinstance(exc, IntegrityError) else None
-                if winner is None or winner.stored_path != track.stored_path:
-                    dest.unlink(missing_ok=True)          # never the winner's own file
+                winner = None
+                if isinstance(exc, IntegrityError):
+                    winner = self.find(track.content_hash) or self.find_recording(track.audio_hash)
+                if not track.in_place and (winner is None or winner.stored_path != track.stored_path):
+                    dest.unlink(missing_ok=True)          # never the winner's own file, never a user's
                 if winner is not None:                    # committed by a process that does not share our lock
-                    return IngestResult(winner, False)
+                    return IngestResult(winner, False, same_recording=winner.content_hash != track.content_hash)
                 raise
             update_playlists(self.dir, s, [track.genre])
+            self.flag_unsure(s)
             return IngestResult(track, True)
 
     def add_genre(self, name: str) -> str:
@@ -218,7 +283,7 @@ class Library:
                 if track is None:
                     raise NotFoundError(f"no track {track_id}")
                 old_genre, old_rel = track.genre, track.stored_path
-                new_rel = store.in_genre(old_rel, genre)
+                new_rel = old_rel if track.in_place else store.in_genre(old_rel, genre)
                 moved = new_rel != old_rel
                 if moved:
                     store.relink(self.dir, old_rel, new_rel)
@@ -232,13 +297,16 @@ class Library:
                     raise
                 if moved:
                     (self.dir / old_rel).unlink(missing_ok=True)
+                if old_genre != genre and (not track.in_place or self.write_tags):    # a user's file only when asked
                     self._retag(self.dir / new_rel, genre)
                 update_playlists(self.dir, s, {old_genre, genre})
                 update_labels(self.dir, s)
+                self.flag_unsure(s)
                 return track
 
     def remove(self, track_id: int, *, by: User | None = None) -> Track:
-        """Remove a track: its row (with its feedback) and its file. ``by`` as for :meth:`relabel`."""
+        """Remove a track: its row (with its feedback) and its file (a file indexed in place stays where it
+        is). ``by`` as for :meth:`relabel`."""
         with track_lock(self.dir, self._writable(track_id, by).content_hash):
             with self.Session() as s:
                 track = s.get(Track, track_id)
@@ -246,9 +314,11 @@ class Library:
                     raise NotFoundError(f"no track {track_id}")
                 s.delete(track)
                 s.commit()                               # the row goes first: never a row without its file
-                (self.dir / track.stored_path).unlink(missing_ok=True)
+                if not track.in_place:                   # a file indexed where it is stays the user's
+                    (self.dir / track.stored_path).unlink(missing_ok=True)
                 update_playlists(self.dir, s, [track.genre])
                 update_labels(self.dir, s)
+                self.flag_unsure(s)
                 return track
 
     def _writable(self, track_id: int, by: User | None) -> Track:
@@ -266,9 +336,20 @@ class Library:
         """Rewrite the genre tag of a library file that carries one (best effort: the move stands)."""
         try:
             if read_tags(path).genres:
+                if path.is_relative_to(self.dir):
+                    store.own_copy(path, self.dir)       # a hard link (ingest --link) shares the user's bytes
                 write_genre(path, Vocabulary.display(genre), kind=header(path).extension)
         except AudioError:
             pass
+
+    def needs_look(self, track: Track) -> bool:
+        """Unconfirmed and either unsure (below the model's threshold) or unknown (unfamiliar)."""
+        d = self.describe(track)
+        return not track.confirmed and (d["unsure"] or d["unknown"])
+
+    def flag_unsure(self, session) -> None:
+        """Keep ``playlists/_unsure.m3u8`` (the tracks that need a person) current."""
+        update_unsure_playlist(self.dir, session, needs_look=self.needs_look)
 
     def describe(self, track: Track) -> dict:
         """A track as the API shows it, with ``unsure`` and ``unknown`` judged by this library's model."""
@@ -282,6 +363,21 @@ class Library:
             counts = dict(s.execute(select(Track.genre, func.count()).group_by(Track.genre)).all())
         return {g: int(counts.get(g, 0)) for g in self.genres} | {g: int(n) for g, n in counts.items() if g not in self.genres}
 
+    def add_source_folders(self, folders: Iterable[Path]) -> None:
+        """Remember folders indexed in place, for ``library scan``."""
+        with self.Session() as s:
+            known = set(s.scalars(select(SourceFolder.path)).all())
+            for f in {str(Path(f).resolve()) for f in folders} - known:
+                s.add(SourceFolder(path=storable(f, 1024)))
+            try:
+                s.commit()
+            except IntegrityError:              # added by another batch meanwhile
+                s.rollback()
+
+    def source_folders(self) -> list[Path]:
+        with self.Session() as s:
+            return [Path(p) for p in s.scalars(select(SourceFolder.path).order_by(SourceFolder.id)).all()]
+
     def refresh_genres(self) -> None:
         """Know the genres other writers added since this library was opened."""
         with self.Session() as s:
@@ -289,53 +385,120 @@ class Library:
 
 
 def _ingest_worker(path: Path, *, library_dir: str, model_dir: str, db_url: str | None,
-                   write_tags: bool) -> tuple[int, bool, dict]:
+                   write_tags: bool, mode: str) -> tuple[int, bool, dict, bool]:
     lib = _worker_library(library_dir, model_dir, db_url, write_tags)
-    r = lib.ingest(path)
-    return r.track.id, r.created, lib.describe(r.track)
+    r = lib.ingest(path, mode=mode)
+    return r.track.id, r.created, lib.describe(r.track), r.same_recording
 
 
-@functools.lru_cache(maxsize=2)
+_WORKER_LIBRARIES: dict[tuple, Library] = {}
+
+
 def _worker_library(library_dir: str, model_dir: str, db_url: str | None, write_tags: bool) -> Library:
-    """One Library (model and engine) per worker process, loaded on first use."""
-    return Library.open(library_dir, model_dir, db_url=db_url, write_tags=write_tags)
+    """One Library (model and engine) per worker process, loaded on first use (with ``--jobs 1`` the worker
+    is this process)."""
+    key = (library_dir, model_dir, db_url, write_tags)
+    if key not in _WORKER_LIBRARIES:
+        if len(_WORKER_LIBRARIES) >= 2:
+            _forget_worker_libraries()
+        _WORKER_LIBRARIES[key] = Library.open(library_dir, model_dir, db_url=db_url, write_tags=write_tags)
+    return _WORKER_LIBRARIES[key]
+
+
+def _forget_worker_libraries() -> None:
+    """Close the libraries this process opened as a worker (their database connections with them)."""
+    for lib in _WORKER_LIBRARIES.values():
+        lib.engine.dispose()
+    _WORKER_LIBRARIES.clear()
+
+
+@dataclass
+class Ingested:
+    """One file of a batch as it finished: its track as the API shows it, or why it failed."""
+
+    path: str
+    track: dict | None = None
+    created: bool = False
+    same_recording: bool = False          # another file of this recording was in the library already
+    error: str | None = None
 
 
 @dataclass
 class IngestReport:
     added: int = 0
     existing: int = 0
-    failures: list[str] | None = None
-    tracks: list[tuple[str, dict, bool]] | None = None    # (path, the track as the API shows it, newly added)
+    failures: list[str] = field(default_factory=list)
+    tracks: list[tuple[str, dict, bool]] = field(default_factory=list)   # (path, the track, newly added)
+    not_done: list[str] = field(default_factory=list)     # after Ctrl-C: the files no worker finished
+    interrupted: bool = False
+    library_removed: bool = False       # the batch would have created the library, but no file could be read
 
 
 def ingest_many(inputs: list[str | Path], *, library_dir: str | Path, model_dir: str | Path | None = None,
                 db_url: str | None = None, jobs: int | None = None, progress: bool = True,
-                write_tags: bool = False) -> IngestReport:
-    """Batch import of files and folders; bad files are reported and skipped. Re-running skips what
-    is already stored (by content hash), so an interrupted import simply resumes. Inputs with no
-    audio file at all are a :class:`DataError`, raised before anything is created."""
+                write_tags: bool = False, mode: str = "copy",
+                each: Callable[[Ingested], None] | None = None) -> IngestReport:
+    """Batch import of files and folders; bad files are reported and skipped. ``each`` is called as every
+    file finishes. Re-running skips what is already stored (by content hash), so an interrupted import
+    simply resumes. Ctrl-C stops it within seconds: the report then says ``interrupted`` and lists the
+    files not done. Inputs with no audio file at all are a :class:`DataError`, raised before anything is
+    created; a batch in which no file could be read removes the library it would have created.
+    ``mode``: see :meth:`Library.ingest`; folders ingested ``in-place`` are what ``library scan`` rescans."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}")
     paths = list(iter_audio_files(inputs))
     if not paths:
         raise DataError(f"no audio files in {', '.join(map(str, inputs))} (looked for "
                         f"{', '.join(e[1:] for e in AUDIO_EXTENSIONS)})")
-    if not any(p.exists() for p in paths):
-        raise DataError(f"none of the inputs exist: {', '.join(map(str, paths[:3]))}{' ...' if len(paths) > 3 else ''}")
+    missing = [p for p in paths if not p.exists()]
+    if len(missing) == len(paths):
+        raise DataError(f"no such file or folder: {', '.join(map(str, paths[:3]))}{' ...' if len(paths) > 3 else ''}")
     model_dir = library_model_dir(library_dir, model_dir)
+    new_library = not library_exists(library_dir, db_url) and not Path(library_dir).exists()
     lib = Library.open(library_dir, model_dir, db_url=db_url)      # schema and folders before the workers start
-    report = IngestReport(failures=[], tracks=[])
+    if mode == "in-place":
+        lib.add_source_folders(Path(i) for i in inputs if Path(i).is_dir())
+    report = IngestReport()
     work = functools.partial(_ingest_worker, library_dir=str(library_dir), model_dir=str(model_dir), db_url=db_url,
-                             write_tags=write_tags)
-    for o in map_items(work, paths, jobs=jobs, desc="ingest", progress=progress, warm_up=warm_up):
-        if not o.ok:
-            report.failures.append(o.error)
-        else:
-            report.tracks.append((str(o.item), o.value[2], o.value[1]))
-            if o.value[1]:
-                report.added += 1
+                             write_tags=write_tags, mode=mode)
+    finished: set[str] = set()
+    outcomes = map_items(work, paths, jobs=jobs, desc="ingest", progress=progress, warm_up=warm_up)
+    try:
+        for o in outcomes:
+            finished.add(str(o.item))
+            if not o.ok:
+                report.failures.append(o.error)
+                line = Ingested(str(o.item), error=o.error)
             else:
-                report.existing += 1
+                _, created, track, same = o.value
+                report.tracks.append((str(o.item), track, created))
+                report.added += created
+                report.existing += not created
+                line = Ingested(str(o.item), track, created, same)
+            if each is not None:
+                each(line)
+    except KeyboardInterrupt:
+        report.interrupted = True
+        report.not_done = [str(p) for p in paths if str(p) not in finished]
+    finally:
+        outcomes.close()
     if report.tracks:       # also repairs the playlists of a batch interrupted between a commit and its playlist
         with lib.Session() as s:
             update_playlists(lib.dir, s, {t["genre"] for _, t, _ in report.tracks})
+    elif new_library and not report.interrupted and db_url is None:
+        lib.engine.dispose()
+        _forget_worker_libraries()
+        report.library_removed = _remove_new_library(lib.dir)     # nothing could be read: no empty library left
     return report
+
+
+def _remove_new_library(folder: Path) -> bool:
+    """Remove a library this batch created and that holds no track (only its own empty scaffolding)."""
+    import shutil
+
+    ours = {"library.sqlite", "library.sqlite-wal", "library.sqlite-shm", store.INCOMING, "playlists", ".locks",
+            ".features", "labels.csv"}
+    if folder.is_dir() and all(p.name in ours for p in folder.iterdir()):
+        shutil.rmtree(folder, ignore_errors=True)
+        return True
+    return False

@@ -145,6 +145,8 @@ def learn_library(lib: Library, *, from_tags: bool = False, base: str = "default
     refresh_suggestions(lib, bundle, model_id(report.model_dir), features, learned.held_out)
     if lib.model_dir.resolve() == report.model_dir.resolve() or lib.model_dir.resolve() == base_dir.resolve():
         lib.use_model(report.model_dir)         # a library that named another model keeps it
+        with lib.Session() as s:
+            lib.flag_unsure(s)                  # its threshold and floor are the library's now
     return report
 
 

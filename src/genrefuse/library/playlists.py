@@ -2,7 +2,7 @@
 and ``LIBRARY_DIR/labels.csv``, the manifest of confirmed genres that ``genrefuse train LIBRARY_DIR`` reads.
 
 Paths in a playlist are relative to the playlist (``../rock/Artist - Title [1a2b3c4d].mp3``), so the
-library folder can be moved or shared as a whole. Each playlist is written atomically, under a lock
+library folder can be moved or shared as a whole; a file indexed in place is named by its absolute path. Each playlist is written atomically, under a lock
 so that two processes writing the same genre leave the later database state, not the later writer's.
 """
 from __future__ import annotations
@@ -26,7 +26,8 @@ def playlist_text(tracks: Iterable[Track]) -> str:
     lines = ["#EXTM3U"]
     for t in tracks:
         label = f"{t.artist} - {t.title}" if t.artist and t.title else (t.title or Path(t.original_name).stem)
-        lines += [f"#EXTINF:{round(t.duration)},{' '.join(label.split())}", f"../{t.stored_path}"]
+        where = t.stored_path if t.in_place else f"../{t.stored_path}"      # a file indexed in place: its own path
+        lines += [f"#EXTINF:{round(t.duration)},{' '.join(label.split())}", where]
     return "\n".join(lines) + "\n"
 
 
@@ -53,6 +54,23 @@ def update_playlists(library_dir: Path, session: Session, genres: Iterable[str])
             else:
                 path.unlink(missing_ok=True)
     return written
+
+
+UNSURE = "_unsure"       # the playlist of tracks filed under their best genre but flagged: unsure or unknown
+
+
+def update_unsure_playlist(library_dir: Path, session: Session, *, needs_look) -> Path | None:
+    """Rewrite ``playlists/_unsure.m3u8``: the unconfirmed tracks for which ``needs_look(track)`` holds (the
+    library's model was unsure, or found them unfamiliar); removed when there are none."""
+    tracks = [t for t in session.scalars(select(Track).where(Track.confirmed.is_(False))
+                                         .order_by(Track.genre, Track.artist, Track.title, Track.id)) if needs_look(t)]
+    folder = Path(library_dir) / FOLDER
+    path = folder / f"{UNSURE}.m3u8"
+    with _locked(folder):
+        if not tracks:
+            path.unlink(missing_ok=True)
+            return None
+        return write_text_atomic(path, playlist_text(tracks))
 
 
 def update_labels(library_dir: Path, session: Session) -> Path:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..audio import AUDIO_EXTENSIONS, check_file
 from ..errors import AudioError
+from ..io import file_hash
 
 INCOMING = ".incoming"
 MODEL = "model"           # LIBRARY/model: the library's own model, once `genrefuse learn` fitted one
@@ -115,7 +116,7 @@ def move_into_place(src: Path, library_dir: Path, rel: str) -> Path:
     """Rename a complete file (already flushed) to its final path; same content gives the same path."""
     dest = Path(library_dir) / rel
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with open(src, "rb+") as f:
+    with open(src, "rb") as f:            # read-only: a hard link to a user's file may not be writable
         os.fsync(f.fileno())
     os.replace(src, dest)
     return dest
@@ -141,16 +142,57 @@ def copy_to_incoming(src: Path, library_dir: Path, *, since: os.stat_result | No
             while block := fin.read(1 << 20):
                 h.update(block)
                 fout.write(block)
-        after = os.stat(src)
-        if not _changed(before, after) and time.time() - after.st_mtime < SETTLE_SECONDS:
-            time.sleep(SETTLE_SECONDS)           # written a moment ago: a writer may only be between two writes
-            after = os.stat(src)
-        if _changed(before, after):
-            raise StillBeingWritten(src)
+        _settled(src, before)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return tmp, h.hexdigest()
+
+
+def link_to_incoming(src: Path, library_dir: Path, *, since: os.stat_result | None = None) -> tuple[Path, str]:
+    """:func:`copy_to_incoming` by a hard link (no second copy on disk) where ``src`` is on the library's file
+    system, else by a copy. The link shares the user's bytes: whoever writes tags into it must copy first."""
+    before = since or check_file(src)
+    tmp = incoming_path(library_dir, ".link")
+    try:
+        os.link(src, tmp)
+    except OSError:                      # another file system, or one without hard links
+        return copy_to_incoming(src, library_dir, since=before)
+    try:
+        digest = file_hash(tmp)
+        _settled(src, before)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp, digest
+
+
+def hash_in_place(src: Path, *, since: os.stat_result | None = None) -> str:
+    """The SHA-256 of a user's file read where it is, refused as :class:`StillBeingWritten` when it changes
+    meanwhile (``ingest --in-place``)."""
+    before = since or check_file(src)
+    digest = file_hash(src)
+    _settled(src, before)
+    return digest
+
+
+def _settled(src: Path, before: os.stat_result) -> None:
+    """Raise :class:`StillBeingWritten` when ``src`` changed since ``before``; a file written a moment ago is
+    looked at again after ``SETTLE_SECONDS`` (a writer may only be between two writes)."""
+    after = os.stat(src)
+    if not _changed(before, after) and time.time() - after.st_mtime < SETTLE_SECONDS:
+        time.sleep(SETTLE_SECONDS)
+        after = os.stat(src)
+    if _changed(before, after):
+        raise StillBeingWritten(src)
+
+
+def own_copy(path: Path, library_dir: Path) -> None:
+    """Make a library file that is a hard link to a user's file a file of its own (before tags are written
+    into it), so that the user's file keeps its bytes."""
+    if os.stat(path).st_nlink > 1:
+        tmp, _ = copy_to_incoming(path, library_dir)
+        os.replace(tmp, path)
 
 
 # a file modified less than this long ago is looked at again after this long before it is trusted complete
