@@ -45,7 +45,12 @@ def _offline_page(browser, base_url):
 
 
 def test_the_page_end_to_end(browser, table_model, train_dir, tmp_path):
+    import httpx
+
     srv = Server(model=table_model, library=tmp_path / "lib")
+    theirs = train_dir / "doom" / "doom.00003.wav"          # another listener's upload: one to recommend to dana
+    with open(theirs, "rb") as f:
+        httpx.post(srv.url + "/api/tracks", headers=srv.auth, files={"file": (theirs.name, f)}, timeout=120).raise_for_status()
     try:
         page, foreign = _offline_page(browser, srv.url)
         page.goto(srv.url + "/")
@@ -74,10 +79,10 @@ def test_the_page_end_to_end(browser, table_model, train_dir, tmp_path):
         assert page.locator("#bars .bar").count() == 6
         assert page.inner_text("#upload-status") == "Stored in the library."
         assert "% confident" in page.inner_text("#result-confidence")
-        page.wait_for_selector(f"#track-list li:has-text('{clip.name}')")
-        # recommended, with a reason; like it: confirmed, and it moves to the liked list
-        page.wait_for_selector(f"#rec-list li:has-text('{clip.name}')")
-        assert f"because: {genre}" in page.inner_text("#rec-list")
+        page.wait_for_selector(f"#track-list li:has-text('{clip.stem}')")      # shown without its extension
+        # another listener's track is recommended, with a reason; her own upload is not
+        page.wait_for_selector(f"#rec-list li:has-text('{theirs.stem}')")
+        assert "because: " in page.inner_text("#rec-list") and clip.stem not in page.inner_text("#rec-list")
         page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
         if os.environ.get("GENREFUSE_SCREENSHOT"):
             shutil.copy(tmp_path / "page.png", os.environ["GENREFUSE_SCREENSHOT"])
@@ -87,20 +92,21 @@ def test_the_page_end_to_end(browser, table_model, train_dir, tmp_path):
         page.set_input_files("#file-input", str(bad))
         page.wait_for_selector("#upload-status.error")
         assert "notes.wav" in page.inner_text("#upload-status") and page.locator("#result").is_hidden()
-        page.click(f"#rec-list li:has-text('{clip.name}') button.like")
-        page.wait_for_selector(f"#rec-list li:has-text('{clip.name}')", state="detached")
-        assert page.inner_text("#rec-status") == f"Liked {clip.name}."
-        page.wait_for_selector(f"#liked-list li:has-text('{clip.name}')")
+        page.click(f"#rec-list li:has-text('{theirs.stem}') button.like")
+        page.wait_for_selector(f"#rec-list li:has-text('{theirs.stem}')", state="detached")
+        assert page.inner_text("#rec-status") == f"Liked {theirs.stem}."
+        assert page.inner_text("#upload-status") == ""                    # the older message is gone
+        page.wait_for_selector(f"#liked-list li:has-text('{theirs.stem}')")
         # correct its genre: the library shows it, confirmed, under the new one
         other = next(g for g in ("ambient", "doom", "techno") if g != genre)
-        item = page.locator(f"#track-list li:has-text('{clip.name}')")
+        item = page.locator(f"#track-list li:has-text('{clip.stem}')")
         item.locator("button.wrong").click()
         item.locator("select").select_option(other)
         item.locator("button.save").click()
         page.wait_for_selector(f"#library-status:has-text('filed under {other}')")
-        page.wait_for_selector(f"#track-list li:has-text('{clip.name}') .tag.confirmed:has-text('{other}')")
+        page.wait_for_selector(f"#track-list li:has-text('{clip.stem}') .tag.confirmed:has-text('{other}')")
         page.click(f"#genre-list .chip:has-text('{other} (1)')")
-        page.wait_for_selector(f"#track-list li:has-text('{clip.name}')")
+        page.wait_for_selector(f"#track-list li:has-text('{clip.stem}')")
         # sign out (the token is no longer on screen), then back in by pasting it
         page.click("#sign-out")
         assert page.locator("#new-token").is_hidden() and token not in page.inner_text("body")
@@ -111,7 +117,7 @@ def test_the_page_end_to_end(browser, table_model, train_dir, tmp_path):
         page.fill("#token-input", token)
         page.click("#token-form button[type=submit]")
         page.wait_for_selector("#signed-in:not([hidden])")
-        page.wait_for_selector(f"#liked-list li:has-text('{clip.name}')")
+        page.wait_for_selector(f"#liked-list li:has-text('{theirs.stem}')")
         assert foreign == []
         # the API docs load from this server alone
         docs, foreign_docs = _offline_page(browser, srv.url)
@@ -161,6 +167,100 @@ def test_the_page_answers_unknown_queues_it_for_review_and_takes_a_new_genre(bro
         page.click("#review-list li:has-text('hiss1') button.accept")
         page.wait_for_selector(f"#review-status:has-text('filed under {suggested}')")
         page.wait_for_selector("#review-list li:has-text('Nothing to review.')")
+        assert foreign == []
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def big_library(table_model, tmp_path_factory):
+    """120 tracks ingested through the real CLI: synthetic clips, 10 of them flac with artist and title tags."""
+    import mutagen
+    import soundfile as sf
+
+    from genrefuse.cli import main
+    from genrefuse.datasets.synth import synthesize
+
+    root = tmp_path_factory.mktemp("big")
+    music = root / "music"
+    clips = synthesize(music, per_genre=20, seconds=3.0, seed=7, jobs=2, progress=False)
+    for i, clip in enumerate(sorted(clips)[::12][:10]):
+        y, sr = sf.read(clip, dtype="int16")
+        flac = clip.with_suffix(".flac")
+        sf.write(flac, y, sr, format="FLAC")
+        clip.unlink()
+        f = mutagen.File(flac)
+        f["artist"], f["title"] = "Findable Artist", f"Needle {i}"
+        f.save()
+    lib = root / "lib"
+    assert main(["ingest", str(music), "--model", str(table_model), "--library", str(lib)]) == 0
+    return lib
+
+
+def test_the_page_pages_searches_removes_unlikes_and_rotates_the_token(browser, table_model, train_dir, big_library):
+    import httpx
+
+    srv = Server(model=table_model, library=big_library)
+    try:
+        assert httpx.get(srv.url + "/favicon.ico").headers["content-type"].startswith("image/svg")
+        page, foreign = _offline_page(browser, srv.url)
+        page.goto(srv.url + "/")
+        page.fill("#user-name", "fay")
+        page.wait_for_selector("#like-boxes input")
+        for box in page.locator("#like-boxes input").all():
+            box.check()
+        page.click("#user-form button[type=submit]")
+        page.wait_for_selector("#new-token:not([hidden])")
+        token = page.inner_text("#token-value")
+        assert httpx.get(srv.url + "/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        # 120 tracks, 25 a page; the chart counts every genre
+        page.wait_for_selector("#page-info:has-text('of 120')")
+        assert page.inner_text("#page-info") == "1–25 of 120" and page.locator("#track-list li").count() == 25
+        assert page.locator("#genre-chart .row").count() == 6
+        first_page = page.inner_text("#track-list")
+        page.click("#next-page")
+        page.wait_for_selector("#page-info:has-text('26–50 of 120')")
+        assert page.inner_text("#track-list") != first_page
+        # search by tag: artist and title shown, not the file name
+        page.fill("#search", "needle")
+        page.wait_for_selector("#page-info:has-text('1–10 of 10')")
+        assert page.locator("#track-list li:has-text('Findable Artist – Needle')").count() == 10
+        page.select_option("#sort", "title")
+        page.wait_for_selector("#track-list li >> nth=0 >> text=Needle 0")
+        page.fill("#search", "")
+        page.wait_for_selector("#page-info:has-text('1–25 of 120')")
+        # only her own upload has a remove button; two clicks remove it
+        clip = train_dir / "dub" / "dub.00004.wav"
+        page.set_input_files("#file-input", str(clip))
+        page.wait_for_selector("#page-info:has-text('of 121')", timeout=60_000)
+        page.select_option("#sort", "newest")
+        own = page.locator(f"#track-list li:has-text('{clip.stem}')")
+        own.wait_for()
+        assert page.locator("#track-list button.remove").count() == 1
+        # like a recommendation (never her own upload), then take it back
+        page.wait_for_selector("#rec-list li button.like")
+        assert clip.stem not in page.inner_text("#rec-list")
+        liked = page.locator("#rec-list li .name >> nth=0").inner_text()
+        page.click("#rec-list li >> nth=0 >> button.like")
+        page.wait_for_selector(f"#liked-list li:has-text('{liked}') button.unlike")
+        page.click(f"#liked-list li:has-text('{liked}') button.unlike")
+        page.wait_for_selector("#liked-list li:has-text('Nothing liked yet.')")
+        assert "No longer liked" in page.inner_text("#rec-status")
+        own.locator("button.remove").click()
+        own.locator("button.remove.really").click()
+        page.wait_for_selector("#page-info:has-text('of 120')")
+        assert page.inner_text("#rec-status") == "" and "Removed" in page.inner_text("#library-status")
+        # a new token: shown once, the old one stops working
+        page.click("#rotate-token")
+        page.wait_for_selector(f"#token-value:not(:text-is('{token}'))")
+        assert httpx.get(srv.url + "/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+        new = page.inner_text("#token-value")
+        assert httpx.get(srv.url + "/api/me", headers={"Authorization": f"Bearer {new}"}).status_code == 200
+        # playing stops on sign-out
+        page.click("#track-list li >> nth=0 >> button >> nth=0")
+        page.wait_for_selector("#player:not([hidden])")
+        page.click("#sign-out")
+        assert page.locator("#player").is_hidden() and page.locator("#player").get_attribute("src") is None
         assert foreign == []
     finally:
         srv.stop()

@@ -1,7 +1,8 @@
 """Recommendation: a hybrid of the genre a listener likes and what listeners like them liked.
 
-- genre score: the listener's genre weights . each track's genre probabilities (a confirmed track
-  counts as all its confirmed genre);
+- genre score: the listener's genre weights . each track's genre evidence: its genre, and any other genre
+  the model gave at least ``GENRE_FLOOR`` (a 0.001 probability is no evidence; a confirmed track counts
+  as all its confirmed genre);
 - collaborative score: likes of all listeners, through :mod:`genrefuse.collab` (ALS blended with item
   neighbours), refitted on demand (``recommend --refit``) or in the background of ``serve``.
 
@@ -9,8 +10,9 @@ Both are on a 0..1 scale where 0 means no evidence (the genre score divided by t
 weight), blended with the collaborative share
 ``likes / (likes + COLLAB_PRIOR)`` of the listener's own likes: a new listener is served by genre alone,
 an established one mostly by listeners like them; a new track, which no one has liked yet, is reached
-through its genre. Tracks the listener already liked or skipped are never offered, nor tracks with
-nothing to recommend them (no genre the listener likes, no liked track as a neighbour). Each pick says
+through its genre. Tracks the listener already liked or skipped are never offered, nor the tracks she
+added herself (unless asked), nor tracks with nothing to recommend them (no genre the listener likes, no
+liked track as a neighbour) or a blended score under ``MIN_SCORE``. Each pick says
 why: ``because`` (the genres giving at least 20% of its genre score) and ``liked_with`` (the
 listener's liked track it goes with).
 
@@ -35,6 +37,8 @@ ACTIONS = ("like", "skip")
 COLLAB_PRIOR = 5.0       # likes at which the collaborative part weighs as much as the genre part
 MIN_LIKES, MIN_LISTENERS = 10, 2   # less feedback than this: no collaborative model (genre alone)
 CF_FOLDER = "cf"
+GENRE_FLOOR = 0.2        # a genre other than the track's own counts as evidence from this probability on
+MIN_SCORE = 0.02         # blended scores below this are not recommendations
 
 
 class TrackIndex:
@@ -62,7 +66,7 @@ class TrackIndex:
         if confirmed and genre in self._col:
             v[self._col[genre]] = 1.0
             return v
-        for g, p in probabilities.items():
+        for g, p in evidence(probabilities, genre).items():
             if g in self._col:
                 v[self._col[g]] = p
         return v
@@ -107,8 +111,15 @@ class TrackIndex:
         return pos, self.ids[pos] == ids
 
 
-def genre_because(weights: dict[str, float], probabilities: dict[str, float]) -> list[dict]:
+def evidence(probabilities: dict[str, float], genre: str) -> dict[str, float]:
+    """The genres a track's probabilities are evidence for: its own ``genre`` and any at ``GENRE_FLOOR`` or more."""
+    return {g: p for g, p in probabilities.items() if p >= GENRE_FLOOR or g == genre}
+
+
+def genre_because(weights: dict[str, float], probabilities: dict[str, float], genre: str | None = None) -> list[dict]:
     """The genres that drove a track's genre score (contribution >= 20% of it, at most 3)."""
+    if genre is not None:
+        probabilities = evidence(probabilities, genre)
     parts = sorted(((weights.get(g, 0.0) * p, g) for g, p in probabilities.items()), reverse=True)
     total = sum(c for c, _ in parts)
     return [{"genre": g, "contribution": round(c, 4)} for c, g in parts[:3] if total > 0 and c >= 0.2 * total]
@@ -120,9 +131,11 @@ def _history(session: Session, user: User) -> tuple[list[int], list[int]]:
 
 
 def recommend(session: Session, user: User, *, limit: int = 10, index: TrackIndex | None = None,
-              cf: collab.CFModel | None = None, describe=None, collab_share: float | None = None) -> list[dict]:
+              cf: collab.CFModel | None = None, describe=None, collab_share: float | None = None,
+              include_own: bool = False) -> list[dict]:
     """Up to ``limit`` picks for ``user``, best first: ``{"track", "score", "genre_score", "because",
-    "liked_with"}`` (``score``: the blend, 0..1; ``genre_score``: weights . probabilities).
+    "liked_with"}`` (``score``: the blend, 0..1, at least ``MIN_SCORE``; ``genre_score``: weights .
+    genre evidence). ``include_own``: also the tracks the listener added herself.
     ``index``: a kept :class:`TrackIndex` (refreshed here); ``cf``: the fitted collaborative model;
     ``collab_share``: fixes the collaborative part's share (0: genre alone, 1: listeners alone; for
     evaluation) instead of deriving it from the listener's likes."""
@@ -153,8 +166,10 @@ def recommend(session: Session, user: User, *, limit: int = 10, index: TrackInde
         neighbours[index.positions(cf.item_keys_array[_neighbour_items(cf, cf_items)])] = True
         eligible |= neighbours
         score = (1 - share) * score + share * cf_scores
-    score = np.where(eligible, score, -np.inf)
+    score = np.where(eligible & (score >= MIN_SCORE), score, -np.inf)
     score[index.positions(rated)] = -np.inf
+    if not include_own:
+        score[index.positions(session.scalars(select(Track.id).where(Track.added_by == user.id)).all())] = -np.inf
     k = min(limit, int(np.isfinite(score).sum()))
     if k <= 0:
         return []
@@ -176,7 +191,7 @@ def recommend(session: Session, user: User, *, limit: int = 10, index: TrackInde
                 liked_with.add(with_)
         out.append({"track": describe(t) if describe else t.to_json(), "score": round(float(score[pos]), 6),
                     "genre_score": round(float(genre_score[pos]), 6),
-                    "because": genre_because(weights, t.probabilities) if genre_score[pos] > 1e-9 else [],
+                    "because": genre_because(weights, t.probabilities, t.genre) if genre_score[pos] > 1e-9 else [],
                     "liked_with": with_})
     if liked_with:
         rows = dict(session.execute(select(Track.id, Track.original_name).where(Track.id.in_(liked_with))).all())
@@ -211,6 +226,22 @@ def give_feedback(session: Session, user: User, track_id: int, action: str) -> d
             row = UserGenre(genre=genre, weight=0.0)
             user.genres.append(row)
         row.weight = max(0.0, row.weight + sign * FEEDBACK_RATE * p)
+    session.commit()
+    return user.weights()
+
+
+def withdraw_feedback(session: Session, user: User, track_id: int) -> dict[str, float]:
+    """Take back a like or skip (unlike): the row goes and the weights move back as far as it moved them."""
+    fb = session.scalar(select(Feedback).where(Feedback.user_id == user.id, Feedback.track_id == track_id))
+    if fb is None:
+        raise NotFoundError(f"{user.name} has neither liked nor skipped track {track_id}")
+    track = session.get(Track, track_id)
+    sign = -1.0 if fb.action == "like" else 1.0
+    rows = {g.genre: g for g in user.genres}
+    for genre, p in (track.probabilities if track else {}).items():
+        if genre in rows:
+            rows[genre].weight = max(0.0, rows[genre].weight + sign * FEEDBACK_RATE * p)
+    session.delete(fb)
     session.commit()
     return user.weights()
 

@@ -42,6 +42,17 @@ def create_user(session: Session, name: str, likes: list[str], vocabulary: Vocab
     return user, token
 
 
+def rotate_token(session: Session, user_id: int) -> str:
+    """A new API token for the listener (shown once); the old one stops working at once."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"no user {user_id}")
+    token = secrets.token_urlsafe(32)
+    user.token_hash = hash_token(token)
+    session.commit()
+    return token
+
+
 def user_by_token(session: Session, token: str | None) -> User | None:
     if not token:
         return None

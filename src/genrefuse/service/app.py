@@ -3,6 +3,7 @@ offline by fastapi-offline). Reading is open; uploads and feedback need a listen
 removing a track its uploader's or an admin's. One router per resource (:mod:`.routers`)."""
 
 import contextlib
+import errno
 import logging
 import os
 import threading
@@ -102,8 +103,26 @@ def create_app(library: Library, settings: ServeSettings = DEFAULTS, **overrides
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def _check_port(host: str, port: int) -> None:
+    """A :class:`DataError` naming the address when nothing can listen there (another server has it)."""
+    import socket
+
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)      # as uvicorn binds
+            sock.bind(addr)
+    except OSError as exc:
+        busy = "another program (a running `genrefuse serve`?) is using it" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise DataError(f"cannot listen on {host}:{port}: {busy}; choose another with --port") from None
 
 
 def serve(*, model_dir: str | Path, library_dir: str | Path, db_url: str | None = None, host: str = "127.0.0.1",
@@ -114,6 +133,7 @@ def serve(*, model_dir: str | Path, library_dir: str | Path, db_url: str | None 
 
     from ..features.warmup import warm_up
 
+    _check_port(host, port)             # before a library is created or a model loaded for nothing
     library = Library.open(library_dir, model_dir, db_url=db_url, aliases=aliases, write_tags=write_tags, create=True)
     warm_up()
     library.model                       # loaded now, not by the first upload

@@ -62,6 +62,7 @@ class TrackList(BaseModel):
     tracks: list[TrackOut]
     limit: int
     offset: int
+    total: int = Field(description="tracks that match (of the genre and search), for paging")
 
 
 class GenreCount(BaseModel):
@@ -106,6 +107,15 @@ class UserCreated(BaseModel):
     token: str = Field(description="the API token, shown once")
     likes: list[str]
     admin: bool = Field(description="may correct and remove any track (the first listener of a library is one)")
+
+
+class NewToken(BaseModel):
+    token: str = Field(description="the listener's new API token, shown once; the old one no longer works")
+
+
+class FeedbackWithdrawn(BaseModel):
+    track_id: int
+    weights: dict[str, float]
 
 
 class Me(BaseModel):

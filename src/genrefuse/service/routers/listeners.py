@@ -7,10 +7,11 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from sqlalchemy import select
 
 from ...library.db import Feedback, Track, User
-from ...library.recommend import give_feedback, recommend
-from ...library.users import create_user
+from ...library.recommend import give_feedback, recommend, withdraw_feedback
+from ...library.users import create_user, rotate_token
 from ..deps import Lib, Listener, State, client_address
-from ..schemas import FeedbackGiven, FeedbackList, Me, NewFeedback, NewUser, Recommendations, UserCreated, errors
+from ..schemas import (FeedbackGiven, FeedbackList, FeedbackWithdrawn, Me, NewFeedback, NewToken, NewUser,
+                       Recommendations, TrackId, UserCreated, errors)
 
 router = APIRouter(prefix="/api", tags=["listeners"])
 
@@ -52,6 +53,20 @@ def my_feedback(body: NewFeedback, user: Listener, library: Lib) -> dict:
     with library.Session() as s:
         weights = give_feedback(s, s.get(User, user.id), body.track_id, body.action)
         return {"track_id": body.track_id, "action": body.action, "weights": weights}
+
+
+@router.delete("/me/feedback/{track_id}", response_model=FeedbackWithdrawn, responses=errors(401, 404, 422, 429))
+def withdraw_my_feedback(track_id: TrackId, user: Listener, library: Lib) -> dict:
+    """Take back a like or a skip (unlike): the genre weights move back."""
+    with library.Session() as s:
+        return {"track_id": track_id, "weights": withdraw_feedback(s, s.get(User, user.id), track_id)}
+
+
+@router.post("/me/token", response_model=NewToken, responses=errors(401, 408, 413, 422, 429))
+def new_token(user: Listener, library: Lib) -> dict:
+    """A new API token for the signed-in listener (shown once): the old one stops working."""
+    with library.Session() as s:
+        return {"token": rotate_token(s, user.id)}
 
 
 @router.get("/me/feedback", response_model=FeedbackList, responses=errors(401, 429))

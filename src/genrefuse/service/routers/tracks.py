@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, HTTPException, Query, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from ...errors import AudioError
 from ...library import store
-from ...library.db import Track
+from ...library.db import Track, storable
 from ..deps import Lib, Listener, State
 from ..schemas import MAX_ID, Correction, TrackId, TrackList, TrackOut, TrackUploaded, errors
 
@@ -48,17 +48,33 @@ def upload(file: Annotated[UploadFile, File(description="an audio file: wav, au,
     return JSONResponse(body, status_code=201 if result.created else 200)
 
 
+SORTS = {"newest": (Track.added_at.desc(), Track.id.desc()), "oldest": (Track.added_at, Track.id),
+         "title": (func.lower(func.coalesce(Track.title, Track.original_name)), Track.id),
+         "artist": (func.lower(func.coalesce(Track.artist, "~")), func.lower(func.coalesce(Track.title, Track.original_name)),
+                    Track.id),
+         "genre": (Track.genre, Track.id)}
+
+
 @router.get("", response_model=TrackList, responses=errors(422))
 def list_tracks(library: Lib, genre: Annotated[str | None, Query(max_length=64)] = None,
+                q: Annotated[str | None, Query(max_length=200, description="words each found in the artist, title "
+                                                                           "or file name")] = None,
+                sort: Annotated[Literal["newest", "oldest", "title", "artist", "genre"], Query()] = "newest",
                 limit: Annotated[int, Query(ge=1, le=500)] = 50,
                 offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> dict:
-    """The newest tracks first, of one genre (any name the vocabulary knows) or all."""
+    """A page of tracks (newest first unless ``sort`` says), of one genre (any name the vocabulary knows) or
+    all, matching ``q``; ``total`` counts every match."""
     with library.Session() as s:
-        q = select(Track)
+        query = select(Track)
         if genre:
-            q = q.where(Track.genre == library.vocabulary.resolve(genre))
-        rows = s.scalars(q.order_by(Track.added_at.desc(), Track.id.desc()).limit(limit).offset(offset)).all()
-    return {"tracks": [library.describe(t) for t in rows], "limit": limit, "offset": offset}
+            query = query.where(Track.genre == library.vocabulary.resolve(genre))
+        for word in (storable(q, 200) or "").split()[:8]:
+            like = "%" + "".join(c for c in word.lower() if c not in "%_\\") + "%"     # plain words: LIKE's wildcards dropped
+            query = query.where(or_(func.lower(Track.artist).like(like), func.lower(Track.title).like(like),
+                                    func.lower(Track.original_name).like(like)))
+        total = s.scalar(select(func.count()).select_from(query.subquery()))
+        rows = s.scalars(query.order_by(*SORTS[sort]).limit(limit).offset(offset)).all()
+    return {"tracks": [library.describe(t) for t in rows], "limit": limit, "offset": offset, "total": int(total or 0)}
 
 
 def _track(library, track_id: int) -> Track:

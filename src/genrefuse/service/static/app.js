@@ -2,9 +2,11 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
 const known = JSON.parse(localStorage.getItem("genrefuse-users") || "{}");   // name -> token, this browser only
-let me = null;                // {name, token} of the signed-in listener
+let me = null;                // {id, name, admin, token} of the signed-in listener
 let genres = [];
 let currentGenre = null;      // null: all genres
+const PAGE = 25;              // tracks a page of the library shows
+let offset = 0;               // the first track of the page shown
 
 // an error answer's detail: one line, or the list of validation problems (422)
 function detailText(body, status, statusText) {
@@ -29,6 +31,8 @@ function el(tag, props = {}, ...children) {
 }
 
 function say(id, text, kind = "") {
+  // a new message replaces every older one: "Liked …" or an error must not outlive the next action
+  if (text) for (const s of document.querySelectorAll("[role=status]")) if (s.id !== id) s.textContent = "";
   $(id).className = kind || "muted";
   $(id).textContent = text;
 }
@@ -39,7 +43,7 @@ function saveKnown() { localStorage.setItem("genrefuse-users", JSON.stringify(kn
 async function signIn(token, { quiet = false } = {}) {
   try {
     const u = await api("/api/me", { headers: { Authorization: `Bearer ${token}` } });
-    me = { name: u.name, token };
+    me = { id: u.id, name: u.name, admin: u.admin, token };
     known[u.name] = token;
     saveKnown();
     localStorage.setItem("genrefuse-current", u.name);
@@ -55,6 +59,10 @@ async function signIn(token, { quiet = false } = {}) {
 
 function signOut() {
   me = null;
+  const player = $("player");
+  player.pause();                      // nothing keeps playing for the listener who left
+  player.removeAttribute("src");
+  player.hidden = true;
   $("new-token").hidden = true;
   $("token-value").textContent = "";
   localStorage.removeItem("genrefuse-current");
@@ -91,15 +99,30 @@ $("user-form").addEventListener("submit", async (ev) => {
     say("user-status", "");
     await signIn(u.token, { quiet: true });
     // the sign-up form is hidden once signed in: the token is shown where the listener now looks
-    $("token-value").textContent = u.token;
-    $("copy-status").textContent = "";
-    $("new-token").hidden = false;
+    showToken(u.token);
   } catch (err) {
     say("user-status", err.message, "error");
   }
 });
 
+function showToken(token) {
+  $("token-value").textContent = token;
+  $("copy-status").textContent = "";
+  $("new-token").hidden = false;
+}
+
 $("sign-out").addEventListener("click", signOut);
+$("rotate-token").addEventListener("click", async () => {
+  try {
+    const { token } = await api("/api/me/token", { method: "POST" });
+    me.token = token;
+    known[me.name] = token;
+    saveKnown();
+    showToken(token);
+  } catch (err) {
+    say("token-status", err.message, "error");
+  }
+});
 $("copy-token").addEventListener("click", async () => {
   try {
     await navigator.clipboard.writeText($("token-value").textContent);
@@ -213,9 +236,16 @@ async function correct(t, genre, isNew, statusId) {
   }
 }
 
+function displayName(t) {
+  // artist and title from the file's tags; else the file name without its extension and underscores
+  if (t.artist && t.title) return `${t.artist} – ${t.title}`;
+  if (t.title) return t.title;
+  return t.name.replace(/\.[A-Za-z0-9]{2,4}$/, "").replace(/_+/g, " ").trim() || t.name;
+}
+
 function trackItem(t, extra = []) {
   const li = el("li", {}, el("button", { textContent: "▶", title: "play", onclick: () => play(t) }),
-    el("span", { className: "name", textContent: t.artist && t.title ? `${t.artist} – ${t.title}` : t.name, title: t.name }),
+    el("span", { className: "name", textContent: displayName(t), title: t.name }),
     genreTag(t), ...extra);
   li.dataset.id = t.id;
   return li;
@@ -224,7 +254,8 @@ function trackItem(t, extra = []) {
 function fixControl(t) {
   // "wrong genre?" opens a choice of genres; saving moves the file and marks the label confirmed
   const box = el("span", { className: "fix" });
-  const open = el("button", { className: "link wrong", type: "button", textContent: "wrong genre?" });
+  const open = el("button", { className: "link wrong", type: "button", textContent: "wrong genre?",
+    title: "file it under another genre (the file moves; the label counts as confirmed)" });
   open.onclick = () => {
     if (!me) { say("library-status", "Sign in to correct a genre.", "error"); return; }
     const select = el("select", { ariaLabel: `right genre for ${t.name}` },
@@ -245,22 +276,63 @@ function fixControl(t) {
   return box;
 }
 
+function removeControl(t) {
+  // the track's uploader or an admin: two clicks, so that one slip removes nothing
+  if (!me || !(me.admin || t.added_by === me.id)) return [];
+  const b = el("button", { type: "button", className: "remove", textContent: "remove", title: "remove this track from the library" });
+  b.onclick = async () => {
+    if (!b.classList.contains("really")) { b.classList.add("really"); b.textContent = "really remove?"; return; }
+    try {
+      const gone = await api(`/api/tracks/${t.id}`, { method: "DELETE" });
+      say("library-status", `Removed ${displayName(gone)}.`, "ok");
+      await Promise.all([refreshTracks(), refreshRecommendations(), refreshLiked(), refreshReview()]);
+    } catch (err) {
+      say("library-status", err.message, "error");
+    }
+  };
+  return [b];
+}
+
+function chart(list) {
+  // tracks per genre, as bars: where the library stands at a glance
+  const most = Math.max(1, ...list.map((g) => g.count));
+  $("genre-chart").replaceChildren(...list.filter((g) => g.count).map((g) => el("div", { className: "row", title: `${g.genre}: ${g.count}` },
+    el("span", { textContent: g.genre }), el("div", { className: "fill", style: `width:${(100 * g.count / most).toFixed(1)}%` }),
+    el("span", { className: "muted", textContent: String(g.count) }))));
+}
+
 async function refreshTracks() {
   const { genres: list } = await api("/api/genres");
   genres = list.map((g) => g.genre);
+  chart(list);
   const total = list.reduce((n, g) => n + g.count, 0);
   const chip = (label, value) => el("button", { className: "chip" + (value === currentGenre ? " active" : ""),
-    textContent: label, onclick: () => { currentGenre = value; refreshTracks(); } });
+    textContent: label, onclick: () => { currentGenre = value; offset = 0; refreshTracks(); } });
   $("genre-list").replaceChildren(chip(`all (${total})`, null), ...list.map((g) => chip(`${g.genre} (${g.count})`, g.genre)));
-  const q = currentGenre ? `?genre=${encodeURIComponent(currentGenre)}` : "";
-  const { tracks } = await api(`/api/tracks${q}`);
-  $("track-list").replaceChildren(...(tracks.length ? tracks.map((t) => trackItem(t, [fixControl(t)]))
-    : [el("li", { className: "muted", textContent: "No tracks here yet." })]));
+  const params = new URLSearchParams({ limit: PAGE, offset, sort: $("sort").value });
+  if (currentGenre) params.set("genre", currentGenre);
+  if ($("search").value.trim()) params.set("q", $("search").value.trim());
+  const page = await api(`/api/tracks?${params}`);
+  if (!page.tracks.length && offset > 0) { offset = Math.max(0, offset - PAGE); return refreshTracks(); }
+  $("track-list").replaceChildren(...(page.tracks.length ? page.tracks.map((t) => trackItem(t, [fixControl(t), ...removeControl(t)]))
+    : [el("li", { className: "muted", textContent: $("search").value.trim() ? "No track matches." : "No tracks here yet." })]));
+  $("page-info").textContent = page.total ? `${offset + 1}–${offset + page.tracks.length} of ${page.total}` : "";
+  $("prev-page").disabled = offset === 0;
+  $("next-page").disabled = offset + page.tracks.length >= page.total;
   if (!$("like-boxes").children.length) {
     $("like-boxes").replaceChildren(...genres.map((g) => el("label", { className: "chip" },
       el("input", { type: "checkbox", value: g, name: "likes" }), " " + g)));
   }
 }
+
+$("prev-page").addEventListener("click", () => { offset = Math.max(0, offset - PAGE); refreshTracks(); });
+$("next-page").addEventListener("click", () => { offset += PAGE; refreshTracks(); });
+$("sort").addEventListener("change", () => { offset = 0; refreshTracks(); });
+let searchTimer = null;
+$("search").addEventListener("input", () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => { offset = 0; refreshTracks(); }, 250);     // one request when typing pauses
+});
 
 // ------------------------------------------------------------------ review: tracks that need a person
 async function refreshReview() {
@@ -299,7 +371,7 @@ async function refreshRecommendations() {
         try {
           await api("/api/me/feedback", { method: "POST", headers: { "Content-Type": "application/json" },
             body: JSON.stringify({ track_id: r.track.id, action }) });
-          say("rec-status", action === "like" ? `Liked ${r.track.name}.` : `Skipped ${r.track.name}: fewer like it.`, "ok");
+          say("rec-status", action === "like" ? `Liked ${displayName(r.track)}.` : `Skipped ${displayName(r.track)}: fewer like it.`, "ok");
           await Promise.all([refreshRecommendations(), refreshLiked()]);
         } catch (err) {
           say("rec-status", err.message, "error");
@@ -317,7 +389,16 @@ async function refreshLiked() {
   if (!me) { $("liked-list").replaceChildren(); return; }
   const { feedback } = await api("/api/me/feedback");
   const liked = feedback.filter((f) => f.action === "like");
-  $("liked-list").replaceChildren(...(liked.length ? liked.map((f) => trackItem(f.track))
+  const unlike = (f) => el("button", { type: "button", className: "unlike", textContent: "unlike", onclick: async () => {
+    try {
+      await api(`/api/me/feedback/${f.track_id}`, { method: "DELETE" });
+      say("rec-status", `No longer liked: ${displayName(f.track)}.`, "ok");
+      await Promise.all([refreshRecommendations(), refreshLiked()]);
+    } catch (err) {
+      say("rec-status", err.message, "error");
+    }
+  } });
+  $("liked-list").replaceChildren(...(liked.length ? liked.map((f) => trackItem(f.track, [unlike(f)]))
     : [el("li", { className: "muted", textContent: "Nothing liked yet." })]));
 }
 
