@@ -47,7 +47,7 @@ def check_file(path: str | Path) -> os.stat_result:
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise AudioError(path, "no such file") from None
+        raise AudioError(path, "no such file or folder") from None
     except OSError as exc:
         reason = "a symbolic link loop" if exc.errno == errno.ELOOP else f"cannot be read ({exc.strerror})"
         raise AudioError(path, reason) from None
