@@ -116,3 +116,40 @@ def test_the_service_refits_in_the_background(tmp_path, table_model, train_dir):
         recs = c.get("/api/me/recommendations", params={"limit": 20},
                      headers={"Authorization": f"Bearer {tokens[2]}"}).json()["recommendations"]
     assert any(r["liked_with"] for r in recs) and not {r["track"]["id"] for r in recs} & set(ids[:3])
+
+
+def test_no_recommendation_below_the_floors_and_none_of_ones_own_uploads(tmp_path, table_model, train_dir):
+    """A genre counts only as the track's own or at GENRE_FLOOR; nothing under MIN_SCORE is listed; what a
+    listener uploaded is not recommended to her (unless asked); an unlike moves the weights back."""
+    from genrefuse.library.db import Track
+    from genrefuse.library.ingest import Library
+    from genrefuse.library.recommend import GENRE_FLOOR, MIN_SCORE, evidence, withdraw_feedback
+
+    lib = Library.open(tmp_path / "lib", table_model)
+    with lib.Session() as s:
+        ana = create_user(s, "ana", ["doom", "dub"], lib.vocabulary)[0]
+    for g in ("doom", "dub", "swing", "techno"):
+        for i in range(3):
+            lib.ingest(train_dir / g / f"{g}.0000{i}.wav", added_by=ana.id if (g, i) == ("doom", 0) else None)
+    with lib.Session() as s:
+        # a track whose probabilities give the listener's genres only crumbs: not a recommendation
+        crumbs = s.get(Track, 7)
+        crumbs.probabilities = {g: (0.001 if g in ("doom", "dub") else p) for g, p in crumbs.probabilities.items()}
+        s.commit()
+        ana = s.get(User, ana.id)
+        recs = recommend(s, ana, limit=50)
+        assert recs and all(r["score"] >= MIN_SCORE for r in recs)
+        for r in recs:
+            t = r["track"]
+            ev = evidence(t["probabilities"], t["genre"])
+            assert all(ev[b["genre"]] >= GENRE_FLOOR or b["genre"] == t["genre"] for b in r["because"])
+            assert {b["genre"] for b in r["because"]} <= {"doom", "dub"}
+        ids = {r["track"]["id"] for r in recs}
+        assert 7 not in ids and 1 not in ids                      # the crumbs; her own upload
+        assert 1 in {r["track"]["id"] for r in recommend(s, ana, limit=50, include_own=True)}
+        before = dict(ana.weights())
+        give_feedback(s, ana, 4, "like")
+        assert ana.weights() != before
+        after = withdraw_feedback(s, ana, 4)
+        assert all(abs(after.get(g, 0) - w) < 1e-6 for g, w in before.items())
+        assert 4 in {r["track"]["id"] for r in recommend(s, ana, limit=50)}     # offered again

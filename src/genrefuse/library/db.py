@@ -179,6 +179,8 @@ def upgrade_schema(engine: Engine) -> None:
                     raise
     with engine.begin() as conn:         # one track per recording; NULLs (older rows) do not collide
         conn.execute(text("CREATE UNIQUE INDEX IF NOT EXISTS ix_tracks_audio_hash ON tracks (audio_hash)"))
+        # a listener's own uploads are left out of each recommendation: found by index, not a scan
+        conn.execute(text("CREATE INDEX IF NOT EXISTS ix_tracks_added_by ON tracks (added_by)"))
 
 
 # NUL and the other C0 controls: PostgreSQL refuses NUL in text, and none belongs in a name or a tag

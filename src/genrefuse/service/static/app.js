@@ -339,7 +339,8 @@ async function refreshReview() {
   const { tracks } = await api("/api/review?limit=50");
   $("review-list").replaceChildren(...(tracks.length ? tracks.map((r) => {
     const tagged = r.tagged.length ? ` (tagged ${r.tagged.join(", ")})` : "";
-    const t = { id: r.id, name: r.file.split("/").pop() };
+    // the stored file's name, without the library's " [hash8]" and the extension
+    const t = { id: r.id, name: r.file.split("/").pop().replace(/ \[[0-9a-f]{8}\](\.\w+)?$/, "").replace(/\.\w{2,4}$/, "") };
     const accept = el("button", { type: "button", className: "accept", textContent: `make it ${r.suggested}`,
       onclick: () => (me ? correct(t, r.suggested, false, "review-status") : say("review-status", "Sign in to review.", "error")) });
     const keep = el("button", { type: "button", className: "keep", textContent: `keep ${r.genre}`,
@@ -347,7 +348,7 @@ async function refreshReview() {
     const li = el("li", {}, el("span", { className: "tag unsure", textContent: r.reason, title: r.why }),
       el("span", { className: "name", textContent: t.name, title: r.file }),
       el("span", { className: "muted", textContent: `${r.genre}${tagged} → ${r.suggested} ${Math.round(100 * r.confidence)}%` }),
-      accept, keep);
+      ...(r.suggested === r.genre ? [] : [accept]), keep);      // "make it X" only when X is another genre
     li.dataset.id = r.id;
     li.dataset.reason = r.reason;
     return li;

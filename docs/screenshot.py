@@ -1,0 +1,80 @@
+"""Make the README's picture of the page (docs/page.png): the packaged model on real GTZAN clips.
+
+Four of the shared clips are ingested into a fresh library through the CLI, `genrefuse serve` runs on
+127.0.0.1, and headless Chromium signs up a listener and uploads the fifth clip, then photographs the page.
+
+    python docs/screenshot.py [--clips ../shared/data/gtzan-clips] [--out docs/page.png]
+"""
+from __future__ import annotations
+
+import argparse
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> int:
+    here = Path(__file__).resolve().parent
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clips", type=Path, default=here.parent.parent / "shared" / "data" / "gtzan-clips")
+    ap.add_argument("--out", type=Path, default=here / "page.png")
+    ap.add_argument("--chromium", default="/usr/bin/chromium")
+    a = ap.parse_args()
+    clips = sorted(a.clips.glob("*/*.au"))
+    if len(clips) < 2:
+        sys.exit(f"no GTZAN clips under {a.clips} (see shared/data/README.md)")
+    upload, rest = next(c for c in clips if c.parent.name == "country"), [c for c in clips if c.parent.name != "country"]
+    with tempfile.TemporaryDirectory() as tmp:
+        lib = Path(tmp) / "lib"
+        cli = [sys.executable, "-m", "genrefuse.cli"]
+        subprocess.run([*cli, "ingest", *map(str, rest), "--library", str(lib)], check=True)
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen([*cli, "serve", "--library", str(lib), "--port", str(port)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(600):
+                try:
+                    if httpx.get(url + "/api/health", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.5)
+            from playwright.sync_api import sync_playwright
+
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=a.chromium, headless=True,
+                                            args=["--no-sandbox", "--disable-gpu"])
+                page = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True).new_page()
+                page.goto(url + "/")
+                page.wait_for_selector("#like-boxes input")
+                page.fill("#user-name", "ana")
+                for g in ("blues", "classical", "country", "pop"):
+                    page.check(f"#like-boxes input[value={g}]")
+                page.click("#user-form button[type=submit]")
+                page.wait_for_selector("#signed-in:not([hidden])")
+                page.set_input_files("#file-input", str(upload))
+                page.wait_for_selector("#result:not([hidden])", timeout=120_000)
+                page.wait_for_selector("#rec-list li button.like")
+                page.evaluate("document.getElementById('token-value').textContent = '(hidden in this picture)'")
+                page.screenshot(path=str(a.out), full_page=True)
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    print(f"wrote {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
