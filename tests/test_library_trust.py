@@ -228,3 +228,28 @@ def test_unsure_tracks_are_listed_and_a_failed_first_ingest_leaves_no_library(ta
     unsure = (lib / "playlists" / "_unsure.m3u8").read_text()
     assert unsure.count("#EXTINF") == 9
     assert confidence_text(0.578, 0.5786) == "0.578" and confidence_text(0.91, 0.5786) == "0.91"
+
+
+def test_small_points_each_get_one_clear_line(table_model, tmp_path, capsys, monkeypatch):
+    import socket
+
+    from genrefuse.features import warmup
+
+    # a second server on a busy port: one line, before any library is created
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        lib = tmp_path / "new-lib"
+        assert main(["serve", "--library", str(lib), "--model", str(table_model), "--port", str(port)]) == 2
+        err = capsys.readouterr().err
+        assert f"cannot listen on 127.0.0.1:{port}" in err and err.count("\n") == 1 and not lib.exists()
+    # a missing folder is named as one
+    assert main(["ingest", str(tmp_path / "nothere"), "--model", str(table_model), "--library", str(lib)]) == 2
+    assert "no such file or folder" in capsys.readouterr().err and not lib.exists()
+    # a slow first warm-up says why nothing happens yet
+    monkeypatch.setattr(warmup, "_done", False)
+    monkeypatch.setattr(warmup, "NOTE_AFTER", 0.05)
+    monkeypatch.setattr(warmup, "_exercise", lambda *a: time.sleep(0.5))
+    warmup.warm_up()
+    assert "compiling once after installing" in capsys.readouterr().err

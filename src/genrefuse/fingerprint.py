@@ -28,12 +28,16 @@ def audio_hash(path: str | Path) -> str:
     h = hashlib.sha256()
     with _open(path) as f, quiet_decoder():
         h.update(f"{METHOD}:{f.samplerate}:{f.channels}:".encode())
-        try:
-            while True:
+        frames = 0
+        while True:
+            try:
                 block = f.read(frames=READ_BLOCK, dtype="int16", always_2d=True)
-                h.update(block.tobytes())
-                if len(block) < READ_BLOCK:
+            except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+                if frames:              # a cut-off file: its identity is the audio before the cut, as decoded
                     break
-        except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
-            raise AudioError(path, f"could not decode ({_short(exc)})") from None
+                raise AudioError(path, f"could not decode ({_short(exc)})") from None
+            h.update(block.tobytes())
+            frames += len(block)
+            if len(block) < READ_BLOCK:
+                break
     return h.hexdigest()

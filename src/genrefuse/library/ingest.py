@@ -188,13 +188,13 @@ class Library:
                 self._moved_away(path, existing, mode)
                 return IngestResult(existing, False)
             try:
+                inputs = self.model.preprocess(tmp)          # first: it refuses what is no music file
                 head = header(tmp)
                 seconds, ext = head.duration, head.extension     # the same bytes under any name: one path, one file
                 identity = audio_hash(tmp)
                 same = self.find_recording(identity, duration=seconds)
                 if same is not None:
                     return IngestResult(same, False, same_recording=True)
-                inputs = self.model.preprocess(tmp)
                 pred = self.model.postprocess(self.model.forward(inputs), path=str(tmp), inputs=inputs)
             except AudioError as exc:
                 raise AudioError(name, exc.reason) from None
