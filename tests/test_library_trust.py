@@ -41,6 +41,11 @@ def music(train_dir, tmp_path) -> Path:
         sf.write(folder / ("sub" if i % 2 else "") / f"{g}.flac", y, sr, format="FLAC")
     y, sr = sf.read(train_dir / "dub" / "dub.00001.wav", dtype="int16")
     sf.write(folder / "dub copy.wav", y, sr, subtype="PCM_16")
+    import mutagen
+
+    f = mutagen.File(folder / "doom.flac")          # a genre tag: a correction rewrites it in the library's file
+    f["genre"] = "Doom"
+    f.save()
     return folder
 
 
@@ -89,10 +94,16 @@ def test_copy_link_and_in_place_leave_the_users_folder_as_it_was(mode, table_mod
         assert all((lib / p).is_file() for _, p, _, _ in stored)
         if mode == "link":
             assert all((lib / p).stat().st_nlink == 2 for _, p, _, _ in stored)
-    # a correction and a removal: the library's own business, never the user's files
-    tid = stored[0][0]
+    # a correction (of the tagged file: its tag is rewritten in a copy or link) and a removal: the library's
+    # own business, never the user's files
+    tid = next(t for t, p, _, _ in stored if Path(p).name.startswith("doom"))
     assert main(["library", "relabel", str(tid), "ambient", *args]) == 0
-    assert main(["library", "remove", str(stored[1][0]), *args]) == 0
+    if mode != "in-place":
+        import mutagen
+
+        fixed = next(lib / p for t, p, _, _ in rows(lib) if t == tid)
+        assert mutagen.File(fixed)["genre"] == ["Ambient"] and fixed.stat().st_nlink == 1
+    assert main(["library", "remove", str(next(t for t, _, _, _ in stored if t != tid)), *args]) == 0
     assert tree(music) == before                                      # byte-identical, nothing gone
     assert main(["library", "check", *args]) == 0, capsys.readouterr()
 
@@ -181,8 +192,12 @@ def test_ctrl_c_stops_an_ingest_and_a_classify_within_3_s(table_model, train_dir
     assert again.stdout.count("already in the library") == len(listed)
     assert main(["library", "check", "--model", str(table_model), "--library", str(lib)]) == 0
 
+    print(f"ingest: exit {took:.2f} s after SIGINT")
+    folder = tmp_path / "to-classify"
+    for g in ("doom", "dub"):
+        shutil.copytree(train_dir / g, folder / g)
     out = tmp_path / "genres.csv"
-    cmd = [sys.executable, "-m", "genrefuse.cli", "classify", str(train_dir), "--model", str(table_model),
+    cmd = [sys.executable, "-m", "genrefuse.cli", "classify", str(folder), "--model", str(table_model),
            "--out", str(out), "--jobs", "2", "--chunk-size", "1"]
 
     def some_rows() -> bool:
@@ -190,11 +205,12 @@ def test_ctrl_c_stops_an_ingest_and_a_classify_within_3_s(table_model, train_dir
 
     r, took = _interrupt(cmd, started=some_rows, tmp_path=tmp_path)
     assert r.returncode == 130 and took < 3.0 and "interrupted" in r.stdout, (took, r.stdout, r.stderr)
+    print(f"classify: exit {took:.2f} s after SIGINT")
     done = out.read_text().count("\n") - 1
-    assert 2 <= done < 60
+    assert 2 <= done < 20
     again = subprocess.run(cmd, capture_output=True, text=True)
     assert again.returncode == 0 and f"{done} already there" in again.stdout, again.stdout
-    assert out.read_text().count("\n") == 61
+    assert out.read_text().count("\n") == 21
 
 
 def test_unsure_tracks_are_listed_and_a_failed_first_ingest_leaves_no_library(table_model, train_dir, tmp_path,

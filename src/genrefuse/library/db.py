@@ -181,6 +181,8 @@ def upgrade_schema(engine: Engine) -> None:
         conn.execute(text("CREATE UNIQUE INDEX IF NOT EXISTS ix_tracks_audio_hash ON tracks (audio_hash)"))
         # a listener's own uploads are left out of each recommendation: found by index, not a scan
         conn.execute(text("CREATE INDEX IF NOT EXISTS ix_tracks_added_by ON tracks (added_by)"))
+        # rows of an older library without an audio hash are matched by length first (Library.find_recording)
+        conn.execute(text("CREATE INDEX IF NOT EXISTS ix_tracks_duration ON tracks (duration)"))
 
 
 # NUL and the other C0 controls: PostgreSQL refuses NUL in text, and none belongs in a name or a tag
