@@ -347,7 +347,8 @@ async function refreshReview() {
       onclick: () => (me ? correct(t, r.genre, false, "review-status") : say("review-status", "Sign in to review.", "error")) });
     const li = el("li", {}, el("span", { className: "tag unsure", textContent: r.reason, title: r.why }),
       el("span", { className: "name", textContent: t.name, title: r.file }),
-      el("span", { className: "muted", textContent: `${r.genre}${tagged} → ${r.suggested} ${Math.round(100 * r.confidence)}%` }),
+      el("span", { className: "muted", textContent: r.suggested === r.genre ? `${r.genre}${tagged} ${Math.round(100 * r.confidence)}%`
+        : `${r.genre}${tagged} → ${r.suggested} ${Math.round(100 * r.confidence)}%` }),
       ...(r.suggested === r.genre ? [] : [accept]), keep);      // "make it X" only when X is another genre
     li.dataset.id = r.id;
     li.dataset.reason = r.reason;
