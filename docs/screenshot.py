@@ -8,20 +8,13 @@ Four of the shared clips are ingested into a fresh library through the CLI, `gen
 from __future__ import annotations
 
 import argparse
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from _common import serving  # noqa: E402  (genrefuse serve on a free loopback port until it answers)
 
 
 def main() -> int:
@@ -39,17 +32,7 @@ def main() -> int:
         lib = Path(tmp) / "lib"
         cli = [sys.executable, "-m", "genrefuse.cli"]
         subprocess.run([*cli, "ingest", *map(str, rest), "--library", str(lib)], check=True)
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen([*cli, "serve", "--library", str(lib), "--port", str(port)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            for _ in range(600):
-                try:
-                    if httpx.get(url + "/api/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.5)
+        with serving(lib) as (_, url):
             from playwright.sync_api import sync_playwright
 
             with sync_playwright() as p:
@@ -69,9 +52,6 @@ def main() -> int:
                 page.evaluate("document.getElementById('token-value').textContent = '(hidden in this picture)'")
                 page.screenshot(path=str(a.out), full_page=True)
                 browser.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     print(f"wrote {a.out}")
     return 0
 

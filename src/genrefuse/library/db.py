@@ -60,15 +60,22 @@ class Track(Base):
     def confidence(self) -> float:
         return float(self.probabilities.get(self.genre, max(self.probabilities.values(), default=0.0)))
 
+    def is_unsure(self, min_confidence: float) -> bool:
+        return self.confidence < min_confidence
+
+    def is_unknown(self, floor: float) -> bool:
+        """Less familiar to the model than ``floor`` (never for a genre a person confirmed)."""
+        return self.familiarity is not None and self.familiarity < floor and not self.confirmed
+
     def to_json(self, *, min_confidence: float = 0.0, floor: float = 0.0) -> dict:
         """The track for the API: ``confidence`` is its genre's probability, ``unsure`` whether that is
         below ``min_confidence`` (the model's threshold), ``unknown`` whether its familiarity is below
         ``floor`` (unlike every genre the model knew; never for a confirmed genre)."""
-        unknown = self.familiarity is not None and self.familiarity < floor and not self.confirmed
+        unknown = self.is_unknown(floor)
         return {"id": self.id, "familiarity": None if self.familiarity is None else round(self.familiarity, 4),
                 "unknown": bool(unknown), "file_genres": list(self.file_genres or []),
                 "styles": [{"name": n, "score": v} for n, v in self.styles or []], "name": self.original_name, "genre": self.genre, "duration": round(self.duration, 3),
-                "confidence": round(self.confidence, 6), "unsure": self.confidence < min_confidence,
+                "confidence": round(self.confidence, 6), "unsure": self.is_unsure(min_confidence),
                 "probabilities": self.probabilities, "model_id": self.model_id, "content_hash": self.content_hash,
                 "added_at": self.added_at.isoformat() + "Z", "artist": self.artist, "title": self.title,
                 "confirmed": bool(self.confirmed), "added_by": self.added_by, "in_place": self.in_place}

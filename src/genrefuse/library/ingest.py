@@ -172,16 +172,17 @@ class Library:
             tmp, digest = path, file_hash(path)
         else:
             first_look = check_file(path)
-            existing = self.find(file_hash(path))      # known content is not copied again (a resumed batch)
+            if in_place:                                 # read once, where it is
+                tmp, digest = path.resolve(), store.hash_in_place(path, since=first_look)
+                existing = self.find(digest)
+            else:
+                existing = self.find(file_hash(path))    # known content is not copied again (a resumed batch)
             if existing is not None:
                 self._moved_away(path, existing, mode)
                 return IngestResult(existing, False)
-            if in_place:
-                tmp, digest = path.resolve(), store.hash_in_place(path, since=first_look)
-            elif mode in ("link", "move") and not self.write_tags:
-                tmp, digest = store.link_to_incoming(path, self.dir, since=first_look)
-            else:
-                tmp, digest = store.copy_to_incoming(path, self.dir, since=first_look)
+            if not in_place:                             # a link shares the user's bytes: never with tags to write
+                take = store.link_to_incoming if mode in ("link", "move") and not self.write_tags else store.copy_to_incoming
+                tmp, digest = take(path, self.dir, since=first_look)
         try:
             existing = self.find(digest)
             if existing is not None:
@@ -248,7 +249,8 @@ class Library:
                     return IngestResult(winner, False, same_recording=winner.content_hash != track.content_hash)
                 raise
             update_playlists(self.dir, s, [track.genre])
-            self.flag_unsure(s)
+            if self.needs_look(track):             # a sure track leaves the list of unsure ones as it was
+                self.flag_unsure(s)
             return IngestResult(track, True)
 
     def add_genre(self, name: str) -> str:
@@ -282,7 +284,7 @@ class Library:
                 track = s.get(Track, track_id)           # read again under the lock: another writer may have moved it
                 if track is None:
                     raise NotFoundError(f"no track {track_id}")
-                old_genre, old_rel = track.genre, track.stored_path
+                old_genre, old_rel, looked = track.genre, track.stored_path, self.needs_look(track)
                 new_rel = old_rel if track.in_place else store.in_genre(old_rel, genre)
                 moved = new_rel != old_rel
                 if moved:
@@ -301,7 +303,8 @@ class Library:
                     self._retag(self.dir / new_rel, genre)
                 update_playlists(self.dir, s, {old_genre, genre})
                 update_labels(self.dir, s)
-                self.flag_unsure(s)
+                if looked:                              # confirmed now: it leaves the unsure list
+                    self.flag_unsure(s)
                 return track
 
     def remove(self, track_id: int, *, by: User | None = None) -> Track:
@@ -318,7 +321,8 @@ class Library:
                     (self.dir / track.stored_path).unlink(missing_ok=True)
                 update_playlists(self.dir, s, [track.genre])
                 update_labels(self.dir, s)
-                self.flag_unsure(s)
+                if self.needs_look(track):
+                    self.flag_unsure(s)
                 return track
 
     def _writable(self, track_id: int, by: User | None) -> Track:
@@ -344,8 +348,7 @@ class Library:
 
     def needs_look(self, track: Track) -> bool:
         """Unconfirmed and either unsure (below the model's threshold) or unknown (unfamiliar)."""
-        d = self.describe(track)
-        return not track.confirmed and (d["unsure"] or d["unknown"])
+        return not track.confirmed and (track.is_unsure(self.min_confidence) or track.is_unknown(self.familiarity_floor))
 
     def flag_unsure(self, session) -> None:
         """Keep ``playlists/_unsure.m3u8`` (the tracks that need a person) current."""
@@ -454,7 +457,7 @@ def ingest_many(inputs: list[str | Path], *, library_dir: str | Path, model_dir:
     if len(missing) == len(paths):
         raise DataError(f"no such file or folder: {', '.join(map(str, paths[:3]))}{' ...' if len(paths) > 3 else ''}")
     model_dir = library_model_dir(library_dir, model_dir)
-    new_library = not library_exists(library_dir, db_url) and not Path(library_dir).exists()
+    new_library = not Path(library_dir).exists()
     lib = Library.open(library_dir, model_dir, db_url=db_url)      # schema and folders before the workers start
     if mode == "in-place":
         lib.add_source_folders(Path(i) for i in inputs if Path(i).is_dir())
