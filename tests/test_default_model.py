@@ -1,5 +1,6 @@
 """The packaged default model, its card, calibrated confidence and the calibration maths."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -124,3 +125,24 @@ def test_logreg_kind_predicts_in_numpy_as_scikit_learn_does():
     assert np.abs(p - ref.predict_proba(X)).max() < 1e-9
     again = ClassicModel.from_state("logreg+musicnn", {"n_classes": 4, "seed": 0, "hyper": {}}, ours.state())
     assert np.array_equal(again.probabilities(table=X[:, :5], tags=X[:, 5:]), p)
+
+
+def test_onnx_runtime_without_onnx_falls_back_with_one_line(train_dir, tmp_path):
+    """ONNX Runtime installed but not the onnx package its export needs: the tagger runs in PyTorch, one
+    warning line says so, and the answer comes (before: a 60-line traceback and no answer)."""
+    import subprocess
+    import sys
+
+    from genrefuse import onnxrt
+
+    if not onnxrt.available():
+        pytest.skip("onnxruntime is not installed")
+    clip = train_dir / "doom" / "doom.00001.wav"
+    code = ("import sys; sys.modules['onnx'] = None\n"          # as if `pip install onnxruntime` without onnx
+            "from genrefuse.cli import main\n"
+            f"sys.exit(main(['predict', {str(clip)!r}]))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                       env={**os.environ, "GENREFUSE_MUSICNN_CACHE": str(tmp_path / "musicnn")})
+    assert r.returncode == 0 and clip.name in r.stdout, r.stderr
+    warnings = [line for line in r.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "pip install onnx" in warnings[0] and "Traceback" not in r.stderr, r.stderr

@@ -21,6 +21,32 @@ def available() -> bool:
     return True
 
 
+class ExportUnavailable(OSError):
+    """An export that does not exist yet and cannot be made here (the ``onnx`` package is missing)."""
+
+
+def can_export() -> bool:
+    """Whether PyTorch's ONNX exporter can run: it needs the ``onnx`` package beside ONNX Runtime."""
+    try:
+        import onnx  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def fallback_warning(what: str, exc: Exception) -> None:
+    """One line on stderr, once per ``what``, when ONNX Runtime cannot be used and PyTorch stands in."""
+    import sys
+
+    if what not in _WARNED:
+        _WARNED.add(what)
+        print(f"genrefuse: warning: {what} runs in PyTorch, not ONNX Runtime: {exc}", file=sys.stderr)
+
+
+_WARNED: set[str] = set()
+
+
 def graph_of(module, forward: Callable):
     """A ``torch.nn.Module`` that holds ``module`` and computes ``forward(module, *inputs)``: the graph to export."""
     import torch
@@ -53,9 +79,13 @@ def export_once(name: str, folders: list[Path], make: Callable[[Path], Path]) ->
     """``folder/name`` from the first folder that has it, else made by ``make(path)`` in the first
     writable one (a bundle or weights folder may be read-only)."""
     for folder in folders:
+        if (folder / name).is_file():
+            return folder / name
+    if not can_export():
+        raise ExportUnavailable(f"its ONNX graph {name} is not made yet and making it needs the onnx package "
+                                "(pip install onnx)")
+    for folder in folders:
         path = folder / name
-        if path.is_file():
-            return path
         try:
             folder.mkdir(parents=True, exist_ok=True)
             return make(path)

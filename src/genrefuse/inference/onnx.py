@@ -63,4 +63,9 @@ def predictor_for(bundle: Bundle, model_dir: str | Path) -> OnnxPredictor | None
     if not exportable(bundle) or not onnxrt.available():
         return None
     p = bundle.feature_params
-    return OnnxPredictor(cached_export(bundle, Path(model_dir)), n_mels=p.n_mels, n_frames=p.n_frames)
+    try:
+        path = cached_export(bundle, Path(model_dir))
+    except onnxrt.ExportUnavailable as exc:
+        onnxrt.fallback_warning("the genre model", exc)
+        return None
+    return OnnxPredictor(path, n_mels=p.n_mels, n_frames=p.n_frames)

@@ -109,7 +109,7 @@ class GenreModel:
 
             predictor = onnx.predictor_for(bundle, Path(path))
             if predictor is None and backend == "onnx" and onnx.exportable(bundle):
-                raise ModelError("ONNX Runtime is not installed (pip install onnxruntime)")
+                raise ModelError("ONNX Runtime cannot run this model here (pip install onnxruntime onnx)")
             used = "onnx" if predictor is not None else used
         return cls(bundle, predictor=predictor, device=device, tag_backend=backend, backend=used)
 

@@ -60,6 +60,8 @@ def export(weights: Path) -> Path:
     name = f"{weights.stem}-{file_hash(weights)[:12]}.onnx"
     try:
         return onnx.export_once(name, [weights.parent, weights_cache_dir()], make)
+    except onnx.ExportUnavailable:
+        raise
     except OSError as exc:
         raise ModelError(str(exc)) from None
 
@@ -82,7 +84,15 @@ def load_tagger(weights: str | Path | None = None, *, backend: str = "auto"):
         return load_musicnn(weights)
     if not onnx.available():
         raise ModelError("ONNX Runtime is not installed (pip install onnxruntime), so the onnx backend is not available")
-    return _onnx_tagger(_weights(weights))
+    try:
+        return _onnx_tagger(_weights(weights))
+    except onnx.ExportUnavailable as exc:
+        if backend == "onnx":
+            raise ModelError(f"the musicnn tagger cannot run in ONNX Runtime: {exc}") from None
+        onnx.fallback_warning("the musicnn tagger", exc)
+        from .musicnn import load_musicnn
+
+        return load_musicnn(weights)
 
 
 def _weights(weights: str | Path | None) -> Path:
