@@ -45,10 +45,9 @@ def cmd_ingest(a: argparse.Namespace) -> int:
     import json
 
     from ..library.ingest import ingest_many, library_model_dir
-    from ..models.bundle import read_config
+    from ..models.bundle import read_config, unsure_threshold
 
-    cfg = read_config(library_model_dir(a.library, a.model))
-    threshold = float((cfg.get("calibration") or {}).get("min_confidence", 0.0))
+    threshold = unsure_threshold(read_config(library_model_dir(a.library, a.model)))
 
     def each(line) -> None:             # as each file finishes, not at the end
         if line.error is not None:
@@ -80,11 +79,11 @@ def cmd_ingest(a: argparse.Namespace) -> int:
               file=sys.stderr)
     _report_failures(r.failures, "files")
     if r.interrupted:
-        return _interrupted(r.not_done, "ingest", a.inputs, a.library)
+        return _interrupted(r.not_done, "ingest")
     return 1 if r.failures else 0
 
 
-def _interrupted(not_done: list[str], verb: str, inputs, library) -> int:
+def _interrupted(not_done: list[str], verb: str) -> int:
     """After Ctrl-C: what was not done and how to finish; exit status 130 (128 + SIGINT)."""
     print(f"interrupted: {counted(len(not_done), 'files')} not done"
           + (":" if not_done else ""), file=sys.stderr)
@@ -183,7 +182,7 @@ def _scan(lib, a: argparse.Namespace) -> int:
     if r.added is not None:
         _report_failures(r.added.failures, "files")
         if r.added.interrupted:
-            return _interrupted(r.added.not_done, "library scan", [], a.library)
+            return _interrupted(r.added.not_done, "library scan")
     return 1 if r.gone and not a.forget or (r.added and r.added.failures) else 0
 
 

@@ -24,7 +24,7 @@ from ..fingerprint import audio_hash
 from ..genres import Vocabulary, split_genre_tag
 from ..inference.predict import GenreModel
 from ..io import file_hash
-from ..models.bundle import model_folder, model_id, read_config
+from ..models.bundle import model_folder, model_id, read_config, unsure_threshold
 from ..parallel import map_items, pid_alive
 from ..tagging import TAGGABLE, read_tags, write_genre
 from . import store
@@ -72,6 +72,7 @@ class Library:
         self.use_model(library_model_dir(self.dir, model_dir))
         self.write_tags = write_tags
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.db_url = db_url                # None: the SQLite file in the folder
         url = db_url or default_db_url(self.dir)
         try:
             self.engine = make_engine(url)
@@ -87,7 +88,7 @@ class Library:
         """Classify with the model in ``model_dir`` from now on (after `learn`, also in a running service)."""
         cfg = read_config(model_dir)
         self.model_dir, self.model_id = model_dir, model_id(model_dir)
-        self.min_confidence = float((cfg.get("calibration") or {}).get("min_confidence", 0.0))
+        self.min_confidence = unsure_threshold(cfg)
         self.familiarity_floor = float((cfg.get("familiarity") or {}).get("floor", 0.0))
         self.recipe = recipe_id(cfg["feature_params"], cfg.get("window_policy") or {})
         self.model_genres = list(cfg["genres"])
@@ -453,8 +454,7 @@ def ingest_many(inputs: list[str | Path], *, library_dir: str | Path, model_dir:
     if not paths:
         raise DataError(f"no audio files in {', '.join(map(str, inputs))} (looked for "
                         f"{', '.join(e[1:] for e in AUDIO_EXTENSIONS)})")
-    missing = [p for p in paths if not p.exists()]
-    if len(missing) == len(paths):
+    if not any(p.exists() for p in paths):
         raise DataError(f"no such file or folder: {', '.join(map(str, paths[:3]))}{' ...' if len(paths) > 3 else ''}")
     model_dir = library_model_dir(library_dir, model_dir)
     new_library = not Path(library_dir).exists()

@@ -218,16 +218,20 @@ def give_feedback(session: Session, user: User, track_id: int, action: str) -> d
         session.add(Feedback(user_id=user.id, track_id=track_id, action=action))
     else:
         fb.action = action
-    sign = 1.0 if action == "like" else -1.0
+    _move_weights(user, track.probabilities, 1.0 if action == "like" else -1.0)
+    session.commit()
+    return user.weights()
+
+
+def _move_weights(user: User, probabilities: dict[str, float], sign: float) -> None:
+    """Move ``user``'s genre weights by ``sign * FEEDBACK_RATE`` x a track's probabilities (floored at 0)."""
     rows = {g.genre: g for g in user.genres}
-    for genre, p in track.probabilities.items():
+    for genre, p in probabilities.items():
         row = rows.get(genre)
         if row is None:
             row = UserGenre(genre=genre, weight=0.0)
             user.genres.append(row)
         row.weight = max(0.0, row.weight + sign * FEEDBACK_RATE * p)
-    session.commit()
-    return user.weights()
 
 
 def withdraw_feedback(session: Session, user: User, track_id: int) -> dict[str, float]:
@@ -236,11 +240,7 @@ def withdraw_feedback(session: Session, user: User, track_id: int) -> dict[str, 
     if fb is None:
         raise NotFoundError(f"{user.name} has neither liked nor skipped track {track_id}")
     track = session.get(Track, track_id)
-    sign = -1.0 if fb.action == "like" else 1.0
-    rows = {g.genre: g for g in user.genres}
-    for genre, p in (track.probabilities if track else {}).items():
-        if genre in rows:
-            rows[genre].weight = max(0.0, rows[genre].weight + sign * FEEDBACK_RATE * p)
+    _move_weights(user, track.probabilities if track else {}, -1.0 if fb.action == "like" else 1.0)
     session.delete(fb)
     session.commit()
     return user.weights()

@@ -70,9 +70,7 @@ def scan_library(lib: Library, *, folders: list[Path] | None = None, forget: boo
         update_labels(lib.dir, s)
     new = [p for p in unnamed if p not in claimed]
     if add_new and new:
-        report.added = ingest_many(new, library_dir=lib.dir, model_dir=lib.model_dir,
-                                   db_url=None if str(lib.engine.url).startswith("sqlite") else
-                                   lib.engine.url.render_as_string(hide_password=False),
+        report.added = ingest_many(new, library_dir=lib.dir, model_dir=lib.model_dir, db_url=lib.db_url,
                                    jobs=jobs, progress=progress, mode="in-place", each=each)
     return report
 

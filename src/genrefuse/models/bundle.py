@@ -219,6 +219,11 @@ def names_a_model(arg: str | Path) -> bool:
     return str(arg) == DEFAULT_MODEL or (model_folder(arg) / CONFIG).is_file()
 
 
+def unsure_threshold(cfg: dict) -> float:
+    """The confidence under which a model's answers are called unsure (0 for an uncalibrated one)."""
+    return float((cfg.get("calibration") or {}).get("min_confidence", 0.0))
+
+
 def read_config(folder: str | Path) -> dict:
     """A model folder's ``config.json``, checked to be a bundle this version can read."""
     folder = Path(folder)
@@ -279,7 +284,7 @@ def load_bundle(folder: str | Path) -> Bundle:
     fam = cfg.get("familiarity") or {}
     return Bundle(kind, model, list(cfg["genres"]), params, np.asarray(cfg["table_mean"]), np.asarray(cfg["table_std"]),
                   extra, *tags, window_policy=policy, temperature=float(cal.get("temperature", 1.0)),
-                  min_confidence=float(cal.get("min_confidence", 0.0)), training_rows=load_training_rows(folder),
+                  min_confidence=unsure_threshold(cfg), training_rows=load_training_rows(folder),
                   familiarity_reference=np.asarray(fam["held_out"], np.float64) if fam.get("held_out") else None,
                   familiarity_floor=float(fam.get("floor", FLOOR)), familiarity_k=int(fam.get("k", K)))
 
@@ -290,7 +295,6 @@ def describe_model(path: str | Path | None = None) -> str:
     cfg = read_config(folder)
     card = cfg.get("card") or {}
     training = cfg.get("training") or {}
-    cal = cfg.get("calibration") or {}
     lines = [f"{card.get('name', folder.name)}: {cfg['kind']} ({model_id(folder)})  {folder}"]
     if card.get("summary"):
         lines.append(f"  {card['summary']}")
@@ -301,7 +305,7 @@ def describe_model(path: str | Path | None = None) -> str:
         lines.append(f"  accuracy: {measured['accuracy_mean']:.3f} +- {measured['accuracy_std']:.3f} ({measured['method']})")
         lines.append(f"  calibration: temperature {measured['temperature']:.2f}, ECE {measured['ece_uncalibrated']:.3f} -> "
                      f"{measured['ece_calibrated']:.3f} out of fold")
-    threshold = float(cal.get("min_confidence", 0.0))
+    threshold = unsure_threshold(cfg)
     lines.append(f"  unsure below confidence {threshold:.2f}"
                  + (f": out of fold {measured['sure_fraction']:.0%} of answers were sure and {measured['sure_accuracy']:.1%} "
                     f"of those right" if measured and measured.get("sure_accuracy") is not None else ""))
