@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 MUSICNN_SPEC ?= musicnn==0.1.0
 
-.PHONY: demo test install install-dev default-model screenshot clean
+.PHONY: demo test install install-dev default-model tagger-graph screenshot clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ demo: $(VENV)/.installed
 SHARED ?= ../shared/data
 default-model: $(VENV)/.installed
 	$(PY) -m genrefuse.training.default_model --shared $(SHARED) --out src/genrefuse/default_model
+
+# Rebuild the musicnn tagger's ONNX graph that ships in the package (src/genrefuse/pretrained/tagger_graph)
+# from the musicnn wheel's weights through the PyTorch port (about 5 s).
+tagger-graph: $(VENV)/.installed-dev
+	$(PY) -m genrefuse.pretrained.graph
 
 screenshot: $(VENV)/.installed-dev      # docs/page.png: the packaged model on the shared GTZAN clips, in Chromium
 	$(PY) docs/screenshot.py --clips $(SHARED)/gtzan-clips --out docs/page.png

@@ -13,11 +13,14 @@ SR = 22050
 
 
 def pytest_configure(config):
-    """Fill librosa's numba cache in the controller before the xdist workers start (see features.warmup)."""
+    """Compile librosa's numba functions in the controller before the xdist workers start: on a fresh
+    install several processes compiling and caching them at once crashed a worker (a segfault in a
+    numba gufunc). genrefuse itself no longer uses librosa; the tests compare against it."""
     if not hasattr(config, "workerinput"):
-        from genrefuse.features.warmup import warm_up
+        from genrefuse.features.clip import clip_inputs
 
-        warm_up()
+        t = np.arange(3 * SR) / SR
+        clip_inputs((0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), method="reference")
 
 
 def shared_path(*parts: str) -> Path:

@@ -128,8 +128,9 @@ def test_logreg_kind_predicts_in_numpy_as_scikit_learn_does():
 
 
 def test_onnx_runtime_without_onnx_falls_back_with_one_line(train_dir, tmp_path):
-    """ONNX Runtime installed but not the onnx package its export needs: the tagger runs in PyTorch, one
-    warning line says so, and the answer comes (before: a 60-line traceback and no answer)."""
+    """ONNX Runtime installed but not the onnx package its export needs, in a checkout without the shipped
+    tagger graph: the tagger runs in PyTorch, one warning line says so, and the answer comes (before: a
+    60-line traceback and no answer). With the shipped graph nothing is exported (test_light_path.py)."""
     import subprocess
     import sys
 
@@ -139,6 +140,7 @@ def test_onnx_runtime_without_onnx_falls_back_with_one_line(train_dir, tmp_path)
         pytest.skip("onnxruntime is not installed")
     clip = train_dir / "doom" / "doom.00001.wav"
     code = ("import sys; sys.modules['onnx'] = None\n"          # as if `pip install onnxruntime` without onnx
+            "from pathlib import Path; import genrefuse.pretrained.graph as g; g.FOLDER = Path('/nonexistent')\n"
             "from genrefuse.cli import main\n"
             f"sys.exit(main(['predict', {str(clip)!r}]))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,

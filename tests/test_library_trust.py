@@ -249,8 +249,6 @@ def test_unsure_tracks_are_listed_and_a_failed_first_ingest_leaves_no_library(ta
 def test_small_points_each_get_one_clear_line(table_model, tmp_path, capsys, monkeypatch):
     import socket
 
-    from genrefuse.features import warmup
-
     # a second server on a busy port: one line, before any library is created
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -263,9 +261,3 @@ def test_small_points_each_get_one_clear_line(table_model, tmp_path, capsys, mon
     # a missing folder is named as one
     assert main(["ingest", str(tmp_path / "nothere"), "--model", str(table_model), "--library", str(lib)]) == 2
     assert "no such file or folder" in capsys.readouterr().err and not lib.exists()
-    # a slow first warm-up says why nothing happens yet
-    monkeypatch.setattr(warmup, "_done", False)
-    monkeypatch.setattr(warmup, "NOTE_AFTER", 0.05)
-    monkeypatch.setattr(warmup, "_exercise", lambda *a: time.sleep(0.5))
-    warmup.warm_up()
-    assert "compiling once after installing" in capsys.readouterr().err

@@ -129,12 +129,15 @@ def duration(path: str | Path) -> float:
 
 
 def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
-    """Mono float32 ``y`` from ``orig_sr`` to ``target_sr`` Hz (soxr, librosa's default), float32."""
+    """Mono float32 ``y`` from ``orig_sr`` to ``target_sr`` Hz, float32, ``ceil(len(y) * target_sr / orig_sr)``
+    samples: what ``librosa.resample`` gives by default (soxr's high quality, then fixed to that length)."""
     if orig_sr == target_sr:
         return y
-    import librosa
+    import soxr
 
-    return np.ascontiguousarray(librosa.resample(y, orig_sr=orig_sr, target_sr=target_sr), dtype=np.float32)
+    n = int(np.ceil(y.shape[-1] * float(target_sr) / orig_sr))
+    out = soxr.resample(np.asarray(y, dtype=np.float32), orig_sr, target_sr, quality="soxr_hq")
+    return np.ascontiguousarray(np.pad(out, (0, max(0, n - out.shape[-1])))[:n], dtype=np.float32)
 
 
 def load(

@@ -84,6 +84,9 @@ def export_once(name: str, folders: list[Path], make: Callable[[Path], Path]) ->
     if not can_export():
         raise ExportUnavailable(f"its ONNX graph {name} is not made yet and making it needs the onnx package "
                                 "(pip install onnx)")
+    import sys
+
+    print(f"genrefuse: preparing the ONNX graph {name} (once, a few seconds)...", file=sys.stderr, flush=True)
     for folder in folders:
         path = folder / name
         try:

@@ -126,13 +126,11 @@ def map_items(
     total: int | None = None,
     unit: str = "file",
     progress: bool = True,
-    warm_up: Callable[[], None] | None = None,
 ) -> Iterator[Outcome]:
     """Yield an :class:`Outcome` per item as each finishes (not in input order when ``jobs > 1``).
 
     ``func`` must be picklable (a module-level function or a ``functools.partial`` of one).
-    Items are submitted a few per worker at a time, so an endless iterator streams. ``warm_up`` runs
-    once in this process before a pool starts (e.g. to fill a JIT cache the workers then share).
+    Items are submitted a few per worker at a time, so an endless iterator streams.
     """
     jobs = default_jobs() if jobs is None else max(1, jobs)
     if total is None and hasattr(items, "__len__"):
@@ -150,8 +148,6 @@ def map_items(
             first = next(items)
         except StopIteration:
             return
-        if warm_up is not None:
-            warm_up()
         items = itertools.chain([first], items)
         ctx = mp.get_context("forkserver")  # fork after torch/OpenMP start-up can deadlock
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=init_worker, initargs=(os.getpid(),))

@@ -284,9 +284,8 @@ def add_parsers(sub) -> None:
 
     embeddings_help = ("musicnn taggrams (an npz from `genrefuse embed` or the published GTZAN ones) for the "
                        "musicnn kinds, joined to the data by file stem; without it they are computed from audio")
-    from ..datasets.labelled import SPLITS
-    from ..models.fusion import FUSIONS
-    from ..models.kinds import MODEL_KINDS, kinds_help
+    from ..datasets.splits import SPLITS
+    from ..models.kinds import FUSIONS, MODEL_KINDS, kinds_help
 
     s = sub.add_parser("train", help="train a model; results and the model bundle go to RUN_DIR")
     s.add_argument("data", type=Path, help="audio dataset, a genrefuse library (its confirmed genres), or a features "

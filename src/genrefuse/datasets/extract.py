@@ -11,8 +11,7 @@ from ..audio import load_clip
 from ..errors import AudioError
 from ..features.clip import clip_inputs
 from ..features.params import DEFAULT_PARAMS, FeatureParams
-from ..features.table import FEATURE_COLUMNS
-from ..features.warmup import warm_up
+from ..features.columns import FEATURE_COLUMNS
 from ..parallel import map_items
 from ..io import file_hash
 from .cache import FeatureCache, read_manifest, write_manifest
@@ -46,7 +45,7 @@ def features_table(items: list[Item], out: str | Path, *, jobs: int | None = Non
     report = BatchReport()
     rows: dict[Path, dict] = {}
     for o in map_items(functools.partial(table_row, params=params), items, jobs=jobs, desc="features",
-                       progress=progress, warm_up=warm_up):
+                       progress=progress):
         if o.ok:
             rows[o.item.path] = o.value
             report.ok += 1
@@ -90,7 +89,7 @@ def extract_dataset(items: list[Item], cache_dir: str | Path, *, jobs: int | Non
         else:
             todo.append((o.item, o.value))
     for o in map_items(functools.partial(_extract_one, cache=cache), todo, jobs=jobs, desc="extract",
-                       progress=progress, warm_up=warm_up):
+                       progress=progress):
         if o.ok:
             digests[o.item[0].path] = o.value
         else:

@@ -14,11 +14,10 @@ from ..io import cache_dir as default_cache_dir
 from ..preprocess.track import ModelInputs
 from .extract import extract_dataset, load_cached
 from .layouts import discover, is_feature_table
-from .splits import fault_filtered_split, kfold_splits, random_split
+from .splits import SPLITS, fault_filtered_split, kfold_splits, random_split
 from .table_csv import read_feature_table
 from .tags import audio_summaries, join_embeddings
 
-SPLITS = ("random", "kfold", "fault-filtered")
 
 
 def feature_cache_dir(cache_dir: str | Path | None = None) -> Path:

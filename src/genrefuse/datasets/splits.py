@@ -13,6 +13,8 @@ import numpy as np
 
 from ..errors import DataError
 
+SPLITS = ("random", "kfold", "fault-filtered")     # the split choices of training commands
+
 SPLIT_NAMES = ("train", "valid", "test")
 FAULT_FILTERED_FILES = {"train": "train_filtered.txt", "valid": "valid_filtered.txt", "test": "test_filtered.txt"}
 

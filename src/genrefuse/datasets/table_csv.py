@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..io import atomic_path
-from ..features.table import FEATURE_COLUMNS, TABLE_COLUMNS
+from ..features.columns import FEATURE_COLUMNS, TABLE_COLUMNS
 
 
 @dataclass

@@ -4,8 +4,6 @@ from __future__ import annotations
 import numpy as np
 
 from .params import DEFAULT_PARAMS, FeatureParams
-from .spectral import mel_input
-from .table import table_vector
 
 METHODS = ("fast", "reference")
 
@@ -28,5 +26,8 @@ def clip_inputs(y: np.ndarray, *, params: FeatureParams = DEFAULT_PARAMS, method
 
         return fast_clip_inputs(y, params=params)
     if method == "reference":
+        from .spectral import mel_input
+        from .table import table_vector
+
         return mel_input(y, params=params), table_vector(y, params=params)
     raise ValueError(f"unknown feature method {method!r}; choose from {METHODS}")

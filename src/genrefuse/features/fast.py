@@ -1,7 +1,7 @@
-"""The fast path: both model inputs from one STFT, with an exact fast median filter for HPSS.
+"""The fast path: both model inputs from one STFT, with an exact fast median filter for HPSS, without librosa.
 
 Same numbers as the librosa reference path (``table.py``, ``spectral.py``): every feature is the same
-formula on the same spectrogram; only the work is shared and the slow pieces are replaced:
+formula on the same spectrogram (in numpy: ``dsp.py``); only the work is shared and the slow pieces are replaced:
 
 - one STFT serves the spectral features, chroma, the Mel spectrogram (Mel input, MFCC, onset envelope
   for tempo) and HPSS (librosa's ``effects.hpss`` computes the same STFT again);
@@ -20,12 +20,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import bottleneck
-import librosa
 import numpy as np
 
+from . import dsp
 from .params import DEFAULT_PARAMS, FeatureParams
-from .spectral import fix_frames
-from .table import FEATURE_COLUMNS
+from .columns import FEATURE_COLUMNS
+from .dsp import fix_frames
 
 HPSS_KERNEL = 31          # librosa.effects.hpss's default kernel size
 # Two pools: an HPSS task waits on a median task, so they must never queue in the same pool
@@ -66,10 +66,7 @@ def _softmask_split(X: np.ndarray, R: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=8)
 def _istft_tables(n_frames: int, n_fft: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
-    window = librosa.filters.get_window("hann", n_fft, fftbins=True).astype(np.float32)
-    wss = librosa.filters.window_sumsquare(window="hann", n_frames=n_frames, win_length=n_fft, n_fft=n_fft,
-                                           hop_length=hop, dtype=np.float32)
-    return window, wss
+    return dsp.hann(n_fft).astype(np.float32), dsp.window_sumsquare(n_frames=n_frames, n_fft=n_fft, hop=hop)
 
 
 def istft(D: np.ndarray, *, length: int, params: FeatureParams = DEFAULT_PARAMS) -> np.ndarray:
@@ -80,6 +77,8 @@ def istft(D: np.ndarray, *, length: int, params: FeatureParams = DEFAULT_PARAMS)
     """
     n_fft, hop = params.n_fft, params.hop_length
     if n_fft % hop:
+        import librosa
+
         return librosa.istft(D, hop_length=hop, n_fft=n_fft, dtype=np.float32, length=length)
     k = n_fft // hop
     n_frames = D.shape[1]
@@ -172,7 +171,7 @@ def fast_clip_inputs(y: np.ndarray, *, params: FeatureParams = DEFAULT_PARAMS) -
 
 def _fast_clip_inputs(y: np.ndarray, params: FeatureParams) -> tuple[np.ndarray, np.ndarray]:
     sr, n_fft, hop = params.sr, params.n_fft, params.hop_length
-    D = librosa.stft(y, n_fft=n_fft, hop_length=hop)
+    D = dsp.stft(y, n_fft=n_fft, hop=hop)
     mag = np.abs(D)
     hpss_f = _HPSS_POOL.submit(hpss_signals, D, mag, length=y.shape[-1], params=params)
     power = mag ** 2
@@ -182,20 +181,20 @@ def _fast_clip_inputs(y: np.ndarray, params: FeatureParams) -> tuple[np.ndarray,
         out[f"{name}_mean"] = float(np.mean(x))
         out[f"{name}_var"] = float(np.var(x))
 
-    stats("chroma_stft", librosa.feature.chroma_stft(S=power, sr=sr, n_fft=n_fft, hop_length=hop))
-    stats("rms", librosa.feature.rms(y=y, frame_length=n_fft, hop_length=hop))
-    freq = librosa.fft_frequencies(sr=sr, n_fft=n_fft)
+    stats("chroma_stft", dsp.chroma_stft(power, sr=sr, n_fft=n_fft))
+    stats("rms", dsp.rms(y, frame_length=n_fft, hop=hop))
+    freq = dsp.fft_frequencies(sr=sr, n_fft=n_fft)
     centroid, bandwidth, rolloff = _spectral_shape(mag, freq)
     stats("spectral_centroid", centroid)
     stats("spectral_bandwidth", bandwidth)
     stats("rolloff", rolloff)
-    stats("zero_crossing_rate", librosa.feature.zero_crossing_rate(y, frame_length=n_fft, hop_length=hop))
-    mel_pow = librosa.feature.melspectrogram(S=power, sr=sr, n_fft=n_fft, n_mels=params.n_mels)
-    mel_db = librosa.power_to_db(mel_pow)                       # ref 1: MFCC and the onset envelope
-    onset = librosa.onset.onset_strength(S=mel_db, sr=sr, hop_length=hop, aggregate=np.median)  # as beat_track
+    stats("zero_crossing_rate", dsp.zero_crossing_rate(y, frame_length=n_fft, hop=hop))
+    mel_pow = dsp.melspectrogram(power, sr=sr, n_fft=n_fft, n_mels=params.n_mels)
+    mel_db = dsp.power_to_db(mel_pow)                           # ref 1: MFCC and the onset envelope
+    onset = dsp.onset_strength(mel_db, n_fft=n_fft, hop=hop)   # as beat_track: the median over bands
     # beat_track's tempo without its beat positions (the table keeps only the tempo); 0 without onsets
-    tempo = librosa.feature.tempo(onset_envelope=onset, sr=sr, hop_length=hop) if onset.any() else 0.0
-    mfccs = librosa.feature.mfcc(S=mel_db, n_mfcc=params.n_mfcc)
+    tempo = dsp.tempo(onset, sr=sr, hop=hop) if onset.any() else 0.0
+    mfccs = dsp.mfcc(mel_db, n_mfcc=params.n_mfcc)
     harmonic, percussive = hpss_f.result()
     stats("harmony", harmonic)
     stats("perceptr", percussive)
@@ -205,7 +204,7 @@ def _fast_clip_inputs(y: np.ndarray, params: FeatureParams) -> tuple[np.ndarray,
     table = np.array([out[k] for k in FEATURE_COLUMNS], dtype=np.float64)
 
     # the Mel input: dB relative to the maximum, scaled to [0, 1]
-    db = librosa.power_to_db(mel_pow, ref=np.max)
+    db = dsp.power_to_db(mel_pow, ref=None)
     lo, hi = float(db.min()), float(db.max())
     scaled = (db - lo) / (hi - lo) if hi > lo else np.zeros_like(db)
     mel = fix_frames(scaled, params.n_frames).astype(np.float32)

@@ -17,6 +17,8 @@ import functools
 
 import numpy as np
 
+from . import dsp
+
 SR = 16000
 N_FFT = 512
 HOP = 256
@@ -71,14 +73,13 @@ def resample_reference(y: np.ndarray, sr: int) -> np.ndarray:
 
 def _interp_window() -> np.ndarray:
     """resampy's ``sinc_window`` table for :data:`RESAMPLE_FILTER`: the right wing of a Kaiser-windowed
-    sinc, ``num_zeros * 2**precision + 1`` values."""
-    import scipy.signal
-
+    sinc, ``num_zeros * 2**precision + 1`` values (``numpy.kaiser`` is scipy's Kaiser window; importing
+    scipy.signal would cost a second)."""
     f = RESAMPLE_FILTER
     num_bits = 2 ** f["precision"]
     n = num_bits * f["num_zeros"]
     sinc_win = f["rolloff"] * np.sinc(f["rolloff"] * np.linspace(0, f["num_zeros"], num=n + 1, endpoint=True))
-    taper = scipy.signal.windows.kaiser(2 * n + 1, beta=f["kaiser_beta"])[n:]
+    taper = np.kaiser(2 * n + 1, f["kaiser_beta"])[n:]
     return taper * sinc_win
 
 
@@ -143,9 +144,19 @@ def _polyphase(y: np.ndarray, matrix: np.ndarray, left: int, *, up: int, down: i
 
 def log_mel(y: np.ndarray) -> np.ndarray:
     """``y`` mono at 16 kHz -> log-compressed Mel spectrogram, shape (n_frames, 96), float32."""
+    D = dsp.stft(y, n_fft=N_FFT, hop=HOP, pad_mode="reflect")
+    return _compress(dsp.melspectrogram(np.abs(D) ** 2, sr=SR, n_fft=N_FFT, n_mels=N_MELS).T)
+
+
+def log_mel_reference(y: np.ndarray) -> np.ndarray:
+    """:func:`log_mel` by librosa, as the musicnn package computes it (the tests compare the two)."""
     import librosa
 
-    S = librosa.feature.melspectrogram(y=y, sr=SR, hop_length=HOP, n_fft=N_FFT, n_mels=N_MELS, pad_mode="reflect").T
+    return _compress(librosa.feature.melspectrogram(y=y, sr=SR, hop_length=HOP, n_fft=N_FFT, n_mels=N_MELS,
+                                                    pad_mode="reflect").T)
+
+
+def _compress(S: np.ndarray) -> np.ndarray:
     S = np.minimum(S, np.finfo(np.float16).max).astype(np.float16).astype(np.float32)     # the package's rounding
     return np.log10(10000 * S + 1).astype(np.float32)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import librosa
 
+from .dsp import fix_frames
 from .params import DEFAULT_PARAMS, FeatureParams
 
 
@@ -23,15 +24,6 @@ def mel_power(y: np.ndarray | None = None, *, S: np.ndarray | None = None,
     if S is None:
         S = power_stft(y, params=params)
     return librosa.feature.melspectrogram(S=S, sr=params.sr, n_fft=params.n_fft, n_mels=params.n_mels)
-
-
-def fix_frames(M: np.ndarray, n_frames: int) -> np.ndarray:
-    """Crop or pad (with the matrix's minimum) the last axis to ``n_frames``."""
-    if M.shape[-1] >= n_frames:
-        return M[..., :n_frames]
-    fill = float(M.min()) if M.size else 0.0
-    pad = [(0, 0)] * (M.ndim - 1) + [(0, n_frames - M.shape[-1])]
-    return np.pad(M, pad, constant_values=fill)
 
 
 def mel_input(y: np.ndarray | None = None, *, S: np.ndarray | None = None,

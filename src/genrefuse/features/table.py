@@ -8,19 +8,8 @@ from __future__ import annotations
 import numpy as np
 import librosa
 
+from .columns import FEATURE_COLUMNS, N_FEATURES, TABLE_COLUMNS  # noqa: F401  (re-exported)
 from .params import DEFAULT_PARAMS, FeatureParams
-
-_PAIRS = ("chroma_stft", "rms", "spectral_centroid", "spectral_bandwidth", "rolloff",
-          "zero_crossing_rate", "harmony", "perceptr")
-
-FEATURE_COLUMNS: tuple[str, ...] = (
-    *(f"{name}_{stat}" for name in _PAIRS for stat in ("mean", "var")),
-    "tempo",
-    *(f"mfcc{i}_{stat}" for i in range(1, 21) for stat in ("mean", "var")),
-)
-TABLE_COLUMNS: tuple[str, ...] = ("filename", "length", *FEATURE_COLUMNS, "label")
-N_FEATURES = len(FEATURE_COLUMNS)
-assert N_FEATURES == 57
 
 
 def _stats(out: dict, name: str, x: np.ndarray) -> None:

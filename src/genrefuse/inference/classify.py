@@ -18,7 +18,6 @@ from pathlib import Path
 
 from ..audio import iter_audio_files
 from ..errors import DataError
-from ..features.warmup import warm_up
 from ..models.bundle import model_folder, model_genres
 from ..parallel import default_jobs, map_items
 from ..progress import progress_bar
@@ -131,7 +130,7 @@ def classify(folder: str | Path, *, model_dir: str | Path, out: str | Path, jobs
     if scheduler:
         results = _dask_map(work, chunks, scheduler, jobs)
     else:
-        outcomes = map_items(work, chunks, jobs=jobs, progress=False, warm_up=warm_up)
+        outcomes = map_items(work, chunks, jobs=jobs, progress=False)
         results = (o.value if o.ok else [{"path": p, "error": o.error} for p in o.item] for o in outcomes)
     out.parent.mkdir(parents=True, exist_ok=True)
     new_file = not out.exists() or out.stat().st_size == 0

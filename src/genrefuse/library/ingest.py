@@ -19,7 +19,6 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..audio import AUDIO_EXTENSIONS, check_file, header, iter_audio_files
 from ..errors import AudioError, DataError, ForbiddenError, NotFoundError
-from ..features.warmup import warm_up
 from ..fingerprint import audio_hash
 from ..genres import Vocabulary, split_genre_tag
 from ..inference.predict import GenreModel
@@ -465,7 +464,7 @@ def ingest_many(inputs: list[str | Path], *, library_dir: str | Path, model_dir:
     work = functools.partial(_ingest_worker, library_dir=str(library_dir), model_dir=str(model_dir), db_url=db_url,
                              write_tags=write_tags, mode=mode)
     finished: set[str] = set()
-    outcomes = map_items(work, paths, jobs=jobs, desc="ingest", progress=progress, warm_up=warm_up)
+    outcomes = map_items(work, paths, jobs=jobs, desc="ingest", progress=progress)
     try:
         for o in outcomes:
             finished.add(str(o.item))

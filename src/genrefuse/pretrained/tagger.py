@@ -1,7 +1,8 @@
-"""The ported musicnn, run by ONNX Runtime when it is installed (3x faster on this CPU), else by PyTorch.
+"""The ported musicnn, run by ONNX Runtime (3x faster on this CPU than PyTorch).
 
-The export is made once from the converted weights and cached beside them, named by their hash
-(``MSD_musicnn-<sha12>.onnx``), so a stale export is never used.
+The default weights run from the graph shipped in the package (``graph.py``): no PyTorch needed. Other
+weights are exported once and cached beside them, named by their hash (``<stem>-<sha12>.onnx``), so
+a stale export is never used; without ONNX Runtime the PyTorch port stands in.
 """
 from __future__ import annotations
 
@@ -13,20 +14,13 @@ import numpy as np
 from ..errors import ModelError
 from .. import onnxrt as onnx
 from ..io import file_hash
-from .weights import DENSE, MSD_TAGS, N_MELS, PATCH_FRAMES, converted_path, weights_cache_dir
+from .graph import export_graph, shipped_graph
+from .weights import DENSE, MSD_TAGS, converted_path, weights_cache_dir
 
 BACKENDS = ("auto", "onnx", "torch")
 # patches per ONNX Runtime call: 28 patches (a 30 s clip) in batches of 4 took 0.56 s and 115 MB above the
 # session's base here, batches of 8 0.54 s and 244 MB, batches of 64 0.85 s and 780 MB
 BATCH = 4
-
-
-def _tags_and_penultimate(net, patches):
-    """The graph the ONNX file holds: patches -> (sigmoid tags, penultimate features)."""
-    import torch
-
-    logits, penultimate = net(patches)
-    return torch.sigmoid(logits), penultimate
 
 
 class OnnxMusiCNN:
@@ -50,12 +44,7 @@ def export(weights: Path) -> Path:
     """The ONNX export of converted musicnn weights, made once next to them (or, where that folder is
     read-only, in the musicnn cache folder)."""
     def make(path: Path) -> Path:
-        import torch
-
-        from .musicnn import load_musicnn
-
-        return onnx.export_module(onnx.graph_of(load_musicnn(weights), _tags_and_penultimate), (torch.zeros(2, PATCH_FRAMES, N_MELS),),
-                                  path, inputs=["patches"], outputs=["tags", "penultimate"])
+        return export_graph(weights, path)
 
     name = f"{weights.stem}-{file_hash(weights)[:12]}.onnx"
     try:
@@ -66,9 +55,8 @@ def export(weights: Path) -> Path:
         raise ModelError(str(exc)) from None
 
 
-@functools.lru_cache(maxsize=2)
 def _onnx_tagger(weights: Path) -> OnnxMusiCNN:
-    return OnnxMusiCNN(export(weights))
+    return _onnx_session(export(weights))
 
 
 def load_tagger(weights: str | Path | None = None, *, backend: str = "auto"):
@@ -79,20 +67,33 @@ def load_tagger(weights: str | Path | None = None, *, backend: str = "auto"):
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
     if backend == "torch" or (backend == "auto" and not onnx.available()):
-        from .musicnn import load_musicnn
-
-        return load_musicnn(weights)
+        return _torch_tagger(weights)
     if not onnx.available():
         raise ModelError("ONNX Runtime is not installed (pip install onnxruntime), so the onnx backend is not available")
+    if weights is None and shipped_graph() is not None:
+        return _onnx_session(shipped_graph())
     try:
         return _onnx_tagger(_weights(weights))
     except onnx.ExportUnavailable as exc:
         if backend == "onnx":
             raise ModelError(f"the musicnn tagger cannot run in ONNX Runtime: {exc}") from None
         onnx.fallback_warning("the musicnn tagger", exc)
-        from .musicnn import load_musicnn
+        return _torch_tagger(weights)
 
-        return load_musicnn(weights)
+
+def _torch_tagger(weights: str | Path | None):
+    """The PyTorch port (the ``[train]`` extra and the musicnn wheel)."""
+    try:
+        from .musicnn import load_musicnn
+    except ImportError as exc:
+        raise ModelError(f"the musicnn tagger needs ONNX Runtime (pip install onnxruntime) or PyTorch "
+                         f"(pip install 'genrefuse[train]'): {exc}") from None
+    return load_musicnn(weights)
+
+
+@functools.lru_cache(maxsize=2)
+def _onnx_session(path: Path) -> OnnxMusiCNN:
+    return OnnxMusiCNN(path)
 
 
 def _weights(weights: str | Path | None) -> Path:

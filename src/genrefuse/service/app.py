@@ -131,11 +131,8 @@ def serve(*, model_dir: str | Path, library_dir: str | Path, db_url: str | None 
     """Run the service until interrupted."""
     import uvicorn
 
-    from ..features.warmup import warm_up
-
     _check_port(host, port)             # before a library is created or a model loaded for nothing
     library = Library.open(library_dir, model_dir, db_url=db_url, aliases=aliases, write_tags=write_tags, create=True)
-    warm_up()
     library.model                       # loaded now, not by the first upload
     print(f"genrefuse serving {library.dir} with model {library.model_id} on http://{host}:{port} (API docs: /docs)")
     app = create_app(library, settings)

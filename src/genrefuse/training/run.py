@@ -17,7 +17,6 @@ from ..errors import DataError
 from . import distributed
 from .segments import by_track, segment_params, segment_policy, segmented
 from ..features.params import DEFAULT_PARAMS, FeatureParams
-from ..features.warmup import warm_up
 from ..genres import genre_order
 from ..models.bundle import load_bundle, model_folder
 from ..models.kinds import KINDS, PAPER_KINDS, model_kind
@@ -164,7 +163,7 @@ def _evaluate_audio(bundle, data: Path, *, embeddings, jobs, progress, device) -
     work = functools.partial(file_inputs, params=bundle.feature_params, policy=bundle.window_policy,
                              mel=bundle.uses_mel, tags=bundle.uses_tags and summaries is None)
     done: dict[Path, ModelInputs] = {}
-    for o in map_items(work, [i.path for i in items], jobs=jobs, desc="evaluate", progress=progress, warm_up=warm_up):
+    for o in map_items(work, [i.path for i in items], jobs=jobs, desc="evaluate", progress=progress):
         if o.ok:
             done[o.item] = o.value
         else:
