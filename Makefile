@@ -8,31 +8,33 @@ MUSICNN_SPEC ?= musicnn==0.1.0
 
 .PHONY: demo test install install-dev default-model tagger-graph screenshot clean
 
+# install: what the quick start needs (predict, tag, classify, ingest, serve): the core and the [library] extra;
+# no PyTorch. install-dev: everything (training, the tests), with the CPU build of PyTorch.
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "$(TORCH_SPEC)"
-	$(PY) -m pip install -q -e .
-	# the pretrained musicnn weights (a TensorFlow checkpoint read without TensorFlow; its declared
-	# dependencies pin old numpy and TensorFlow, hence --no-deps)
-	$(PY) -m pip install -q --no-deps "$(MUSICNN_SPEC)"
+	$(PY) -m pip install -q -e ".[library]"
 	touch $@
 	@echo "genrefuse is installed in $(VENV); put it on your PATH with: source $(VENV)/bin/activate"
 
 $(VENV)/.installed-dev: $(VENV)/.installed
+	$(PY) -m pip install -q "$(TORCH_SPEC)"
 	$(PY) -m pip install -q -e ".[dev]"
+	# the musicnn wheel's TensorFlow checkpoint, for the PyTorch port and `make tagger-graph` (read without
+	# TensorFlow; its declared dependencies pin old numpy and TensorFlow, hence --no-deps)
+	$(PY) -m pip install -q --no-deps "$(MUSICNN_SPEC)"
 	touch $@
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed-dev
 	$(VENV)/bin/genrefuse demo $(ARGS)
 
 # Rebuild the packaged default model (src/genrefuse/default_model) from ../shared/data: GTZAN's 443
 # fault-filtered training tracks, their table rows and published musicnn taggrams (about 15 s).
 SHARED ?= ../shared/data
-default-model: $(VENV)/.installed
+default-model: $(VENV)/.installed-dev
 	$(PY) -m genrefuse.training.default_model --shared $(SHARED) --out src/genrefuse/default_model
 
 # Rebuild the musicnn tagger's ONNX graph that ships in the package (src/genrefuse/pretrained/tagger_graph)

@@ -17,11 +17,17 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    import numpy
-    import torch
+    import importlib.metadata
+
+    def version(name: str) -> str | None:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:     # the light install has no torch
+            return None
 
     return {"cpu": cpu, "cores": len(os.sched_getaffinity(0)), "python": platform.python_version(),
-            "numpy": numpy.__version__, "torch": torch.__version__, "ld_preload": os.environ.get("LD_PRELOAD", "")}
+            "numpy": version("numpy"), "torch": version("torch"), "onnxruntime": version("onnxruntime"),
+            "ld_preload": os.environ.get("LD_PRELOAD", "")}
 
 
 def write_json(path: str | Path | None, result: dict) -> None:

@@ -73,6 +73,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _fail("interrupted")
         return 130
+    except ModuleNotFoundError as exc:  # a light install without the extra this command needs
+        from ..extras import missing_extra_message
+
+        message = missing_extra_message(args.command, exc)
+        if message is None:
+            raise
+        _fail(message)
+        return 2
     except BrokenPipeError:             # `genrefuse library list | head`: the reader has what it wanted
         _quiet_stdout()
         return 0

@@ -22,7 +22,6 @@ from ..models.training_rows import TrainingRows, join
 from ..preprocess.track import ModelInputs
 from ..progress import progress_bar
 from ..tagging import read_tags
-from ..training.learn import MIN_EXAMPLES, learn_rows
 from . import store
 from .db import Track
 from .features import load_features, save_features
@@ -107,9 +106,14 @@ def library_rows(lib: Library, *, from_tags: bool, progress: bool = True) -> tup
     return TrainingRows(np.concatenate(table), np.concatenate(tags), labels, ids), report, features
 
 
-def learn_library(lib: Library, *, from_tags: bool = False, base: str = "default", min_examples: int = MIN_EXAMPLES,
+def learn_library(lib: Library, *, from_tags: bool = False, base: str = "default", min_examples: int | None = None,
                   seed: int = 0, progress: bool = True) -> LearnReport:
-    """Fit the library's model into ``LIBRARY/model`` (replaced whole) and refresh every track's suggestion."""
+    """Fit the library's model into ``LIBRARY/model`` (replaced whole) and refresh every track's suggestion
+    (``min_examples``: tracks a genre needs, default :data:`~genrefuse.training.learn.MIN_EXAMPLES`).
+    Needs the ``[train]`` extra; the rest of the library does not."""
+    from ..training.learn import MIN_EXAMPLES, learn_rows          # here: PyTorch loads only for learning
+
+    min_examples = MIN_EXAMPLES if min_examples is None else min_examples
     if base not in BASES:
         raise DataError(f"unknown base {base!r}; choose from {', '.join(BASES)}")
     rows, report, features = library_rows(lib, from_tags=from_tags, progress=progress)
