@@ -124,3 +124,34 @@ def test_bad_values_in_table(tmp_path):
     p.write_text(header)
     with pytest.raises(DataError, match="no rows"):
         read_feature_table(p)
+
+
+def test_a_new_recipe_version_recomputes_and_a_foreign_entry_is_named(tmp_path, tone, monkeypatch):
+    """Cache keys carry the recipes' versions: changing one recomputes rather than reuses stale rows."""
+    from genrefuse.datasets.cache import FeatureCache
+    from genrefuse.datasets.extract import extract_dataset, load_manifest_dataset
+    from genrefuse.datasets.layouts import discover
+    from genrefuse.errors import DataError
+    from genrefuse.features import params as fp
+    from genrefuse.library.features import recipe_id
+
+    from conftest import tiny_params, write
+
+    write(tmp_path / "audio" / "a" / "one.wav", tone)
+    items = discover(tmp_path / "audio")
+    params = tiny_params()
+    cache = tmp_path / "cache"
+    extract_dataset(items, cache, jobs=1, params=params, progress=False)
+    before = FeatureCache(cache, params).folder
+    entry = next(before.rglob("*.npz"))
+    lib_recipe = recipe_id(params.to_dict(), {})
+    monkeypatch.setitem(fp.RECIPE_VERSIONS, "table", "gtzan-table-test")
+    after = FeatureCache(cache, params).folder
+    assert after != before and not after.exists()
+    extract_dataset(items, cache, jobs=1, params=params, progress=False)
+    assert len(list(after.rglob("*.npz"))) == 1                 # computed again under the new version
+    assert recipe_id(params.to_dict(), {}) != lib_recipe        # the library's rows are keyed the same way
+    monkeypatch.undo()
+    np.savez(entry, mel=np.zeros((3, 3), np.float32), table=np.zeros(57), length=np.int64(1))
+    with pytest.raises(DataError, match="other shapes than its parameters"):
+        load_manifest_dataset(cache, params=params)

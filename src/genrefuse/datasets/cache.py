@@ -1,7 +1,9 @@
-"""The feature cache: both model inputs of every clip, keyed by content hash and feature parameters.
+"""The feature cache: both model inputs of every clip, keyed by content hash, feature parameters and the
+recipes' versions (``features.params.RECIPE_VERSIONS``).
 
 Layout: ``CACHE/<params-key>/params.json`` and ``CACHE/<params-key>/<hh>/<sha256>.npz``; a readable
-``CACHE/manifest.csv`` lists the dataset (path, label, track, hash). Writes are atomic.
+``CACHE/manifest.csv`` lists the dataset (path, label, track, hash). Writes are atomic; reads check the
+arrays' shapes against the parameters.
 """
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..features.params import DEFAULT_PARAMS, FeatureParams
+from ..errors import DataError
+from ..features.params import DEFAULT_PARAMS, FeatureParams, RECIPE_VERSIONS
 from ..io import atomic_path, write_text_atomic
 from .layouts import Item
 
@@ -40,13 +43,25 @@ class FeatureCache:
     def put(self, digest: str, *, mel: np.ndarray, table: np.ndarray, length: int) -> None:
         params_file = self.folder / "params.json"
         if not params_file.exists():
-            write_text_atomic(params_file, json.dumps(self.params.to_dict(), indent=2))
+            write_text_atomic(params_file, json.dumps({**self.params.to_dict(), "recipes": {
+                k: RECIPE_VERSIONS[k] for k in ("table", "mel")}}, indent=2))
         atomic_save_npz(self.path_for(digest), mel=mel.astype(np.float32), table=table.astype(np.float64),
                         length=np.int64(length))
 
     def get(self, digest: str) -> dict[str, np.ndarray]:
-        with np.load(self.path_for(digest)) as z:
-            return {k: z[k] for k in z.files}
+        """The entry's arrays: ``mel`` ``(..., n_mels, n_frames)``, ``table`` ``(..., 57)`` (one clip, or a
+        stack of its segments), ``length``; an entry of other shapes is a :class:`DataError` naming it."""
+        path = self.path_for(digest)
+        with np.load(path) as z:
+            out = {k: z[k] for k in z.files}
+        mel, table = out.get("mel"), out.get("table")
+        p = self.params
+        if (mel is None or table is None or mel.shape[-2:] != (p.n_mels, p.n_frames) or table.shape[-1] != 57
+                or mel.shape[:-2] != table.shape[:-1]):
+            raise DataError(f"{path}: a feature-cache entry of other shapes than its parameters give (mel "
+                            f"{None if mel is None else mel.shape}, table {None if table is None else table.shape}); "
+                            f"delete it and run again")
+        return out
 
 
 MANIFEST_COLUMNS = ("path", "label", "track", "hash")

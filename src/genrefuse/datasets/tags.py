@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from ..features.params import RECIPE_VERSIONS
 from ..io import atomic_path
 from ..parallel import map_items
 from ..pretrained.embed import file_taggram, tag_summary, track_stem, track_summaries
 
-TAGS_CACHE_VERSION = "musicnn-msd-v2"      # bump when the taggram recipe changes (v2: the 2019 resampler)
 
 
 def join_embeddings(tracks: list[str], embeddings: str | Path, *, source: str) -> tuple[np.ndarray, np.ndarray]:
@@ -30,9 +30,11 @@ def join_embeddings(tracks: list[str], embeddings: str | Path, *, source: str) -
 
 def _cached_summary(job: tuple[Path, str], *, cache_dir: Path) -> np.ndarray:
     path, digest = job
-    target = cache_dir / TAGS_CACHE_VERSION / digest[:2] / f"{digest}.npy"
+    target = cache_dir / RECIPE_VERSIONS["taggram"] / digest[:2] / f"{digest}.npy"
     if target.is_file():
-        return tag_summary(np.load(target))
+        tags = np.load(target)
+        if tags.ndim == 2 and tags.shape[1] == 50:
+            return tag_summary(tags)          # else a damaged or foreign entry: computed again below
     tags = file_taggram(path)
     with atomic_path(target, suffix=".npy") as tmp:
         np.save(tmp, tags)

@@ -7,6 +7,21 @@ from dataclasses import asdict, dataclass
 
 from ..audio import SAMPLE_RATE
 
+# How each input is computed, versioned: bump one when its code changes (its parameters are hashed
+# already), and every cache keyed by it recomputes instead of serving stale rows. Feature cache (table
+# and Mel), the library's feature rows (table and taggram) and the taggram cache all key on these.
+RECIPE_VERSIONS = {
+    "table": "gtzan-table-1",       # the 57 features as features_30_sec.csv computes them
+    "mel": "mel-1",                 # the CNN's Mel input: dB re max, min-max scaled
+    "taggram": "musicnn-msd-v2",    # v2: the 2019 resampler (the name the taggram cache has always had)
+}
+
+
+def recipe_key(*inputs: str, versions: dict[str, str] | None = None) -> str:
+    """The versions of ``inputs`` as one string, e.g. ``table=gtzan-table-1,mel=mel-1``."""
+    versions = RECIPE_VERSIONS if versions is None else versions
+    return ",".join(f"{name}={versions[name]}" for name in inputs)
+
 
 @dataclass(frozen=True)
 class FeatureParams:
@@ -29,8 +44,9 @@ class FeatureParams:
         return cls(**known)
 
     def key(self) -> str:
-        """Short stable hash: part of the feature-cache key."""
-        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        """Short stable hash of the parameters and of the table and Mel recipes' versions: the feature
+        cache's folder."""
+        blob = json.dumps({**self.to_dict(), "recipe": recipe_key("table", "mel")}, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
 

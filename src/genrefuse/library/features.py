@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..features.params import recipe_key
 from ..io import atomic_path
 from ..preprocess.track import ModelInputs
 
@@ -17,8 +18,10 @@ FOLDER = ".features"
 
 
 def recipe_id(feature_params: dict, window_policy: dict) -> str:
-    """12 hex digits naming what the cached rows were computed with."""
-    text = json.dumps({"features": feature_params, "windows": window_policy}, sort_keys=True)
+    """12 hex digits naming what the cached rows were computed with: the parameters, the window policy and
+    the table and taggram recipes' versions."""
+    text = json.dumps({"features": feature_params, "windows": window_policy, "recipe": recipe_key("table", "taggram")},
+                      sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -49,6 +52,9 @@ def load_features(library_dir: Path, digest: str, recipe: str) -> ModelInputs | 
 
     try:
         arrays = load_file(str(path))
-        return ModelInputs(arrays["table"], tags=arrays["tags"])
+        table, tags = arrays["table"], arrays["tags"]
     except (OSError, KeyError, ValueError):
         return None
+    if table.ndim != 2 or table.shape[1] != 57 or tags.shape != (len(table), 100):
+        return None                        # not rows of this recipe: computed again
+    return ModelInputs(table, tags=tags)
