@@ -49,8 +49,12 @@ def cmd_extract(a: argparse.Namespace) -> int:
 
 
 def _train_config(a: argparse.Namespace):
-    from ..training.trainer import TrainConfig
+    from ..training.trainer import AUGMENT_SEGMENT_SECONDS, TrainConfig
 
+    if a.augment and a.segments is None:
+        print(f"genrefuse: --augment trains on {AUGMENT_SEGMENT_SECONDS:g} s segments (as --segments "
+              f"{AUGMENT_SEGMENT_SECONDS:g}): on whole windows it cost clean accuracy when measured; --segments "
+              "sets another length", file=sys.stderr)
     return TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, patience=a.patience, seed=a.seed,
                        device=a.device, precision=a.precision, fusion=a.fusion,
                        input_noise=a.input_noise, members=a.ensemble, augment=a.augment,
@@ -275,7 +279,8 @@ def add_parsers(sub) -> None:
         s.add_argument("--augment", nargs="?", const="default", metavar="POLICY",
                        help="augment the training clips of the audio kinds (cnn, fusion, fusion+musicnn): 'default' "
                             "(the value when none is given) or a comma-separated choice of shift, gain, pitch, "
-                            "stretch, noise, lowpass, highpass, specaugment (strengths in training/augment.py)")
+                            "stretch, noise, lowpass, highpass, specaugment (strengths in training/augment.py); "
+                            "implies --segments 3 unless --segments is given")
         s.add_argument("--augment-variants", type=_positive_int, default=2, metavar="K",
                        help="augmented copies of each training clip, computed once and cached (default 2)")
         s.add_argument("--segments", type=float, metavar="SECONDS",

@@ -1,0 +1,144 @@
+"""genrefuse beside its peers on the same clips, in one run: clips per second and peak memory.
+
+    python benchmarks/peers.py [--clips 40] [--baseline-src OLD/src] [--json out/bench/peers.json]
+
+Rows: `genrefuse classify --jobs 2` (packaged model, start-up included), the Python API warm in one process,
+Essentia's MusicExtractor (pip `essentia`; the descriptors its genre classifiers read, one extractor for all
+files, one process), and the librosa reference pipeline (the 57 features by librosa, the musicnn input by
+librosa and resampy, the same tagger; one process). With --baseline-src, also `genrefuse classify` from an
+older source tree (e.g. a `git worktree` of an earlier commit) as the reference for a speed-up. The clips are
+synthetic 30 s clips (`genrefuse synth`), the same for every row. Aim (the fast-and-light issue): classify at
+least 6x Essentia's clips per second.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import print_table, write_json  # noqa: E402
+from classify import tree_rss_mb  # noqa: E402
+
+AIM_X_ESSENTIA = 6.0
+
+API = """
+import sys, time
+from pathlib import Path
+from genrefuse import load_model
+files = [Path(p) for p in sys.argv[1:]]
+model = load_model()
+model.predict(files[0])                          # warm: the model and the tagger loaded
+t = time.perf_counter()
+for f in files:
+    model.predict(f)
+print(len(files) / (time.perf_counter() - t))
+"""
+
+ESSENTIA = """
+import sys, time
+import essentia
+essentia.log.infoActive = essentia.log.warningActive = False
+import essentia.standard as es
+files = sys.argv[1:]
+extract = es.MusicExtractor(lowlevelStats=["mean", "stdev"], rhythmStats=["mean", "stdev"], tonalStats=["mean", "stdev"])
+t = time.perf_counter()
+for f in files:
+    extract(f)
+print(len(files) / (time.perf_counter() - t))
+"""
+
+REFERENCE = """
+import sys, time
+from genrefuse.audio import load_clip, load_native
+from genrefuse.features import musicnn_input as mi
+from genrefuse.features.clip import clip_inputs
+from genrefuse.pretrained.tagger import load_tagger
+files = sys.argv[1:]
+tagger = load_tagger()
+t = time.perf_counter()
+for f in files:
+    clip_inputs(load_clip(f), method="reference")                  # librosa, feature by feature
+    y, sr = load_native(f)
+    tagger.taggram(mi.patches(mi.log_mel_reference(mi.resample_reference(y, sr)), hop_frames=mi.hop_frames(3.0)))
+print(len(files) / (time.perf_counter() - t))
+"""
+
+
+def run(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS of the process tree in MB, stdout) of a command, sampled every 0.1 s."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    peak = 0.0
+    while proc.poll() is None:
+        own, children = tree_rss_mb(proc.pid)
+        peak = max(peak, own + children)
+        time.sleep(0.1)
+    out, err = proc.communicate()
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(cmd[:4])} ... failed: {err[-800:]}")
+    return time.perf_counter() - t, peak, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clips", type=int, default=40)
+    ap.add_argument("--baseline-src", type=Path, help="an older genrefuse source tree (its src folder) to compare with")
+    ap.add_argument("--json", type=Path)
+    a = ap.parse_args()
+    result: dict = {"clips": a.clips, "aim_x_essentia": AIM_X_ESSENTIA, "rows": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        subprocess.run([sys.executable, "-m", "genrefuse.cli", "synth", str(tmp / "clips"), "--per-genre",
+                        str(-(-a.clips // 6)), "--seconds", "30", "--seed", "11"], check=True, capture_output=True)
+        files = sorted(str(p) for p in (tmp / "clips").rglob("*.wav"))[:a.clips]
+        lib = tmp / "lib"
+        for f in files:                                   # exactly these clips for classify too
+            dest = lib / Path(f).parent.name / Path(f).name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.link(f, dest)
+        rows = {}
+
+        def classify(name: str, env: dict | None = None) -> None:
+            out = tmp / f"{len(rows)}.csv"
+            wall, peak, _ = run([sys.executable, "-m", "genrefuse.cli", "classify", str(lib), "--out", str(out),
+                                 "--jobs", "2"], env)
+            rows[name] = {"clips_per_s": len(files) / wall, "peak_mb": peak, "note": "2 workers, start-up included"}
+
+        classify("genrefuse classify --jobs 2")
+        if a.baseline_src:
+            classify(f"genrefuse classify --jobs 2, from {a.baseline_src}",
+                     {**os.environ, "PYTHONPATH": str(a.baseline_src.resolve())})
+        for name, code, note in (("genrefuse Python API, warm", API, "one process, model loaded"),
+                                 ("librosa reference features + tagger", REFERENCE, "one process"),
+                                 ("Essentia MusicExtractor", ESSENTIA, "one process, one extractor")):
+            try:
+                _, peak, out = run([sys.executable, "-c", textwrap.dedent(code), *files])
+            except RuntimeError as exc:
+                if "No module named 'essentia'" in str(exc):
+                    print("Essentia is not installed (pip install essentia): its row is left out")
+                    continue
+                raise
+            rows[name] = {"clips_per_s": float(out.split()[-1]), "peak_mb": peak, "note": note}
+    ess = rows.get("Essentia MusicExtractor", {}).get("clips_per_s")
+    table = []
+    for name, r in rows.items():
+        r["x_essentia"] = r["clips_per_s"] / ess if ess else None
+        table.append([name, f"{r['clips_per_s']:.2f}", f"{r['peak_mb']:.0f}",
+                      f"{r['x_essentia']:.1f}x" if ess else "-", r["note"]])
+    print_table(["pipeline", "clips/s", "peak MB", "vs Essentia", "how"], table)
+    result["rows"] = rows
+    if ess:
+        x = rows["genrefuse classify --jobs 2"]["x_essentia"]
+        result["met"] = x >= AIM_X_ESSENTIA
+        print(f"aim: classify >= {AIM_X_ESSENTIA}x Essentia: {x:.1f}x, {'met' if result['met'] else 'MISSED'}")
+    write_json(a.json, result)
+
+
+if __name__ == "__main__":
+    main()
