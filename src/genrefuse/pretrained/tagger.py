@@ -55,8 +55,9 @@ def export(weights: Path) -> Path:
         raise ModelError(str(exc)) from None
 
 
+@functools.lru_cache(maxsize=2)
 def _onnx_tagger(weights: Path) -> OnnxMusiCNN:
-    return _onnx_session(export(weights))
+    return _onnx_session(export(weights))       # cached: export() hashes the weights
 
 
 def load_tagger(weights: str | Path | None = None, *, backend: str = "auto"):
