@@ -81,3 +81,21 @@ def test_segments_and_augmentation_through_train(train_dir, tmp_path):
               "--segments", "nope"])
     assert main(["train", str(train_dir), "--model", "mlp", "--augment", "--epochs", "1",
                  "--out", str(tmp_path / "x")]) == 2                              # augmentation needs the CNN
+
+
+def test_augment_implies_short_segments(capsys):
+    """--augment on whole windows cost clean accuracy on the robustness benchmark, so it implies 3 s
+    segments unless a length is given (README, benchmarks/robustness.py)."""
+    from genrefuse.cli.main import build_parser
+    from genrefuse.cli.model_commands import _train_config
+    from genrefuse.training.trainer import TrainConfig
+
+    assert TrainConfig(augment="default").with_implied_segments().segments == 3.0
+    assert TrainConfig(augment="default", segments=5.0).with_implied_segments().segments == 5.0
+    assert TrainConfig().with_implied_segments().segments is None
+    a = build_parser().parse_args(["train", "data", "--out", "run", "--augment"])
+    _train_config(a)
+    assert "--augment trains on 3 s segments" in capsys.readouterr().err
+    a = build_parser().parse_args(["train", "data", "--out", "run", "--augment", "--model", "mlp"])
+    _train_config(a)
+    assert capsys.readouterr().err == ""          # not an audio kind: refused later, not told about segments

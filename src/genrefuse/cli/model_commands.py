@@ -49,9 +49,11 @@ def cmd_extract(a: argparse.Namespace) -> int:
 
 
 def _train_config(a: argparse.Namespace):
+    from ..models.kinds import KINDS
     from ..training.trainer import AUGMENT_SEGMENT_SECONDS, TrainConfig
 
-    if a.augment and a.segments is None:
+    kind = KINDS.get(getattr(a, "model", None) or "fusion")
+    if a.augment and a.segments is None and (kind is None or kind.uses_mel):
         print(f"genrefuse: --augment trains on {AUGMENT_SEGMENT_SECONDS:g} s segments (as --segments "
               f"{AUGMENT_SEGMENT_SECONDS:g}): on whole windows it cost clean accuracy when measured; --segments "
               "sets another length", file=sys.stderr)
