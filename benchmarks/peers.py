@@ -13,6 +13,7 @@ least 6x Essentia's clips per second.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -67,6 +68,39 @@ for f in files:
     y, sr = load_native(f)
     tagger.taggram(mi.patches(mi.log_mel_reference(mi.resample_reference(y, sr)), hop_frames=mi.hop_frames(3.0)))
 print(len(files) / (time.perf_counter() - t))
+"""
+
+
+STAGES = """
+import os, sys, time
+os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})    # one core: each stage's own cost
+import numpy as np
+from genrefuse.audio import iter_windows, resample
+from genrefuse.features import dsp, musicnn_input as mi
+from genrefuse.features.fast import _fast_clip_inputs, hpss_signals
+from genrefuse.features.params import DEFAULT_PARAMS as P
+from genrefuse.pretrained.tagger import load_tagger
+from genrefuse import load_model
+files = sys.argv[1:]
+policy = load_model().bundle.window_policy
+tagger = load_tagger()
+cost = {k: 0.0 for k in ("decode", "resample to 16 kHz", "musicnn log-Mel", "musicnn tagger", "HPSS",
+                         "the other table features and the Mel input")}
+def timed(name, fn, *a, **k):
+    t = time.perf_counter(); out = fn(*a, **k); cost[name] += time.perf_counter() - t; return out
+for f in files:
+    (y, sr), = timed("decode", lambda: list(iter_windows(f, sr=None, policy=policy)))
+    y16 = timed("resample to 16 kHz", mi.resample, y, sr)
+    patches = mi.patches(timed("musicnn log-Mel", mi.log_mel, y16), hop_frames=mi.hop_frames(policy.patch_hop_seconds))
+    timed("musicnn tagger", tagger.taggram, patches)
+    y22 = resample(y, sr, P.sr)
+    D = dsp.stft(y22, n_fft=P.n_fft, hop=P.hop_length)
+    timed("HPSS", hpss_signals, D, np.abs(D), y=y22)
+    t = time.perf_counter(); _fast_clip_inputs(y22, P); whole = time.perf_counter() - t
+    cost["the other table features and the Mel input"] += whole
+cost["the other table features and the Mel input"] -= cost["HPSS"]
+import json
+print(json.dumps({k: v / len(files) for k, v in cost.items()}))
 """
 
 
@@ -125,6 +159,9 @@ def main() -> None:
                     continue
                 raise
             rows[name] = {"clips_per_s": float(out.split()[-1]), "peak_mb": peak, "note": note}
+        env1 = {**os.environ, "OMP_NUM_THREADS": "1"}
+        _, _, out = run([sys.executable, "-c", textwrap.dedent(STAGES), *files[:10]], env1)
+        stages = json.loads(out.splitlines()[-1])
     ess = rows.get("Essentia MusicExtractor", {}).get("clips_per_s")
     table = []
     for name, r in rows.items():
@@ -133,6 +170,11 @@ def main() -> None:
                       f"{r['x_essentia']:.1f}x" if ess else "-", r["note"]])
     print_table(["pipeline", "clips/s", "peak MB", "vs Essentia", "how"], table)
     result["rows"] = rows
+    total = sum(stages.values())
+    print_table(["stage (one core, per 30 s clip, 10 clips)", "seconds", "share"],
+                [[k, f"{v:.3f}", f"{v / total:.0%}"] for k, v in stages.items()] + [["all", f"{total:.3f}", ""]])
+    print(f"so 2 cores could classify at most {2 / total:.2f} clips/s with this design (start-up aside)")
+    result["stages_s_per_clip"] = stages
     if ess:
         x = rows["genrefuse classify --jobs 2"]["x_essentia"]
         result["met"] = x >= AIM_X_ESSENTIA

@@ -13,7 +13,7 @@ from .io import atomic_path
 
 
 def available() -> bool:
-    """Whether onnxruntime is installed (``pip install genrefuse[fast]``)."""
+    """Whether onnxruntime is installed (a core dependency; a broken or stripped install may lack it)."""
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
