@@ -291,7 +291,7 @@ def add_parsers(sub) -> None:
 
     embeddings_help = ("musicnn taggrams (an npz from `genrefuse embed` or the published GTZAN ones) for the "
                        "musicnn kinds, joined to the data by file stem; without it they are computed from audio")
-    from ..datasets.splits import SPLITS
+    from ..datasets import SPLITS
     from ..models.kinds import FUSIONS, MODEL_KINDS, kinds_help
 
     s = sub.add_parser("train", help="train a model; results and the model bundle go to RUN_DIR")
