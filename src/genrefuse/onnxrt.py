@@ -5,11 +5,14 @@ written whole before it is renamed into place.
 """
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 from .io import atomic_path
+
+log = logging.getLogger(__name__)
 
 
 def available() -> bool:
@@ -37,11 +40,9 @@ def can_export() -> bool:
 
 def fallback_warning(what: str, exc: Exception) -> None:
     """One line on stderr, once per ``what``, when ONNX Runtime cannot be used and PyTorch stands in."""
-    import sys
-
     if what not in _WARNED:
         _WARNED.add(what)
-        print(f"genrefuse: warning: {what} runs in PyTorch, not ONNX Runtime: {exc}", file=sys.stderr)
+        log.warning("%s runs in PyTorch, not ONNX Runtime: %s", what, exc)
 
 
 _WARNED: set[str] = set()
@@ -84,9 +85,7 @@ def export_once(name: str, folders: list[Path], make: Callable[[Path], Path]) ->
     if not can_export():
         raise ExportUnavailable(f"its ONNX graph {name} is not made yet and making it needs the onnx package "
                                 "(pip install onnx)")
-    import sys
-
-    print(f"genrefuse: preparing the ONNX graph {name} (once, a few seconds)...", file=sys.stderr, flush=True)
+    log.info("preparing the ONNX graph %s (once, a few seconds)...", name)
     for folder in folders:
         path = folder / name
         try:

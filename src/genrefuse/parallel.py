@@ -13,6 +13,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from typing import Any
 
+from .logs import configured_level, log_to_stderr
 from .progress import progress_bar
 
 from .errors import GenrefuseError, unforeseen
@@ -57,10 +58,14 @@ def _watch_parent(parent: int, interval: float = 1.0) -> None:
     threading.Thread(target=watch, name="genrefuse-parent-watch", daemon=True).start()
 
 
-def init_worker(parent: int) -> None:
-    """A pool worker's start: one thread for numerical libraries, and an end with its parent. Ctrl-C is the
-    parent's to handle (it reaches the whole process group): a worker finishes its item or is stopped."""
+def init_worker(parent: int, log_level: int | None = None) -> None:
+    """A pool worker's start: one thread for numerical libraries, an end with its parent, and its log on
+    stderr as the parent's. Ctrl-C is the parent's to handle (it reaches the whole process group): a worker
+    finishes its item or is stopped."""
     import signal
+
+    if log_level is not None:
+        log_to_stderr(log_level)
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _watch_parent(parent)
@@ -148,7 +153,8 @@ def map_items(
             return
         items = itertools.chain([first], items)
         ctx = mp.get_context("forkserver")  # fork after torch/OpenMP start-up can deadlock
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=init_worker, initargs=(os.getpid(),))
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=init_worker,
+                                   initargs=(os.getpid(), configured_level()))
         pending: set[Future] = set()
         finished = False
         try:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..errors import GenrefuseError
 from . import library_commands, model_commands
+from ..logs import level_for, log_to_stderr
 from .common import COMMANDS, _fail
 
 
@@ -20,6 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="genrefuse", description="Music genre classification (CNN + MLP feature "
                                 "fusion) and a genre-filed music library.")
     p.add_argument("--version", action="version", version=f"genrefuse {__version__}")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more of the log on stderr (debug)")
+    p.add_argument("-q", "--quiet", action="count", default=0, help="less of the log: -q warnings only, -qq errors only")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     model_commands.add_parsers(sub)
     library_commands.add_parsers(sub)
@@ -62,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = _files_not_options(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     args.argv = argv                    # as given: what a data-parallel launch passes on to its processes
+    log_to_stderr(level_for(args.verbose - args.quiet))
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):     # a non-UTF-8 file name is written out as the bytes it is
             stream.reconfigure(errors="surrogateescape")

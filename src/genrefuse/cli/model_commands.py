@@ -226,9 +226,18 @@ def cmd_classify(a: argparse.Namespace) -> int:
 
 @command("demo")
 def cmd_demo(a: argparse.Namespace) -> int:
-    from ..demo import run_demo
+    import time
 
-    run_demo(out=a.out, data=a.data, per_genre=a.per_genre, seconds=a.seconds, epochs=a.epochs, jobs=a.jobs)
+    from ..demo import RESULTS, run_demo
+    from ..training.reports import format_report
+
+    t0 = time.time()
+    report, run = run_demo(out=a.out, data=a.data, per_genre=a.per_genre, seconds=a.seconds, epochs=a.epochs,
+                           jobs=a.jobs)
+    print(f"\n{format_report(report)}\n")
+    for name, what in RESULTS:
+        print(f"  {what:<42}{run / name}")
+    print(f"\nDone in {time.time() - t0:.0f} s. Predict with: genrefuse predict {run / 'model'} FILE...")
     return 0
 
 

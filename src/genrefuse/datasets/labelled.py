@@ -2,6 +2,7 @@
 feature cache) or from a feature table, with the musicnn summaries when asked."""
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ from .layouts import discover, is_feature_table
 from .splits import SPLITS, fault_filtered_split, kfold_splits, random_split
 from .table_csv import read_feature_table
 from .tags import audio_summaries, join_embeddings
+
+log = logging.getLogger(__name__)
 
 
 
@@ -107,7 +110,7 @@ def _load(data: Path, *, with_mel: bool, cache_dir: Path, params: FeatureParams,
         raise DataError(f"{data}: no labelled audio found (expected genre folders, a GTZAN copy or a path,label manifest)")
     rows, report = extract_dataset(items, cache_dir, jobs=jobs, params=params, progress=progress)
     for f in report.failures:
-        print(f"skipped: {f}")
+        log.warning("skipped: %s", f)
     if not rows:
         raise DataError(f"{data}: no file could be read")
     ds = load_cached(rows, cache_dir, params=params, with_mel=with_mel)
@@ -128,7 +131,7 @@ def with_tag_inputs(data: LabelledData, *, embeddings: str | Path | None, cache_
         raise DataError(f"{data.source}: a feature table has no audio for the musicnn branch; give --embeddings")
     vectors, errors = audio_summaries(data.paths, data.hashes, cache_dir, jobs=jobs, progress=progress)
     for e in errors:
-        print(f"skipped: {e}")
+        log.warning("skipped: %s", e)
     keep = np.flatnonzero(np.isfinite(vectors).all(axis=1))
     out = data.subset(keep)
     out.tags = vectors[keep]
@@ -152,9 +155,9 @@ def make_splits(data: LabelledData, split: str, *, seed: int = 0, folds: int = 1
             raise DataError("the fault-filtered split needs --split-dir (the folder of train/valid/test_filtered.txt)")
         s, missing, unlisted = fault_filtered_split(data.tracks, split_dir)
         if missing:
-            print(f"fault-filtered split: {len(missing)} listed tracks are not in the data (e.g. {missing[0]})")
+            log.warning("fault-filtered split: %d listed tracks are not in the data (e.g. %s)", len(missing), missing[0])
         if unlisted:
-            print(f"fault-filtered split: {len(unlisted)} tracks of the data are in no list and are left out")
+            log.warning("fault-filtered split: %d tracks of the data are in no list and are left out", len(unlisted))
         if not len(s["train"]) or not len(s["test"]):
             raise DataError(f"{data.source}: the fault-filtered split leaves {len(s['train'])} training and "
                             f"{len(s['test'])} test tracks; both lists need tracks in the data (with --embeddings, "

@@ -2,6 +2,7 @@
 (joined by file stem) or computed from the audio with the ported musicnn and cached by content hash."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,8 @@ from ..features.params import RECIPE_VERSIONS
 from ..io import atomic_path
 from ..parallel import map_items
 from ..pretrained.embed import file_taggram, tag_summary, track_stem, track_summaries
+
+log = logging.getLogger(__name__)
 
 
 
@@ -23,8 +26,8 @@ def join_embeddings(tracks: list[str], embeddings: str | Path, *, source: str) -
         raise DataError(f"{embeddings}: no track of {source} has embeddings (joined by file stem, "
                         f"e.g. {track_stem(tracks[0]) if tracks else '?'})")
     if len(keep) < len(tracks):
-        print(f"embeddings: {len(tracks) - len(keep)} of {len(tracks)} tracks of {source} have none in "
-              f"{embeddings} and are left out")
+        log.warning("embeddings: %d of %d tracks of %s have none in %s and are left out", len(tracks) - len(keep),
+                    len(tracks), source, embeddings)
     return np.array(keep, dtype=np.int64), np.stack([summaries[track_stem(tracks[i])] for i in keep])
 
 

@@ -56,11 +56,11 @@ def create_app(library: Library, settings: ServeSettings = DEFAULTS, **overrides
                         state.collaborative["model"], _ = refit_collaborative(s, library.dir)
                         state.collaborative["feedback"] = n
             except Exception as exc:        # a failed refit keeps the last model; the service goes on
-                print(f"genrefuse: collaborative refit failed: {type(exc).__name__}: {exc}", flush=True)
+                log.error("collaborative refit failed: %s: %s", type(exc).__name__, exc)
             try:
                 state.confirmed = relearn_if_corrected(library, state.confirmed)
             except Exception as exc:        # the library keeps its last model
-                print(f"genrefuse: re-learning the library's genres failed: {type(exc).__name__}: {exc}", flush=True)
+                log.error("re-learning the library's genres failed: %s: %s", type(exc).__name__, exc)
 
     app = FastAPIOffline(title="genrefuse", version=__version__, lifespan=lifespan,
                          description="Classify uploaded music by genre, file it in a library, recommend it to "
@@ -134,7 +134,7 @@ def serve(*, model_dir: str | Path, library_dir: str | Path, db_url: str | None 
     _check_port(host, port)             # before a library is created or a model loaded for nothing
     library = Library.open(library_dir, model_dir, db_url=db_url, aliases=aliases, write_tags=write_tags, create=True)
     library.model                       # loaded now, not by the first upload
-    print(f"genrefuse serving {library.dir} with model {library.model_id} on http://{host}:{port} (API docs: /docs)")
+    log.info("serving %s with model %s on http://%s:%s (API docs: /docs)", library.dir, library.model_id, host, port)
     app = create_app(library, settings)
     # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: a local client could then pose as any address
     trusted = list(settings.forwarded_allow_ips)

@@ -75,8 +75,6 @@ def launch(argv: list[str], nproc: int) -> int:
         env = {**os.environ, "RANK": str(r), "LOCAL_RANK": str(r), "WORLD_SIZE": str(nproc),
                "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "GENREFUSE_TCMALLOC": os.environ.get(
                    "GENREFUSE_TCMALLOC", "1")}
-        if r:
-            env["GENREFUSE_QUIET"] = "1"            # progress bars from rank 0 only
         procs.append(subprocess.Popen([sys.executable, "-m", "genrefuse.cli", *argv], env=env))
     status = 0
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from ..preprocess.track import ModelInputs, file_inputs
 from .fit import fit_familiarity, fit_one
 from .reports import write_results
 from .trainer import TrainConfig
+
+log = logging.getLogger(__name__)
 
 
 def _save_features(out: Path, data: LabelledData, split: dict[str, np.ndarray]) -> None:
@@ -169,7 +172,7 @@ def _evaluate_audio(bundle, data: Path, *, embeddings, jobs, progress, device) -
         if o.ok:
             done[o.item] = o.value
         else:
-            print(f"skipped: {o.error}")
+            log.warning("skipped: %s", o.error)
     items = [i for i in items if i.path in done]
     if not items:
         raise DataError(f"{data}: no file could be read")
