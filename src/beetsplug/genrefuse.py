@@ -1,0 +1,134 @@
+"""genrefuse for beets: the genre of each track, told from its audio, in beets' genre field.
+
+Enable it with ``plugins: genrefuse`` in beets' config; then ``beet genrefuse [QUERY]`` predicts the matching
+items, and with ``auto: yes`` every import does. It calls genrefuse's own prediction (the packaged model, a
+model folder, or a genrefuse library's learnt model) and keeps each file's model inputs in a cache keyed by
+its audio (the hash of its decoded samples, so that the tags beets writes do not invalidate it): a second
+run only decodes to find them. Options, in the ``genrefuse:`` section of beets' config::
+
+    auto: no              # also predict at import
+    model: default        # the packaged model, a model folder, or a genrefuse library (its learnt model)
+    count: 1              # the most probable genres to store
+    separator: ", "       # between them, where beets has a single genre string
+    min_confidence: null  # leave tracks less confident than this (null: the model's own threshold)
+    force: no             # replace genres an item already has
+    styles: no            # also store the musicnn tagger's styles (electronic, house, punk, ...)
+    unknown: skip         # "none of these": skip, closest (store the closest genre), or a value to store
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from beets import ui
+from beets.plugins import BeetsPlugin
+
+
+class GenrefusePlugin(BeetsPlugin):
+    def __init__(self) -> None:
+        super().__init__()
+        self.config.add({"auto": False, "model": "default", "count": 1, "separator": ", ", "min_confidence": None,
+                         "force": False, "styles": False, "unknown": "skip"})
+        if self.config["auto"].get(bool):
+            self.import_stages = [self.imported]
+        self._model = None
+
+    # ------------------------------------------------------------------ beets' hooks
+    def commands(self) -> list[ui.Subcommand]:
+        cmd = ui.Subcommand("genrefuse", help="tell each item's genre from its audio (genrefuse)")
+        cmd.parser.add_option("-f", "--force", action="store_true", default=None,
+                              help="replace genres the items already have")
+        cmd.parser.add_option("-p", "--pretend", action="store_true", help="say what would be stored; change nothing")
+
+        def run(lib, opts, args) -> None:
+            if opts.force is not None:
+                self.config["force"] = opts.force
+            for item in lib.items(args):
+                self.process(item, write=ui.should_write(), pretend=opts.pretend)
+
+        cmd.func = run
+        return [cmd]
+
+    def imported(self, session, task) -> None:
+        for item in task.imported_items():
+            self.process(item, write=ui.should_write())
+
+    # ------------------------------------------------------------------ the work
+    @property
+    def model(self):
+        if self._model is None:
+            from genrefuse import load_model
+
+            name = self.config["model"].as_str()
+            self._model = load_model(None if name == "default" else Path(os.path.expanduser(name)))
+            threshold = self.config["min_confidence"].get()
+            if threshold is not None:
+                self._model.min_confidence = float(threshold)
+        return self._model
+
+    def process(self, item, *, write: bool, pretend: bool = False) -> None:
+        """Predict one item and store its genre (and, when beets is set to write, its file's tag)."""
+        old = _genres(item)
+        if old and not self.config["force"].get(bool):
+            self._log.info("{}: keeps its genre {} (force: yes replaces it)", item, ", ".join(old))
+            return
+        try:
+            prediction = self.predict(os.fsdecode(item.path))
+        except Exception as exc:          # genrefuse's one-line errors; the batch goes on
+            self._log.warning("{}: {}", item, exc)
+            return
+        values = self.values(prediction)
+        if not values:
+            why = "unlike every genre the model knows" if prediction.unknown else \
+                f"unsure ({prediction.genre} {prediction.confidence:.2f})"
+            self._log.info("{}: left as it is: {}", item, why)
+            return
+        self._log.info("{}: {} -> {}", item, ", ".join(old) or "(no genre)", ", ".join(values))
+        if pretend:
+            return
+        if "genres" in item._fields:
+            item.genres = values
+        else:                             # beets before the multi-valued field
+            item.genre = self.config["separator"].as_str().join(values)
+        item.try_sync(write=write, move=False)
+
+    def values(self, prediction) -> list[str]:
+        """What to store for a prediction: its top genres, styles if asked; none for a guess to leave alone."""
+        if prediction.unknown:
+            policy = self.config["unknown"].as_str()
+            if policy == "skip":
+                return []
+            if policy != "closest":
+                return [policy]
+        elif prediction.unsure:
+            return []
+        values = [g for g, _ in prediction.top(self.config["count"].get(int))]
+        if self.config["styles"].get(bool):
+            values += [name for name, _ in prediction.styles if name not in values]
+        return values
+
+    def predict(self, path: str):
+        """genrefuse's prediction of a file, its model inputs cached by the file's audio."""
+        from genrefuse.fingerprint import audio_hash
+        from genrefuse.io import cache_dir
+        from genrefuse.library.features import load_features, recipe_id, save_features
+
+        model = self.model
+        cfg = model.bundle
+        recipe = recipe_id(cfg.feature_params.to_dict(), cfg.window_policy.to_dict())
+        folder = cache_dir("beets")
+        digest = audio_hash(path)         # the samples' SHA-256, whatever tags beets writes
+        inputs = None if cfg.uses_mel else load_features(folder, digest, recipe)
+        if inputs is None:
+            inputs = model.preprocess(path)
+            if not cfg.uses_mel:
+                save_features(folder, digest, recipe, inputs)
+        return model.postprocess(model.forward(inputs), path=path, inputs=inputs)
+
+
+def _genres(item) -> list[str]:
+    """The genres an item has now, from the multi-valued field where beets has it."""
+    if "genres" in item._fields:
+        return [g for g in (item.get("genres") or []) if g]
+    genre = item.get("genre") or ""
+    return [genre] if genre else []
