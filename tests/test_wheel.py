@@ -27,7 +27,7 @@ def test_the_wheel_alone_predicts_and_serves(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for part in ("genrefuse/default_model/config.json", "genrefuse/default_model/model.safetensors",
                  "genrefuse/pretrained/tagger_graph/MSD_musicnn.onnx", "genrefuse/pretrained/tagger_graph/LICENSE.md",
-                 "genrefuse/service/static/index.html", "genrefuse/service/static/app.js"):
+                 "genrefuse/service/static/index.html", "genrefuse/service/static/app.js", "beetsplug/genrefuse.py"):
         assert part in names, part
 
     venv = tmp_path / "venv"
