@@ -79,6 +79,14 @@ def test_hybrid_falls_back_to_genre_and_never_offers_rated_tracks(tmp_path, tabl
         give_feedback(s, users[3], tracks[0].id, "skip")
         model, why = refit_collaborative(s, lib.dir)
         assert model is not None and (lib.dir / "cf" / "cf.safetensors").is_file(), why
+        # a light install without implicit: genre alone, said in the message; the stored model stays
+        import importlib.util
+
+        real = importlib.util.find_spec
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "implicit" else real(name, *a))
+            none, light = refit_collaborative(s, lib.dir)
+        assert none is None and "[recommend] extra" in light and (lib.dir / "cf" / "cf.safetensors").is_file()
         recs = recommend(s, users[3], limit=20, cf=model)
         rated = {*mine, tracks[0].id}
         assert rated.isdisjoint(r["track"]["id"] for r in recs)

@@ -256,9 +256,14 @@ def refit_collaborative(session: Session, library_dir: str | Path) -> tuple[coll
     little feedback, remove any old model and say why (recommendations then use genre alone)."""
     import scipy.sparse as sp
 
+    import importlib.util
+
     likes = session.execute(select(Feedback.user_id, Feedback.track_id).where(Feedback.action == "like")).all()
     listeners = {u for u, _ in likes}
     folder = Path(library_dir) / CF_FOLDER
+    if importlib.util.find_spec("implicit") is None:      # a light install: genre alone, said once per refit
+        return None, ("collaborative filtering needs the [recommend] extra (pip install 'genrefuse[recommend]'): "
+                      "recommending by genre alone")
     if len(likes) < MIN_LIKES or len(listeners) < MIN_LISTENERS:
         if folder.exists():
             import shutil
