@@ -98,3 +98,14 @@ def test_a_command_whose_extra_is_missing_names_it_in_one_line(tmp_path):
         assert r.returncode == 2 and len(lines) == 1, r.stderr
         assert f"needs the [{extra}] extra" in lines[0] and f"pip install 'genrefuse[{extra}]'" in lines[0]
     assert not (tmp_path / "lib").exists()
+
+
+def test_every_extra_named_for_a_module_is_one_of_the_packages_extras():
+    import tomllib
+    from pathlib import Path
+
+    from genrefuse.extras import EXTRA_OF
+
+    declared = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    assert set(EXTRA_OF.values()) <= set(declared), set(EXTRA_OF.values()) - set(declared)

@@ -135,9 +135,13 @@ def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
         return y
     import soxr
 
-    n = int(np.ceil(y.shape[-1] * float(target_sr) / orig_sr))
     out = soxr.resample(np.asarray(y, dtype=np.float32), orig_sr, target_sr, quality="soxr_hq")
-    return np.ascontiguousarray(np.pad(out, (0, max(0, n - out.shape[-1])))[:n], dtype=np.float32)
+    return fix_length(out, int(np.ceil(y.shape[-1] * float(target_sr) / orig_sr)))
+
+
+def fix_length(y: np.ndarray, n: int) -> np.ndarray:
+    """Mono ``y`` cut or zero-padded to ``n`` samples, contiguous float32 (as ``librosa.util.fix_length``)."""
+    return np.ascontiguousarray(np.pad(y, (0, max(0, n - y.shape[-1])))[:n], dtype=np.float32)
 
 
 def load(

@@ -1,5 +1,6 @@
-"""Which optional part of the installation (``pip install 'genrefuse[EXTRA]'``) brings which module: one
-place for the error a command gives when its extra is missing, and for pyproject.toml's lists."""
+"""Which optional part of the installation (``pip install 'genrefuse[EXTRA]'``) brings which module, for the
+one-line error a command gives when its extra is missing. The extras themselves are pyproject.toml's
+``[project.optional-dependencies]``; a test checks that every extra named here is one of them."""
 from __future__ import annotations
 
 # top-level module -> the extra that installs it (pyproject.toml's [project.optional-dependencies])

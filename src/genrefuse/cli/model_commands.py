@@ -52,15 +52,16 @@ def _train_config(a: argparse.Namespace):
     from ..models.kinds import KINDS
     from ..training.trainer import AUGMENT_SEGMENT_SECONDS, TrainConfig
 
+    config = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, patience=a.patience, seed=a.seed,
+                         device=a.device, precision=a.precision, fusion=a.fusion,
+                         input_noise=a.input_noise, members=a.ensemble, augment=a.augment,
+                         augment_variants=a.augment_variants, segments=a.segments)
     kind = KINDS.get(getattr(a, "model", None) or "fusion")
-    if a.augment and a.segments is None and (kind is None or kind.uses_mel):
+    if config.with_implied_segments(reads_mel=kind is None or kind.uses_mel) is not config:
         print(f"genrefuse: --augment trains on {AUGMENT_SEGMENT_SECONDS:g} s segments (as --segments "
               f"{AUGMENT_SEGMENT_SECONDS:g}): on whole windows it cost clean accuracy when measured; --segments "
               "sets another length", file=sys.stderr)
-    return TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, patience=a.patience, seed=a.seed,
-                       device=a.device, precision=a.precision, fusion=a.fusion,
-                       input_noise=a.input_noise, members=a.ensemble, augment=a.augment,
-                       augment_variants=a.augment_variants, segments=a.segments)
+    return config
 
 
 def _print_report(report: dict, out: Path) -> None:

@@ -17,6 +17,7 @@ import functools
 
 import numpy as np
 
+from ..audio import fix_length
 from . import dsp
 
 SR = 16000
@@ -50,7 +51,7 @@ def resample(y: np.ndarray, sr: int) -> np.ndarray:
         out = resample_reference(y, sr)
     else:
         out = _polyphase(y, *_phases(int(sr)), up=up, down=down, n_out=int(len(y) * SR / sr))
-    return np.ascontiguousarray(np.pad(out, (0, max(0, n - len(out))))[:n], dtype=np.float32)
+    return fix_length(out, n)
 
 
 def resample_reference(y: np.ndarray, sr: int) -> np.ndarray:
@@ -68,7 +69,7 @@ def resample_reference(y: np.ndarray, sr: int) -> np.ndarray:
     out = resampy.resample(y, sr, SR, filter="sinc_window", num_zeros=f["num_zeros"], precision=f["precision"],
                            window=window, rolloff=f["rolloff"])
     n = int(np.ceil(len(y) * SR / sr))
-    return np.ascontiguousarray(np.pad(out, (0, max(0, n - len(out))))[:n], dtype=np.float32)
+    return fix_length(out, n)
 
 
 def _interp_window() -> np.ndarray:

@@ -17,10 +17,9 @@ RECIPE_VERSIONS = {
 }
 
 
-def recipe_key(*inputs: str, versions: dict[str, str] | None = None) -> str:
+def recipe_key(*inputs: str) -> str:
     """The versions of ``inputs`` as one string, e.g. ``table=gtzan-table-1,mel=mel-1``."""
-    versions = RECIPE_VERSIONS if versions is None else versions
-    return ",".join(f"{name}={versions[name]}" for name in inputs)
+    return ",".join(f"{name}={RECIPE_VERSIONS[name]}" for name in inputs)
 
 
 @dataclass(frozen=True)

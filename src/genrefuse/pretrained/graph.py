@@ -53,6 +53,7 @@ def build(out: Path = FOLDER) -> Path:
     import torch
 
     from .musicnn import weights_path
+    from .weights import DENSE, MSD_TAGS, N_MELS, PATCH_FRAMES
 
     weights = weights_path()                 # the wheel's checkpoint, converted once
     graph = export_graph(weights, Path(out) / GRAPH_NAME)
@@ -63,7 +64,8 @@ def build(out: Path = FOLDER) -> Path:
     write_text_atomic(Path(out) / "source.json", json.dumps({
         "graph": GRAPH_NAME, "graph_sha256": file_hash(graph), "musicnn": dist.version,
         "converted_weights_sha256": file_hash(weights), "torch": torch.__version__.split("+")[0],
-        "inputs": {"patches": ["n", 187, 96]}, "outputs": {"tags": ["n", 50], "penultimate": ["n", 200]},
+        "inputs": {"patches": ["n", PATCH_FRAMES, N_MELS]},
+        "outputs": {"tags": ["n", len(MSD_TAGS)], "penultimate": ["n", DENSE]},
         "rebuild": "make tagger-graph"}, indent=2) + "\n")
     return graph
 

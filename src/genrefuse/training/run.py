@@ -66,9 +66,7 @@ def train_run(data: str | Path | LabelledData, out: str | Path, *, kind: str = "
     Returns the report.
     """
     spec = model_kind(kind)
-    config = (config or TrainConfig())
-    if spec.uses_mel:
-        config = config.with_implied_segments()
+    config = (config or TrainConfig()).with_implied_segments(reads_mel=spec.uses_mel)
     out = Path(out)
     if not isinstance(data, LabelledData):
         data = load_labelled(data, with_mel=spec.uses_mel and not config.segments, with_tags=spec.uses_tags,

@@ -41,9 +41,12 @@ class TrainConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def with_implied_segments(self) -> "TrainConfig":
-        """This config, with ``segments`` set to :data:`AUGMENT_SEGMENT_SECONDS` when it augments on whole windows."""
-        return replace(self, segments=AUGMENT_SEGMENT_SECONDS) if self.augment and not self.segments else self
+    def with_implied_segments(self, *, reads_mel: bool = True) -> "TrainConfig":
+        """This config, with ``segments`` set to :data:`AUGMENT_SEGMENT_SECONDS` when it augments a kind that
+        reads the Mel input (the only ones augmentation is for) on whole windows; else this very config."""
+        if reads_mel and self.augment and not self.segments:
+            return replace(self, segments=AUGMENT_SEGMENT_SECONDS)
+        return self
 
 
 class ClipDataset(Dataset):
