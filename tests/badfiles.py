@@ -60,7 +60,7 @@ def make_corpus(folder: Path) -> dict[Path, str | None]:
     put("lying_header.wav", None, lying + (_tone(5) * 32767).astype("<i2").tobytes())
     put("missing.wav", "no such file")
     (folder / "broken_link.wav").symlink_to(folder / "nowhere.wav")
-    out[folder / "broken_link.wav"] = "no such file"
+    out[folder / "broken_link.wav"] = "a broken link"
     # files that must be answered
     put("exactly_2s.wav", None, y=_tone(2.0))
     put("dc_offset.wav", None, y=np.full(5 * SR, 0.5, np.float32))

@@ -251,12 +251,15 @@ def test_signup_is_limited_per_client(table_model, tmp_path):
 
 
 # -------------------------------------------------------------------------------------- 5. the limiter
-def test_forwarded_headers_do_not_reset_the_limiter_and_a_valid_token_passes(server):
+def test_forwarded_headers_do_not_reset_the_limiter_and_a_blocked_client_is_not_checked(server):
+    # the module's last use of the server: it leaves this address blocked for a minute
+    assert httpx.get(server.url + "/api/me", headers=server.auth).status_code == 200
     for i in range(25):
         r = httpx.get(server.url + "/api/me", headers={"Authorization": "Bearer wrong",
                                                        "X-Forwarded-For": f"10.0.{i}.1"})
     assert r.status_code == 429
-    assert httpx.get(server.url + "/api/me", headers=server.auth).status_code == 200     # never refused
+    r = httpx.get(server.url + "/api/me", headers=server.auth)      # a right guess is no better than a wrong one
+    assert r.status_code == 429 and "wrong tokens" in r.json()["detail"]
 
 
 def test_the_limiter_forgets_and_is_bounded():
@@ -358,7 +361,7 @@ def test_predict_and_ingest_go_through_odd_folders(odd_folder, table_model, tmp_
     assert r.returncode == 1, r.stderr
     out, err = r.stdout, r.stderr.decode(errors="replace")
     assert b"ok.wav" in out and b"caf\xe9.wav" in out                # the name written as the bytes it is
-    for name, reason in (("loop.wav", "a symbolic link loop"), ("broken.wav", "no such file"),
+    for name, reason in (("loop.wav", "a symbolic link loop"), ("broken.wav", "a broken link"),
                          ("pipe.wav", "not a regular file (a named pipe)")):
         assert f"{name}: {reason}" in err, err
     assert "Traceback" not in err
@@ -558,7 +561,7 @@ def test_library_check_finds_what_is_wrong(table_model, train_dir, tmp_path, cap
     (lib / files[2].split("/")[0] / "stray.wav").write_bytes(b"x")
     assert main(["library", "check", "--library", str(lib), "--model", str(table_model)]) == 1
     out = capsys.readouterr().out
-    assert "is missing" in out and "no longer holds" in out and "a file without a row" in out
+    assert "is missing" in out and "cannot be decoded" in out and "a file without a row" in out
 
 
 def test_library_list_into_a_closed_pipe_is_quiet(table_model, train_dir, tmp_path):

@@ -6,9 +6,10 @@ soundfile (libsndfile) decodes wav, au, flac, ogg and mp3; every decoder failure
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -47,6 +48,8 @@ def check_file(path: str | Path) -> os.stat_result:
     try:
         st = os.stat(path)
     except FileNotFoundError:
+        if os.path.islink(path):
+            raise AudioError(path, f"a broken link (what it leads to, {os.readlink(path)}, is gone)") from None
         raise AudioError(path, "no such file or folder") from None
     except OSError as exc:
         reason = "a symbolic link loop" if exc.errno == errno.ELOOP else f"cannot be read ({exc.strerror})"
@@ -73,7 +76,79 @@ def _open(path: Path) -> sf.SoundFile:
         with quiet_decoder():
             return sf.SoundFile(os.fsencode(path))     # bytes: a non-UTF-8 name opens as the bytes it is
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        raise AudioError(path, f"not a readable audio file ({_short(exc)})") from None
+        first = exc
+    view = _mp3_after_tags(path)
+    if view is not None:
+        return view
+    raise AudioError(path, f"not a readable audio file ({_short(first)})") from None
+
+
+# an ID3v2 tag ahead of an mp3's first frame: libsndfile finds the frames behind a large one (a 6 KB XMP
+# frame, say) only when the file is named .mp3; every reader of ours reads such a file whatever its name
+_ID3_SEARCH = 1 << 16          # bytes searched for the first MPEG frame after the tag (padding, a stray ID3v1)
+
+
+class _Tail(io.RawIOBase):
+    """A read-only view of a file from byte ``start`` on (libsndfile's virtual I/O reads it as a file)."""
+
+    def __init__(self, path: Path, start: int):
+        self._f, self._start = open(path, "rb"), start
+        self._f.seek(start)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        return self._f.readinto(buf)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            offset += self._start
+        return self._f.seek(offset, whence) - self._start
+
+    def tell(self) -> int:
+        return self._f.tell() - self._start
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
+
+
+class _TailSoundFile(sf.SoundFile):
+    """A SoundFile over a :class:`_Tail` that closes the view with itself."""
+
+    def close(self) -> None:
+        super().close()
+        self._tail.close()
+
+
+def _mp3_after_tags(path: Path) -> sf.SoundFile | None:
+    """The mp3 behind an ID3v2 tag, opened from its first frame; None when ``path`` is no such file."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(10)
+            if len(head) < 10 or head[:3] != b"ID3" or any(b & 0x80 for b in head[6:10]):
+                return None
+            end = 10 + (head[6] << 21 | head[7] << 14 | head[8] << 7 | head[9]) + (10 if head[5] & 0x10 else 0)
+            f.seek(end)
+            data = f.read(_ID3_SEARCH)
+    except OSError:
+        return None
+    for i in range(len(data) - 1):
+        if data[i] == 0xFF and data[i + 1] & 0xE0 == 0xE0:
+            tail = _Tail(path, end + i)
+            try:
+                with quiet_decoder():
+                    f = _TailSoundFile(tail)
+            except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
+                tail.close()
+                return None
+            f._tail = tail
+            return f
+    return None
 
 
 def _short(exc: Exception) -> str:
@@ -123,9 +198,29 @@ def header(path: str | Path) -> AudioHeader:
         return _header(f)
 
 
+# the fewest bytes a second of real audio takes in any format read here (FLAC of near silence takes a few
+# hundred); a header that claims more seconds than this allows is counted out by decoding instead
+MIN_BYTES_PER_SECOND = 64
+
+
 def duration(path: str | Path) -> float:
-    """Duration in seconds, read from the header."""
-    return header(path).duration
+    """Duration in seconds: the header's, unless the file is far too small to hold that much audio (a header
+    that claims days for a file that plays 3 s): then the decoded samples, counted."""
+    path = Path(path)
+    with _open(path) as f:
+        h = _header(f)
+        size = os.stat(path).st_size
+        if h.duration * MIN_BYTES_PER_SECOND <= size or not h.sr:
+            return h.duration
+        n = 0
+        with quiet_decoder():
+            try:
+                f.seek(0)
+                while len(block := f.read(frames=READ_BLOCK, dtype="int16", always_2d=True)):
+                    n += len(block)
+            except (sf.LibsndfileError, RuntimeError, ValueError):
+                pass                                  # a cut-off file: what decoded counts
+        return n / h.sr
 
 
 def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
@@ -364,13 +459,15 @@ def _mono(y: np.ndarray, name: str) -> np.ndarray:
     return y
 
 
-def iter_audio_files(inputs: Iterable[str | Path], *, strict: bool = False) -> Iterator[Path]:
+def iter_audio_files(inputs: Iterable[str | Path], *, strict: bool = False,
+                     skip: Callable[[Path], bool] | None = None) -> Iterator[Path]:
     """Files as given (so that a bad one is reported later), folders walked for audio files depth
     first, each folder sorted and listed one at a time (hidden folders skipped; links to folders are not
     followed, so a link loop cannot trap the walk). A folder that cannot be listed, and anything with an
     audio extension that is not a regular file (a pipe, a broken link, a link loop), is yielded too, so that
     the reader reports it in one line and the batch goes on. With ``strict`` a missing input raises
-    :class:`DataError` instead of being passed on."""
+    :class:`DataError` instead of being passed on. A folder for which ``skip(folder)`` holds (a library's
+    own, inside the folder being walked) is not entered."""
     for inp in inputs:
         root = Path(inp)
         if not root.is_dir():
@@ -390,7 +487,7 @@ def iter_audio_files(inputs: Iterable[str | Path], *, strict: bool = False) -> I
             subdirs = []
             for e in entries:
                 if _is_dir(e):
-                    if not e.name.startswith("."):
+                    if not e.name.startswith(".") and not (skip is not None and skip(Path(e.path))):
                         subdirs.append(Path(e.path))
                 elif is_audio_path(e.name):
                     yield Path(e.path)

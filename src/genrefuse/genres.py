@@ -2,7 +2,9 @@
 turns what people and taggers write ("Hip-Hop", "hip hop", a user's own aliases) into a model's genres."""
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -29,8 +31,18 @@ ALIASES: dict[str, str] = {
     "rock'n'roll": "rock", "country and western": "country", "classic": "classical", "rhythm and blues": "blues",
 }
 DISPLAY_NAMES: dict[str, str] = {"hiphop": "Hip-Hop"}      # how a genre is written into a file's tags
-# names no genre may take: the answer for "none of these", and the library's own folders
-RESERVED = ("unknown", "playlists", "backups", "cf", "model")
+# names no genre (nor its folder) may take: the answer for "none of these", and every folder and file a
+# library keeps beside its genre folders (``library.check.NOT_GENRE_FOLDERS`` must stay among them)
+RESERVED = ("unknown", "playlists", "backups", "cf", "model", ".incoming", ".locks", ".features",
+            "library.sqlite", "labels.csv")
+# names Windows gives its devices: no file or folder may be called so there, with any extension
+WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+                             *(f"lpt{i}" for i in range(1, 10))})
+MAX_GENRE_CHARS = 64
+MAX_GENRE_BYTES = 192        # UTF-8; every name derived from a genre (folder, playlist, tag) stays far below 255
+# characters that show nothing or change the character before them: two names that look alike must be one
+_INVISIBLE = {"Mn", "Me", "Cf", "Cc", "Co", "Cs", "Cn", "Zl", "Zp"}
+_FOLDER_SAFE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9_-])?$")     # no trailing dot (Windows)
 # what separates several genres in one tag value ("Rock; Indie Rock", "Electronic / House"); '&' is not one
 # ("Rhythm & Blues", "Drum & Bass")
 TAG_SEPARATORS = re.compile(r"\s*(?:;|,|/|\||\\\\|\x00)\s*")
@@ -49,7 +61,27 @@ def split_genre_tag(values: Iterable[str]) -> list[str]:
 
 
 def _key(name: str) -> str:
-    return "".join(c for c in name.casefold() if c not in " -_&/.")
+    return "".join(c for c in unicodedata.normalize("NFKC", name).casefold() if c not in " -_&/.")
+
+
+def folder_name(genre: str) -> str:
+    """The one name a genre's files, playlist and folder go by: the genre itself when it is a plain folder
+    name, else a slug of it (``drum & bass`` -> ``drum-bass``, ``música`` -> ``musica``, a name of no
+    Latin letters -> ``genre-<hash8>``). Two genres with the same folder name (case aside) are one genre."""
+    if _FOLDER_SAFE.match(genre):
+        return genre
+    plain = "".join(c for c in unicodedata.normalize("NFKD", genre) if not unicodedata.combining(c))
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", plain).strip("-.")[:64]
+    if not slug or not _FOLDER_SAFE.match(slug):
+        slug = "genre-" + hashlib.sha256(genre.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return slug
+
+
+def reserved_name(name: str) -> bool:
+    """Whether a file or folder called ``name`` could be taken for one the library keeps for itself, or
+    cannot exist on Windows (``CON``, ``nul.txt``), case and look-alike letters aside."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return folded in RESERVED or folded.split(".", 1)[0].strip() in WINDOWS_DEVICES
 
 
 class Vocabulary:
@@ -97,18 +129,30 @@ class Vocabulary:
         return genre
 
     def new_name(self, name: str) -> str:
-        """The name a new genre is stored under: trimmed, lower case, single spaces; an existing genre's
-        name when ``name`` means one. A :class:`DataError` for an empty, reserved or over-long name."""
+        """The name a new genre is stored under: Unicode-normalised (NFKC), trimmed, lower case, single
+        spaces; an existing genre's name when ``name`` means one or would share its folder
+        (:func:`folder_name`). A :class:`DataError` for an empty, over-long or reserved name (also once
+        accents are dropped and wide letters folded: ``ćf``, ``ｍｏｄｅｌ``), and for one with invisible or
+        combining characters (``rock`` + a zero-width space looks like ``rock`` and is not)."""
         known = self.get(name)
         if known is not None:
             return known
-        clean = " ".join(str(name).split()).casefold()
+        clean = " ".join(unicodedata.normalize("NFKC", str(name)).split()).casefold()
         if not clean or not _key(clean):
             raise DataError(f"{name!r} is not a genre name")
-        if len(clean) > 64 or any(c in clean for c in "/\\\x00") or clean in RESERVED or clean.startswith("."):
-            raise DataError(f"{name!r} cannot be a genre name (at most 64 characters, no slashes, not "
-                            f"{' or '.join(RESERVED)})")
-        return clean
+        hidden = [c for c in clean if unicodedata.category(c) in _INVISIBLE]
+        if hidden:
+            raise DataError(f"{name!r} cannot be a genre name: it holds invisible or combining characters "
+                            f"({', '.join(f'U+{ord(c):04X}' for c in dict.fromkeys(hidden))})")
+        if len(clean) > MAX_GENRE_CHARS or len(clean.encode()) > MAX_GENRE_BYTES:
+            raise DataError(f"{name!r} cannot be a genre name: at most {MAX_GENRE_CHARS} characters "
+                            f"({MAX_GENRE_BYTES} bytes in UTF-8)")
+        folder = folder_name(clean)
+        if any(c in clean for c in "/\\") or clean.startswith(".") or reserved_name(clean) or reserved_name(folder):
+            raise DataError(f"{name!r} cannot be a genre name (no slashes; not {', '.join(RESERVED[:5])}, the "
+                            f"library's own folders, nor a Windows device name such as CON or NUL)")
+        same = next((g for g in self.genres if folder_name(g).casefold() == folder.casefold()), None)
+        return same if same is not None else clean
 
     def resolve_all(self, names: Iterable[str]) -> list[str]:
         """Each name resolved, duplicates dropped, order kept."""

@@ -168,13 +168,15 @@ def cmd_library(a: argparse.Namespace) -> int:
 def _scan(lib, a: argparse.Namespace) -> int:
     from ..library.scan import scan_library
 
-    r = scan_library(lib, folders=a.folders or None, forget=a.forget, add_new=not a.no_add, jobs=a.jobs,
+    r = scan_library(lib, folders=a.folders or None, forget=a.forget, add_new=not a.no_add, force=a.force, jobs=a.jobs,
                      each=lambda line: print(f"{line.path}\t{line.error}" if line.error else
                                              f"{line.path}\t{line.track['genre']}\t{_ingest_status(line)}", flush=True))
     for tid, old, new in r.moved:
         print(f"track {tid} moved: {old} -> {new}")
     for tid, old in r.gone:
         print(f"track {tid} gone: {old}" + (" (its row removed)" if a.forget else ""))
+    if r.backup is not None:
+        print(f"the database before forgetting is kept in {r.backup}", file=sys.stderr)
     added = r.added.added if r.added else 0
     print(f"{counted(r.checked, 'tracks')} indexed in place checked: {len(r.moved)} moved, {len(r.gone)} gone"
           f"{' and forgotten' if a.forget and r.gone else ''}; {counted(added, 'new tracks')} added"
@@ -304,7 +306,8 @@ def cmd_serve(a: argparse.Namespace) -> int:
 
     settings = ServeSettings(max_upload_mb=a.max_upload_mb, max_analyses=a.max_analyses,
                              body_idle_seconds=a.body_timeout, refit_minutes=a.refit_minutes, signup=a.signup,
-                             signups_per_hour=a.signups_per_hour,
+                             signups_per_hour=a.signups_per_hour, header_timeout_seconds=a.header_timeout,
+                             max_connections=a.max_connections,
                              allowed_hosts=tuple(a.allowed_host or DEFAULTS.allowed_hosts),
                              allowed_origins=tuple(a.allowed_origin or ()),
                              forwarded_allow_ips=tuple(a.forwarded_allow_ips or ()))
@@ -356,7 +359,10 @@ def add_parsers(sub) -> None:
                        "moved, report those gone, add new ones; exit status 1 when a file is gone")
     s.add_argument("folders", nargs="*", type=Path, metavar="FOLDER",
                    help="folders to look through (default: every folder ingested in place before)")
-    s.add_argument("--forget", action="store_true", help="remove the rows of tracks whose file is gone")
+    s.add_argument("--forget", action="store_true", help="remove the rows of tracks whose file is gone (after a "
+                   "backup of the database in LIBRARY/backups); refused when a folder holds no audio file at all or "
+                   "more than half the tracks would go")
+    s.add_argument("--force", action="store_true", help="with --forget: forget even then")
     s.add_argument("--no-add", action="store_true", help="do not ingest files no track names yet")
     s.add_argument("--jobs", type=int, help=JOBS_HELP)
     library_options(s)
@@ -409,7 +415,7 @@ def add_parsers(sub) -> None:
     s.add_argument("name", help="the listener's name (unique)")
     s.add_argument("--likes", required=True, help="comma-separated genres the listener likes")
     s.add_argument("--admin", action="store_true",
-                   help="may correct and remove any track (the first listener of a library is an admin anyway)")
+                   help="may correct and remove any track (the only way to an admin on a library in use)")
     library_options(s)
     s = users.add_parser("list", help="the listeners, their feedback and favourite genres")
     library_options(s)
@@ -467,8 +473,15 @@ def add_parsers(sub) -> None:
                    help=f"refit the collaborative model every M minutes when feedback changed (default "
                         f"{D.refit_minutes:g}; 0: never)")
     s.add_argument("--signup", action=argparse.BooleanOptionalAction, default=D.signup,
-                   help="let visitors of the page create listeners, who may like, skip and upload (default); "
-                        "--no-signup: only `genrefuse users add` can, and the page signs in with a pasted token")
+                   help="let visitors of the page create listeners, who may like, skip and upload (default: open "
+                        "on a loopback --host, closed on any other); --no-signup: only `genrefuse users add` can, "
+                        "and the page signs in with a pasted token. Only the first sign-up of a brand-new library "
+                        "(no listener, no track) on a loopback address is an admin")
+    s.add_argument("--header-timeout", type=float, default=D.header_timeout_seconds, metavar="SECONDS",
+                   help=f"close a connection that has not sent a whole request head by then (default "
+                        f"{D.header_timeout_seconds:g})")
+    s.add_argument("--max-connections", type=_positive_int, default=D.max_connections, metavar="N",
+                   help=f"connections served at once; past it new ones get 503 (default {D.max_connections})")
     s.add_argument("--signups-per-hour", type=_positive_int, default=D.signups_per_hour, metavar="N",
                    help=f"sign-ups one client address may make in an hour (default {D.signups_per_hour})")
     s.add_argument("--forwarded-allow-ips", action="append", metavar="IP",

@@ -89,11 +89,21 @@ def main(argv: list[str] | None = None) -> int:
         _quiet_stdout()
         return 0
     except Exception as exc:
-        message = _database_problem(exc, args)
+        message = _database_problem(exc, args) or _storage_problem(exc, args)
         if message is None:
             raise
         _fail(message)
         return 2
+
+
+def _storage_problem(exc: Exception, args: argparse.Namespace) -> str | None:
+    """One line for a disk or file system that fails the command (full, read-only), naming the file."""
+    from ..errors import STORAGE_PROBLEMS, storage_problem
+
+    if not isinstance(exc, OSError) or exc.errno not in STORAGE_PROBLEMS:
+        return None
+    where = exc.filename or getattr(args, "library", None) or "genrefuse"
+    return f"{where}: {storage_problem(exc)[1]}"
 
 
 def _quiet_stdout() -> None:

@@ -1,6 +1,7 @@
 """``genrefuse library check``: what can still be trusted in a library. The database's own integrity check
 (SQLite), then rows against files: every row has its file, every file in a genre folder has its row, every
-stored file still holds the content its row records, and nothing is left in ``.incoming``."""
+stored file (in the library, linked or indexed in place) still holds the audio its row records (the same
+bytes, or the same decoded samples where a genre tag was written since), and nothing is left in ``.incoming``."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -8,6 +9,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..errors import AudioError
+from ..fingerprint import audio_hash
 from ..io import file_hash
 from ..parallel import pid_alive
 from ..progress import progress_bar
@@ -34,6 +37,18 @@ class CheckReport:
         return f"{verdict}: {self.tracks} tracks, {self.files} files"
 
 
+def _audio_problem(path, identity: str | None) -> str | None:
+    """What is wrong with a stored file whose bytes changed since it was stored, or None when only its tags did
+    (a genre tag written by --write-tags or a correction): its decoded audio must still be the recording's."""
+    if identity is None:                 # a row from before audio identities: only a tag write is explained
+        return None if read_tags(path).genres else "no longer holds the content its row records"
+    try:
+        same = audio_hash(path) == identity
+    except AudioError as exc:
+        return f"cannot be decoded any more ({exc.reason})"
+    return None if same else "no longer holds the recording its row records (damaged or replaced)"
+
+
 def check_library(library: Library, *, hashes: bool = True, progress: bool = False) -> CheckReport:
     report = CheckReport()
     url = str(library.engine.url)
@@ -43,20 +58,21 @@ def check_library(library: Library, *, hashes: bool = True, progress: bool = Fal
                 report.problems += [f"database: {r}" for (r,) in conn.execute(text("PRAGMA integrity_check(20)"))
                                     if r != "ok"]
         with library.Session() as s:
-            rows = s.execute(select(Track.id, Track.stored_path, Track.content_hash)).all()
+            rows = s.execute(select(Track.id, Track.stored_path, Track.content_hash, Track.audio_hash)).all()
     except SQLAlchemyError as exc:
         report.problems.append(database_problem(exc, url) or str(exc))
         return report
     report.tracks = len(rows)
     stored = set()
-    for tid, rel, digest in progress_bar(rows, desc="check", progress=progress):
+    for tid, rel, digest, identity in progress_bar(rows, desc="check", progress=progress):
         path = library.dir / rel
         stored.add(rel)
         if not path.is_file():
             report.problems.append(f"track {tid}: its file {rel} is missing")
-        elif hashes and file_hash(path) != digest and not read_tags(path).genres:
-            # a genre tag written by --write-tags or a correction changes the bytes, not the music
-            report.problems.append(f"track {tid}: {rel} no longer holds the content its row records")
+        elif hashes and file_hash(path) != digest:
+            problem = _audio_problem(path, identity)
+            if problem:
+                report.problems.append(f"track {tid}: {rel} {problem}")
     for folder in sorted(p for p in library.dir.iterdir() if p.is_dir() and p.name not in NOT_GENRE_FOLDERS):
         for path in sorted(folder.iterdir()):
             rel = f"{folder.name}/{path.name}"

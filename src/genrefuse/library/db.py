@@ -193,11 +193,11 @@ def upgrade_schema(engine: Engine) -> None:
 
 
 # NUL and the other C0 controls: PostgreSQL refuses NUL in text, and none belongs in a name or a tag
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")   # and bidi overrides
 
 
 def storable(text: str | None, limit: int) -> str | None:
-    """``text`` as every database stores it: control characters dropped, a non-UTF-8 file name's stray
+    """``text`` as every database stores it: control and bidirectional-override characters dropped, a non-UTF-8 file name's stray
     bytes (Python's surrogate escapes) replaced by U+FFFD, at most ``limit`` characters."""
     if text is None:
         return None

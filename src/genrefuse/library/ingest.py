@@ -9,6 +9,7 @@ name, with the same guarantee.
 from __future__ import annotations
 
 import functools
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -17,8 +18,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from ..audio import AUDIO_EXTENSIONS, check_file, header, iter_audio_files
-from ..errors import AudioError, DataError, ForbiddenError, NotFoundError
+from ..audio import AUDIO_EXTENSIONS, check_file, duration, header, iter_audio_files
+from ..errors import AudioError, DataError, ForbiddenError, GoneError, NotFoundError
 from ..fingerprint import audio_hash
 from ..genres import Vocabulary, split_genre_tag
 from ..inference.predict import GenreModel
@@ -57,6 +58,17 @@ def library_exists(library_dir: str | Path, db_url: str | None = None) -> bool:
     return Path(library_dir).is_dir() and (db_url is not None or (Path(library_dir) / "library.sqlite").is_file())
 
 
+def is_library_folder(library_dir: str | Path, folder: Path) -> bool:
+    """Whether a walk must leave ``folder`` alone: it is the library ``library_dir`` (a source folder may hold
+    it) or any other genrefuse library (a folder with its database); their files are theirs, not the user's."""
+    if (folder / "library.sqlite").is_file():
+        return True
+    try:
+        return os.path.samefile(folder, library_dir)
+    except OSError:
+        return False
+
+
 class Library:
     """The library folder, its database and the model that classifies new tracks (loaded on first use:
     listing, correcting and playlists need only the model's genre list)."""
@@ -82,6 +94,29 @@ class Library:
             self.vocabulary.extend(s.scalars(select(LibraryGenre.name).order_by(LibraryGenre.id)).all())
             self.vocabulary.extend(g for g in s.scalars(select(Track.genre).distinct()).all() if g)
         self._clean_incoming()
+        self._opened = self._identity()
+
+    def _identity(self) -> tuple:
+        """The library folder and database file as the file system knows them (device and inode)."""
+        where = [self.dir] + ([self.dir / "library.sqlite"] if self.db_url is None else [])
+        out = []
+        for p in where:
+            try:
+                st = os.stat(p)
+                out.append((str(p), st.st_dev, st.st_ino))
+            except OSError:
+                out.append((str(p), None, None))
+        return tuple(out)
+
+    def gone(self) -> str | None:
+        """Why the library can no longer be written where it was opened (its folder or database file deleted,
+        moved or replaced under a running server), or None while both are the ones it opened."""
+        for (path, dev, ino), (_, dev_now, ino_now) in zip(self._opened, self._identity()):
+            if ino_now is None:
+                return f"{path} is gone (deleted or moved while in use): nothing can be stored; restart the server"
+            if (dev, ino) != (dev_now, ino_now):
+                return f"{path} was replaced while in use: nothing is stored into it; restart the server"
+        return None
 
     def use_model(self, model_dir: Path) -> None:
         """Classify with the model in ``model_dir`` from now on (after `learn`, also in a running service)."""
@@ -168,6 +203,8 @@ class Library:
         path = Path(path)
         name = storable(original_name or path.name, 512)
         in_place = mode == "in-place" and not owned
+        # a link is stored as the audio it leads to (the link itself would break when its target goes)
+        source = path.resolve() if not owned and path.is_symlink() else path
         if owned:
             tmp, digest = path, file_hash(path)
         else:
@@ -182,7 +219,7 @@ class Library:
                 return IngestResult(existing, False)
             if not in_place:                             # a link shares the user's bytes: never with tags to write
                 take = store.link_to_incoming if mode in ("link", "move") and not self.write_tags else store.copy_to_incoming
-                tmp, digest = take(path, self.dir, since=first_look)
+                tmp, digest = take(source, self.dir, since=first_look)
         try:
             existing = self.find(digest)
             if existing is not None:
@@ -190,8 +227,8 @@ class Library:
                 return IngestResult(existing, False)
             try:
                 inputs = self.model.preprocess(tmp)          # first: it refuses what is no music file
-                head = header(tmp)
-                seconds, ext = head.duration, head.extension     # the same bytes under any name: one path, one file
+                ext = header(tmp).extension          # the same bytes under any name: one path, one file
+                seconds = duration(tmp)               # decoded, where the header's claim cannot be true
                 identity = audio_hash(tmp)
                 same = self.find_recording(identity, duration=seconds)
                 if same is not None:
@@ -213,8 +250,8 @@ class Library:
                           audio_hash=identity)
             with track_lock(self.dir, identity):
                 result = self._store(tmp, track)
-            if result.created and mode == "move" and not owned:
-                path.unlink(missing_ok=True)           # stored and committed: the user's copy goes
+            if result.created and mode == "move" and not owned and not self.owns(path):
+                path.unlink(missing_ok=True)           # stored and committed: the user's copy (or link) goes
             return result
         finally:
             if not in_place:
@@ -222,9 +259,31 @@ class Library:
 
     def _moved_away(self, path: Path, existing: Track, mode: str) -> None:
         """``--move`` of a file whose exact bytes the library already holds: the user's copy goes too (a
-        file of the same recording with other bytes, other tags say, is left: those tags are the user's)."""
-        if mode == "move" and not existing.in_place and self.audio_path(existing).is_file():
+        file of the same recording with other bytes, other tags say, is left: those tags are the user's),
+        but only when it is not the stored file itself nor anything else of the library's, and the stored
+        file's audio still verifies."""
+        if mode == "move" and not existing.in_place and not self.owns(path) and self.verifies(existing):
             path.unlink(missing_ok=True)
+
+    def owns(self, path: str | Path) -> bool:
+        """Whether ``path`` (not followed if a link) lies inside the library folder: the library's own files,
+        never a user's to move or remove."""
+        try:
+            where = Path(os.path.realpath(Path(path).parent)) / Path(path).name
+            return where.is_relative_to(os.path.realpath(self.dir))
+        except (OSError, ValueError):
+            return True
+
+    def verifies(self, track: Track) -> bool:
+        """Whether the track's stored file holds its recording: the same bytes, or (a genre tag written into
+        it since) the same decoded audio."""
+        path = self.audio_path(track)
+        try:
+            if file_hash(path) == track.content_hash:
+                return True
+            return track.audio_hash is not None and audio_hash(path) == track.audio_hash
+        except (OSError, AudioError):
+            return False
 
     def _store(self, tmp: Path, track: Track) -> IngestResult:
         """Move ``tmp`` into place (unless the track stays where it is) and commit its row, under the
@@ -287,6 +346,9 @@ class Library:
                 old_genre, old_rel, looked = track.genre, track.stored_path, self.needs_look(track)
                 new_rel = old_rel if track.in_place else store.in_genre(old_rel, genre)
                 moved = new_rel != old_rel
+                if moved and not (self.dir / old_rel).is_file():
+                    raise GoneError(f"track {track_id}: its file {old_rel} is missing from the library, so it "
+                                    "cannot be refiled (see `genrefuse library check`; `library remove` drops the row)")
                 if moved:
                     store.relink(self.dir, old_rel, new_rel)
                 track.genre, track.stored_path, track.confirmed = genre, new_rel, True
@@ -449,7 +511,7 @@ def ingest_many(inputs: list[str | Path], *, library_dir: str | Path, model_dir:
     ``mode``: see :meth:`Library.ingest`; folders ingested ``in-place`` are what ``library scan`` rescans."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
-    paths = list(iter_audio_files(inputs))
+    paths = list(iter_audio_files(inputs, skip=functools.partial(is_library_folder, library_dir)))
     if not paths:
         raise DataError(f"no audio files in {', '.join(map(str, inputs))} (looked for "
                         f"{', '.join(e[1:] for e in AUDIO_EXTENSIONS)})")

@@ -1,4 +1,4 @@
-"""Per-genre M3U8 playlists in ``LIBRARY_DIR/playlists/<genre>.m3u8``, kept current after every change,
+"""Per-genre M3U8 playlists in ``LIBRARY_DIR/playlists/<genre's folder name>.m3u8``, kept current after every change,
 and ``LIBRARY_DIR/labels.csv``, the manifest of confirmed genres that ``genrefuse train LIBRARY_DIR`` reads.
 
 Paths in a playlist are relative to the playlist (``../rock/Artist - Title [1a2b3c4d].mp3``), so the
@@ -8,6 +8,7 @@ so that two processes writing the same genre leave the later database state, not
 from __future__ import annotations
 
 import fcntl
+import logging
 from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,10 +16,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..genres import folder_name
 from ..io import write_text_atomic
 from .db import Track
 
 FOLDER = "playlists"
+log = logging.getLogger(__name__)
 
 
 def playlist_text(tracks: Iterable[Track]) -> str:
@@ -47,13 +50,30 @@ def update_playlists(library_dir: Path, session: Session, genres: Iterable[str])
         for genre in sorted(set(genres)):
             tracks = session.scalars(select(Track).where(Track.genre == genre)
                                      .order_by(Track.artist, Track.title, Track.original_name, Track.id)).all()
-            path = folder / f"{genre}.m3u8"
+            path = playlist_path(library_dir, genre)
             if tracks:
-                write_text_atomic(path, playlist_text(tracks))
-                written.append(path)
+                if _write(path, playlist_text(tracks)):
+                    written.append(path)
             else:
                 path.unlink(missing_ok=True)
     return written
+
+
+def _write(path: Path, text: str) -> bool:
+    """Write a derived file (a playlist, the labels): a failure (a full disk) is logged, never raised, since the
+    change it follows is committed already and `genrefuse library playlists` rewrites them all."""
+    try:
+        write_text_atomic(path, text)
+        return True
+    except OSError as exc:
+        log.warning("%s not rewritten (%s); `genrefuse library playlists` rewrites it", path, exc.strerror or exc)
+        return False
+
+
+def playlist_path(library_dir: Path, genre: str) -> Path:
+    """A genre's playlist, named as its folder is (:func:`~genrefuse.genres.folder_name`): a plain, short name
+    that never starts with ``_``, so no genre can overwrite ``_unsure.m3u8``."""
+    return Path(library_dir) / FOLDER / f"{folder_name(genre)}.m3u8"
 
 
 UNSURE = "_unsure"       # the playlist of tracks filed under their best genre but flagged: unsure or unknown
@@ -70,7 +90,7 @@ def update_unsure_playlist(library_dir: Path, session: Session, *, needs_look) -
         if not tracks:
             path.unlink(missing_ok=True)
             return None
-        return write_text_atomic(path, playlist_text(tracks))
+        return path if _write(path, playlist_text(tracks)) else None
 
 
 def update_labels(library_dir: Path, session: Session) -> Path:
@@ -85,7 +105,9 @@ def update_labels(library_dir: Path, session: Session) -> Path:
     w.writerow(["path", "label", "track"])
     w.writerows((path, genre, digest[:16]) for path, genre, digest in rows)
     with _locked(Path(library_dir) / FOLDER):
-        return write_text_atomic(Path(library_dir) / "labels.csv", buf.getvalue())
+        path = Path(library_dir) / "labels.csv"
+        _write(path, buf.getvalue())
+        return path
 
 
 def all_genres(session: Session) -> list[str]:

@@ -7,6 +7,7 @@ file to remove). Files no row names are then ingested in place, so a scan also p
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from ..errors import AudioError, DataError
 from ..fingerprint import audio_hash
 from ..io import file_hash
 from .db import Track, storable
-from .ingest import IngestReport, Ingested, Library, ingest_many
+from .ingest import IngestReport, Ingested, Library, ingest_many, is_library_folder
 from .playlists import update_labels, update_playlists
 
 
@@ -29,12 +30,18 @@ class ScanReport:
     gone: list[tuple[int, str]] = field(default_factory=list)           # (track, the path it had)
     forgotten: int = 0
     added: IngestReport | None = None
+    backup: Path | None = None           # the database as it was before anything was forgotten
 
 
 def scan_library(lib: Library, *, folders: list[Path] | None = None, forget: bool = False, add_new: bool = True,
-                 jobs: int | None = None, progress: bool = True,
+                 force: bool = False, jobs: int | None = None, progress: bool = True,
                  each: Callable[[Ingested], None] | None = None) -> ScanReport:
-    """Re-scan ``folders`` (default: those ingested in place before); see the module's description."""
+    """Re-scan ``folders`` (default: those ingested in place before); see the module's description.
+
+    ``forget`` is careful: it refuses (a :class:`DataError`, nothing forgotten) when a folder holds no audio
+    file at all (a drive not mounted leaves its mount point empty) or when more than half the tracks indexed
+    in place would go, unless ``force``; and a SQLite library's database is backed up first
+    (``LIBRARY/backups``), so that what was forgotten can be brought back."""
     roots = [Path(f) for f in folders] if folders else lib.source_folders()
     for r in roots:
         if not r.is_dir():
@@ -45,7 +52,8 @@ def scan_library(lib: Library, *, folders: list[Path] | None = None, forget: boo
         tracks = [t for t in s.scalars(select(Track).order_by(Track.id)).all() if t.in_place]
     report.checked = len(tracks)
     named = {t.stored_path for t in tracks}
-    unnamed = [p.resolve() for p in iter_audio_files(roots)] if roots else []
+    walk = iter_audio_files(roots, skip=functools.partial(is_library_folder, lib.dir)) if roots else []
+    unnamed = [p.resolve() for p in walk]
     unnamed = [p for p in unnamed if str(p) not in named]
     missing = [t for t in tracks if not Path(t.stored_path).is_file()]
     claimed: set[Path] = set()
@@ -62,7 +70,12 @@ def scan_library(lib: Library, *, folders: list[Path] | None = None, forget: boo
             s.commit()
             update_playlists(lib.dir, s, [row.genre])
         report.moved.append((t.id, t.stored_path, str(found)))
-    if forget:
+    if forget and report.gone:
+        _may_forget(roots, tracks, unnamed, report, force=force)
+        if str(lib.engine.url).startswith("sqlite"):
+            from .backup import backup_database
+
+            report.backup = backup_database(lib)
         for tid, _ in report.gone:
             lib.remove(tid)
             report.forgotten += 1
@@ -95,3 +108,20 @@ def _find_moved(track: Track, candidates: list[Path]) -> Path | None:
         except AudioError:
             continue
     return None
+
+
+def _may_forget(roots: list[Path], tracks: list[Track], found: list[Path], report: ScanReport, *,
+                force: bool) -> None:
+    """Refuse to forget when it looks like a folder went away rather than its files (see :func:`scan_library`):
+    a folder that held tracks and now holds no audio file, or more than half the tracks gone."""
+    if force:
+        return
+    present = found + [Path(t.stored_path) for t in tracks if Path(t.stored_path).is_file()]
+    for r in (r.resolve() for r in roots):
+        held = any(Path(t.stored_path).is_relative_to(r) for t in tracks)
+        if held and not any(p.is_relative_to(r) for p in present):
+            raise DataError(f"{r}: no audio file there now (a drive not mounted?), so nothing was forgotten; "
+                            "mount it and scan again, or forget its tracks with --force")
+    if len(report.gone) > report.checked / 2:
+        raise DataError(f"{len(report.gone)} of {report.checked} tracks indexed in place are gone, so nothing was "
+                        "forgotten (a folder moved or not mounted?); scan its new place, or forget them with --force")

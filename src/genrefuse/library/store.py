@@ -17,11 +17,11 @@ from pathlib import Path
 
 from ..audio import AUDIO_EXTENSIONS, check_file
 from ..errors import AudioError
+from ..genres import folder_name, reserved_name
 from ..io import file_hash
 
 INCOMING = ".incoming"
 MODEL = "model"           # LIBRARY/model: the library's own model, once `genrefuse learn` fitted one
-_GENRE_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def incoming_path(library_dir: Path, suffix: str = "") -> Path:
@@ -54,26 +54,21 @@ def readable_name(*, original_name: str, artist: str | None = None, title: str |
 
 
 def clean_name(text: str) -> str:
-    """``text`` as one plain file name: no folders, hidden names or characters a file system refuses,
-    at most ``MAX_NAME_BYTES``; ``track`` when nothing is left."""
+    """``text`` as one plain file name: no folders, hidden names, characters a file system refuses, nor
+    invisible ones (format characters such as a right-to-left override, which make a name read as another),
+    not a Windows device name (``CON``, ``NUL``: prefixed ``_``), at most ``MAX_NAME_BYTES``; ``track`` when
+    nothing is left."""
+    import unicodedata
+
+    text = "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cs", "Co", "Zl", "Zp"))
     base = " ".join(_UNSAFE.sub("_", text).split()).strip(" .")
     while len(base.encode()) > MAX_NAME_BYTES:
         base = base[:-1]
-    return base.rstrip(" .") or "track"
+    base = base.rstrip(" .") or "track"
+    return f"_{base}" if reserved_name(base) else base
 
 
-def genre_folder(genre: str) -> str:
-    """The folder a genre's files live in: its name when that is a plain folder name, else a slug of it
-    (``drum & bass`` -> ``drum-bass``, ``música`` -> ``musica``)."""
-    if _GENRE_SAFE.match(genre):
-        return genre
-    import unicodedata
-
-    plain = "".join(c for c in unicodedata.normalize("NFKD", genre) if not unicodedata.combining(c))
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", plain).strip("-.")[:64]
-    if not slug or not _GENRE_SAFE.match(slug):
-        slug = "genre-" + hashlib.sha256(genre.encode()).hexdigest()[:8]
-    return slug
+genre_folder = folder_name       # the folder a genre's files live in: see genres.folder_name
 
 
 def relative_path(genre: str, digest: str, ext: str, *, name: str) -> str:
@@ -135,7 +130,7 @@ def copy_to_incoming(src: Path, library_dir: Path, *, since: os.stat_result | No
     (or since ``since``, its ``os.stat`` when the caller first looked) raises :class:`StillBeingWritten`; a
     failed copy (a full disk) leaves nothing behind."""
     before = since or check_file(src)
-    tmp = incoming_path(library_dir, ".part")
+    tmp = incoming_path(library_dir, f".part.{safe_ext(src.name)}")     # read as its name says, as predict reads it
     h = hashlib.sha256()
     try:
         with open(src, "rb") as fin, open(tmp, "wb") as fout:
@@ -153,7 +148,7 @@ def link_to_incoming(src: Path, library_dir: Path, *, since: os.stat_result | No
     """:func:`copy_to_incoming` by a hard link (no second copy on disk) where ``src`` is on the library's file
     system, else by a copy. The link shares the user's bytes: whoever writes tags into it must copy first."""
     before = since or check_file(src)
-    tmp = incoming_path(library_dir, ".link")
+    tmp = incoming_path(library_dir, f".link.{safe_ext(src.name)}")
     try:
         os.link(src, tmp)
     except OSError:                      # another file system, or one without hard links

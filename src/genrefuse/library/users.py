@@ -23,15 +23,14 @@ def hash_token(token: str) -> str:
 def create_user(session: Session, name: str, likes: list[str], vocabulary: Vocabulary, *,
                 admin: bool = False) -> tuple[User, str]:
     """Create a user who likes ``likes`` (any names the vocabulary knows: "Hip-Hop", "metal"); returns
-    the user and the API token (shown once). An admin may correct and remove any track; the first listener
-    of a library is one whatever ``admin`` says, so that a new library always has someone who can."""
+    the user and the API token (shown once). An admin (``admin``) may correct and remove any track; nobody
+    becomes one by being first (see :func:`brand_new`)."""
     name = (storable(name, 10_000) or "").strip()
     if not name or len(name) > 128:
         raise DataError("a user name must have 1 to 128 characters (control characters do not count)")
     likes = vocabulary.resolve_all(likes)
     token = secrets.token_urlsafe(32)
-    first = session.scalar(select(func.count()).select_from(User)) == 0
-    user = User(name=name, token_hash=hash_token(token), is_admin=admin or first,
+    user = User(name=name, token_hash=hash_token(token), is_admin=admin,
                 genres=[UserGenre(genre=g, weight=LIKED_WEIGHT) for g in likes])
     session.add(user)
     try:
@@ -40,6 +39,13 @@ def create_user(session: Session, name: str, likes: list[str], vocabulary: Vocab
         session.rollback()
         raise ConflictError(f"a user named {name!r} already exists") from None
     return user, token
+
+
+def brand_new(session: Session) -> bool:
+    """A library with no listener and no track yet: its first web sign-up on a loopback server is its owner
+    (an admin); on any other library only `genrefuse users add --admin` makes one."""
+    return not session.scalar(select(func.count()).select_from(User)) and \
+        not session.scalar(select(func.count()).select_from(Track))
 
 
 def rotate_token(session: Session, user_id: int) -> str:

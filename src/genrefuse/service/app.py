@@ -15,10 +15,12 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
 
 from .. import __version__
-from ..errors import ConflictError, DataError, ForbiddenError, NotFoundError
+from ..errors import (STORAGE_PROBLEMS, ConflictError, DataError, ForbiddenError, GoneError, NotFoundError, disk_full,
+                      storage_problem)
 from ..library.db import database_problem
 from ..library.ingest import Library
 from ..library.learning import confirmed_labels, relearn_if_corrected
@@ -26,7 +28,7 @@ from ..library.recommend import feedback_count, refit_collaborative
 from . import guards
 from .deps import ServiceState, known_query_only
 from .routers import genres, health, listeners, review, tracks
-from .settings import DEFAULTS, ServeSettings
+from .settings import DEFAULTS, ServeSettings, is_loopback
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger(__name__)
@@ -76,18 +78,39 @@ def create_app(library: Library, settings: ServeSettings = DEFAULTS, **overrides
 
     @app.exception_handler(DataError)
     async def _data_error(_req: Request, exc: DataError):
-        for kind, status in ((NotFoundError, 404), (ForbiddenError, 403), (ConflictError, 409)):
+        for kind, status in ((NotFoundError, 404), (ForbiddenError, 403), (ConflictError, 409), (GoneError, 410)):
             if isinstance(exc, kind):
                 return JSONResponse({"detail": str(exc)}, status_code=status)
         return JSONResponse({"detail": [{"type": "value_error", "loc": [], "msg": str(exc)}]}, status_code=422)
 
     @app.exception_handler(SQLAlchemyError)
     async def _database_error(_req: Request, exc: SQLAlchemyError):
-        message = database_problem(exc, str(library.engine.url))
-        if message is None:
-            raise exc
+        if disk_full(exc):
+            log.error("the database could not grow: %s", exc)
+            return JSONResponse({"detail": STORAGE_PROBLEMS[errno.ENOSPC][1]}, status_code=507)
+        message = database_problem(exc, str(library.engine.url)) or \
+            f"the library's database failed ({type(exc).__name__}); nothing was changed"
         log.error("%s", message)
         return JSONResponse({"detail": message}, status_code=503)
+
+    @app.exception_handler(OSError)
+    async def _storage_error(_req: Request, exc: OSError):
+        # a full disk (507), a read-only or vanished library (503), a name too long (422): one line, no 500;
+        # every writer of the library leaves the old state or the new one
+        status, message = storage_problem(exc)
+        log.error("%s (%s)", message, exc)
+        return JSONResponse({"detail": message}, status_code=status)
+
+    @app.middleware("http")
+    async def _library_present(request: Request, call_next):
+        # before a write (and for health), the folder and database must be the ones opened: a library
+        # deleted under the server would otherwise take uploads into an unlinked database
+        if request.method in guards.WRITE_METHODS or request.url.path == "/api/health":
+            problem = library.gone() or await run_in_threadpool(state.database_damage)
+            if problem is not None:
+                log.error("%s", problem)
+                return JSONResponse({"detail": problem}, status_code=503)
+        return await call_next(request)
 
     @app.exception_handler(405)
     async def _method_not_allowed(request: Request, _exc):
@@ -131,12 +154,22 @@ def serve(*, model_dir: str | Path, library_dir: str | Path, db_url: str | None 
     """Run the service until interrupted."""
     import uvicorn
 
+    from .connections import install_log_limits, protocol_with_deadline, raise_descriptor_limit
+
     _check_port(host, port)             # before a library is created or a model loaded for nothing
+    settings = replace(settings, local=is_loopback(host))
     library = Library.open(library_dir, model_dir, db_url=db_url, aliases=aliases, write_tags=write_tags, create=True)
     library.model                       # loaded now, not by the first upload
     log.info("serving %s with model %s on http://%s:%s (API docs: /docs)", library.dir, library.model_id, host, port)
+    if not settings.signup_open:
+        log.info("sign-up is closed (%s): `genrefuse users add NAME --library %s` gives listeners their tokens",
+                 "not a loopback address; --signup opens it" if settings.signup is None else "--no-signup", library.dir)
     app = create_app(library, settings)
+    raise_descriptor_limit()
+    install_log_limits()
     # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: a local client could then pose as any address
     trusted = list(settings.forwarded_allow_ips)
     uvicorn.run(app, host=host, port=port, log_level=os.environ.get("GENREFUSE_LOG_LEVEL", "info"),
-                proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None)
+                proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None,
+                http=protocol_with_deadline(settings.header_timeout_seconds),
+                limit_concurrency=settings.max_connections)

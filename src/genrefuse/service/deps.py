@@ -2,7 +2,9 @@
 limits and in-memory indexes) and the listener a request's token names."""
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -10,7 +12,9 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ..library.db import User
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..library.db import User, database_problem
 from ..library.ingest import Library
 from ..library.recommend import TrackIndex, load_collaborative
 from ..library.users import user_by_token
@@ -18,38 +22,78 @@ from .guards import ClientLimiter
 from .settings import ServeSettings
 
 
+ALL = "*"          # the key under which a limiter counts every client address together
+
+
 @dataclass
 class ServiceState:
     library: Library
     settings: ServeSettings
     wrong_tokens: ClientLimiter = field(init=False)
+    wrong_tokens_total: ClientLimiter = field(init=False)     # every address together, under the key ALL
     signups: ClientLimiter = field(init=False)
+    signups_total: ClientLimiter = field(init=False)
     analyses: threading.BoundedSemaphore = field(init=False)
     track_index: TrackIndex = field(init=False)        # kept in memory, topped up per request
     collaborative: dict = field(init=False)
     confirmed: str = ""                 # digest of the confirmed labels when the library last learned
+    _checked: tuple = (-1e9, None)      # (when, what) the last quick check of the database found
 
     def __post_init__(self) -> None:
         self.wrong_tokens = ClientLimiter(limit=self.settings.wrong_tokens_per_minute, window=60.0)
+        self.wrong_tokens_total = ClientLimiter(limit=self.settings.wrong_tokens_per_minute_total, window=60.0)
         self.signups = ClientLimiter(limit=self.settings.signups_per_hour, window=3600.0)
+        self.signups_total = ClientLimiter(limit=self.settings.signups_per_hour_total, window=3600.0)
         self.analyses = threading.BoundedSemaphore(max(1, self.settings.max_analyses))
         self.track_index = TrackIndex(self.library.genres)
         self.collaborative = {"model": load_collaborative(self.library.dir), "feedback": -1}
 
+    def database_damage(self) -> str | None:
+        """What SQLite's own quick check finds wrong with the library's database, or None. It runs on a
+        connection of its own, since pages overwritten under a running server still read well from the
+        pool's caches; at most once per ``settings.database_check_seconds``, the last answer kept meanwhile."""
+        now = time.monotonic()
+        if now - self._checked[0] < self.settings.database_check_seconds:
+            return self._checked[1]
+        url = self.library.engine.url
+        problem = None
+        if url.get_backend_name() == "sqlite" and url.database:
+            import sqlite3
+
+            try:
+                with contextlib.closing(sqlite3.connect(f"file:{url.database}?mode=ro", uri=True, timeout=5)) as db:
+                    found = [r for (r,) in db.execute("PRAGMA quick_check(3)") if r != "ok"]
+            except sqlite3.Error as exc:
+                found = [str(exc)]
+            if found:
+                problem = (f"{url.database}: the library's database is damaged ({found[0][:200]}); nothing is "
+                           "stored; restore a backup and see `genrefuse library check`")
+        self._checked = (now, problem)
+        return problem
+
     def user_for(self, authorization: str | None, client: str) -> User:
-        """The listener of an ``Authorization: Bearer TOKEN`` header. A valid token is always accepted; a
-        client that sent too many wrong ones gets 429 for the next, anyone else without a valid one 401."""
+        """The listener of an ``Authorization: Bearer TOKEN`` header, else 401. A client that sent too many
+        wrong tokens gets 429 without its token being looked at (a right guess is no better than a wrong
+        one), and so does everyone while the server as a whole receives too many; 503 when the database
+        cannot be read."""
         scheme, _, token = (authorization or "").partition(" ")
         token = token.strip() if scheme.lower() == "bearer" else ""
         if token:
-            with self.library.Session() as s:
-                user = user_by_token(s, token)
+            for limiter, key, whose in ((self.wrong_tokens, client, "this address"),
+                                        (self.wrong_tokens_total, ALL, "all addresses")):
+                if limiter.blocked(key):
+                    raise HTTPException(429, f"too many wrong tokens from {whose}; wait a minute",
+                                        headers={"Retry-After": str(int(limiter.window))})
+            try:
+                with self.library.Session() as s:
+                    user = user_by_token(s, token)
+            except SQLAlchemyError as exc:
+                message = database_problem(exc, str(self.library.engine.url)) or "the library's database fails"
+                raise HTTPException(503, message) from None
             if user is not None:
                 return user
-            if self.wrong_tokens.blocked(client):
-                raise HTTPException(429, "too many wrong tokens from this address; wait a minute",
-                                    headers={"Retry-After": str(int(self.wrong_tokens.window))})
             self.wrong_tokens.record(client)
+            self.wrong_tokens_total.record(ALL)
         raise HTTPException(401, "missing or invalid API token (Authorization: Bearer TOKEN)",
                             headers={"WWW-Authenticate": "Bearer"})
 

@@ -2,6 +2,7 @@
 from here, and :func:`~genrefuse.service.app.create_app` takes one :class:`ServeSettings`."""
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
@@ -14,12 +15,23 @@ class ServeSettings:
     body_idle_seconds: float = 15.0        # a request body that stalls this long gets 408
     body_total_seconds: float = 300.0      # ... or that is not complete after this long
     refit_minutes: float = 10.0            # the collaborative model is refitted this often when feedback changed
-    signup: bool = True                    # anyone who reaches the page may create a listener
+    signup: bool | None = None             # anyone who reaches the page may create a listener (None: only when
+                                           # served on a loopback address)
     signups_per_hour: int = 10             # sign-ups from one client address (the rest get 429)
+    signups_per_hour_total: int = 30       # ... and from all addresses together
     wrong_tokens_per_minute: int = 20      # wrong tokens from one client address before 429s
+    wrong_tokens_per_minute_total: int = 200   # ... and from all addresses together (then every token check waits)
+    local: bool = True                     # served on a loopback address only (set by `serve` from --host)
+    header_timeout_seconds: float = 10.0   # a connection that has not sent a whole request head by then is closed
+    max_connections: int = 512             # connections served at once; past it new ones get 503
+    database_check_seconds: float = 30.0   # SQLite's quick check before writes and health, at most this often
     allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
     allowed_origins: tuple[str, ...] = ()
     forwarded_allow_ips: tuple[str, ...] = field(default=())   # proxies whose X-Forwarded-For is believed
+
+    @property
+    def signup_open(self) -> bool:
+        return self.local if self.signup is None else self.signup
 
     @property
     def max_upload_bytes(self) -> int:
@@ -27,3 +39,13 @@ class ServeSettings:
 
 
 DEFAULTS = ServeSettings()
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (what `serve --host` names) is reachable from this machine only."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -1,4 +1,5 @@
-"""Health: the service, its model and a real query of its database (503 when that fails)."""
+"""Health: the service, its model and a real query of its database (503 when that fails; the app's middleware
+also answers 503 when the library folder is gone or SQLite's quick check finds the database damaged)."""
 from __future__ import annotations
 
 from fastapi import APIRouter
@@ -12,12 +13,13 @@ from ..schemas import Error, Health
 router = APIRouter(prefix="/api", tags=["health"])
 
 
-@router.get("/health", response_model=Health, responses={503: {"model": Error, "description": "the database fails"}})
+@router.get("/health", response_model=Health,
+            responses={503: {"model": Error, "description": "the database fails or the library folder is gone"}})
 def health(state: State):
     library = state.library
     with library.Session() as s:          # a damaged database raises here; the app's handler answers 503
         tracks = int(s.scalar(select(func.count()).select_from(Track)) or 0)
     return {"status": "ok", "version": __version__, "model": library.model_id, "genres": library.genres,
             "database": True, "tracks": tracks, "min_confidence": library.min_confidence,
-            "signup": state.settings.signup}
+            "signup": state.settings.signup_open}
 

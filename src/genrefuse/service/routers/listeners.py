@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from ...library.db import Feedback, Track, User
 from ...library.recommend import give_feedback, recommend, withdraw_feedback
-from ...library.users import create_user, rotate_token
-from ..deps import Lib, Listener, State, client_address
+from ...library.users import brand_new, create_user, rotate_token
+from ..deps import ALL, Lib, Listener, State, client_address
 from ..schemas import (FeedbackGiven, FeedbackList, FeedbackWithdrawn, Me, NewFeedback, NewToken, NewUser,
                        Recommendations, TrackId, UserCreated, errors)
 
@@ -18,17 +18,23 @@ router = APIRouter(prefix="/api", tags=["listeners"])
 
 @router.post("/users", status_code=201, response_model=UserCreated, responses=errors(400, 403, 408, 409, 413, 422, 429))
 def new_user(body: NewUser, request: Request, state: State) -> dict:
-    """Create a listener, who may like, skip and upload (the first listener of a library is its admin)."""
-    if not state.settings.signup:
+    """Create a listener, who may like, skip and upload. The first sign-up of a brand-new library (no
+    listener, no track) served on a loopback address is its admin; nobody else becomes one this way."""
+    if not state.settings.signup_open:
         raise HTTPException(403, "sign-up is closed on this server: ask its owner for a token "
                                  "(genrefuse users add NAME --library LIBRARY)")
     client = client_address(request)
     if state.signups.blocked(client):
         raise HTTPException(429, f"too many sign-ups from this address (at most {state.signups.limit} an hour)",
                             headers={"Retry-After": "3600"})
+    if state.signups_total.blocked(ALL):
+        raise HTTPException(429, f"too many sign-ups on this server (at most {state.signups_total.limit} an hour)",
+                            headers={"Retry-After": "3600"})
     with state.library.Session() as s:
-        user, token = create_user(s, body.name, body.likes, state.library.vocabulary)
+        admin = state.settings.local and brand_new(s)
+        user, token = create_user(s, body.name, body.likes, state.library.vocabulary, admin=admin)
     state.signups.record(client)
+    state.signups_total.record(ALL)
     return {"id": user.id, "name": user.name, "token": token, "likes": sorted(user.weights()),
             "admin": bool(user.is_admin)}
 
