@@ -69,9 +69,9 @@ def scores_of(bundle, train: LabelledData, test: LabelledData) -> dict[str, np.n
            "max_probability": -proba.max(axis=1),
            "knn_unweighted": knn_distance(z_train, z)}
     model = bundle.model
-    if getattr(model, "coef", None) is not None:
-        seen = np.isfinite(model.intercept)
-        logits = z @ model.coef[seen].T + model.intercept[seen]
+    if getattr(model, "coef_", None) is not None:
+        seen = np.isfinite(model.intercept_)
+        logits = z @ model.coef_[seen].T + model.intercept_[seen]
         top = logits.max(axis=1)
         out["energy"] = -(top + np.log(np.exp(logits - top[:, None]).sum(axis=1)))
     y = np.array(train.labels)

@@ -170,7 +170,14 @@ def test_classic_models_follow_scikit_learns_conventions():
     X = np.vstack([rng.normal(m, 1, (30, 4)) for m in (0, 3, 6)])
     y = np.repeat([0, 1, 2], 30)
     model = ClassicModel("library", 3)
-    assert clone(model).get_params()["C"] == 0.03 and model.get_params()["class_weight"] == "balanced"
+    assert model.hyper["C"] == 0.03 and model.hyper["class_weight"] == "balanced"     # the kind's defaults
+    assert clone(ClassicModel("library", 3, C=0.5)).get_params()["C"] == 0.5
+    from sklearn.utils.validation import check_is_fitted
+    from sklearn.exceptions import NotFittedError
+    with pytest.raises(NotFittedError):
+        check_is_fitted(model)                               # no fitted attribute before fit
+    with pytest.raises(ValueError, match="not fitted"):
+        model.predict_proba(X)
     proba = cross_val_predict(model, X, y, cv=5, method="predict_proba")
     assert proba.shape == (90, 3) and np.mean(proba.argmax(1) == y) > 0.9
     few = np.r_[np.arange(60), [60, 61]]                      # 2 examples of the third class: weighted up

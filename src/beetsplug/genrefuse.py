@@ -23,6 +23,8 @@ from pathlib import Path
 from beets import ui
 from beets.plugins import BeetsPlugin
 
+from genrefuse.models.verdict import SKIP_UNKNOWN, SKIP_UNSURE
+
 
 class GenrefusePlugin(BeetsPlugin):
     def __init__(self) -> None:
@@ -60,30 +62,29 @@ class GenrefusePlugin(BeetsPlugin):
             from genrefuse import load_model
 
             name = self.config["model"].as_str()
-            self._model = load_model(None if name == "default" else Path(os.path.expanduser(name)))
             threshold = self.config["min_confidence"].get()
-            if threshold is not None:
-                self._model.min_confidence = float(threshold)
+            self._model = load_model(None if name == "default" else Path(os.path.expanduser(name)),
+                                     min_confidence=None if threshold is None else float(threshold))
         return self._model
 
     def process(self, item, *, write: bool, pretend: bool = False) -> None:
         """Predict one item and store its genre (and, when beets is set to write, its file's tag)."""
-        old = _genres(item)
-        if old and not self.config["force"].get(bool):
-            self._log.info("{}: keeps its genre {} (force: yes replaces it)", item, ", ".join(old))
+        old, name = _genres(item), _name(item)
+        if old and not self.config["force"].get(bool):         # before any decoding: the verdict's first rule
+            self._log.info("{}: keeps its genre {} (force: yes replaces it)", name, ", ".join(old))
             return
         try:
             prediction = self.predict(os.fsdecode(item.path))
         except Exception as exc:          # genrefuse's one-line errors; the batch goes on
-            self._log.warning("{}: {}", item, exc)
+            self._log.warning("{}: {}", name, exc)
             return
         values = self.values(prediction)
         if not values:
             why = "unlike every genre the model knows" if prediction.unknown else \
                 f"unsure ({prediction.genre} {prediction.confidence:.2f})"
-            self._log.info("{}: left as it is: {}", item, why)
+            self._log.info("{}: left as it is: {}", name, why)
             return
-        self._log.info("{}: {} -> {}", item, ", ".join(old) or "(no genre)", ", ".join(values))
+        self._log.info("{}: {} -> {}", name, ", ".join(old) or "(no genre)", ", ".join(values))
         if pretend:
             return
         if "genres" in item._fields:
@@ -93,14 +94,16 @@ class GenrefusePlugin(BeetsPlugin):
         item.try_sync(write=write, move=False)
 
     def values(self, prediction) -> list[str]:
-        """What to store for a prediction: its top genres, styles if asked; none for a guess to leave alone."""
-        if prediction.unknown:
+        """What to store for a prediction (genrefuse's verdict decides): its top genres, styles if asked; none
+        for a guess to leave alone; for "none of these" what ``unknown`` says."""
+        decision = prediction.verdict.tag_decision(existing=False)
+        if decision == SKIP_UNKNOWN:
             policy = self.config["unknown"].as_str()
             if policy == "skip":
                 return []
             if policy != "closest":
                 return [policy]
-        elif prediction.unsure:
+        elif decision == SKIP_UNSURE:
             return []
         values = [g for g, _ in prediction.top(self.config["count"].get(int))]
         if self.config["styles"].get(bool):
@@ -124,6 +127,14 @@ class GenrefusePlugin(BeetsPlugin):
             if not cfg.uses_mel:
                 save_features(folder, digest, recipe, inputs)
         return model.postprocess(model.forward(inputs), path=path, inputs=inputs)
+
+
+def _name(item) -> str:
+    """How a log line names an item: ``artist - title``, else the title, else the file's name."""
+    artist, title = item.get("artist") or "", item.get("title") or ""
+    if artist and title:
+        return f"{artist} - {title}"
+    return title or os.path.basename(os.fsdecode(item.path))
 
 
 def _genres(item) -> list[str]:

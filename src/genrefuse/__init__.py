@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from .inference.predict import GenreModel, Prediction
 
 
-def load_model(path: str | Path | None = None, *, device: str = "auto", backend: str = "auto") -> "GenreModel":
+def load_model(path: str | Path | None = None, *, device: str = "auto", backend: str = "auto",
+               min_confidence: float | None = None, min_familiarity: float | None = None) -> "GenreModel":
     """Load a saved model folder (``RUN_DIR/model``, or a run folder that holds one); executes no code.
 
     Parameters
@@ -31,6 +32,8 @@ def load_model(path: str | Path | None = None, *, device: str = "auto", backend:
     device : ``auto`` (CUDA when present), ``cpu`` or ``cuda``; kNN and SVM always run on the CPU.
     backend : ``auto`` (ONNX Runtime for neural models on CPU and for the musicnn tagger, when
         installed), ``onnx`` or ``torch``.
+    min_confidence, min_familiarity : thresholds over the model's own (None: the model's): below the first
+        an answer is unsure, below the second unknown. They are fixed for the loaded model's life.
 
     Returns
     -------
@@ -38,7 +41,8 @@ def load_model(path: str | Path | None = None, *, device: str = "auto", backend:
     """
     from .inference.predict import load_model as _load
 
-    return _load(path, device=device, backend=backend)
+    return _load(path, device=device, backend=backend, min_confidence=min_confidence,
+                 min_familiarity=min_familiarity)
 
 
 def __getattr__(name: str):

@@ -25,4 +25,4 @@ def missing_extra_message(command: str, exc: ModuleNotFoundError) -> str | None:
     if extra is None:
         return None
     return (f"`genrefuse {command}` needs the [{extra}] extra, which is not installed (no module {exc.name}): "
-            f"pip install 'genrefuse[{extra}]'")
+            f"`make install-dev` in a checkout (everything), or pip install 'genrefuse[{extra}]'")

@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 from ..errors import GenrefuseError
-from .common import FAMILIARITY_HELP, confidence_text, JOBS_HELP, MODEL_HELP, counted, _fraction, _positive_int, _report_failures, command
+from .common import FAMILIARITY_HELP, confidence_text, JOBS_HELP, MODEL_HELP, counted, _at_least, _fraction, _positive_int, _report_failures, command
+
+FEW_EXAMPLES = 5     # a learned genre with fewer tracks than this gets a warning: its CV recall means little
 
 
 def _aliases(a: argparse.Namespace) -> dict[str, str] | None:
@@ -44,10 +46,10 @@ def _ingest_status(line) -> str:
 def cmd_ingest(a: argparse.Namespace) -> int:
     import json
 
+    from ..inference.handle import ModelHandle
     from ..library.ingest import ingest_many, library_model_dir
-    from ..models.bundle import read_config, unsure_threshold
 
-    threshold = unsure_threshold(read_config(library_model_dir(a.library, a.model)))
+    threshold = ModelHandle(library_model_dir(a.library, a.model)).rules.min_confidence
 
     def each(line) -> None:             # as each file finishes, not at the end
         if line.error is not None:
@@ -75,8 +77,14 @@ def cmd_ingest(a: argparse.Namespace) -> int:
               file=sys.stderr)
         for p, t in look:
             print(f"  {t['id']}\t{t['genre']}\t{_sure(t, threshold)}\t{p}", file=sys.stderr)
-        print(f"  see them with `genrefuse library list --unsure --library {a.library}` or `genrefuse library review`",
-              file=sys.stderr)
+    if r.tracks:
+        from ..library.review import review_queue
+
+        queue = len(review_queue(_library(a)))
+        if queue:
+            print(f"the library's review queue holds {counted(queue, 'tracks')} in all (also older ones, and files whose "
+                  f"own genre tag the model contradicts): `genrefuse library review --library {a.library}`",
+                  file=sys.stderr)
     _report_failures(r.failures, "files")
     if r.interrupted:
         return _interrupted(r.not_done, "ingest")
@@ -196,14 +204,20 @@ def cmd_learn(a: argparse.Namespace) -> int:
     lib = Library.open(a.library, a.model, db_url=a.db, aliases=_aliases(a), create=False)
     r = learn_library(lib, from_tags=a.from_tags, base=a.base, min_examples=a.min_examples, seed=a.seed)
     card = r.card
+    left = f"; {counted(r.left_out, 'more tracks')} left out, their genres too rare" if r.left_out else ""
     print(f"learned {len(card['genres'])} genres from {r.labelled} library tracks ({r.confirmed} confirmed, "
-          f"{r.from_tags} from their tags){' on top of the packaged model' if a.base == 'default' else ''} -> "
+          f"{r.from_tags} from their tags{left}){' on top of the packaged model' if a.base == 'default' else ''} -> "
           f"{r.model_dir}")
     print(f"{'genre':<24}{'examples':>9}{'CV recall':>11}")
     for g, m in card["genres"].items():
-        print(f"{g:<24}{m['examples']:>9}{m['cv_recall']:>11.2f}")
+        few = "  few examples: a rough estimate" if m["examples"] < FEW_EXAMPLES else ""
+        print(f"{g:<24}{m['examples']:>9}{m['cv_recall']:>11.2f}{few}")
     for g, m in card["left_out"].items():
         print(f"{g:<24}{m['examples']:>9}  left out: {m['why']}")
+    scarce = [g for g, m in card["genres"].items() if m["examples"] < FEW_EXAMPLES]
+    if scarce:
+        print(f"{', '.join(scarce)}: fewer than {FEW_EXAMPLES} examples each, so the model knows them poorly and their "
+              "recall is a rough estimate; confirm more of their tracks (`genrefuse library relabel`)", file=sys.stderr)
     print(f"cross-validated accuracy {card['cv_accuracy']:.3f} over {card['tracks']} tracks ({card['folds']} folds; an "
           f"estimate), unsure below {card['min_confidence']:.2f}; features computed for {r.computed} tracks, the rest "
           f"from the cache", file=sys.stderr)
@@ -278,13 +292,10 @@ def cmd_tag(a: argparse.Namespace) -> int:
     from .. import load_model
     from ..inference.tag import FAILED, tag_files
 
-    model = load_model(a.model)
-    if a.min_familiarity is not None:
-        model.min_familiarity = a.min_familiarity
+    model = load_model(a.model, min_confidence=a.min_confidence, min_familiarity=a.min_familiarity)
     counts: dict[str, int] = {}
     failures = []
-    for o in tag_files(a.inputs, model, dry_run=a.dry_run, min_confidence=a.min_confidence,
-                       force=a.force, top=a.top, separator=a.separator,
+    for o in tag_files(a.inputs, model, dry_run=a.dry_run, force=a.force, top=a.top, separator=a.separator,
                        follow_links=a.follow_links, styles=a.styles):
         counts[o.action] = counts.get(o.action, 0) + 1
         if o.action == FAILED:
@@ -401,8 +412,10 @@ def add_parsers(sub) -> None:
     s.add_argument("--base", choices=("default", "none"), default="default",
                    help="default: learn on top of the packaged model's 443 GTZAN training tracks, so its ten genres "
                         "stay known (default); none: only the library's own labels")
-    s.add_argument("--min-examples", type=_positive_int, default=3, metavar="N",
-                   help="tracks a genre needs to be learned (default 3); fewer: left out, named on the model card")
+    s.add_argument("--min-examples", type=_at_least(3), default=3, metavar="N",
+                   help="tracks a genre needs to be learned (default and least 3: with fewer, cross-validation cannot "
+                        "test it); genres with fewer are left out, named on the model card; under "
+                        f"{FEW_EXAMPLES} a genre is learned with a warning")
     s.add_argument("--seed", type=int, default=0, help="seed of the cross-validation folds (default 0)")
     s.add_argument("--db", help="database URL (default: sqlite:///LIBRARY/library.sqlite)")
     s.add_argument("--model", help="the model whose features the library caches (default: the library's own, "

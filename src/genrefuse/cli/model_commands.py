@@ -171,11 +171,7 @@ def cmd_predict(a: argparse.Namespace) -> int:
     from ..audio import iter_audio_files
 
     model_arg, inputs = _model_and_inputs(a.model, a.inputs)
-    model = load_model(model_arg)
-    if a.min_confidence is not None:
-        model.min_confidence = a.min_confidence
-    if a.min_familiarity is not None:
-        model.min_familiarity = a.min_familiarity
+    model = load_model(model_arg, min_confidence=a.min_confidence, min_familiarity=a.min_familiarity)
     failed = seen = 0
     for path, pred, err in model.predict_files(iter_audio_files(inputs)):
         seen += 1
@@ -190,7 +186,7 @@ def cmd_predict(a: argparse.Namespace) -> int:
             print(json.dumps(pred.to_json(top=a.top)), flush=True)
         else:
             top = ", ".join(f"{g} {p:.3f}" for g, p in pred.top(a.top or 3))
-            sure = "unsure" if pred.unsure else "sure"
+            sure = "sure" if pred.verdict.sure else "unsure"
             if pred.unknown:
                 print(f"{path}\tunknown\tnone of the model's genres (familiarity {pred.familiarity:.3f}; closest "
                       f"{pred.genre} {pred.confidence:.2f})\t({top})", flush=True)

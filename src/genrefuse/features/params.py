@@ -22,6 +22,18 @@ def recipe_key(*inputs: str) -> str:
     return ",".join(f"{name}={RECIPE_VERSIONS[name]}" for name in inputs)
 
 
+def recipe_id(feature_params: dict, window_policy: dict) -> str:
+    """12 hex digits naming what a track's cached table and taggram rows were computed with: the parameters,
+    the window policy and the table and taggram recipes' versions (the library's and the beets plugin's
+    caches are keyed by it)."""
+    import hashlib
+    import json
+
+    text = json.dumps({"features": feature_params, "windows": window_policy, "recipe": recipe_key("table", "taggram")},
+                      sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 @dataclass(frozen=True)
 class FeatureParams:
     """Parameters of both model inputs; a bundle and the feature cache record them."""

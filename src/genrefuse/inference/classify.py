@@ -21,6 +21,7 @@ from ..errors import DataError
 from ..models.bundle import model_folder, model_genres
 from ..parallel import default_jobs, map_items
 from ..progress import progress_bar
+from ..models.verdict import FIELDS
 from .predict import cached_model
 
 
@@ -32,9 +33,7 @@ def classify_chunk(paths: list[str], model_dir: str) -> list[dict]:
         if error:
             rows.append({"path": path, "error": error})
         else:
-            rows.append({"path": path, "genre": pred.genre, "confidence": f"{pred.confidence:.6f}",
-                         "unsure": int(pred.unsure), "windows": pred.windows, "unknown": int(pred.unknown),
-                         "familiarity": "" if pred.familiarity is None else f"{pred.familiarity:.4f}",
+            rows.append({"path": path, **pred.verdict.csv_fields(), "windows": pred.windows,
                          "probabilities": list(pred.probabilities.values())})
     return rows
 
@@ -109,14 +108,14 @@ def _dask_map(func, chunks: Iterator[list[str]], scheduler: str, jobs: int) -> I
 
 def classify(folder: str | Path, *, model_dir: str | Path, out: str | Path, jobs: int | None = None,
              scheduler: str | None = None, chunk_size: int = 8, progress: bool = True) -> ClassifyReport:
-    """Classify every audio file under ``folder`` into ``out`` (CSV: path, genre (the closest, also for an
-    unknown track), confidence, unsure (0/1), windows, unknown (0/1), familiarity, one probability column
-    per genre, error). Returns counts, failures and throughput."""
+    """Classify every audio file under ``folder`` into ``out`` (CSV: path, the verdict's fields (answer: the
+    genre or "unknown"; genre, the closest also for an unknown track; confidence; unsure and unknown as 0/1;
+    familiarity), windows, one probability column per genre, error). Returns counts, failures and
+    throughput."""
     model_dir, out = model_folder(model_dir).resolve(), Path(out)
     genres = model_genres(model_dir)
     jobs = default_jobs() if jobs is None else max(1, jobs)
-    columns = ["path", "genre", "confidence", "unsure", "windows", "unknown", "familiarity",
-               *(f"p_{g}" for g in genres), "error"]
+    columns = ["path", *FIELDS, "windows", *(f"p_{g}" for g in genres), "error"]
     done = _already_done(out)
     if out.exists() and done:
         with open(out, newline="", encoding="utf-8", errors="surrogateescape") as f:
@@ -144,8 +143,7 @@ def classify(folder: str | Path, *, model_dir: str | Path, out: str | Path, jobs
             for rows in results:
                 for r in rows:
                     probs = [f"{p:.6f}" for p in r["probabilities"]] if "probabilities" in r else [""] * len(genres)
-                    w.writerow([r["path"], r.get("genre", ""), r.get("confidence", ""), r.get("unsure", ""),
-                                r.get("windows", ""), r.get("unknown", ""), r.get("familiarity", ""), *probs,
+                    w.writerow([r["path"], *(r.get(k, "") for k in FIELDS), r.get("windows", ""), *probs,
                                 r.get("error", "")])
                     if "error" in r:
                         report.failures.append(r["error"])

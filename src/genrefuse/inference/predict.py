@@ -15,10 +15,9 @@ import numpy as np
 from ..errors import GenrefuseError, ModelError, unforeseen
 from ..models.bundle import Bundle, load_bundle, model_folder
 from ..models.predictor import Predictor, resolve_device
+from ..models.verdict import UNKNOWN, Rules, Verdict
 from ..preprocess.track import ModelInputs, track_inputs
 from ..pretrained.styles import styles_of
-
-UNKNOWN = "unknown"          # the answer for a track unlike all of a model's genres
 
 BACKENDS = ("auto", "onnx", "torch")
 
@@ -67,37 +66,51 @@ class Prediction:
         """``genre``, or ``unknown`` when the track is unlike all the model's genres."""
         return UNKNOWN if self.unknown else self.genre
 
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict(self.genre, self.confidence, self.unsure, self.unknown, self.familiarity)
+
     def top(self, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` most probable ``(genre, probability)`` pairs, most probable first."""
         return sorted(self.probabilities.items(), key=lambda kv: -kv[1])[:k]
 
     def to_json(self, top: int | None = None) -> dict:
-        """``path``, ``genre``, ``confidence``, ``unsure``, ``top`` (the 3, or ``top``, most probable as
-        ``{"genre", "probability"}``), ``probabilities`` (all, or the ``top`` most probable), ``windows``,
-        ``familiarity``, ``unknown`` and ``styles`` (``{"name", "score"}``)."""
+        """``path``, the verdict's fields (``answer``: the genre or "unknown"; ``genre``, the closest for an
+        unknown track; ``confidence``, ``unsure``, ``unknown``, ``familiarity``: see
+        :meth:`~genrefuse.models.verdict.Verdict.fields`), ``top`` (the 3, or ``top``, most probable as
+        ``{"genre", "probability"}``), ``probabilities`` (all, or the ``top`` most probable), ``windows`` and
+        ``styles`` (``{"name", "score"}``)."""
         probs = dict(self.top(top)) if top else self.probabilities
-        return {"path": self.path, "genre": self.genre, "confidence": round(self.confidence, 6), "unsure": self.unsure,
+        return {"path": self.path, **self.verdict.fields(),
                 "top": [{"genre": g, "probability": round(p, 6)} for g, p in self.top(top or 3)],
                 "probabilities": {g: round(p, 6) for g, p in probs.items()}, "windows": self.windows,
-                "familiarity": None if self.familiarity is None else round(self.familiarity, 4), "unknown": self.unknown,
                 "styles": [{"name": n, "score": round(v, 4)} for n, v in self.styles]}
 
 
 class GenreModel:
-    """A loaded bundle that predicts genres from files or waveforms."""
+    """A loaded bundle that predicts genres from files or waveforms; its answer rules (:attr:`rules`) are
+    the bundle's own thresholds with any given at load over them, fixed from then on."""
 
     def __init__(self, bundle: Bundle, *, predictor: Predictor | None = None, device: str = "cpu",
                  tag_backend: str = "auto", backend: str = "torch", min_confidence: float | None = None,
                  min_familiarity: float | None = None):
         self.bundle, self.device, self.tag_backend, self.backend = bundle, device, tag_backend, backend
         self.predictor = predictor or bundle.predictor(device=device)
-        self.min_confidence = bundle.min_confidence if min_confidence is None else min_confidence
-        self.min_familiarity = bundle.familiarity_floor if min_familiarity is None else min_familiarity
+        self.rules = bundle.rules.with_options(min_confidence=min_confidence, min_familiarity=min_familiarity)
+
+    @property
+    def min_confidence(self) -> float:
+        return self.rules.min_confidence
+
+    @property
+    def min_familiarity(self) -> float:
+        return self.rules.min_familiarity
 
     @classmethod
-    def load(cls, path: str | Path | None = None, *, device: str = "auto", backend: str = "auto") -> "GenreModel":
+    def load(cls, path: str | Path | None = None, *, device: str = "auto", backend: str = "auto",
+             min_confidence: float | None = None, min_familiarity: float | None = None) -> "GenreModel":
         """``backend``: 'auto' (ONNX Runtime when installed, for neural models on CPU, and for the musicnn
-        tagger), 'onnx' or 'torch'."""
+        tagger), 'onnx' or 'torch'. ``min_confidence``, ``min_familiarity``: thresholds over the model's own."""
         if backend not in BACKENDS:
             raise ModelError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
         path = model_folder(path)
@@ -111,7 +124,8 @@ class GenreModel:
             if predictor is None and backend == "onnx" and onnx.exportable(bundle):
                 raise ModelError("ONNX Runtime cannot run this model here (pip install onnxruntime onnx)")
             used = "onnx" if predictor is not None else used
-        return cls(bundle, predictor=predictor, device=device, tag_backend=backend, backend=used)
+        return cls(bundle, predictor=predictor, device=device, tag_backend=backend, backend=used,
+                   min_confidence=min_confidence, min_familiarity=min_familiarity)
 
     @property
     def genres(self) -> list[str]:
@@ -143,10 +157,10 @@ class GenreModel:
         best = int(np.argmax(mean))
         familiarity = None if inputs is None else self.bundle.familiarity_of(inputs, self.genres[best])
         styles = styles_of(inputs.tags[:, :50].mean(axis=0)) if inputs is not None and inputs.tags is not None else []
-        return Prediction(path, self.genres[best], {g: float(p) for g, p in zip(self.genres, mean)}, len(proba),
-                          confidence=float(mean[best]), unsure=bool(mean[best] < self.min_confidence),
-                          familiarity=familiarity,
-                          unknown=familiarity is not None and familiarity < self.min_familiarity, styles=styles)
+        v = self.rules.judge(self.genres[best], float(mean[best]), familiarity)
+        return Prediction(path, v.genre, {g: float(p) for g, p in zip(self.genres, mean)}, len(proba),
+                          confidence=v.confidence, unsure=v.unsure, familiarity=v.familiarity, unknown=v.unknown,
+                          styles=styles)
 
     # ------------------------------------------------------------------ what callers use
     def predict(self, x: str | Path | np.ndarray, *, sr: int | None = None) -> Prediction:
@@ -183,11 +197,14 @@ class GenreModel:
         return sorted(results, key=lambda r: order[r[0]])
 
 
-def load_model(path: str | Path | None = None, *, device: str = "auto", backend: str = "auto") -> GenreModel:
+def load_model(path: str | Path | None = None, *, device: str = "auto", backend: str = "auto",
+               min_confidence: float | None = None, min_familiarity: float | None = None) -> GenreModel:
     """Load a saved model folder (``model.safetensors`` + ``config.json``, or a run folder holding one in
     ``model/``; None or ``"default"``: the packaged default model); executes no code.
-    Neural models run through ONNX Runtime on CPU when it is installed (``backend='torch'`` to avoid it)."""
-    return GenreModel.load(path, device=device, backend=backend)
+    Neural models run through ONNX Runtime on CPU when it is installed (``backend='torch'`` to avoid it).
+    ``min_confidence`` and ``min_familiarity`` replace the model's own thresholds (None: keep them)."""
+    return GenreModel.load(path, device=device, backend=backend, min_confidence=min_confidence,
+                           min_familiarity=min_familiarity)
 
 
 @functools.lru_cache(maxsize=4)

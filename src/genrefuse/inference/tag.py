@@ -17,6 +17,7 @@ from ..audio import header, iter_audio_files
 from ..errors import AudioError, GenrefuseError
 from ..genres import Vocabulary
 from ..tagging import TAGGABLE, read_tags, remove_stale_temporaries, write_genre
+from ..models.verdict import KEEP, SKIP_UNKNOWN, SKIP_UNSURE
 from .predict import GenreModel
 
 # what happened to a file
@@ -48,15 +49,14 @@ def genre_text(probabilities: dict[str, float], *, top: int = 1, separator: str 
     return separator.join(list(dict.fromkeys(names + extra)))
 
 
-def tag_files(inputs: Iterable[str | Path], model: GenreModel, *, dry_run: bool = False,
-              min_confidence: float | None = None, force: bool = False, top: int = 1,
-              separator: str = "; ", follow_links: bool = False, styles: int = 0) -> Iterator[TagOutcome]:
-    """Predict each file's genre and write it into the file's genre tag, one outcome per file (a file that has
-    a genre tag keeps it unless ``force``); ``styles``:
-    at most this many of the tagger's styles follow the genres in the tag. A link found
-    in a named folder that leads outside the named folders is left alone unless ``follow_links``; files
-    named themselves are tagged wherever their links lead."""
-    threshold = model.min_confidence if min_confidence is None else min_confidence
+def tag_files(inputs: Iterable[str | Path], model: GenreModel, *, dry_run: bool = False, force: bool = False,
+              top: int = 1, separator: str = "; ", follow_links: bool = False, styles: int = 0) -> Iterator[TagOutcome]:
+    """Predict each file's genre and write it into the file's genre tag, one outcome per file, as the
+    model's verdict decides (:meth:`~genrefuse.models.verdict.Verdict.tag_decision`: a file that has a genre
+    tag keeps it unless ``force``; unknown and unsure answers are not written; thresholds are the model's,
+    set when it was loaded); ``styles``: at most this many of the tagger's styles follow the genres in the
+    tag. A link found in a named folder that leads outside the named folders is left alone unless
+    ``follow_links``; files named themselves are tagged wherever their links lead."""
     inputs = [Path(i) for i in inputs]
     roots = [os.path.realpath(i) for i in inputs if i.is_dir()]
     cleaned: set[Path] = set()
@@ -73,7 +73,7 @@ def tag_files(inputs: Iterable[str | Path], model: GenreModel, *, dry_run: bool 
         except GenrefuseError as exc:
             yield TagOutcome(str(path), FAILED, detail=str(exc))
             continue
-        yield _tag_one(path, pred, threshold=threshold, dry_run=dry_run, force=force,
+        yield _tag_one(path, pred, threshold=model.min_confidence, dry_run=dry_run, force=force,
                        value=genre_text(pred.probabilities, top=top, separator=separator, styles=pred.styles,
                                         max_styles=styles))
 
@@ -90,12 +90,13 @@ def _tag_one(path: Path, pred, *, threshold: float, dry_run: bool, force: bool, 
             return TagOutcome(str(path), SKIPPED, value, f"{kind} files are left untagged")
         old = "; ".join(read_tags(path).genres) or None
         outcome = functools.partial(TagOutcome, str(path), value=value, old=old)
-        if old and not force:
+        decision = pred.verdict.tag_decision(existing=bool(old), force=force)
+        if decision == KEEP:
             return outcome(KEPT, detail="it already has a genre (--force replaces it)")
-        if pred.unknown:
+        if decision == SKIP_UNKNOWN:
             return outcome(UNKNOWN, detail=f"unlike every genre the model knows (familiarity {pred.familiarity:.3f}); "
                                            f"closest {pred.genre}")
-        if pred.confidence < threshold:
+        if decision == SKIP_UNSURE:
             return outcome(UNSURE, detail=f"confidence {pred.confidence:.3f} < {threshold:.3f}")
         if dry_run:
             return outcome(WOULD_TAG, detail=f"confidence {pred.confidence:.2f}")

@@ -14,6 +14,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
+from ..models.verdict import Rules, Verdict
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
@@ -60,25 +62,18 @@ class Track(Base):
     def confidence(self) -> float:
         return float(self.probabilities.get(self.genre, max(self.probabilities.values(), default=0.0)))
 
-    def is_unsure(self, min_confidence: float) -> bool:
-        return self.confidence < min_confidence
-
-    def is_unknown(self, floor: float) -> bool:
-        """Less familiar to the model than ``floor`` (never for a genre a person confirmed)."""
-        return self.familiarity is not None and self.familiarity < floor and not self.confirmed
-
-    def to_json(self, *, min_confidence: float = 0.0, floor: float = 0.0) -> dict:
-        """The track for the API: ``confidence`` is its genre's probability, ``unsure`` whether that is
-        below ``min_confidence`` (the model's threshold), ``unknown`` whether its familiarity is below
-        ``floor`` (unlike every genre the model knew; never for a confirmed genre)."""
-        unknown = self.is_unknown(floor)
-        return {"id": self.id, "familiarity": None if self.familiarity is None else round(self.familiarity, 4),
-                "unknown": bool(unknown), "file_genres": list(self.file_genres or []),
-                "styles": [{"name": n, "score": v} for n, v in self.styles or []], "name": self.original_name, "genre": self.genre, "duration": round(self.duration, 3),
-                "confidence": round(self.confidence, 6), "unsure": self.is_unsure(min_confidence),
-                "probabilities": self.probabilities, "model_id": self.model_id, "content_hash": self.content_hash,
-                "added_at": self.added_at.isoformat() + "Z", "artist": self.artist, "title": self.title,
-                "confirmed": bool(self.confirmed), "added_by": self.added_by, "in_place": self.in_place}
+    def to_json(self, verdict: Verdict | None = None) -> dict:
+        """The track for the API, with the library model's ``verdict`` on it (its fields: ``answer``,
+        ``genre``, ``confidence``, ``unsure``, ``unknown``, ``familiarity``; see
+        :meth:`~genrefuse.models.verdict.Verdict.fields`); None: judged without thresholds."""
+        if verdict is None:
+            verdict = Rules().judge(self.genre, self.confidence, self.familiarity, confirmed=self.confirmed)
+        return {"id": self.id, **verdict.fields(), "file_genres": list(self.file_genres or []),
+                "styles": [{"name": n, "score": v} for n, v in self.styles or []], "name": self.original_name,
+                "duration": round(self.duration, 3), "probabilities": self.probabilities, "model_id": self.model_id,
+                "content_hash": self.content_hash, "added_at": self.added_at.isoformat() + "Z", "artist": self.artist,
+                "title": self.title, "confirmed": bool(self.confirmed), "added_by": self.added_by,
+                "in_place": self.in_place}
 
 
 class LibraryGenre(Base):

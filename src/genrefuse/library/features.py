@@ -4,25 +4,17 @@ library never decodes its audio again. One safetensors file per track: ``table``
 ``tags`` ``(n_windows, 100)``; written whole, then renamed into place."""
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
 
-from ..features.params import recipe_key
+from ..features.params import recipe_id  # noqa: F401  (the cache's key; re-exported for callers)
 from ..io import atomic_path
 from ..preprocess.track import ModelInputs
 
 FOLDER = ".features"
 
 
-def recipe_id(feature_params: dict, window_policy: dict) -> str:
-    """12 hex digits naming what the cached rows were computed with: the parameters, the window policy and
-    the table and taggram recipes' versions."""
-    text = json.dumps({"features": feature_params, "windows": window_policy, "recipe": recipe_key("table", "taggram")},
-                      sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def cache_path(library_dir: Path, digest: str, recipe: str) -> Path:

@@ -22,14 +22,16 @@ from ..audio import AUDIO_EXTENSIONS, check_file, duration, header, iter_audio_f
 from ..errors import AudioError, DataError, ForbiddenError, GoneError, NotFoundError
 from ..fingerprint import audio_hash
 from ..genres import Vocabulary, split_genre_tag
+from ..inference.handle import ModelHandle
 from ..inference.predict import GenreModel
 from ..io import file_hash
-from ..models.bundle import model_folder, model_id, read_config, unsure_threshold
+from ..models.bundle import is_model_folder, model_folder
+from ..models.verdict import Verdict
 from ..parallel import map_items, pid_alive
 from ..tagging import TAGGABLE, read_tags, write_genre
 from . import store
 from .db import LibraryGenre, SourceFolder, Track, User, database_problem, default_db_url, make_engine, session_factory, storable
-from .features import recipe_id, save_features
+from .features import save_features
 from .locks import track_lock
 from .playlists import update_labels, update_playlists, update_unsure_playlist
 
@@ -50,7 +52,7 @@ def library_model_dir(library_dir: str | Path, model_dir: str | Path | None) -> 
     if model_dir is not None:
         return model_folder(model_dir)
     own = Path(library_dir) / store.MODEL
-    return own if (own / "config.json").is_file() else model_folder(None)
+    return own if is_model_folder(own) else model_folder(None)
 
 
 def library_exists(library_dir: str | Path, db_url: str | None = None) -> bool:
@@ -119,23 +121,40 @@ class Library:
         return None
 
     def use_model(self, model_dir: Path) -> None:
-        """Classify with the model in ``model_dir`` from now on (after `learn`, also in a running service)."""
-        cfg = read_config(model_dir)
-        self.model_dir, self.model_id = model_dir, model_id(model_dir)
-        self.min_confidence = unsure_threshold(cfg)
-        self.familiarity_floor = float((cfg.get("familiarity") or {}).get("floor", 0.0))
-        self.recipe = recipe_id(cfg["feature_params"], cfg.get("window_policy") or {})
-        self.model_genres = list(cfg["genres"])
-        self.vocabulary.extend(self.model_genres)
-        self.__dict__.pop("model", None)            # the cached GenreModel of the previous one
+        """Classify with the model in ``model_dir`` from now on (after `learn`, also in a running service):
+        a new :class:`ModelHandle`, swapped in with one assignment."""
+        handle = ModelHandle(model_dir)
+        self.vocabulary.extend(handle.genres)
+        self.handle = handle
 
     @classmethod
     def open(cls, library_dir: str | Path, model_dir: str | Path | None = None, *, db_url: str | None = None, **kw) -> "Library":
         return cls(library_dir, model_dir, db_url=db_url, **kw)
 
-    @functools.cached_property
+    # what the handle holds, for callers that read one value (an ingest takes the handle once instead)
+    @property
     def model(self) -> GenreModel:
-        return GenreModel.load(self.model_dir)
+        return self.handle.model
+
+    @property
+    def model_dir(self) -> Path:
+        return self.handle.folder
+
+    @property
+    def model_id(self) -> str:
+        return self.handle.id
+
+    @property
+    def model_genres(self) -> list[str]:
+        return list(self.handle.genres)
+
+    @property
+    def recipe(self) -> str:
+        return self.handle.recipe
+
+    @property
+    def min_confidence(self) -> float:
+        return self.handle.rules.min_confidence
 
     @property
     def genres(self) -> list[str]:
@@ -200,6 +219,7 @@ class Library:
         With ``write_tags`` the stored file gets the genre tag (a linked file is copied first)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
+        handle = self.handle                  # one model for the whole call, whatever `learn` swaps in meanwhile
         path = Path(path)
         name = storable(original_name or path.name, 512)
         in_place = mode == "in-place" and not owned
@@ -226,24 +246,24 @@ class Library:
                 self._moved_away(path, existing, mode)
                 return IngestResult(existing, False)
             try:
-                inputs = self.model.preprocess(tmp)          # first: it refuses what is no music file
+                inputs = handle.model.preprocess(tmp)        # first: it refuses what is no music file
                 ext = header(tmp).extension          # the same bytes under any name: one path, one file
                 seconds = duration(tmp)               # decoded, where the header's claim cannot be true
                 identity = audio_hash(tmp)
                 same = self.find_recording(identity, duration=seconds)
                 if same is not None:
                     return IngestResult(same, False, same_recording=True)
-                pred = self.model.postprocess(self.model.forward(inputs), path=str(tmp), inputs=inputs)
+                pred = handle.model.postprocess(handle.model.forward(inputs), path=str(tmp), inputs=inputs)
             except AudioError as exc:
                 raise AudioError(name, exc.reason) from None
             tags = read_tags(tmp)
-            save_features(self.dir, digest, self.recipe, inputs)        # learning never decodes it again
+            save_features(self.dir, digest, handle.recipe, inputs)      # learning never decodes it again
             if self.write_tags and ext in TAGGABLE:
                 write_genre(tmp, Vocabulary.display(pred.genre), kind=ext)
             rel = str(tmp) if in_place else store.relative_path(pred.genre, digest, ext, name=store.readable_name(
                 original_name=name, artist=tags.artist, title=tags.title))
             track = Track(content_hash=digest, original_name=name, stored_path=rel, duration=seconds,
-                          genre=pred.genre, probabilities=pred.probabilities, model_id=self.model_id,
+                          genre=pred.genre, probabilities=pred.probabilities, model_id=handle.id,
                           artist=storable(tags.artist, 256), title=storable(tags.title, 256), added_by=added_by,
                           familiarity=pred.familiarity, styles=[[n, round(v, 4)] for n, v in pred.styles] or None,
                           file_genres=[storable(g, 64) for g in split_genre_tag(tags.genres)][:16] or None,
@@ -408,9 +428,13 @@ class Library:
         except AudioError:
             pass
 
+    def verdict(self, track: Track) -> Verdict:
+        """The library's model's verdict on a stored track (its rules, the track's stored answer)."""
+        return self.handle.judge(track.genre, track.confidence, track.familiarity, confirmed=track.confirmed)
+
     def needs_look(self, track: Track) -> bool:
         """Unconfirmed and either unsure (below the model's threshold) or unknown (unfamiliar)."""
-        return not track.confirmed and (track.is_unsure(self.min_confidence) or track.is_unknown(self.familiarity_floor))
+        return self.verdict(track).needs_look
 
     def flag_unsure(self, session) -> None:
         """Keep ``playlists/_unsure.m3u8`` (the tracks that need a person) current."""
@@ -418,7 +442,7 @@ class Library:
 
     def describe(self, track: Track) -> dict:
         """A track as the API shows it, with ``unsure`` and ``unknown`` judged by this library's model."""
-        return track.to_json(min_confidence=self.min_confidence, floor=self.familiarity_floor)
+        return track.to_json(self.verdict(track))
 
     def audio_path(self, track: Track) -> Path:
         return self.dir / track.stored_path

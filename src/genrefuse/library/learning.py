@@ -8,6 +8,7 @@ genre of the library): a file tagged with several genres counts as an example of
 """
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,8 @@ from .ingest import Library
 
 BASES = ("default", "none")
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class LearnReport:
@@ -39,6 +42,8 @@ class LearnReport:
     confirmed: int = 0
     computed: int = 0                 # tracks whose features were not cached yet (decoded once)
     failures: list[str] = field(default_factory=list)
+    left_out: int = 0                 # labelled tracks none of whose genres had enough examples to be learned
+    confirmed_tracks: set[str] = field(default_factory=set, repr=False)
 
 
 def track_labels(lib: Library, track: Track, *, from_tags: bool) -> list[str]:
@@ -80,6 +85,7 @@ def library_rows(lib: Library, *, from_tags: bool, progress: bool = True) -> tup
     if not model.bundle.uses_tags:
         raise DataError(f"{lib.dir}: its model ({lib.model_dir}) reads no musicnn taggrams, which a library's own "
                         f"model learns from; learn with the packaged one (--model default)")
+    log.info("reading the features of %d tracks (decoding those not cached yet)", len(tracks))
     for t in progress_bar(tracks, progress=progress, desc="features", unit="track"):
         try:
             inputs, computed = track_features(lib, t, model)
@@ -91,9 +97,8 @@ def library_rows(lib: Library, *, from_tags: bool, progress: bool = True) -> tup
         genres = track_labels(lib, t, from_tags=from_tags)
         if not genres:
             continue
-        report.labelled += 1
-        report.confirmed += bool(t.confirmed)
-        report.from_tags += not t.confirmed
+        if t.confirmed:
+            report.confirmed_tracks.add(f"track-{t.id}")
         mean = track_mean(inputs)         # one row per track, so that each track counts once
         for g in genres:
             table.append(mean.table)
@@ -104,6 +109,16 @@ def library_rows(lib: Library, *, from_tags: bool, progress: bool = True) -> tup
         raise DataError(f"{lib.dir}: no labelled tracks to learn from (confirm or correct some with `genrefuse library "
                         f"relabel`, or use --from-tags for the genre tags the files carry)")
     return TrainingRows(np.concatenate(table), np.concatenate(tags), labels, ids), report, features
+
+
+def _count_examples(report: LearnReport, rows: TrainingRows, learned: set[str]) -> None:
+    """How many library tracks the model learned from (a track whose genres were all left out for too few
+    examples does not count), how many of them confirmed and how many from their tags."""
+    labelled = set(rows.tracks)
+    used = {t for t, g in zip(rows.tracks, rows.labels) if g in learned}
+    report.labelled, report.left_out = len(used), len(labelled - used)
+    report.confirmed = len(used & report.confirmed_tracks)
+    report.from_tags = report.labelled - report.confirmed
 
 
 def learn_library(lib: Library, *, from_tags: bool = False, base: str = "default", min_examples: int | None = None,
@@ -125,8 +140,11 @@ def learn_library(lib: Library, *, from_tags: bool = False, base: str = "default
         if base_rows is None or base_rows.tags is None:
             raise DataError(f"{base_dir}: the packaged model keeps no training rows; rebuild it with `make default-model`")
         parts.insert(0, base_rows)
+    log.info("fitting and cross-validating (%d library tracks%s)", len(set(rows.tracks)),
+             " and the packaged model's training rows" if base == "default" else "")
     learned = learn_rows(join(parts), seed=seed, min_examples=min_examples)
     bundle = learned.bundle
+    _count_examples(report, rows, set(bundle.genres))
     bundle.window_policy = base_bundle.window_policy          # the same windows, so the cache stays valid
     counts = Counter(dict(zip(rows.tracks, rows.labels)).values())
     bundle.extra["card"].update({
@@ -141,6 +159,7 @@ def learn_library(lib: Library, *, from_tags: bool = False, base: str = "default
         "limits": ["labels from files' own tags are trusted as they are: a wrong tag teaches a wrong example "
                    "(`genrefuse library review` lists the tracks the model confidently disagrees with)",
                    "figures are cross-validated within the labels: an estimate, not a test"]})
+    log.info("saving the model and refreshing every track's suggestion")
     bundle.save(report.model_dir)
     report.card = learned.card
     for g in bundle.genres:
@@ -168,13 +187,13 @@ def relearn_if_corrected(lib: Library, seen: str) -> str:
     """Learn again, with the options of the last `learn`, when the confirmed labels changed since ``seen``
     (a :func:`confirmed_labels` digest); returns the digest now. Nothing happens for a library that never
     learned."""
-    from ..models.bundle import read_config
+    from ..models.bundle import is_model_folder, model_info
 
     own = lib.dir / store.MODEL
     now = confirmed_labels(lib)
-    if now == seen or not (own / "config.json").is_file():
+    if now == seen or not is_model_folder(own):
         return now
-    options = ((read_config(own).get("card") or {}).get("options")) or {}
+    options = model_info(own).options
     learn_library(lib, progress=False, **{k: options[k] for k in ("from_tags", "base", "min_examples", "seed")
                                            if k in options})
     return now
@@ -201,11 +220,9 @@ def refresh_suggestions(lib: Library, bundle: Bundle, mid: str, features: dict[i
             if t is None:
                 continue
             genre = bundle.genres[best[k]]
-            familiarity = float(fam.of_distance(distance[k], genre))
-            t.suggestion = {"genre": genre, "confidence": round(float(proba[k, best[k]]), 6),
-                            "unsure": bool(proba[k, best[k]] < bundle.min_confidence),
-                            "familiarity": round(familiarity, 4), "unknown": familiarity < bundle.familiarity_floor,
-                            "held_out": f"track-{i}" in held_out, "model_id": mid}
+            v = bundle.rules.judge(genre, float(proba[k, best[k]]), float(fam.of_distance(distance[k], genre)))
+            t.suggestion = {k_: v.fields()[k_] for k_ in ("genre", "confidence", "unsure", "familiarity", "unknown")} \
+                | {"held_out": f"track-{i}" in held_out, "model_id": mid}
         s.commit()
 
 

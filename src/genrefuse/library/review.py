@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
 
+from ..models.verdict import Verdict
 from .db import Track
 from .ingest import Library
 
@@ -37,26 +38,25 @@ class ReviewItem:
         return asdict(self)
 
 
-def opinion(lib: Library, track: Track) -> dict:
-    """The model's view of ``track``: its suggestion, or the prediction made at ingest."""
-    if track.suggestion:
-        return track.suggestion
-    d = lib.describe(track)
-    return {"genre": track.genre, "confidence": d["confidence"], "unsure": d["unsure"], "unknown": d["unknown"],
-            "familiarity": track.familiarity}
+def opinion(lib: Library, track: Track) -> Verdict:
+    """The model's verdict on ``track``: its suggestion (judged when `learn` made it), or the library's
+    model's verdict on the prediction made at ingest."""
+    s = track.suggestion
+    if s:
+        return Verdict(s["genre"], float(s["confidence"]), bool(s["unsure"]), bool(s["unknown"]), s.get("familiarity"))
+    return lib.verdict(track)
 
 
-def reason_of(track: Track, view: dict, tagged: list[str], known: list[str]) -> str | None:
+def reason_of(track: Track, view: Verdict, tagged: list[str], known: list[str]) -> str | None:
     """Why ``track`` needs a person, or None. A tag is contradicted only where it names a genre the model
     ``known``s (it cannot judge the others)."""
-    sure = not view["unsure"] and not view["unknown"]
-    if any(g in known for g in tagged) and sure and view["genre"] not in tagged:
+    if any(g in known for g in tagged) and view.sure and view.genre not in tagged:
         return "mis-tagged"
-    if view["unknown"]:
+    if view.unknown:
         return "unknown"
-    if sure and view["genre"] != track.genre and not tagged:
+    if view.sure and view.genre != track.genre and not tagged:
         return "refile"
-    if view["unsure"]:
+    if view.unsure:
         return "unsure"
     return None
 
@@ -71,8 +71,8 @@ def review_queue(lib: Library, *, limit: int | None = None) -> list[ReviewItem]:
         reason = reason_of(t, view, tagged, lib.model_genres)
         if reason is None:
             continue
-        items.append(ReviewItem(t.id, reason, WHY[reason], t.stored_path, t.genre, tagged, view["genre"],
-                                float(view["confidence"]), view.get("familiarity")))
+        items.append(ReviewItem(t.id, reason, WHY[reason], t.stored_path, t.genre, tagged, view.genre,
+                                view.confidence, view.familiarity))
 
     def key(item: ReviewItem):
         rank = REASONS.index(item.reason)

@@ -25,6 +25,7 @@ from .familiarity import FLOOR, K, Familiarity, familiarity_config, held_out_dis
 from .kinds import KINDS, ModelKind
 from .predictor import Predictor, TorchPredictor
 from .training_rows import TrainingRows, load_training_rows
+from .verdict import Rules
 
 if TYPE_CHECKING:          # the nets import torch; a classic model never needs it
     from .ensemble import GenreEnsemble
@@ -75,6 +76,11 @@ class Bundle:
     @property
     def spec(self) -> ModelKind:
         return KINDS[self.kind]
+
+    @property
+    def rules(self) -> Rules:
+        """How this model's probabilities and familiarity become an answer (its own thresholds)."""
+        return Rules(min_confidence=self.min_confidence, min_familiarity=self.familiarity_floor)
 
     @property
     def uses_mel(self) -> bool:
@@ -240,6 +246,38 @@ def read_config(folder: str | Path) -> dict:
     if cfg.get("kind") not in KINDS:
         raise ModelError(f"{cfg_path}: unknown model kind {cfg.get('kind')!r}")
     return cfg
+
+
+def is_model_folder(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a saved model (its config; :func:`read_config` checks the rest)."""
+    return (Path(folder) / CONFIG).is_file()
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What code outside this module knows of a saved model without loading its weights: where it is, its
+    identity, genres, answer rules, the recipe of its inputs, and the options it was learnt with."""
+
+    folder: Path
+    id: str
+    kind: str
+    genres: tuple[str, ...]
+    rules: Rules
+    feature_params: dict
+    window_policy: dict
+    options: dict
+
+
+def model_info(folder: str | Path) -> ModelInfo:
+    """The :class:`ModelInfo` of a model folder (a :class:`ModelError` for anything else)."""
+    folder = Path(folder)
+    cfg = read_config(folder)
+    fam = cfg.get("familiarity") or {}
+    return ModelInfo(folder=folder, id=f"{cfg['kind']}-{weights_hash(folder)[:12]}", kind=cfg["kind"],
+                     genres=tuple(cfg["genres"]),
+                     rules=Rules(min_confidence=unsure_threshold(cfg), min_familiarity=float(fam.get("floor", FLOOR))),
+                     feature_params=dict(cfg["feature_params"]), window_policy=dict(cfg.get("window_policy") or {}),
+                     options=dict((cfg.get("card") or {}).get("options") or {}))
 
 
 def model_genres(folder: str | Path) -> list[str]:

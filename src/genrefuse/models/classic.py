@@ -49,27 +49,46 @@ def sample_weights(y: np.ndarray, *, class_weight: str | None, few_boost: float 
 
 
 class ClassicModel:
-    """A fitted classic model over standardised rows: the table's 57 columns, then (for kinds that read
-    the tagger) the 100 of the musicnn summary. :meth:`probabilities` gives ``(n, n_classes)``."""
+    """A classic model over standardised rows: the table's 57 columns, then (for kinds that read the tagger)
+    the 100 of the musicnn summary. :meth:`probabilities` gives ``(n, n_classes)``.
 
-    def __init__(self, kind: str = "logreg", n_classes: int = 10, *, seed: int = 0, **hyper):
+    Parameters
+    ----------
+    kind : str
+        A classic kind of :data:`~genrefuse.models.kinds.KINDS`; its defaults fill the parameters left None.
+    n_classes : int
+        The genres told apart (a class never seen in training gets probability 0).
+    seed : int
+    C, class_weight, few_boost : logistic regression's and the SVM's regularisation, and class balancing
+        (``few_boost``: a class with fewer than half the median count of examples weighted this much more).
+    n_neighbors, gamma : kNN's neighbours and the SVM's kernel width.
+
+    Attributes (fitted)
+    -------------------
+    classes_ : (n_classes,) int
+    coef_, intercept_ : logistic regression's ``(n_classes, d)`` and ``(n_classes,)``
+    X_, y_, estimator_ : kNN and SVM: the training rows and the fitted scikit-learn estimator
+    """
+
+    def __init__(self, kind: str = "logreg", n_classes: int = 10, *, seed: int = 0, C: float | None = None,
+                 class_weight: str | None = None, few_boost: float | None = None, n_neighbors: int | None = None,
+                 gamma: str | float | None = None):
         self.kind, self.n_classes, self.seed = kind, n_classes, seed
-        self.hyper = {**KINDS[kind].hyper, **hyper}
-        self.X: np.ndarray | None = None
-        self.y: np.ndarray | None = None
-        self.estimator = None
-        self.coef: np.ndarray | None = None          # logreg: (n_classes, d)
-        self.intercept: np.ndarray | None = None     # logreg: (n_classes,)
+        self.C, self.class_weight, self.few_boost = C, class_weight, few_boost
+        self.n_neighbors, self.gamma = n_neighbors, gamma
+
+    _HYPER = ("C", "class_weight", "few_boost", "n_neighbors", "gamma")
 
     # scikit-learn's conventions
     def get_params(self, deep: bool = True) -> dict:
-        return {"kind": self.kind, "n_classes": self.n_classes, "seed": self.seed, **self.hyper}
+        return {"kind": self.kind, "n_classes": self.n_classes, "seed": self.seed,
+                **{k: getattr(self, k) for k in self._HYPER}}
 
     def set_params(self, **params) -> "ClassicModel":
-        for k in ("kind", "n_classes", "seed"):
-            if k in params:
-                setattr(self, k, params.pop(k))
-        self.hyper.update(params)
+        for k, v in params.items():
+            if k not in self.get_params():
+                raise ValueError(f"invalid parameter {k!r} for ClassicModel")
+            setattr(self, k, v)
         return self
 
     def __sklearn_tags__(self):
@@ -80,41 +99,49 @@ class ClassicModel:
                     classifier_tags=ClassifierTags())
 
     @property
-    def classes_(self) -> np.ndarray:
-        return np.arange(self.n_classes)
+    def hyper(self) -> dict:
+        """The estimator's parameters: the kind's defaults, with those given over them."""
+        given = {k: getattr(self, k) for k in self._HYPER if getattr(self, k) is not None}
+        return {**KINDS[self.kind].hyper, **given}
 
     @property
     def spec(self) -> ModelKind:
         return KINDS[self.kind]
 
+    def _check_is_fitted(self) -> None:
+        if not hasattr(self, "classes_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit first")
+
     def fit(self, X: np.ndarray, y: np.ndarray) -> "ClassicModel":
         X, y = np.asarray(X, np.float64), np.asarray(y, np.int64)
-        est = make_estimator(self.spec, seed=self.seed, **self.hyper)
-        weights = sample_weights(y, class_weight=self.hyper.get("class_weight"),
-                                 few_boost=float(self.hyper.get("few_boost", 1.0)))
+        hyper = self.hyper
+        est = make_estimator(self.spec, seed=self.seed, **hyper)
+        weights = sample_weights(y, class_weight=hyper.get("class_weight"), few_boost=float(hyper.get("few_boost", 1.0)))
         est = est.fit(X, y) if weights is None else est.fit(X, y, sample_weight=weights)
         if self.spec.refit:
-            self.X, self.y, self.estimator = X, y, est
+            self.X_, self.y_, self.estimator_ = X, y, est
         else:
-            self.coef = np.zeros((self.n_classes, X.shape[1]))
-            self.intercept = np.full(self.n_classes, -np.inf)    # a class never seen in training: p = 0
+            self.coef_ = np.zeros((self.n_classes, X.shape[1]))
+            self.intercept_ = np.full(self.n_classes, -np.inf)    # a class never seen in training: p = 0
             if len(est.classes_) == 2 and est.coef_.shape[0] == 1:   # binary: scikit-learn keeps one row
                 coef, icpt = np.vstack([-est.coef_[0] / 2, est.coef_[0] / 2]), np.array([-1, 1]) * est.intercept_[0] / 2
             else:
                 coef, icpt = est.coef_, est.intercept_
-            self.coef[est.classes_], self.intercept[est.classes_] = coef, icpt
+            self.coef_[est.classes_], self.intercept_[est.classes_] = coef, icpt
+        self.classes_ = np.arange(self.n_classes)
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """``(n, n_classes)`` of standardised rows ``(n, d)``."""
+        self._check_is_fitted()
         X = np.asarray(X, np.float64)
-        if self.coef is not None:
-            logits = X @ self.coef.T + self.intercept
+        if getattr(self, "coef_", None) is not None:
+            logits = X @ self.coef_.T + self.intercept_
             logits -= logits.max(axis=1, keepdims=True)
             e = np.exp(logits)
             return e / e.sum(axis=1, keepdims=True)
         proba = np.zeros((len(X), self.n_classes))
-        proba[:, self.estimator.classes_] = self.estimator.predict_proba(X)
+        proba[:, self.estimator_.classes_] = self.estimator_.predict_proba(X)
         return proba
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -127,14 +154,20 @@ class ClassicModel:
         return self.predict_proba(np.hstack([np.asarray(a, np.float64) for a in (table, tags) if a is not None]))
 
     def state(self) -> dict[str, np.ndarray]:
-        if self.coef is not None:
-            return {"coef": self.coef, "intercept": self.intercept}
-        return {"train_X": self.X, "train_y": self.y}
+        self._check_is_fitted()
+        if getattr(self, "coef_", None) is not None:
+            return {"coef": self.coef_, "intercept": self.intercept_}
+        return {"train_X": self.X_, "train_y": self.y_}
 
     @classmethod
     def from_state(cls, kind: str, arch: dict, state: dict[str, np.ndarray]) -> "ClassicModel":
         model = cls(kind, arch["n_classes"], seed=arch["seed"], **arch["hyper"])
         if "coef" in state:
-            model.coef, model.intercept = state["coef"], state["intercept"]
+            model.coef_, model.intercept_ = state["coef"], state["intercept"]
+            model.classes_ = np.arange(model.n_classes)
             return model
         return model.fit(state["train_X"], state["train_y"])
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A model used before :meth:`ClassicModel.fit` (as scikit-learn's own ``NotFittedError``)."""

@@ -35,7 +35,9 @@ class Style(BaseModel):
 class TrackOut(BaseModel):
     id: int
     name: str = Field(description="the uploaded file's name")
-    genre: str
+    answer: str = Field(description="the genre, or 'unknown' for a track unlike every genre the model knows")
+    genre: str = Field(description="the most probable genre (the confirmed one once a listener confirmed it); for an "
+                                   "unknown track only the closest")
     duration: float = Field(description="seconds")
     confidence: float = Field(description="the probability of its genre")
     unsure: bool = Field(description="confidence below the model's threshold")
@@ -52,6 +54,7 @@ class TrackOut(BaseModel):
     unknown: bool = Field(description="unlike every genre the model knows ('none of these'); genre is the closest")
     file_genres: list[str] = Field(description="the genres its file's own tag named when it came in")
     styles: list[Style] = Field(description="the musicnn tagger's genre-like tags scored 0.2 or more, best first")
+    in_place: bool = Field(description="indexed where it is (`ingest --in-place`): the file is the user's, not a copy")
 
 
 class TrackUploaded(TrackOut):

@@ -4,8 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, HTTPException, Query, UploadFile
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import APIRouter, File, HTTPException, Query, Response, UploadFile
+from fastapi.responses import FileResponse
 from sqlalchemy import func, or_, select
 
 from ...errors import AudioError
@@ -22,7 +22,7 @@ MEDIA_TYPES = {"wav": "audio/wav", "au": "audio/basic", "flac": "audio/flac", "o
              responses={200: {"model": TrackUploaded, "description": "the same content was already stored"},
                         **errors(400, 401, 403, 408, 413, 415, 422, 429)})
 def upload(file: Annotated[UploadFile, File(description="an audio file: wav, au, flac, ogg or mp3")],
-           user: Listener, state: State) -> JSONResponse:
+           user: Listener, state: State, response: Response) -> dict:
     """Classify an audio file and file it under its genre (the same content twice is stored once: 200)."""
     library, max_bytes = state.library, state.settings.max_upload_bytes
     name = Path(file.filename or "upload").name
@@ -44,8 +44,8 @@ def upload(file: Annotated[UploadFile, File(description="an audio file: wav, au,
             raise HTTPException(415, str(exc)) from None
     finally:
         tmp.unlink(missing_ok=True)
-    body = {**library.describe(result.track), "created": result.created}
-    return JSONResponse(body, status_code=201 if result.created else 200)
+    response.status_code = 201 if result.created else 200
+    return {**library.describe(result.track), "created": result.created}
 
 
 SORTS = {"newest": (Track.added_at.desc(), Track.id.desc()), "oldest": (Track.added_at, Track.id),

@@ -1,0 +1,117 @@
+"""The one place where a model's probabilities and familiarity become an answer.
+
+Every face (``predict``, ``classify``, ``ingest``, ``tag``, the service, review, learning, the beets plugin)
+asks :class:`Rules` for a :class:`Verdict` and reads it; none compares a threshold itself. The rules:
+
+- the **genre** is the most probable one (or the one a person confirmed);
+- **unsure**: its probability (the confidence) is below ``min_confidence``;
+- **unknown** ("none of these"): the track's familiarity is below ``min_familiarity``, unless a person
+  confirmed its genre; the **answer** is then ``"unknown"`` and ``genre`` only the closest;
+- **sure**: neither; a track that is not sure and not confirmed **needs a look**;
+- a file's existing genre tag is **kept** unless forced; otherwise an unknown or unsure answer is not
+  written, a sure one is.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+UNKNOWN = "unknown"          # the answer for a track unlike all of a model's genres
+
+# what to do with a file's genre tag
+KEEP, SKIP_UNKNOWN, SKIP_UNSURE, WRITE = "keep", "unknown", "unsure", "write"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One track's answer.
+
+    Attributes
+    ----------
+    genre : str
+        The most probable genre (the confirmed one for a track a person confirmed); for an unknown track
+        only the closest.
+    confidence : float
+        The model's probability of ``genre``.
+    unsure : bool
+        ``confidence`` is below the threshold: a guess.
+    unknown : bool
+        Unlike every genre the model knows (never for a confirmed track).
+    familiarity : float or None
+        0..1, how close the track is to the model's training data (None where not measured).
+    confirmed : bool
+        A person set or confirmed ``genre``.
+    """
+
+    genre: str
+    confidence: float
+    unsure: bool
+    unknown: bool
+    familiarity: float | None = None
+    confirmed: bool = False
+
+    @property
+    def answer(self) -> str:
+        """``genre``, or ``"unknown"`` for a track unlike all the model's genres."""
+        return UNKNOWN if self.unknown else self.genre
+
+    @property
+    def sure(self) -> bool:
+        return not self.unsure and not self.unknown
+
+    @property
+    def needs_look(self) -> bool:
+        """Unconfirmed and either unsure or unknown: a person should look at it."""
+        return not self.confirmed and not self.sure
+
+    def tag_decision(self, *, existing: bool, force: bool = False) -> str:
+        """What becomes of a file's genre tag: :data:`KEEP` an existing one (unless ``force``), else
+        :data:`SKIP_UNKNOWN` or :data:`SKIP_UNSURE` (nothing written), else :data:`WRITE`."""
+        if existing and not force:
+            return KEEP
+        if self.unknown:
+            return SKIP_UNKNOWN
+        if self.unsure:
+            return SKIP_UNSURE
+        return WRITE
+
+    def fields(self) -> dict:
+        """The verdict's part of every record (JSON lines, the API, CSV): :data:`FIELDS`."""
+        return {"answer": self.answer, "genre": self.genre, "confidence": round(self.confidence, 6),
+                "unsure": self.unsure, "unknown": self.unknown,
+                "familiarity": None if self.familiarity is None else round(self.familiarity, 4)}
+
+    def csv_fields(self) -> dict:
+        """:meth:`fields` as a CSV writes them: flags as 0/1, no familiarity as an empty cell."""
+        return {k: int(v) if isinstance(v, bool) else "" if v is None else v for k, v in self.fields().items()}
+
+
+# the verdict's fields, in the order every record gives them
+FIELDS = ("answer", "genre", "confidence", "unsure", "unknown", "familiarity")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A model's thresholds: ``min_confidence`` (below it: unsure) and ``min_familiarity`` (below it:
+    unknown). Set once, when a model is loaded (with a user's options over the model's own)."""
+
+    min_confidence: float = 0.0
+    min_familiarity: float = 0.0
+
+    def with_options(self, *, min_confidence: float | None = None, min_familiarity: float | None = None) -> "Rules":
+        """These rules with a user's thresholds where given (None: the model's own)."""
+        changes = {k: float(v) for k, v in (("min_confidence", min_confidence), ("min_familiarity", min_familiarity))
+                   if v is not None}
+        return replace(self, **changes)
+
+    def judge(self, genre: str, confidence: float, familiarity: float | None = None, *,
+              confirmed: bool = False) -> Verdict:
+        """The verdict on a track whose genre is ``genre`` with probability ``confidence``."""
+        return Verdict(genre, float(confidence), unsure=bool(confidence < self.min_confidence),
+                       unknown=bool(familiarity is not None and familiarity < self.min_familiarity and not confirmed),
+                       familiarity=familiarity, confirmed=confirmed)
+
+    def of(self, probabilities: Mapping[str, float], familiarity: float | None = None) -> Verdict:
+        """The verdict on a track's probabilities: its most probable genre (the first of equals)."""
+        genre = max(probabilities, key=probabilities.__getitem__)
+        return self.judge(genre, probabilities[genre], familiarity)

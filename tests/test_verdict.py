@@ -1,0 +1,120 @@
+"""One verdict: the rules that turn probabilities and familiarity into an answer, pinned once in
+``models.verdict`` and then through every face (predict, classify, tag, the API, the beets plugin), which
+must agree because they ask the same rules."""
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from conftest import shared_path
+from genrefuse.models.verdict import KEEP, SKIP_UNKNOWN, SKIP_UNSURE, UNKNOWN, WRITE, Rules
+
+pytestmark = pytest.mark.xdist_group("library")
+
+
+def test_each_rule_once():
+    rules = Rules(min_confidence=0.6, min_familiarity=0.05)
+    sure = rules.judge("rock", 0.9, 0.5)
+    assert (sure.answer, sure.sure, sure.needs_look) == ("rock", True, False)
+    assert rules.judge("rock", 0.6, 0.5).sure and rules.judge("rock", 0.5999, 0.5).unsure     # the threshold
+    unknown = rules.judge("rock", 0.99, 0.01)
+    assert unknown.answer == UNKNOWN and unknown.genre == "rock" and not unknown.sure and unknown.needs_look
+    confirmed = rules.judge("rock", 0.3, 0.01, confirmed=True)
+    assert not confirmed.unknown and confirmed.unsure and not confirmed.needs_look    # a person decided
+    assert rules.judge("rock", 0.99, None).sure                        # no familiarity measured: never unknown
+    assert sure.tag_decision(existing=True) == KEEP and sure.tag_decision(existing=True, force=True) == WRITE
+    assert unknown.tag_decision(existing=False) == SKIP_UNKNOWN
+    assert rules.judge("rock", 0.5, 0.5).tag_decision(existing=False) == SKIP_UNSURE
+    assert rules.with_options(min_confidence=0.95).judge("rock", 0.9, 0.5).unsure
+    assert rules.with_options().min_confidence == 0.6 and rules.of({"pop": 0.3, "rock": 0.7}).genre == "rock"
+    assert set(sure.fields()) == {"answer", "genre", "confidence", "unsure", "unknown", "familiarity"}
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    r = subprocess.run([sys.executable, "-m", "genrefuse.cli", *args], capture_output=True, text=True, timeout=600)
+    assert r.returncode in (0, 1), r.stderr
+    return r
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory) -> Path:
+    """Two real GTZAN clips as flac: classical (the packaged model is sure) and hiphop (unknown to it)."""
+    folder = tmp_path_factory.mktemp("verdict") / "clips"
+    folder.mkdir()
+    for genre in ("classical", "hiphop"):
+        y, sr = sf.read(shared_path("gtzan-clips", genre, f"{genre}.00000.au"), dtype="int16")
+        sf.write(folder / f"{genre}.flac", y, sr, format="FLAC")
+    return folder
+
+
+VERDICT = ("answer", "genre", "unsure", "unknown")
+
+
+def test_every_face_gives_the_same_verdict(clips, tmp_path, monkeypatch):
+    files = sorted(clips.glob("*.flac"))
+    lines = [json.loads(line) for line in run("predict", "--json", *map(str, files)).stdout.splitlines()]
+    expected = {Path(d["path"]).stem: {k: d[k] for k in VERDICT} for d in lines}
+    assert expected["classical"] == {"answer": "classical", "genre": "classical", "unsure": False, "unknown": False}
+    assert expected["hiphop"]["answer"] == UNKNOWN and expected["hiphop"]["genre"] != UNKNOWN
+
+    out = tmp_path / "classify.csv"                                         # classify's CSV
+    run("classify", str(clips), "--out", str(out), "--jobs", "1")
+    with open(out, newline="") as f:
+        rows = {Path(r["path"]).stem: r for r in csv.DictReader(f)}
+    for stem, want in expected.items():
+        assert rows[stem]["answer"] == want["answer"] and rows[stem]["genre"] == want["genre"]
+        assert (rows[stem]["unsure"], rows[stem]["unknown"]) == (str(int(want["unsure"])), str(int(want["unknown"])))
+
+    actions = {Path(p).stem: line.split("\t")[1] for line in run("tag", "--dry-run", str(clips)).stdout.splitlines()
+               for p in [line.split("\t")[0]]}                               # tag's decision
+    assert actions == {"classical": "would tag", "hiphop": "unknown"}
+
+    from fastapi.testclient import TestClient                                # the API, POST and GET alike
+
+    from genrefuse.library.ingest import Library
+    from genrefuse.service.app import create_app
+
+    app = create_app(Library.open(tmp_path / "lib"), allowed_hosts=["testserver"], refit_minutes=0)
+    with TestClient(app) as c:
+        token = c.post("/api/users", json={"name": "ann", "likes": []}).json()["token"]
+        for f in files:
+            with open(f, "rb") as fh:
+                posted = c.post("/api/tracks", files={"file": (f.name, fh)},
+                                headers={"Authorization": f"Bearer {token}"})
+            assert posted.status_code == 201
+            body = posted.json()
+            assert {k: body[k] for k in VERDICT} == expected[f.stem]
+            got = c.get(f"/api/tracks/{body['id']}").json()
+            assert got == {k: v for k, v in body.items() if k != "created"}      # one shape
+
+    pytest.importorskip("beets", reason="beets is not installed (pip install 'genrefuse[beets]')")
+    monkeypatch.setenv("BEETSDIR", str(tmp_path / "beets"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    from beetsplug.genrefuse import GenrefusePlugin
+
+    plugin = GenrefusePlugin()
+    stored = {f.stem: plugin.values(plugin.predict(str(f))) for f in files}
+    assert stored == {"classical": ["classical"], "hiphop": []}              # "unknown: skip"
+
+
+def test_a_threshold_given_at_load_rules_every_face(clips, tmp_path, monkeypatch):
+    classical = clips / "classical.flac"
+    (line,) = run("predict", "--json", "--min-confidence", "0.999", str(classical)).stdout.splitlines()
+    d = json.loads(line)
+    assert d["unsure"] and d["answer"] == "classical" and d["confidence"] < 0.999
+    out = run("tag", "--dry-run", "--min-confidence", "0.999", str(classical)).stdout
+    assert out.split("\t")[1] == "unsure"
+    pytest.importorskip("beets", reason="beets is not installed (pip install 'genrefuse[beets]')")
+    monkeypatch.setenv("BEETSDIR", str(tmp_path / "beets"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    from beetsplug.genrefuse import GenrefusePlugin
+
+    plugin = GenrefusePlugin()
+    plugin.config["min_confidence"] = 0.999
+    assert plugin.model.min_confidence == 0.999 and plugin.values(plugin.predict(str(classical))) == []
