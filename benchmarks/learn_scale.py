@@ -23,7 +23,7 @@ from _common import print_table, write_json  # noqa: E402
 
 from genrefuse.library.db import Track  # noqa: E402
 from genrefuse.library.features import save_features  # noqa: E402
-from genrefuse.library.ingest import Library  # noqa: E402
+from genrefuse.library.library import Library  # noqa: E402
 from genrefuse.library.learning import learn_library  # noqa: E402
 from genrefuse.models.bundle import model_folder  # noqa: E402
 from genrefuse.models.training_rows import load_training_rows  # noqa: E402

@@ -1,6 +1,6 @@
 """Teaching a new genre from a few tracks: how many does `genrefuse learn` need?
 
-For each GTZAN genre in turn, the library model (`--kind`, default the class-balanced "library" kind that
+For each GTZAN genre in turn, the library model (`--kind`, default the class-balanced "balanced-logreg+musicnn" kind that
 `learn` fits) is trained on the other nine plus k random tracks of it (5 draws per k), and asked about
 held-out tracks: the new genre's recall, the other genres' accuracy, and beside it the accuracy on the
 same other-genre tracks of the full ten-genre model trained on every training track. By default blocked
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", type=Path, default=Path("../shared/data"), help="the shared data folder")
     ap.add_argument("--test-embeddings", type=Path, metavar="NPZ", help="ask about these tracks instead")
-    ap.add_argument("--kind", default="library", help="the model kind (default library, what `learn` fits)")
+    ap.add_argument("--kind", default="balanced-logreg+musicnn", help="the model kind (default balanced-logreg+musicnn, what `learn` fits)")
     ap.add_argument("--seed", type=int, default=1, help="fold and draw seed (default 1; the recipe was chosen on 0)")
     ap.add_argument("--jobs", type=int, default=2, help="processes (default 2)")
     ap.add_argument("--ks", default=",".join(map(str, KS)), help=f"examples of the new genre (default {','.join(map(str, KS))})")

@@ -11,7 +11,7 @@ import pytest
 schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is a dev dependency")
 from hypothesis import HealthCheck, settings  # noqa: E402
 
-from genrefuse.library.ingest import Library  # noqa: E402
+from genrefuse.library.library import Library  # noqa: E402
 from genrefuse.library.users import create_user  # noqa: E402
 from genrefuse.service.app import create_app  # noqa: E402
 

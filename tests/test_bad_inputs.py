@@ -67,7 +67,7 @@ def test_ingest_stores_only_what_it_could_answer(corpus, tmp_path, capsys):
 def test_the_api_refuses_with_4xx_and_stores_nothing_of_them(corpus, table_model, tmp_path):
     from fastapi.testclient import TestClient
 
-    from genrefuse.library.ingest import Library
+    from genrefuse.library.library import Library
     from genrefuse.service.app import create_app
 
     lib = tmp_path / "lib"

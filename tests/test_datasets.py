@@ -143,15 +143,17 @@ def test_a_new_recipe_version_recomputes_and_a_foreign_entry_is_named(tmp_path, 
     cache = tmp_path / "cache"
     extract_dataset(items, cache, jobs=1, params=params, progress=False)
     before = FeatureCache(cache, params).folder
-    entry = next(before.rglob("*.npz"))
+    entry = next(before.rglob("*.safetensors"))
     lib_recipe = recipe_id(params.to_dict(), {})
     monkeypatch.setitem(fp.RECIPE_VERSIONS, "table", "gtzan-table-test")
     after = FeatureCache(cache, params).folder
     assert after != before and not after.exists()
     extract_dataset(items, cache, jobs=1, params=params, progress=False)
-    assert len(list(after.rglob("*.npz"))) == 1                 # computed again under the new version
+    assert len(list(after.rglob("*.safetensors"))) == 1         # computed again under the new version
     assert recipe_id(params.to_dict(), {}) != lib_recipe        # the library's rows are keyed the same way
     monkeypatch.undo()
-    np.savez(entry, mel=np.zeros((3, 3), np.float32), table=np.zeros(57), length=np.int64(1))
+    from safetensors.numpy import save_file
+
+    save_file({"mel": np.zeros((3, 3), np.float32), "table": np.zeros(57), "length": np.ones(1, np.int64)}, str(entry))
     with pytest.raises(DataError, match="other shapes than its parameters"):
         load_manifest_dataset(cache, params=params)

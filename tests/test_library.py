@@ -12,7 +12,7 @@ import pytest
 from genrefuse.cli import main
 from genrefuse.errors import AudioError, DataError
 from genrefuse.library.db import Track, User
-from genrefuse.library.ingest import Library
+from genrefuse.library.library import Library
 from genrefuse.library.recommend import genre_because, give_feedback, recommend
 from genrefuse.library.users import create_user, user_by_token
 

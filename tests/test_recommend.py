@@ -57,7 +57,7 @@ def test_stored_without_pickle(tmp_path):
 
 
 def test_hybrid_falls_back_to_genre_and_never_offers_rated_tracks(tmp_path, table_model, train_dir):
-    from genrefuse.library.ingest import Library
+    from genrefuse.library.library import Library
 
     lib = Library.open(tmp_path / "lib", table_model)
     tracks = [lib.ingest(train_dir / g / f"{g}.0000{i}.wav").track for g in ("doom", "dub", "swing") for i in range(5)]
@@ -102,7 +102,7 @@ def test_the_service_refits_in_the_background(tmp_path, table_model, train_dir):
 
     from fastapi.testclient import TestClient
 
-    from genrefuse.library.ingest import Library
+    from genrefuse.library.library import Library
     from genrefuse.service.app import create_app
 
     lib = Library.open(tmp_path / "lib", table_model)
@@ -130,7 +130,7 @@ def test_no_recommendation_below_the_floors_and_none_of_ones_own_uploads(tmp_pat
     """A genre counts only as the track's own or at GENRE_FLOOR; nothing under MIN_SCORE is listed; what a
     listener uploaded is not recommended to her (unless asked); an unlike moves the weights back."""
     from genrefuse.library.db import Track
-    from genrefuse.library.ingest import Library
+    from genrefuse.library.library import Library
     from genrefuse.library.recommend import GENRE_FLOOR, MIN_SCORE, evidence, withdraw_feedback
 
     lib = Library.open(tmp_path / "lib", table_model)

@@ -218,7 +218,7 @@ def test_restart_keeps_everything(table_model, train_dir, tmp_path):
 def client(table_model, tmp_path):
     from fastapi.testclient import TestClient
 
-    from genrefuse.library.ingest import Library
+    from genrefuse.library.library import Library
     from genrefuse.service.app import create_app
 
     app = create_app(Library.open(tmp_path / "lib", table_model), max_upload_mb=1,
@@ -244,7 +244,7 @@ def test_hosts_origins_and_headers(client):
 def test_signup_can_be_closed(table_model, tmp_path):
     from fastapi.testclient import TestClient
 
-    from genrefuse.library.ingest import Library
+    from genrefuse.library.library import Library
     from genrefuse.service.app import create_app
 
     with TestClient(create_app(Library.open(tmp_path / "lib", table_model), signup=False,

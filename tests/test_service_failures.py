@@ -23,7 +23,7 @@ pytestmark = pytest.mark.xdist_group("library")
 def make_client(lib: Path, model: Path, *, address: str = "127.0.0.1", **settings):
     from fastapi.testclient import TestClient
 
-    from genrefuse.library.ingest import Library
+    from genrefuse.library.library import Library
     from genrefuse.service.app import create_app
 
     app = create_app(Library.open(lib, model), allowed_hosts=["testserver"], refit_minutes=0, **settings)
@@ -219,7 +219,7 @@ def test_a_blocked_client_is_not_checked_and_many_addresses_share_a_budget(table
 def test_sign_ups_are_limited_across_addresses(table_model, tmp_path):
     lib = tmp_path / "lib"
     codes = []
-    from genrefuse.library.ingest import Library
+    from genrefuse.library.library import Library
     from genrefuse.service.app import create_app
     from fastapi.testclient import TestClient
 

@@ -77,7 +77,7 @@ def test_every_face_gives_the_same_verdict(clips, tmp_path, monkeypatch):
 
     from fastapi.testclient import TestClient                                # the API, POST and GET alike
 
-    from genrefuse.library.ingest import Library
+    from genrefuse.library.library import Library
     from genrefuse.service.app import create_app
 
     app = create_app(Library.open(tmp_path / "lib"), allowed_hosts=["testserver"], refit_minutes=0)
@@ -118,3 +118,69 @@ def test_a_threshold_given_at_load_rules_every_face(clips, tmp_path, monkeypatch
     plugin = GenrefusePlugin()
     plugin.config["min_confidence"] = 0.999
     assert plugin.model.min_confidence == 0.999 and plugin.values(plugin.predict(str(classical))) == []
+
+
+def test_an_ingest_keeps_the_handle_it_started_with(table_model, train_dir, tmp_path):
+    """`learn` swaps a library's model in one assignment; an ingest in flight stores its own model's answer
+    under its own model's id, never one model's probabilities under another's id."""
+    from genrefuse.library.library import Library
+    from genrefuse.models.bundle import model_folder
+
+    lib = Library.open(tmp_path / "lib", table_model)
+    first = lib.handle
+    model = first.model
+    forward = model.forward
+
+    def swap_then_forward(inputs):
+        lib.use_model(model_folder(None))               # the packaged model, swapped in mid-ingest
+        return forward(inputs)
+
+    model.forward = swap_then_forward
+    track = lib.ingest(train_dir / "dub" / "dub.00006.wav").track
+    assert lib.handle is not first and lib.handle.id != first.id
+    assert track.model_id == first.id and set(track.probabilities) == set(first.genres)
+
+
+def test_health_tells_the_model_s_genres_from_the_library_s(table_model, train_dir, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from genrefuse.library.library import Library
+    from genrefuse.service.app import create_app
+
+    with TestClient(create_app(Library.open(tmp_path / "lib", table_model), allowed_hosts=["testserver"],
+                               refit_minutes=0)) as c:
+        token = c.post("/api/users", json={"name": "ann", "likes": []}).json()["token"]
+        with open(train_dir / "dub" / "dub.00006.wav", "rb") as f:
+            tid = c.post("/api/tracks", files={"file": ("dub.wav", f)},
+                         headers={"Authorization": f"Bearer {token}"}).json()["id"]
+        r = c.patch(f"/api/tracks/{tid}", json={"genre": "dub techno", "new": True},
+                    headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200 and r.json()["answer"] == "dub techno" and r.json()["confirmed"]
+        h = c.get("/api/health").json()
+        assert "dub techno" in h["genres"] and "dub techno" not in h["model_genres"]   # the page shows model_genres
+
+
+def test_a_model_saved_under_a_kind_s_old_name_loads(table_model, tmp_path):
+    import json
+    import shutil
+
+    import numpy as np
+
+    from genrefuse.models.bundle import load_bundle
+    from genrefuse.models.classic import ClassicModel
+    from genrefuse.training.learn import KIND
+
+    assert KIND == "balanced-logreg+musicnn"
+    folder = tmp_path / "old"
+    shutil.copytree(table_model, folder)
+    cfg = json.loads((folder / "config.json").read_text())
+    rng = np.random.default_rng(0)
+    model = ClassicModel(KIND, len(cfg["genres"])).fit(rng.normal(size=(30, 4)), np.arange(30) % len(cfg["genres"]))
+    from safetensors.numpy import save_file
+
+    save_file({k: np.ascontiguousarray(v) for k, v in model.state().items()}, str(folder / "model.safetensors"))
+    cfg.update(kind="library", architecture={"kind": "library", "n_classes": model.n_classes, "seed": 0,
+                                             "hyper": model.hyper})
+    (folder / "config.json").write_text(json.dumps(cfg))
+    bundle = load_bundle(folder)
+    assert bundle.kind == KIND and bundle.model.hyper["C"] == 0.03

@@ -114,18 +114,18 @@ class GenrefusePlugin(BeetsPlugin):
         """genrefuse's prediction of a file, its model inputs cached by the file's audio."""
         from genrefuse.fingerprint import audio_hash
         from genrefuse.io import cache_dir
-        from genrefuse.library.features import load_features, recipe_id, save_features
+        from genrefuse.features.params import recipe_id
+        from genrefuse.preprocess.cache import ArrayCache, get_inputs, put_inputs
 
         model = self.model
         cfg = model.bundle
         recipe = recipe_id(cfg.feature_params.to_dict(), cfg.window_policy.to_dict())
-        folder = cache_dir("beets")
-        digest = audio_hash(path)         # the samples' SHA-256, whatever tags beets writes
-        inputs = None if cfg.uses_mel else load_features(folder, digest, recipe)
+        cache = ArrayCache(cache_dir("beets"))
+        identity = audio_hash(path)       # the samples' SHA-256, whatever tags beets writes
+        inputs = get_inputs(cache, identity, recipe)
         if inputs is None:
             inputs = model.preprocess(path)
-            if not cfg.uses_mel:
-                save_features(folder, digest, recipe, inputs)
+            put_inputs(cache, identity, recipe, inputs)     # table and taggram rows (Mel inputs are not kept)
         return model.postprocess(model.forward(inputs), path=path, inputs=inputs)
 
 

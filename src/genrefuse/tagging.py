@@ -25,7 +25,7 @@ _TEMP_NAME = re.compile(r"^\..+\.(\d+)" + re.escape(TEMP_SUFFIX) + "$")
 
 
 @dataclass(frozen=True)
-class FileTags:
+class FileMetadata:
     artist: str | None = None
     title: str | None = None
     genres: list[str] = field(default_factory=list)
@@ -48,23 +48,23 @@ def _first(values) -> str | None:
     return None
 
 
-def read_tags(path: str | Path) -> FileTags:
+def read_metadata(path: str | Path) -> FileMetadata:
     """Artist, title and genres from the file's tags; empty when it has none or they cannot be read."""
     try:
         f = _open(Path(path))
     except AudioError:
-        return FileTags()
+        return FileMetadata()
     tags = getattr(f, "tags", None)
     if tags is None:
-        return FileTags()
+        return FileMetadata()
     if hasattr(tags, "getall"):                      # ID3 (mp3, also in wav)
         def frame(key):
             return [t for fr in tags.getall(key) for t in fr.text]
-        return FileTags(_first(frame("TPE1")), _first(frame("TIT2")), [str(g) for g in frame("TCON")])
+        return FileMetadata(_first(frame("TPE1")), _first(frame("TIT2")), [str(g) for g in frame("TCON")])
     try:
-        return FileTags(_first(tags.get("artist")), _first(tags.get("title")), [str(g) for g in tags.get("genre", [])])
+        return FileMetadata(_first(tags.get("artist")), _first(tags.get("title")), [str(g) for g in tags.get("genre", [])])
     except (AttributeError, TypeError, ValueError):
-        return FileTags()
+        return FileMetadata()
 
 
 def write_genre(path: str | Path, genre: str, *, kind: str) -> None:

@@ -21,7 +21,7 @@ def _aliases(a: argparse.Namespace) -> dict[str, str] | None:
 
 def _library(a: argparse.Namespace):
     """An existing library (these commands never create one)."""
-    from ..library.ingest import Library
+    from ..library.library import Library
 
     return Library.open(a.library, a.model, db_url=a.db, aliases=_aliases(a), create=False)
 
@@ -47,7 +47,8 @@ def cmd_ingest(a: argparse.Namespace) -> int:
     import json
 
     from ..inference.handle import ModelHandle
-    from ..library.ingest import ingest_many, library_model_dir
+    from ..library.ingest import ingest_many
+    from ..library.library import library_model_dir
 
     threshold = ModelHandle(library_model_dir(a.library, a.model)).rules.min_confidence
 
@@ -105,71 +106,76 @@ def _interrupted(not_done: list[str], verb: str) -> int:
 
 @command("library")
 def cmd_library(a: argparse.Namespace) -> int:
-    from sqlalchemy import select
+    return LIBRARY_ACTIONS[a.library_command](_library(a), a)
 
-    from ..library.db import Track
-    from ..library.playlists import all_genres, update_labels, update_playlists
 
-    lib = _library(a)
-    with lib.Session() as s:
-        if a.library_command == "list":
-            q = select(Track).order_by(Track.genre, Track.artist, Track.title, Track.original_name, Track.id)
-            if a.genre:
-                q = q.where(Track.genre == lib.vocabulary.resolve(a.genre))
-            rows = s.scalars(q).all()
-            if a.unsure:
-                rows = [t for t in rows if lib.needs_look(t)]
-            for t in rows:
-                label = "confirmed" if t.confirmed else _sure(lib.describe(t), lib.min_confidence)
-                print(f"{t.id}\t{t.genre}\t{label}\t{t.stored_path}", flush=True)
-            print(counted(len(rows), "unsure or unknown tracks" if a.unsure else "tracks")
-                  + (f" of {lib.vocabulary.resolve(a.genre)}" if a.genre else "")
-                  + (f" (below {lib.min_confidence:.2f} or unfamiliar; confirm or correct with `genrefuse library "
-                     f"relabel ID GENRE`)" if a.unsure and rows else ""), file=sys.stderr)
-        elif a.library_command == "scan":
-            return _scan(lib, a)
-        elif a.library_command == "relabel":
-            known = lib.vocabulary.get(a.genre) is not None
-            t = lib.relabel(a.track_id, a.genre, new=a.new)
-            added = " (a new genre of this library)" if a.new and not known else ""
-            print(f"track {t.id} is now {t.genre}{added} (confirmed): {t.stored_path}")
-        elif a.library_command == "review":
-            import json
+def _list(lib, a: argparse.Namespace) -> int:
+    genre = lib.vocabulary.resolve(a.genre) if a.genre else None
+    rows = lib.tracks(genre=genre, needing_a_look=a.unsure)
+    for t in rows:
+        label = "confirmed" if t.confirmed else _sure(lib.describe(t), lib.min_confidence)
+        print(f"{t.id}\t{t.genre}\t{label}\t{t.stored_path}", flush=True)
+    print(counted(len(rows), "unsure or unknown tracks" if a.unsure else "tracks") + (f" of {genre}" if genre else "")
+          + (f" (below {lib.min_confidence:.2f} or unfamiliar; confirm or correct with `genrefuse library "
+             f"relabel ID GENRE --library {a.library}`)" if a.unsure and rows else ""), file=sys.stderr)
+    return 0
 
-            from ..library.review import review_queue
 
-            items = review_queue(lib, limit=a.limit)
-            for it in items:
-                if a.json:
-                    print(json.dumps(it.to_json()))
-                    continue
-                tag = f" (tagged {', '.join(it.tagged)})" if it.tagged else ""
-                print(f"{it.id}\t{it.reason}\t{it.genre}{tag} -> {it.suggested} {it.confidence:.2f}\t{it.file}")
-            print(f"{counted(len(items), 'tracks')} {'needs' if len(items) == 1 else 'need'} a person"
-                  + ("" if items else ": none") + "; confirm or correct with "
-                  f"`genrefuse library relabel ID GENRE --library {a.library}`", file=sys.stderr)
-        elif a.library_command == "remove":
-            t = lib.remove(a.track_id)
-            print(f"track {t.id} removed ({t.stored_path}" + (", the file left where it is)" if t.in_place else ")"))
-        elif a.library_command == "check":
-            from ..library.check import check_library
+def _relabel(lib, a: argparse.Namespace) -> int:
+    known = lib.vocabulary.get(a.genre) is not None
+    t = lib.relabel(a.track_id, a.genre, new=a.new)
+    added = " (a new genre of this library)" if a.new and not known else ""
+    print(f"track {t.id} is now {t.genre}{added} (confirmed): {t.stored_path}")
+    return 0
 
-            report = check_library(lib, hashes=not a.quick, progress=True)
-            for line in report.problems:
-                print(line)
-            print(report.summary(), file=sys.stderr)
-            return 1 if report.problems else 0
-        elif a.library_command == "backup":
-            from ..library.backup import backup_database
 
-            out = backup_database(lib, a.out)
-            print(f"backed up {lib.engine.url.database} to {out}")
-        else:
-            lib.flag_unsure(s)
-            written = update_playlists(lib.dir, s, all_genres(s)) + [update_labels(lib.dir, s)]
-            for p in written:
-                print(p)
-            print(f"{len(written) - 1} playlists in {lib.dir / 'playlists'}", file=sys.stderr)
+def _review(lib, a: argparse.Namespace) -> int:
+    import json
+
+    from ..library.review import review_queue
+
+    items = review_queue(lib, limit=a.limit)
+    for it in items:
+        if a.json:
+            print(json.dumps(it.to_json()))
+            continue
+        tag = f" (tagged {', '.join(it.tagged)})" if it.tagged else ""
+        print(f"{it.id}\t{it.reason}\t{it.genre}{tag} -> {it.suggested} {it.confidence:.2f}\t{it.file}")
+    print(f"{counted(len(items), 'tracks')} {'needs' if len(items) == 1 else 'need'} a person"
+          + ("" if items else ": none") + "; confirm or correct with "
+          f"`genrefuse library relabel ID GENRE --library {a.library}`", file=sys.stderr)
+    return 0
+
+
+def _remove(lib, a: argparse.Namespace) -> int:
+    t = lib.remove(a.track_id)
+    print(f"track {t.id} removed ({t.stored_path}" + (", the file left where it is)" if t.in_place else ")"))
+    return 0
+
+
+def _check(lib, a: argparse.Namespace) -> int:
+    from ..library.check import check_library
+
+    report = check_library(lib, hashes=not a.quick, progress=True)
+    for line in report.problems:
+        print(line)
+    print(report.summary(), file=sys.stderr)
+    return 1 if report.problems else 0
+
+
+def _backup(lib, a: argparse.Namespace) -> int:
+    from ..library.backup import backup_database
+
+    out = backup_database(lib, a.out)
+    print(f"backed up {lib.engine.url.database} to {out}")
+    return 0
+
+
+def _playlists(lib, a: argparse.Namespace) -> int:
+    written = lib.rewrite_playlists()
+    for p in written:
+        print(p)
+    print(f"{len(written) - 1} playlists in {lib.dir / 'playlists'}", file=sys.stderr)
     return 0
 
 
@@ -196,9 +202,13 @@ def _scan(lib, a: argparse.Namespace) -> int:
     return 1 if r.gone and not a.forget or (r.added and r.added.failures) else 0
 
 
+LIBRARY_ACTIONS = {"list": _list, "scan": _scan, "relabel": _relabel, "review": _review, "remove": _remove,
+                   "check": _check, "backup": _backup, "playlists": _playlists}
+
+
 @command("learn")
 def cmd_learn(a: argparse.Namespace) -> int:
-    from ..library.ingest import Library
+    from ..library.library import Library
     from ..library.learning import learn_library
 
     lib = Library.open(a.library, a.model, db_url=a.db, aliases=_aliases(a), create=False)

@@ -1,5 +1,6 @@
 """The musicnn branch's inputs for a dataset: per-track taggram summaries, from an embeddings file
-(joined by file stem) or computed from the audio with the ported musicnn and cached by content hash."""
+(joined by file stem) or computed from the audio with the ported musicnn and kept in the one input cache
+(:mod:`genrefuse.preprocess.cache`) under the file's content hash."""
 from __future__ import annotations
 
 import logging
@@ -9,7 +10,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..features.params import RECIPE_VERSIONS
-from ..io import atomic_path
+from ..preprocess.cache import ArrayCache
 from ..parallel import map_items
 from ..pretrained.embed import file_taggram, tag_summary, track_stem, track_summaries
 
@@ -33,15 +34,13 @@ def join_embeddings(tracks: list[str], embeddings: str | Path, *, source: str) -
 
 def _cached_summary(job: tuple[Path, str], *, cache_dir: Path) -> np.ndarray:
     path, digest = job
-    target = cache_dir / RECIPE_VERSIONS["taggram"] / digest[:2] / f"{digest}.npy"
-    if target.is_file():
-        tags = np.load(target)
-        if tags.ndim == 2 and tags.shape[1] == 50:
-            return tag_summary(tags)          # else a damaged or foreign entry: computed again below
-    tags = file_taggram(path)
-    with atomic_path(target, suffix=".npy") as tmp:
-        np.save(tmp, tags)
-    return tag_summary(tags)
+    cache, recipe = ArrayCache(cache_dir), RECIPE_VERSIONS["taggram"]
+    got = cache.get(digest, recipe)
+    if got is not None and "taggram" in got and got["taggram"].ndim == 2 and got["taggram"].shape[1] == 50:
+        return tag_summary(got["taggram"])    # else a damaged or foreign entry: computed again below
+    taggram = file_taggram(path)
+    cache.put(digest, recipe, taggram=np.asarray(taggram, np.float32))
+    return tag_summary(taggram)
 
 
 def audio_summaries(paths: list[Path], hashes: list[str], cache_dir: str | Path, *, jobs: int | None = None,

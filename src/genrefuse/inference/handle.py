@@ -41,10 +41,6 @@ class ModelHandle:
                                                   min_familiarity=self.rules.min_familiarity)
         return self._model
 
-    @property
-    def loaded(self) -> bool:
-        return self._model is not None
-
     def judge(self, genre: str, confidence: float, familiarity: float | None = None, *,
               confirmed: bool = False) -> Verdict:
         """This model's verdict on a stored answer (see :meth:`Rules.judge`)."""

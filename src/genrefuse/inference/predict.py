@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import GenrefuseError, ModelError, unforeseen
 from ..models.bundle import Bundle, load_bundle, model_folder
 from ..models.predictor import Predictor, resolve_device
-from ..models.verdict import UNKNOWN, Rules, Verdict
+from ..models.verdict import UNKNOWN, Verdict
 from ..preprocess.track import ModelInputs, track_inputs
 from ..pretrained.styles import styles_of
 
@@ -116,7 +116,7 @@ class GenreModel:
         path = model_folder(path)
         bundle = load_bundle(path)
         device = str(resolve_device(device)) if bundle.spec.neural else "cpu"
-        predictor, used = None, "torch" if bundle.spec.neural else "sklearn"
+        predictor, used = None, "torch" if bundle.spec.neural else "numpy"
         if backend in ("auto", "onnx") and device == "cpu":
             from . import onnx
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..audio import header, iter_audio_files
 from ..errors import AudioError, GenrefuseError
 from ..genres import Vocabulary
-from ..tagging import TAGGABLE, read_tags, remove_stale_temporaries, write_genre
+from ..tagging import TAGGABLE, read_metadata, remove_stale_temporaries, write_genre
 from ..models.verdict import KEEP, SKIP_UNKNOWN, SKIP_UNSURE
 from .predict import GenreModel
 
@@ -88,7 +88,7 @@ def _tag_one(path: Path, pred, *, threshold: float, dry_run: bool, force: bool, 
         kind = header(path).extension
         if kind not in TAGGABLE:
             return TagOutcome(str(path), SKIPPED, value, f"{kind} files are left untagged")
-        old = "; ".join(read_tags(path).genres) or None
+        old = "; ".join(read_metadata(path).genres) or None
         outcome = functools.partial(TagOutcome, str(path), value=value, old=old)
         decision = pred.verdict.tag_decision(existing=bool(old), force=force)
         if decision == KEEP:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from ..io import atomic_path
-from .ingest import Library
+from .library import Library
 
 FOLDER = "backups"
 

@@ -14,12 +14,12 @@ from ..fingerprint import audio_hash
 from ..io import file_hash
 from ..parallel import pid_alive
 from ..progress import progress_bar
-from ..tagging import read_tags
+from ..tagging import read_metadata
 from . import locks, store
 from .db import Track, database_problem
 from .features import FOLDER as FEATURES
 from .backup import FOLDER as BACKUPS
-from .ingest import Library
+from .library import Library
 from .playlists import FOLDER as PLAYLISTS
 from .recommend import CF_FOLDER
 
@@ -41,7 +41,7 @@ def _audio_problem(path, identity: str | None) -> str | None:
     """What is wrong with a stored file whose bytes changed since it was stored, or None when only its tags did
     (a genre tag written by --write-tags or a correction): its decoded audio must still be the recording's."""
     if identity is None:                 # a row from before audio identities: only a tag write is explained
-        return None if read_tags(path).genres else "no longer holds the content its row records"
+        return None if read_metadata(path).genres else "no longer holds the content its row records"
     try:
         same = audio_hash(path) == identity
     except AudioError as exc:

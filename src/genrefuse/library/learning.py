@@ -22,11 +22,11 @@ from ..models.bundle import Bundle, load_bundle, model_folder, model_id
 from ..models.training_rows import TrainingRows, join
 from ..preprocess.track import ModelInputs
 from ..progress import progress_bar
-from ..tagging import read_tags
+from ..tagging import read_metadata
 from . import store
 from .db import Track
 from .features import load_features, save_features
-from .ingest import Library
+from .library import Library
 
 BASES = ("default", "none")
 
@@ -54,7 +54,7 @@ def track_labels(lib: Library, track: Track, *, from_tags: bool) -> list[str]:
         return []
     names = track.file_genres
     if names is None:                 # ingested before file tags were recorded: read them from the file
-        names = split_genre_tag(read_tags(lib.audio_path(track)).genres)
+        names = split_genre_tag(read_metadata(lib.audio_path(track)).genres)
     out = []
     for name in names:
         try:
@@ -67,11 +67,12 @@ def track_labels(lib: Library, track: Track, *, from_tags: bool) -> list[str]:
 def track_features(lib: Library, track: Track, model) -> tuple[ModelInputs, bool]:
     """A track's cached rows, or, when missing, computed from its file (and cached); and whether they were
     computed."""
-    cached = load_features(lib.dir, track.content_hash, lib.recipe)
+    identity = track.audio_hash or track.content_hash        # rows from before audio identities: their bytes
+    cached = load_features(lib.dir, identity, lib.recipe)
     if cached is not None:
         return cached, False
     inputs = model.preprocess(lib.audio_path(track))
-    save_features(lib.dir, track.content_hash, lib.recipe, inputs)
+    save_features(lib.dir, identity, lib.recipe, inputs)
     return inputs, True
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from ..models.verdict import Verdict
 from .db import Track
-from .ingest import Library
+from .library import Library
 
 REASONS = ("mis-tagged", "unknown", "refile", "unsure")   # the queue's order
 WHY = {"mis-tagged": "the model confidently disagrees with the file's own genre tag",

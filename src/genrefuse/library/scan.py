@@ -19,7 +19,8 @@ from ..errors import AudioError, DataError
 from ..fingerprint import audio_hash
 from ..io import file_hash
 from .db import Track, storable
-from .ingest import IngestReport, Ingested, Library, ingest_many, is_library_folder
+from .ingest import IngestReport, Ingested, ingest_many
+from .library import Library, is_library_folder
 from .playlists import update_labels, update_playlists
 
 

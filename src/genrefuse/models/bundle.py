@@ -22,7 +22,7 @@ from ..preprocess.track import ModelInputs
 from .calibration import apply_temperature
 from .classic import ClassicModel
 from .familiarity import FLOOR, K, Familiarity, familiarity_config, held_out_distances, input_weights
-from .kinds import KINDS, ModelKind
+from .kinds import KINDS, RENAMED, ModelKind
 from .predictor import Predictor, TorchPredictor
 from .training_rows import TrainingRows, load_training_rows
 from .verdict import Rules
@@ -243,6 +243,7 @@ def read_config(folder: str | Path) -> dict:
         raise ModelError(f"{cfg_path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
     if not isinstance(cfg, dict) or cfg.get("format") != FORMAT or cfg.get("format_version", 0) > FORMAT_VERSION:
         raise ModelError(f"{cfg_path}: not a {FORMAT} bundle of version <= {FORMAT_VERSION}")
+    cfg["kind"] = RENAMED.get(cfg.get("kind"), cfg.get("kind"))
     if cfg.get("kind") not in KINDS:
         raise ModelError(f"{cfg_path}: unknown model kind {cfg.get('kind')!r}")
     return cfg

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 from ..errors import DataError
 
-INPUTS = ("mel", "table", "tags")
 # How a neural kind joins its branches (models/fusion.py). concat is the default: on blocked CV of
 # mlp+musicnn (6 fold seeds) gated gave +0.005 and attention -0.010, both inside the seed-to-seed spread.
 FUSIONS = ("concat", "gated", "attention")
@@ -81,7 +80,7 @@ KINDS: dict[str, ModelKind] = {k.name: k for k in (
     _classic("logreg", "table", "logistic regression on the 57 features", "logreg", C=0.1),
     _classic("logreg+musicnn", "table tags", "logistic regression on the 57 features and the musicnn taggram "
              "summary (the packaged default model)", "logreg", C=0.1),
-    _classic("library", "table tags", "class-balanced logistic regression on the table and taggram summary, for a "
+    _classic("balanced-logreg+musicnn", "table tags", "class-balanced logistic regression on the table and taggram summary, for a "
              "library's own genres (what `genrefuse learn` fits)", "logreg", C=0.03, class_weight="balanced",
              few_boost=FEW_BOOST),
     _net("musicnn", "tags", "an MLP ensemble on the musicnn taggram summary", members=ENSEMBLE_MEMBERS, **_TAGS),
@@ -89,6 +88,8 @@ KINDS: dict[str, ModelKind] = {k.name: k for k in (
          members=ENSEMBLE_MEMBERS, **_TAGS),
     _net("fusion+musicnn", "mel table tags", "the fusion net with a third branch on the taggram summary", **_TAGS),
 )}
+# names a kind had before (a saved model keeps the name it was saved with): read as the kind named now
+RENAMED = {"library": "balanced-logreg+musicnn"}
 MODEL_KINDS = tuple(KINDS)
 PAPER_KINDS = tuple(k for k, v in KINDS.items() if v.paper)
 
@@ -101,6 +102,6 @@ def kinds_help() -> str:
 def model_kind(name: str) -> ModelKind:
     """The kind called ``name``; a :class:`DataError` naming the choices otherwise."""
     try:
-        return KINDS[name]
+        return KINDS[RENAMED.get(name, name)]
     except KeyError:
         raise DataError(f"unknown model kind {name!r}; choose from {', '.join(MODEL_KINDS)}") from None

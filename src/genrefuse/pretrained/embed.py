@@ -18,7 +18,6 @@ from ..io import atomic_path
 from ..features import musicnn_input as mi
 
 N_TAGS = 50
-SUMMARY_SIZE = 2 * N_TAGS           # per-track mean and standard deviation of each tag
 
 
 def taggram(y: np.ndarray, *, hop: float = 1.0, penultimate: bool = False, backend: str = "auto"

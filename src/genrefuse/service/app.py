@@ -22,7 +22,7 @@ from .. import __version__
 from ..errors import (STORAGE_PROBLEMS, ConflictError, DataError, ForbiddenError, GoneError, NotFoundError, disk_full,
                       storage_problem)
 from ..library.db import database_problem
-from ..library.ingest import Library
+from ..library.library import Library
 from ..library.learning import confirmed_labels, relearn_if_corrected
 from ..library.recommend import feedback_count, refit_collaborative
 from . import guards

@@ -15,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..library.db import User, database_problem
-from ..library.ingest import Library
+from ..library.library import Library
 from ..library.recommend import TrackIndex, load_collaborative
 from ..library.users import user_by_token
 from .guards import ClientLimiter

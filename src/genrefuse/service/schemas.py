@@ -175,7 +175,8 @@ class Health(BaseModel):
     status: str
     version: str
     model: str
-    genres: list[str]
+    genres: list[str] = Field(description="every genre of the library: its model's and those added by corrections")
+    model_genres: list[str] = Field(description="the genres the library's model knows and can answer")
     database: bool
     tracks: int
     min_confidence: float

@@ -15,8 +15,6 @@ import subprocess
 import sys
 import time
 
-ENV_VARS = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
-
 
 def launched() -> bool:
     """Whether this process is one of a launched group (torchrun or ``--nproc``)."""

@@ -23,7 +23,7 @@ from ..models.training_rows import TrainingRows
 from .fit import fit_familiarity, fit_one, track_folds
 from .trainer import TrainConfig
 
-KIND = "library"
+KIND = "balanced-logreg+musicnn"
 MIN_EXAMPLES = 3            # tracks a genre needs to be learned (fewer: left out, named on the card)
 PRECISION_TARGET = 0.9
 

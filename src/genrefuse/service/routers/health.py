@@ -19,7 +19,9 @@ def health(state: State):
     library = state.library
     with library.Session() as s:          # a damaged database raises here; the app's handler answers 503
         tracks = int(s.scalar(select(func.count()).select_from(Track)) or 0)
-    return {"status": "ok", "version": __version__, "model": library.model_id, "genres": library.genres,
-            "database": True, "tracks": tracks, "min_confidence": library.min_confidence,
+    handle = library.handle
+    return {"status": "ok", "version": __version__, "model": handle.id, "genres": library.genres,
+            "model_genres": list(handle.genres),
+            "database": True, "tracks": tracks, "min_confidence": handle.rules.min_confidence,
             "signup": state.settings.signup_open}
 

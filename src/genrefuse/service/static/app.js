@@ -407,7 +407,7 @@ async function refreshLiked() {
 // ------------------------------------------------------------------ start
 (async () => {
   const h = await api("/api/health");
-  $("model-line").textContent = `Genres it knows: ${h.genres.join(", ")}`;
+  $("model-line").textContent = `Genres it knows: ${h.model_genres.join(", ")}`;
   $("user-form").hidden = !h.signup;
   showListener();
   await Promise.all([refreshTracks(), refreshReview()]);

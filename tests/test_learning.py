@@ -83,7 +83,7 @@ def test_learn_from_tags_predict_and_review_through_the_cli(tagged_collection, t
     assert first["id"] not in ids                                  # confirmed: a person decided
     assert not any(p.parts[len(lib.parts)] == "model" for p in stored_files(lib))
     # what serve's background loop does: learn again only when the confirmed tracks changed
-    from genrefuse.library.ingest import Library
+    from genrefuse.library.library import Library
     from genrefuse.library.learning import confirmed_labels, relearn_if_corrected
     from genrefuse.models.bundle import model_id
 
@@ -98,7 +98,7 @@ def test_learn_from_tags_predict_and_review_through_the_cli(tagged_collection, t
 
 
 def test_new_genres_need_the_flag_and_typos_get_suggestions(table_model, train_dir, tmp_path, capsys):
-    from genrefuse.library.ingest import Library
+    from genrefuse.library.library import Library
 
     lib = tmp_path / "lib"
     clips = sorted((train_dir / "swing").glob("*.wav"))[:2]
@@ -169,9 +169,9 @@ def test_classic_models_follow_scikit_learns_conventions():
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(m, 1, (30, 4)) for m in (0, 3, 6)])
     y = np.repeat([0, 1, 2], 30)
-    model = ClassicModel("library", 3)
+    model = ClassicModel("balanced-logreg+musicnn", 3)
     assert model.hyper["C"] == 0.03 and model.hyper["class_weight"] == "balanced"     # the kind's defaults
-    assert clone(ClassicModel("library", 3, C=0.5)).get_params()["C"] == 0.5
+    assert clone(ClassicModel("balanced-logreg+musicnn", 3, C=0.5)).get_params()["C"] == 0.5
     from sklearn.utils.validation import check_is_fitted
     from sklearn.exceptions import NotFittedError
     with pytest.raises(NotFittedError):
@@ -181,7 +181,7 @@ def test_classic_models_follow_scikit_learns_conventions():
     proba = cross_val_predict(model, X, y, cv=5, method="predict_proba")
     assert proba.shape == (90, 3) and np.mean(proba.argmax(1) == y) > 0.9
     few = np.r_[np.arange(60), [60, 61]]                      # 2 examples of the third class: weighted up
-    fitted = ClassicModel("library", 3).fit(X[few], y[few])
+    fitted = ClassicModel("balanced-logreg+musicnn", 3).fit(X[few], y[few])
     assert list(fitted.classes_) == [0, 1, 2] and np.mean(fitted.predict(X[60:]) == 2) > 0.6
 
 

@@ -211,7 +211,7 @@ def test_an_older_library_gains_the_new_columns(table_model, train_dir, tmp_path
                 added_at DATETIME);
             INSERT INTO tracks VALUES (1, '%s', 'old.wav', 'dub/%s.wav', 6.0, 'dub', '{"dub": 1.0}', 'm', '2025-01-01');
         """ % ("a" * 64, "a" * 64))
-    from genrefuse.library.ingest import Library
+    from genrefuse.library.library import Library
 
     library = Library.open(lib, table_model)
     with library.Session() as s:

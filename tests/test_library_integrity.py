@@ -25,7 +25,7 @@ import soundfile as sf
 
 from conftest import SR, Server, stored_files as stored_paths, write
 from genrefuse.cli import main
-from genrefuse.library.ingest import Library
+from genrefuse.library.library import Library
 
 pytestmark = pytest.mark.xdist_group("library")
 
@@ -432,7 +432,7 @@ def test_an_unreadable_folder_is_one_line_and_the_walk_goes_on(tone):
 
 
 def test_tag_does_not_follow_links_out_of_the_folder(table_model, train_dir, tmp_path, capsys):
-    from genrefuse.tagging import read_tags
+    from genrefuse.tagging import read_metadata
 
     outside = tmp_path / "elsewhere" / "theirs.flac"
     outside.parent.mkdir()
@@ -446,9 +446,9 @@ def test_tag_does_not_follow_links_out_of_the_folder(table_model, train_dir, tmp
     assert main(["tag", str(folder), "--model", str(table_model), "--min-confidence", "0"]) == 0
     out = capsys.readouterr().out
     assert "outside the named folders" in out and outside.read_bytes() == before
-    assert read_tags(folder / "own.flac").genres
+    assert read_metadata(folder / "own.flac").genres
     assert main(["tag", str(folder), "--model", str(table_model), "--min-confidence", "0", "--follow-links"]) == 0
-    assert read_tags(outside).genres and (folder / "link.flac").is_symlink()
+    assert read_metadata(outside).genres and (folder / "link.flac").is_symlink()
 
 
 # ------------------------------------------------------------------------------ 8. every database alike
