@@ -42,3 +42,18 @@ def test_the_readme_python_api_runs(table_model, tmp_path, monkeypatch):
     scope: dict = {}
     exec(compile(block, "README.md", "exec"), scope)
     assert scope["prediction"].genre in scope["model"].genres
+
+
+def test_only_the_model_format_s_module_names_config_json():
+    """A model's config is read through models.bundle (model_info, read_config): no other module opens it."""
+    import ast
+
+    src = ROOT / "src" / "genrefuse"
+    offenders = []
+    for path in src.rglob("*.py"):
+        if path == src / "models" / "bundle.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and node.value == "config.json":
+                offenders.append(f"{path.relative_to(src)}:{node.lineno}")
+    assert not offenders, offenders

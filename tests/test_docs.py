@@ -35,3 +35,11 @@ def test_the_site_builds_strictly_and_the_reference_lists_every_option(tmp_path)
         for a in sub._actions:
             for option in a.option_strings:
                 assert option in page, f"{name} {option}"
+
+
+def test_the_readme_s_speed_figures_are_the_benchmarks_results():
+    """The README's start-up and throughput lines are written by benchmarks/figures.py from
+    benchmarks/results/*.json; a hand edit of either side is caught here."""
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "figures.py"), "--check"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr

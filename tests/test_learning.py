@@ -3,6 +3,8 @@ name genres GTZAN lacks (two deliberately wrong), `predict --model LIBRARY` on u
 review` listing the wrong tags first, "none of these" (familiarity), styles, and the two benchmarks'
 aims on the shared GTZAN data."""
 import json
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -53,8 +55,19 @@ def test_learn_from_tags_predict_and_review_through_the_cli(tagged_collection, t
     assert main(["ingest", str(tagged), "--library", str(lib), "--jobs", "1"]) == 0
     err = capsys.readouterr().err
     assert "a person (unknown or unsure)" in err and "library review" in err      # unlike GTZAN: listed, not filed as sure
+    # the hint runs as printed, and the two commands count the same tracks
+    hint = re.search(r"review queue holds (\d+) tracks? in all .*`genrefuse (library review --library [^`]+)`", err)
+    assert hint, err
+    assert main(shlex.split(hint.group(2))) == 0
+    review_err = capsys.readouterr().err
+    assert f"{hint.group(1)} tracks need a person" in review_err, review_err
+    with pytest.raises(SystemExit):                       # too few examples to test a genre: refused
+        main(["learn", str(lib), "--from-tags", "--min-examples", "2"])
+    assert "must be a whole number >= 3" in capsys.readouterr().err
     assert main(["learn", str(lib), "--from-tags"]) == 0
     out = capsys.readouterr()
+    assert "from 24 library tracks (0 confirmed, 24 from their tags)" in out.out   # every tagged file counted once
+    assert "fitting and cross-validating" in out.err and "reading the features of 24 tracks" in out.err   # no silence
     for g in GENRES:
         assert g in out.out
     assert "blues" in out.out and "features computed for 0 tracks" in out.err      # all from the ingest's cache

@@ -97,6 +97,7 @@ def test_a_command_whose_extra_is_missing_names_it_in_one_line(tmp_path):
         lines = [line for line in r.stderr.splitlines() if not line.startswith("LOADED")]
         assert r.returncode == 2 and len(lines) == 1, r.stderr
         assert f"needs the [{extra}] extra" in lines[0] and f"pip install 'genrefuse[{extra}]'" in lines[0]
+        assert "make install-dev" in lines[0]                       # the README's way first
     assert not (tmp_path / "lib").exists()
 
 

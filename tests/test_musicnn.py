@@ -180,8 +180,10 @@ def musicnn_run(synth_dir, tmp_path_factory):
 
 def test_audio_training_uses_the_port_through_the_cache(musicnn_run, synth_dir):
     root, rep = musicnn_run
-    cached = list((root / "cache").rglob("musicnn-*/*/*.npy"))
-    assert len(cached) == 36 and np.load(cached[0]).shape[1] == 50    # 6 s clips: 4 patches each
+    cached = list((root / "cache").rglob("musicnn-*/*/*.safetensors"))
+    from safetensors.numpy import load_file
+
+    assert len(cached) == 36 and load_file(str(cached[0]))["taggram"].shape[1] == 50    # 6 s clips: 4 patches each
     assert rep["accuracy"] >= 0.5                                      # 6 genres, chance 0.17
 
 

@@ -227,7 +227,8 @@ def cmd_learn(a: argparse.Namespace) -> int:
     scarce = [g for g, m in card["genres"].items() if m["examples"] < FEW_EXAMPLES]
     if scarce:
         print(f"{', '.join(scarce)}: fewer than {FEW_EXAMPLES} examples each, so the model knows them poorly and their "
-              "recall is a rough estimate; confirm more of their tracks (`genrefuse library relabel`)", file=sys.stderr)
+              f"recall is a rough estimate; confirm more of their tracks (`genrefuse library relabel ID GENRE --library "
+              f"{a.library}`)", file=sys.stderr)
     print(f"cross-validated accuracy {card['cv_accuracy']:.3f} over {card['tracks']} tracks ({card['folds']} folds; an "
           f"estimate), unsure below {card['min_confidence']:.2f}; features computed for {r.computed} tracks, the rest "
           f"from the cache", file=sys.stderr)

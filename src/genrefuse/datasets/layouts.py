@@ -92,7 +92,7 @@ def from_library(folder: Path) -> list[Item]:
     items = from_manifest(labels) if labels.is_file() else []
     if not items:
         raise DataError(f"{folder}: a genrefuse library with no confirmed genres yet; correct or confirm some "
-                        f"(`genrefuse library relabel ID GENRE`, or 'wrong genre?' on the page) to train on it")
+                        f"(`genrefuse library relabel ID GENRE --library {folder}`, or 'wrong genre?' on the page) to train on it")
     return items
 
 

@@ -33,7 +33,7 @@ def backup_database(library: Library, out: str | Path | None = None) -> Path:
                 dest.close()
     except sqlite3.DatabaseError as exc:
         raise DataError(f"{url.database}: cannot be backed up ({exc}); the database may be damaged: "
-                        "see `genrefuse library check`") from None
+                        f"see `genrefuse library check --library {library.dir}`") from None
     finally:
         src.close()
     return out

@@ -208,8 +208,10 @@ def database_problem(exc: BaseException, url: str) -> str | None:
     where = url.removeprefix("sqlite:///") if url.startswith("sqlite") else make_url(url).render_as_string()
     reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0][:200]
     if url.startswith("sqlite") and any(w in reason for w in ("malformed", "not a database", "corrupt")):
+        lib = Path(where).parent
         return (f"{where}: the library's database is damaged ({reason}); restore a backup (`genrefuse library "
-                f"backup` makes one) and see what can still be read with `genrefuse library check`")
+                f"backup --library {lib}` makes one) and see what can still be read with `genrefuse library check "
+                f"--library {lib}`")
     return f"{where}: the library's database cannot be used ({reason})"
 
 

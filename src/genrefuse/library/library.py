@@ -363,7 +363,8 @@ class Library:
                 moved = new_rel != old_rel
                 if moved and not (self.dir / old_rel).is_file():
                     raise GoneError(f"track {track_id}: its file {old_rel} is missing from the library, so it "
-                                    "cannot be refiled (see `genrefuse library check`; `library remove` drops the row)")
+                                    f"cannot be refiled (see `genrefuse library check --library {self.dir}`; "
+                                    "`library remove` drops the row)")
                 if moved:
                     store.relink(self.dir, old_rel, new_rel)
                 track.genre, track.stored_path, track.confirmed = genre, new_rel, True

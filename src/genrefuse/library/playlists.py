@@ -66,7 +66,8 @@ def _write(path: Path, text: str) -> bool:
         write_text_atomic(path, text)
         return True
     except OSError as exc:
-        log.warning("%s not rewritten (%s); `genrefuse library playlists` rewrites it", path, exc.strerror or exc)
+        log.warning("%s not rewritten (%s); `genrefuse library playlists --library %s` rewrites it", path,
+                    exc.strerror or exc, path.parent.parent if path.name != "labels.csv" else path.parent)
         return False
 
 

@@ -6,6 +6,7 @@ import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -67,7 +68,7 @@ class ServiceState:
                 found = [str(exc)]
             if found:
                 problem = (f"{url.database}: the library's database is damaged ({found[0][:200]}); nothing is "
-                           "stored; restore a backup and see `genrefuse library check`")
+                           f"stored; restore a backup and see `genrefuse library check --library {Path(url.database).parent}`")
         self._checked = (now, problem)
         return problem
 
