@@ -1,7 +1,8 @@
 """The README's speed figures, written from the benchmarks' own results rather than typed by hand.
 
-Reads ``benchmarks/results/startup.json`` (`benchmarks/startup.py --json`) and ``benchmarks/results/peers.json``
-(`benchmarks/peers.py --json`) and writes the lines between ``<!-- figures:start -->`` and
+Reads ``benchmarks/results/startup.json`` (`benchmarks/startup.py --json`), ``benchmarks/results/peers.json``
+(`benchmarks/peers.py --json`) and ``benchmarks/results/real_world.json`` (`benchmarks/real_world.py --json`)
+and writes the lines between ``<!-- figures:start -->`` and
 ``<!-- figures:end -->`` in README.md. After re-running a benchmark with ``--json benchmarks/results/NAME.json``:
 
     python benchmarks/figures.py            # rewrite the README's block
@@ -52,12 +53,23 @@ def _peers(r: dict) -> str:
     return "".join(parts)
 
 
+def _real_world(r: dict) -> str:
+    k, o, s = r["known"], r["other"], r["sure"]
+    flagged = k["flagged, best genre right"] + k["flagged, best genre wrong"]
+    return (f"- Real recordings from outside GTZAN (`benchmarks/real_world.py`, {', '.join(r['folders'])}, the "
+            f"{r['model']} model): of {k['n']} in its genres {k['right']} right, {flagged} flagged (unsure or "
+            f"unknown), {k['confidently wrong']} confidently wrong; of {o['n']} of other genres {o['unknown']} "
+            f"unknown, {o['unsure']} unsure, {o['sure']} \"sure\" of a genre they are not; {s['right']} of "
+            f"{s['n']} sure answers right ({s['precision']:.0%}).")
+
+
 def block() -> str:
     machine = json.loads((RESULTS / "startup.json").read_text())["machine"]
     lines = [f"Written by `benchmarks/figures.py` from `benchmarks/results/` (a {machine['cores']}-core "
              f"{machine['cpu']}):", "",
              _startup(json.loads((RESULTS / "startup.json").read_text())),
-             _peers(json.loads((RESULTS / "peers.json").read_text()))]
+             _peers(json.loads((RESULTS / "peers.json").read_text())),
+             _real_world(json.loads((RESULTS / "real_world.json").read_text()))]
     return "\n".join(textwrap.fill(line, width=110, subsequent_indent="  ", break_on_hyphens=False) if line else line
                      for line in lines)
 

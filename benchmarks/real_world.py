@@ -1,0 +1,134 @@
+"""A model on real recordings from outside GTZAN: folders of genre-named recordings (``DIR/<genre>/<file>``),
+by default ``../shared/data/real-dev`` (36 recordings: 12 of GTZAN's genres, 24 of others).
+
+For each recording of a genre the model knows: **right** (sure and right), **flagged** (unsure or
+unknown: the model said it might be wrong; split by whether its best genre was right anyway) or
+**confidently wrong** (sure and wrong). For a genre the model does not know: **unknown**, **unsure**, or
+**sure** (a sure answer naming a genre it is not). Then the share of all sure answers that were right.
+A folder's name is the recording's genre, through the model's vocabulary (``hip-hop`` is hiphop).
+
+    python benchmarks/real_world.py                          # real-dev, the packaged model
+    python benchmarks/real_world.py DIR... --model MODEL --json out.json
+
+These are measurements on the files named, nothing tuned on them; a handful of recordings per genre gives
+a wide spread, which the JSON's per-file rows let anyone look at.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine, write_json  # noqa: E402
+
+SHARED = Path(os.environ.get("GENREFUSE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+KNOWN_OUTCOMES = ("right", "flagged, best genre right", "flagged, best genre wrong", "confidently wrong")
+OTHER_OUTCOMES = ("unknown", "unsure", "sure")
+
+
+def recordings(folders: list[Path]) -> list[tuple[Path, Path]]:
+    """``(path, path relative to its folder)`` of every recording in a genre folder."""
+    from genrefuse.audio import iter_audio_files
+
+    out = []
+    for folder in folders:
+        for path in iter_audio_files([folder]):
+            rel = path.relative_to(folder)
+            if len(rel.parts) >= 2:
+                out.append((path, rel))
+    return sorted(out)
+
+
+def shown(folder: Path) -> str:
+    """A folder as the results name it: under the shared data, relative to it (no machine's own paths)."""
+    try:
+        return f"shared/data/{folder.resolve().relative_to(SHARED.resolve()).as_posix()}"
+    except ValueError:
+        return str(folder)
+
+
+def outcome(verdict, truth: str | None) -> str:
+    """One recording's outcome (see the module's description); ``truth`` None: a genre the model lacks."""
+    if truth is None:
+        return "unknown" if verdict.unknown else "unsure" if verdict.unsure else "sure"
+    if verdict.sure:
+        return "right" if verdict.genre == truth else "confidently wrong"
+    return "flagged, best genre right" if verdict.genre == truth else "flagged, best genre wrong"
+
+
+def evaluate(folders: list[Path], model_arg: str | None = None) -> dict:
+    from genrefuse import load_model
+    from genrefuse.genres import Vocabulary
+
+    model = load_model(model_arg)
+    vocabulary = Vocabulary(model.genres)
+    rows, failures = [], []
+    start = time.perf_counter()
+    for path, rel in recordings(folders):
+        folder = rel.parts[0]
+        truth = vocabulary.get(folder)
+        try:
+            pred = model.predict(path)
+        except Exception as exc:           # one line per file; the run goes on
+            failures.append(f"{path}: {exc}")
+            continue
+        v = pred.verdict
+        rows.append({"file": rel.as_posix(), "folder": folder, "truth": truth, **v.fields(),
+                     "outcome": outcome(v, truth)})
+    known = [r for r in rows if r["truth"] is not None]
+    other = [r for r in rows if r["truth"] is None]
+    sure = [r for r in rows if not r["unsure"] and not r["unknown"]]
+    sure_right = [r for r in sure if r["truth"] is not None and r["genre"] == r["truth"]]
+    return {"machine": machine(), "model": model_arg or "default", "folders": [shown(f) for f in folders],
+            "seconds": round(time.perf_counter() - start, 1),
+            "known": {"n": len(known), **{k: sum(r["outcome"] == k for r in known) for k in KNOWN_OUTCOMES}},
+            "other": {"n": len(other), **{k: sum(r["outcome"] == k for r in other) for k in OTHER_OUTCOMES}},
+            "sure": {"n": len(sure), "right": len(sure_right),
+                     "precision": round(len(sure_right) / len(sure), 3) if sure else None},
+            "rows": rows, "failures": failures}
+
+
+def table(r: dict) -> str:
+    k, o, s = r["known"], r["other"], r["sure"]
+    lines = [f"model {r['model']} on {', '.join(r['folders'])} ({r['seconds']} s)", "",
+             "| recordings | n | " + " | ".join(KNOWN_OUTCOMES) + " |",
+             "|---|---|" + "---|" * len(KNOWN_OUTCOMES),
+             f"| of genres the model knows | {k['n']} | " + " | ".join(str(k[x]) for x in KNOWN_OUTCOMES) + " |", "",
+             "| recordings | n | " + " | ".join(OTHER_OUTCOMES) + " |",
+             "|---|---|" + "---|" * len(OTHER_OUTCOMES),
+             f"| of other genres | {o['n']} | " + " | ".join(str(o[x]) for x in OTHER_OUTCOMES) + " |", "",
+             f"sure answers: {s['n']}, right {s['right']}"
+             + (f" ({s['precision']:.0%})" if s["precision"] is not None else "")]
+    if r["failures"]:
+        lines += ["", f"{len(r['failures'])} files failed:"] + [f"  {f}" for f in r["failures"]]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("folders", nargs="*", type=Path, help="folders of genre folders (default: shared real-dev)")
+    ap.add_argument("--model", help="a model folder (default: the packaged model)")
+    ap.add_argument("--json", type=Path, help="write the results, with a row per recording, here")
+    ap.add_argument("--rows", action="store_true", help="also print a line per recording")
+    a = ap.parse_args()
+    folders = a.folders or [SHARED / "real-dev"]
+    missing = [f for f in folders if not f.is_dir()]
+    if missing:
+        print(f"no such folder: {', '.join(map(str, missing))} (see shared/data/README.md)", file=sys.stderr)
+        return 2
+    r = evaluate(folders, a.model)
+    if a.rows:
+        for row in r["rows"]:
+            print(f"{row['folder']}\t{row['answer']}\t{row['confidence']:.2f}\t{row['outcome']}\t{Path(row['file']).name}")
+    print(table(r))
+    if a.json:
+        write_json(a.json, r)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
