@@ -233,14 +233,17 @@ def test_sign_ups_are_limited_across_addresses(table_model, tmp_path):
 
 # ------------------------------------------------------------------------------------------ connections
 def test_half_sent_requests_are_closed_and_the_server_goes_on(table_model, tmp_path):
-    srv = Server(model=table_model, library=tmp_path / "lib", extra=["--header-timeout", "1"])
+    import httpx
+
+    srv = Server(model=table_model, library=tmp_path / "lib", extra=["--header-timeout", "2", "--max-connections", "20"])
     try:
         socks = []
         for _ in range(50):
             s = socket.create_connection(("127.0.0.1", srv.port))
             s.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")       # never finished
             socks.append(s)
-        time.sleep(2.5)
+        assert httpx.get(srv.url + "/api/health", timeout=5).status_code == 503    # past --max-connections
+        time.sleep(3.5)
         closed = 0
         for s in socks:
             s.settimeout(2)
@@ -250,13 +253,40 @@ def test_half_sent_requests_are_closed_and_the_server_goes_on(table_model, tmp_p
                 closed += 0
             s.close()
         assert closed == 50
-        import httpx
-
         with httpx.Client() as http:                      # a keep-alive connection idles past the deadline too
             assert http.get(srv.url + "/api/health").status_code == 200
-            time.sleep(1.5)
+            time.sleep(2.5)
             assert http.get(srv.url + "/api/health").status_code == 200
     finally:
         srv.stop()
     log = Path(srv.log.name).read_text()
     assert "Traceback" not in log
+
+
+def test_accept_errors_are_logged_once_per_interval():
+    import logging
+
+    from genrefuse.service.connections import ACCEPT_ERRORS, OncePerInterval
+
+    logger = logging.getLogger("test-accept-errors")
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    logger.addHandler(Keep())
+    flt = OncePerInterval(ACCEPT_ERRORS, interval=0.2)
+    logger.addFilter(flt)
+    try:
+        raise OSError(24, "Too many open files")
+    except OSError:
+        for _ in range(500):                                  # what 20,000 idle connections caused: one line
+            logger.error("socket.accept() out of system resource", exc_info=True)
+    logger.error("something else")                             # other lines pass as they are
+    time.sleep(0.25)
+    logger.error("socket.accept() out of system resource")
+    assert [r.getMessage() for r in records] == ["socket.accept() out of system resource", "something else",
+                                                  "socket.accept() out of system resource (499 more like it in the "
+                                                  "last 0.2 s)"]
+    assert records[0].exc_info is None                          # no traceback repeated
