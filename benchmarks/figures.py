@@ -53,14 +53,19 @@ def _peers(r: dict) -> str:
     return "".join(parts)
 
 
-def _real_world(r: dict) -> str:
+def _outcomes(r: dict) -> str:
     k, o, s = r["known"], r["other"], r["sure"]
     flagged = k["flagged, best genre right"] + k["flagged, best genre wrong"]
+    return (f"of {k['n']} in its genres {k['right']} right, {flagged} flagged (unsure or unknown), "
+            f"{k['confidently wrong']} confidently wrong; of {o['n']} of other genres {o['unknown']} unknown, "
+            f"{o['unsure']} unsure, {o['sure']} \"sure\" of a genre they are not; {s['right']} of {s['n']} sure "
+            f"answers right ({s['precision']:.0%})")
+
+
+def _real_world(r: dict) -> str:
     return (f"- Real recordings from outside GTZAN (`benchmarks/real_world.py`, {', '.join(r['folders'])}, the "
-            f"{r['model']} model): of {k['n']} in its genres {k['right']} right, {flagged} flagged (unsure or "
-            f"unknown), {k['confidently wrong']} confidently wrong; of {o['n']} of other genres {o['unknown']} "
-            f"unknown, {o['unsure']} unsure, {o['sure']} \"sure\" of a genre they are not; {s['right']} of "
-            f"{s['n']} sure answers right ({s['precision']:.0%}).")
+            f"{r['model']} model): {_outcomes(r)}. The same answers in the same run without the musicnn "
+            f"tagger's dispute (before it): {_outcomes(r['without_dispute'])}.")
 
 
 def block() -> str:

@@ -5,7 +5,8 @@ For each recording of a genre the model knows: **right** (sure and right), **fla
 unknown: the model said it might be wrong; split by whether its best genre was right anyway) or
 **confidently wrong** (sure and wrong). For a genre the model does not know: **unknown**, **unsure**, or
 **sure** (a sure answer naming a genre it is not). Then the share of all sure answers that were right.
-A folder's name is the recording's genre, through the model's vocabulary (``hip-hop`` is hiphop).
+A folder's name is the recording's genre, through the model's vocabulary (``hip-hop`` is hiphop). The same
+answers are also judged without the musicnn tagger's dispute (``models.evidence``), in the same run.
 
     python benchmarks/real_world.py                          # real-dev, the packaged model
     python benchmarks/real_world.py DIR... --model MODEL --json out.json
@@ -16,6 +17,7 @@ a wide spread, which the JSON's per-file rows let anyone look at.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -65,6 +67,7 @@ def evaluate(folders: list[Path], model_arg: str | None = None) -> dict:
     from genrefuse.genres import Vocabulary
 
     model = load_model(model_arg)
+    undisputed = dataclasses.replace(model.rules, dispute=None)
     vocabulary = Vocabulary(model.genres)
     rows, failures = [], []
     start = time.perf_counter()
@@ -77,23 +80,28 @@ def evaluate(folders: list[Path], model_arg: str | None = None) -> dict:
             failures.append(f"{path}: {exc}")
             continue
         v = pred.verdict
+        plain = undisputed.judge(v.genre, v.confidence, v.familiarity)      # the same answer, no tagger's word
         rows.append({"file": rel.as_posix(), "folder": folder, "truth": truth, **v.fields(),
-                     "outcome": outcome(v, truth)})
+                     "outcome": outcome(v, truth), "outcome_without_dispute": outcome(plain, truth)})
+    return {"machine": machine(), "model": model_arg or "default", "folders": [shown(f) for f in folders],
+            "seconds": round(time.perf_counter() - start, 1), **summary(rows, "outcome"),
+            "without_dispute": summary(rows, "outcome_without_dispute"), "rows": rows, "failures": failures}
+
+
+def summary(rows: list[dict], key: str) -> dict:
+    """Counts of each outcome (``key``: which outcome column), and how many sure answers were right."""
     known = [r for r in rows if r["truth"] is not None]
     other = [r for r in rows if r["truth"] is None]
-    sure = [r for r in rows if not r["unsure"] and not r["unknown"]]
-    sure_right = [r for r in sure if r["truth"] is not None and r["genre"] == r["truth"]]
-    return {"machine": machine(), "model": model_arg or "default", "folders": [shown(f) for f in folders],
-            "seconds": round(time.perf_counter() - start, 1),
-            "known": {"n": len(known), **{k: sum(r["outcome"] == k for r in known) for k in KNOWN_OUTCOMES}},
-            "other": {"n": len(other), **{k: sum(r["outcome"] == k for r in other) for k in OTHER_OUTCOMES}},
-            "sure": {"n": len(sure), "right": len(sure_right),
-                     "precision": round(len(sure_right) / len(sure), 3) if sure else None},
-            "rows": rows, "failures": failures}
+    sure_right = sum(r[key] == "right" for r in known)
+    sure = sure_right + sum(r[key] == "confidently wrong" for r in known) + sum(r[key] == "sure" for r in other)
+    return {"known": {"n": len(known), **{k: sum(r[key] == k for r in known) for k in KNOWN_OUTCOMES}},
+            "other": {"n": len(other), **{k: sum(r[key] == k for r in other) for k in OTHER_OUTCOMES}},
+            "sure": {"n": sure, "right": sure_right, "precision": round(sure_right / sure, 3) if sure else None}}
 
 
 def table(r: dict) -> str:
     k, o, s = r["known"], r["other"], r["sure"]
+    w = r["without_dispute"]
     lines = [f"model {r['model']} on {', '.join(r['folders'])} ({r['seconds']} s)", "",
              "| recordings | n | " + " | ".join(KNOWN_OUTCOMES) + " |",
              "|---|---|" + "---|" * len(KNOWN_OUTCOMES),
@@ -102,7 +110,10 @@ def table(r: dict) -> str:
              "|---|---|" + "---|" * len(OTHER_OUTCOMES),
              f"| of other genres | {o['n']} | " + " | ".join(str(o[x]) for x in OTHER_OUTCOMES) + " |", "",
              f"sure answers: {s['n']}, right {s['right']}"
-             + (f" ({s['precision']:.0%})" if s["precision"] is not None else "")]
+             + (f" ({s['precision']:.0%})" if s["precision"] is not None else ""),
+             f"the same answers without the tagger's dispute: {k['n']} known {w['known']['right']} right, "
+             f"{w['known']['confidently wrong']} confidently wrong; {w['other']['sure']} of {o['n']} others sure; "
+             f"sure answers {w['sure']['n']}, right {w['sure']['right']}"]
     if r["failures"]:
         lines += ["", f"{len(r['failures'])} files failed:"] + [f"  {f}" for f in r["failures"]]
     return "\n".join(lines)

@@ -33,7 +33,7 @@ def test_each_rule_once():
     assert rules.judge("rock", 0.5, 0.5).tag_decision(existing=False) == SKIP_UNSURE
     assert rules.with_options(min_confidence=0.95).judge("rock", 0.9, 0.5).unsure
     assert rules.with_options().min_confidence == 0.6 and rules.of({"pop": 0.3, "rock": 0.7}).genre == "rock"
-    assert set(sure.fields()) == {"answer", "genre", "confidence", "unsure", "unknown", "familiarity"}
+    assert set(sure.fields()) == {"answer", "genre", "confidence", "unsure", "unknown", "familiarity", "disputed_by"}
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -184,3 +184,32 @@ def test_a_model_saved_under_a_kind_s_old_name_loads(table_model, tmp_path):
     (folder / "config.json").write_text(json.dumps(cfg))
     bundle = load_bundle(folder)
     assert bundle.kind == KIND and bundle.model.hyper["C"] == 0.03
+
+
+def test_the_tagger_disputes_an_answer_it_contradicts():
+    rules = Rules(min_confidence=0.6, min_familiarity=0.05, dispute=0.44, genres=("classical", "jazz", "rock", "pop"))
+    v = rules.judge("classical", 0.93, 0.5, styles=[("jazz", 0.57), ("rock", 0.1)])
+    assert v.unsure and v.disputed_by == "jazz" and v.answer == "classical" and not v.sure   # experts disagree
+    assert rules.judge("classical", 0.93, 0.5, styles=[("jazz", 0.43)]).sure                # below the threshold
+    assert rules.judge("jazz", 0.93, 0.5, styles=[("jazz", 0.8), ("rock", 0.5)]).sure       # its own is higher
+    assert rules.judge("rock", 0.9, 0.5, styles=[("classic rock", 0.6), ("pop", 0.5)]).sure   # a tag of rock
+    assert rules.judge("classical", 0.93, 0.5, styles=[("electronic", 0.9)]).sure           # a genre it lacks
+    assert not rules.judge("classical", 0.93, 0.5, styles=[("jazz", 0.57)], confirmed=True).unsure  # a person decided
+    assert Rules(min_confidence=0.6).judge("classical", 0.93, styles=[("jazz", 0.9)]).sure  # no tagger: no dispute
+    assert rules.judge("classical", 0.93, 0.5, styles=[("jazz", 0.57)]).fields()["disputed_by"] == "jazz"
+
+
+def test_the_dispute_threshold_is_what_gtzan_gives():
+    """DISPUTE is the lowest evidence at which at most 5% of GTZAN's 443 FF training tracks would have their
+    true genre disputed, recomputed here from the published taggrams (benchmarks/tagger_blend.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from tagger_blend import gtzan_thresholds
+
+    from genrefuse.models.evidence import DISPUTE, EVIDENCE
+    from genrefuse.pretrained.weights import MSD_TAGS
+    import tagger_blend
+
+    shared = shared_path("musicnn", "gtzan_ff_train_msd_musicnn_taggram.npz").parents[1]
+    assert {g: tuple(t.lower() for t in ts) for g, ts in tagger_blend.EVIDENCE.items() if g in EVIDENCE} == EVIDENCE
+    th = gtzan_thresholds(shared, list(MSD_TAGS), new_rate=0.02, dispute_rate=0.05)
+    assert th["dispute"] == DISPUTE and th["dispute_rate"] <= 0.05

@@ -81,7 +81,8 @@ class GenrefusePlugin(BeetsPlugin):
         values = self.values(prediction)
         if not values:
             why = "unlike every genre the model knows" if prediction.unknown else \
-                f"unsure ({prediction.genre} {prediction.confidence:.2f})"
+                f"unsure ({prediction.genre} {prediction.confidence:.2f}" + \
+                (f"; the tagger hears {prediction.disputed_by})" if prediction.disputed_by else ")")
             self._log.info("{}: left as it is: {}", name, why)
             return
         self._log.info("{}: {} -> {}", name, ", ".join(old) or "(no genre)", ", ".join(values))

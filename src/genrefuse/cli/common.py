@@ -26,6 +26,17 @@ def counted(n: int, plural: str) -> str:
     return f"{n} {plural[:-1] if n == 1 else plural}"
 
 
+def sureness(record: dict, threshold: float) -> str:
+    """How sure an answer was, as every command prints it: ``0.91 sure``, ``0.578 unsure``, ``0.90 unsure
+    (the tagger hears jazz)``, ``0.62 unknown (...)``; ``record`` has the verdict's fields."""
+    c = confidence_text(record["confidence"], threshold)
+    if record.get("unknown"):
+        return f"{c} unknown (none of the model's genres; closest shown)"
+    if record.get("disputed_by"):
+        return f"{c} unsure (the tagger hears {record['disputed_by']})"
+    return f"{c} {'unsure' if record['unsure'] else 'sure'}"
+
+
 def confidence_text(confidence: float, threshold: float) -> str:
     """``confidence`` to 2 decimals, or as many more as it takes not to read as the threshold it falls
     under (0.578 under 0.5783 is "0.578 unsure", not "0.58 unsure")."""

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import GenrefuseError
-from .common import FAMILIARITY_HELP, confidence_text, JOBS_HELP, MODEL_HELP, counted, _at_least, _fraction, _positive_int, _report_failures, command
+from .common import FAMILIARITY_HELP, JOBS_HELP, MODEL_HELP, counted, _at_least, _fraction, _positive_int, _report_failures, command, sureness
 
 FEW_EXAMPLES = 5     # a learned genre with fewer tracks than this gets a warning: its CV recall means little
 
@@ -24,14 +24,6 @@ def _library(a: argparse.Namespace):
     from ..library.library import Library
 
     return Library.open(a.library, a.model, db_url=a.db, aliases=_aliases(a), create=False)
-
-
-def _sure(track: dict, threshold: float) -> str:
-    """How sure the library's model was: ``0.91 sure``, ``0.578 unsure``, ``... unknown``."""
-    c = confidence_text(track["confidence"], threshold)
-    if track.get("unknown"):
-        return f"{c} unknown (none of the model's genres; closest shown)"
-    return f"{c} {'unsure' if track['unsure'] else 'sure'}"
 
 
 def _ingest_status(line) -> str:
@@ -61,7 +53,7 @@ def cmd_ingest(a: argparse.Namespace) -> int:
             print(json.dumps({"path": line.path, "created": line.created, "same_recording": line.same_recording,
                               "track": line.track}), flush=True)
         else:
-            print(f"{line.path}\t{line.track['genre']}\t{_sure(line.track, threshold)}\t{_ingest_status(line)}", flush=True)
+            print(f"{line.path}\t{line.track['genre']}\t{sureness(line.track, threshold)}\t{_ingest_status(line)}", flush=True)
 
     r = ingest_many(a.inputs, library_dir=a.library, model_dir=a.model, db_url=a.db, jobs=a.jobs,
                     write_tags=a.write_tags, mode=a.mode, each=each)
@@ -77,7 +69,7 @@ def cmd_ingest(a: argparse.Namespace) -> int:
               "for now and flagged:",
               file=sys.stderr)
         for p, t in look:
-            print(f"  {t['id']}\t{t['genre']}\t{_sure(t, threshold)}\t{p}", file=sys.stderr)
+            print(f"  {t['id']}\t{t['genre']}\t{sureness(t, threshold)}\t{p}", file=sys.stderr)
     if r.tracks:
         from ..library.review import review_queue
 
@@ -113,7 +105,7 @@ def _list(lib, a: argparse.Namespace) -> int:
     genre = lib.vocabulary.resolve(a.genre) if a.genre else None
     rows = lib.tracks(genre=genre, needing_a_look=a.unsure)
     for t in rows:
-        label = "confirmed" if t.confirmed else _sure(lib.describe(t), lib.min_confidence)
+        label = "confirmed" if t.confirmed else sureness(lib.describe(t), lib.min_confidence)
         print(f"{t.id}\t{t.genre}\t{label}\t{t.stored_path}", flush=True)
     print(counted(len(rows), "unsure or unknown tracks" if a.unsure else "tracks") + (f" of {genre}" if genre else "")
           + (f" (below {lib.min_confidence:.2f} or unfamiliar; confirm or correct with `genrefuse library "

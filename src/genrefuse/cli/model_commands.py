@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import GenrefuseError
-from .common import (CACHE_HELP, confidence_text, counted, DEVICE_HELP, FAMILIARITY_HELP, JOBS_HELP, MODEL_HELP, _fraction, _non_negative, _positive_int,
+from .common import (CACHE_HELP, counted, sureness, DEVICE_HELP, FAMILIARITY_HELP, JOBS_HELP, MODEL_HELP, _fraction, _non_negative, _positive_int,
                      _report_failures, command)
 
 @command("synth")
@@ -186,13 +186,12 @@ def cmd_predict(a: argparse.Namespace) -> int:
             print(json.dumps(pred.to_json(top=a.top)), flush=True)
         else:
             top = ", ".join(f"{g} {p:.3f}" for g, p in pred.top(a.top or 3))
-            sure = "sure" if pred.verdict.sure else "unsure"
             if pred.unknown:
                 print(f"{path}\tunknown\tnone of the model's genres (familiarity {pred.familiarity:.3f}; closest "
                       f"{pred.genre} {pred.confidence:.2f})\t({top})", flush=True)
                 continue
             styles = f"\tstyles: {', '.join(n for n, _ in pred.styles[:3])}" if a.styles and pred.styles else ""
-            print(f"{path}\t{pred.genre}\t{confidence_text(pred.confidence, model.min_confidence)} {sure}\t({top})"
+            print(f"{path}\t{pred.genre}\t{sureness(pred.verdict.fields(), model.min_confidence)}\t({top})"
                   f"{styles}", flush=True)
     if not seen:
         raise GenrefuseError(f"no audio files in {', '.join(inputs)}")

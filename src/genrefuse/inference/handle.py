@@ -42,9 +42,9 @@ class ModelHandle:
         return self._model
 
     def judge(self, genre: str, confidence: float, familiarity: float | None = None, *,
-              confirmed: bool = False) -> Verdict:
+              confirmed: bool = False, styles=None) -> Verdict:
         """This model's verdict on a stored answer (see :meth:`Rules.judge`)."""
-        return self.rules.judge(genre, confidence, familiarity, confirmed=confirmed)
+        return self.rules.judge(genre, confidence, familiarity, confirmed=confirmed, styles=styles)
 
     def __repr__(self) -> str:
         return f"ModelHandle({self.id}, {self.folder})"

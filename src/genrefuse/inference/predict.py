@@ -49,6 +49,8 @@ class Prediction:
     styles : list of (str, float)
         The musicnn tagger's genre-like tags at or above their floor, best first (for models that read
         the tagger).
+    disputed_by : str or None
+        The genre the tagger names more strongly than ``genre`` (then ``unsure`` is true: the experts disagree).
     """
 
     path: str | None
@@ -60,6 +62,7 @@ class Prediction:
     familiarity: float | None = None
     unknown: bool = False
     styles: list[tuple[str, float]] = field(default_factory=list)
+    disputed_by: str | None = None
 
     @property
     def answer(self) -> str:
@@ -68,7 +71,8 @@ class Prediction:
 
     @property
     def verdict(self) -> Verdict:
-        return Verdict(self.genre, self.confidence, self.unsure, self.unknown, self.familiarity)
+        return Verdict(self.genre, self.confidence, self.unsure, self.unknown, self.familiarity,
+                       disputed_by=self.disputed_by)
 
     def top(self, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` most probable ``(genre, probability)`` pairs, most probable first."""
@@ -157,10 +161,10 @@ class GenreModel:
         best = int(np.argmax(mean))
         familiarity = None if inputs is None else self.bundle.familiarity_of(inputs, self.genres[best])
         styles = styles_of(inputs.tags[:, :50].mean(axis=0)) if inputs is not None and inputs.tags is not None else []
-        v = self.rules.judge(self.genres[best], float(mean[best]), familiarity)
+        v = self.rules.judge(self.genres[best], float(mean[best]), familiarity, styles=styles)
         return Prediction(path, v.genre, {g: float(p) for g, p in zip(self.genres, mean)}, len(proba),
                           confidence=v.confidence, unsure=v.unsure, familiarity=v.familiarity, unknown=v.unknown,
-                          styles=styles)
+                          styles=styles, disputed_by=v.disputed_by)
 
     # ------------------------------------------------------------------ what callers use
     def predict(self, x: str | Path | np.ndarray, *, sr: int | None = None) -> Prediction:

@@ -97,7 +97,9 @@ def _tag_one(path: Path, pred, *, threshold: float, dry_run: bool, force: bool, 
             return outcome(UNKNOWN, detail=f"unlike every genre the model knows (familiarity {pred.familiarity:.3f}); "
                                            f"closest {pred.genre}")
         if decision == SKIP_UNSURE:
-            return outcome(UNSURE, detail=f"confidence {pred.confidence:.3f} < {threshold:.3f}")
+            why = f"the tagger hears {pred.disputed_by}" if pred.disputed_by else \
+                f"confidence {pred.confidence:.3f} < {threshold:.3f}"
+            return outcome(UNSURE, detail=why)
         if dry_run:
             return outcome(WOULD_TAG, detail=f"confidence {pred.confidence:.2f}")
         write_genre(path, value, kind=kind)

@@ -426,7 +426,8 @@ class Library:
 
     def verdict(self, track: Track) -> Verdict:
         """The library's model's verdict on a stored track (its rules, the track's stored answer)."""
-        return self.handle.judge(track.genre, track.confidence, track.familiarity, confirmed=track.confirmed)
+        return self.handle.judge(track.genre, track.confidence, track.familiarity, confirmed=track.confirmed,
+                                 styles=[(n, v) for n, v in track.styles or []])
 
     def needs_look(self, track: Track) -> bool:
         """Unconfirmed and either unsure (below the model's threshold) or unknown (unfamiliar)."""

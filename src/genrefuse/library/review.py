@@ -43,7 +43,8 @@ def opinion(lib: Library, track: Track) -> Verdict:
     model's verdict on the prediction made at ingest."""
     s = track.suggestion
     if s:
-        return Verdict(s["genre"], float(s["confidence"]), bool(s["unsure"]), bool(s["unknown"]), s.get("familiarity"))
+        return Verdict(s["genre"], float(s["confidence"]), bool(s["unsure"]), bool(s["unknown"]), s.get("familiarity"),
+                       disputed_by=s.get("disputed_by"))
     return lib.verdict(track)
 
 

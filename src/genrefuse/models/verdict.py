@@ -4,7 +4,8 @@ Every face (``predict``, ``classify``, ``ingest``, ``tag``, the service, review,
 asks :class:`Rules` for a :class:`Verdict` and reads it; none compares a threshold itself. The rules:
 
 - the **genre** is the most probable one (or the one a person confirmed);
-- **unsure**: its probability (the confidence) is below ``min_confidence``;
+- **unsure**: its probability (the confidence) is below ``min_confidence``, or the musicnn tagger names
+  another genre the model knows more strongly (``disputed_by``: the experts disagree; :mod:`.evidence`);
 - **unknown** ("none of these"): the track's familiarity is below ``min_familiarity``, unless a person
   confirmed its genre; the **answer** is then ``"unknown"`` and ``genre`` only the closest;
 - **sure**: neither; a track that is not sure and not confirmed **needs a look**;
@@ -13,8 +14,10 @@ asks :class:`Rules` for a :class:`Verdict` and reads it; none compares a thresho
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+
+from . import evidence
 
 UNKNOWN = "unknown"          # the answer for a track unlike all of a model's genres
 
@@ -41,6 +44,8 @@ class Verdict:
         0..1, how close the track is to the model's training data (None where not measured).
     confirmed : bool
         A person set or confirmed ``genre``.
+    disputed_by : str or None
+        The genre the musicnn tagger names instead (then ``unsure`` too).
     """
 
     genre: str
@@ -49,6 +54,7 @@ class Verdict:
     unknown: bool
     familiarity: float | None = None
     confirmed: bool = False
+    disputed_by: str | None = None
 
     @property
     def answer(self) -> str:
@@ -79,7 +85,8 @@ class Verdict:
         """The verdict's part of every record (JSON lines, the API, CSV): :data:`FIELDS`."""
         return {"answer": self.answer, "genre": self.genre, "confidence": round(self.confidence, 6),
                 "unsure": self.unsure, "unknown": self.unknown,
-                "familiarity": None if self.familiarity is None else round(self.familiarity, 4)}
+                "familiarity": None if self.familiarity is None else round(self.familiarity, 4),
+                "disputed_by": self.disputed_by}
 
     def csv_fields(self) -> dict:
         """:meth:`fields` as a CSV writes them: flags as 0/1, no familiarity as an empty cell."""
@@ -87,16 +94,20 @@ class Verdict:
 
 
 # the verdict's fields, in the order every record gives them
-FIELDS = ("answer", "genre", "confidence", "unsure", "unknown", "familiarity")
+FIELDS = ("answer", "genre", "confidence", "unsure", "unknown", "familiarity", "disputed_by")
 
 
 @dataclass(frozen=True)
 class Rules:
     """A model's thresholds: ``min_confidence`` (below it: unsure) and ``min_familiarity`` (below it:
-    unknown). Set once, when a model is loaded (with a user's options over the model's own)."""
+    unknown), and for a model that reads the tagger the ``genres`` it knows and the evidence that disputes
+    an answer (``dispute``, None: never). Set once, when a model is loaded (with a user's options over the
+    model's own)."""
 
     min_confidence: float = 0.0
     min_familiarity: float = 0.0
+    dispute: float | None = None
+    genres: tuple[str, ...] = ()
 
     def with_options(self, *, min_confidence: float | None = None, min_familiarity: float | None = None) -> "Rules":
         """These rules with a user's thresholds where given (None: the model's own)."""
@@ -104,14 +115,19 @@ class Rules:
                    if v is not None}
         return replace(self, **changes)
 
-    def judge(self, genre: str, confidence: float, familiarity: float | None = None, *,
-              confirmed: bool = False) -> Verdict:
-        """The verdict on a track whose genre is ``genre`` with probability ``confidence``."""
-        return Verdict(genre, float(confidence), unsure=bool(confidence < self.min_confidence),
+    def judge(self, genre: str, confidence: float, familiarity: float | None = None, *, confirmed: bool = False,
+              styles: Iterable[tuple[str, float]] | None = None) -> Verdict:
+        """The verdict on a track whose genre is ``genre`` with probability ``confidence``, its familiarity
+        and the tagger's ``styles`` (``(name, score)``) where known."""
+        by = None
+        if self.dispute is not None and styles and not confirmed:
+            by = evidence.rival(genre, styles, self.genres, threshold=self.dispute)
+        return Verdict(genre, float(confidence), unsure=bool(confidence < self.min_confidence or by is not None),
                        unknown=bool(familiarity is not None and familiarity < self.min_familiarity and not confirmed),
-                       familiarity=familiarity, confirmed=confirmed)
+                       familiarity=familiarity, confirmed=confirmed, disputed_by=by)
 
-    def of(self, probabilities: Mapping[str, float], familiarity: float | None = None) -> Verdict:
+    def of(self, probabilities: Mapping[str, float], familiarity: float | None = None, *,
+           styles: Iterable[tuple[str, float]] | None = None) -> Verdict:
         """The verdict on a track's probabilities: its most probable genre (the first of equals)."""
         genre = max(probabilities, key=probabilities.__getitem__)
-        return self.judge(genre, probabilities[genre], familiarity)
+        return self.judge(genre, probabilities[genre], familiarity, styles=styles)

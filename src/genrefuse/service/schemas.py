@@ -52,6 +52,8 @@ class TrackOut(BaseModel):
     familiarity: float | None = Field(description="how close it was to the model's training data, 0..1 (the share "
                                       "of held-out known tracks that were farther); null when not measured")
     unknown: bool = Field(description="unlike every genre the model knows ('none of these'); genre is the closest")
+    disputed_by: str | None = Field(None, description="the genre the musicnn tagger names more strongly than genre "
+                                                      "(the experts disagree, so the answer is unsure)")
     file_genres: list[str] = Field(description="the genres its file's own tag named when it came in")
     styles: list[Style] = Field(description="the musicnn tagger's genre-like tags scored 0.2 or more, best first")
     in_place: bool = Field(description="indexed where it is (`ingest --in-place`): the file is the user's, not a copy")
