@@ -54,18 +54,18 @@ def _peers(r: dict) -> str:
 
 
 def _outcomes(r: dict) -> str:
-    k, o, s = r["known"], r["other"], r["sure"]
+    k, t, o, s = r["known"], r["tagger"], r["other"], r["sure"]
     flagged = k["flagged, best genre right"] + k["flagged, best genre wrong"]
-    return (f"of {k['n']} in its genres {k['right']} right, {flagged} flagged (unsure or unknown), "
-            f"{k['confidently wrong']} confidently wrong; of {o['n']} of other genres {o['unknown']} unknown, "
-            f"{o['unsure']} unsure, {o['sure']} \"sure\" of a genre they are not; {s['right']} of {s['n']} sure "
-            f"answers right ({s['precision']:.0%})")
+    return (f"of {k['n']} in GTZAN's genres {k['right']} right, {flagged} flagged (unsure or unknown), "
+            f"{k['confidently wrong']} confidently wrong; of {t['n']} electronic ones {t['right']} named so; of "
+            f"{o['n']} of other genres {o['unknown']} unknown, {o['unsure']} unsure, {o['sure']} \"sure\" of a genre "
+            f"they are not; {s['right']} of {s['n']} sure answers right ({s['precision']:.0%})")
 
 
 def _real_world(r: dict) -> str:
     return (f"- Real recordings from outside GTZAN (`benchmarks/real_world.py`, {', '.join(r['folders'])}, the "
             f"{r['model']} model): {_outcomes(r)}. The same answers in the same run without the musicnn "
-            f"tagger's dispute (before it): {_outcomes(r['without_dispute'])}.")
+            f"tagger's word (before it): {_outcomes(r['without_tagger'])}.")
 
 
 def block() -> str:

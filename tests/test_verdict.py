@@ -213,3 +213,65 @@ def test_the_dispute_threshold_is_what_gtzan_gives():
     assert {g: tuple(t.lower() for t in ts) for g, ts in tagger_blend.EVIDENCE.items() if g in EVIDENCE} == EVIDENCE
     th = gtzan_thresholds(shared, list(MSD_TAGS), new_rate=0.02, dispute_rate=0.05)
     assert th["dispute"] == DISPUTE and th["dispute_rate"] <= 0.05
+
+
+def test_a_track_unknown_to_the_head_can_get_a_genre_from_the_tagger():
+    rules = Rules(min_confidence=0.6, min_familiarity=0.05, dispute=0.44, genres=("hiphop", "reggae", "rock"),
+                  new_genre=0.44)
+    proba = {"hiphop": 0.92, "reggae": 0.05, "rock": 0.03}
+    v = rules.of(proba, 0.01, styles=[("electronic", 0.49), ("pop", 0.07)])        # unknown to the head
+    assert (v.answer, v.known_by, v.sure, round(v.confidence, 2)) == ("electronic", "tagger", True, 0.49)
+    assert rules.of(proba, 0.01, styles=[("electronic", 0.40)]).answer == UNKNOWN  # too weak: still unknown
+    assert rules.of(proba, 0.5, styles=[("electronic", 0.9)]).answer == "hiphop"   # familiar: the head answers
+    assert rules.of(proba, 0.01, styles=[("electronic", 0.5), ("rock", 0.6)]).answer == UNKNOWN   # a head genre leads
+    knows = Rules(min_familiarity=0.05, genres=("electronic", "rock"), new_genre=0.44)   # learnt it: no tagger's word
+    assert knows.tagger_genres == ("folk", "soul", "punk")
+    again = rules.judge("electronic", 0.0, 0.01, styles=[("electronic", 0.49)])       # a stored track, re-judged
+    assert again.sure and again.known_by == "tagger" and again.confidence == pytest.approx(0.49)
+    assert rules.judge("electronic", 0.0, 0.01, styles=[], confirmed=True).known_by == "person"
+
+
+def test_a_genre_from_the_tagger_is_filed_tagged_corrected_and_learnt(tmp_path, capsys):
+    """Real electronic recordings the packaged model's head has never heard of: the two dubstep ones are named
+    electronic from the tagger, filed and tagged so; three more are corrected to it, and `learn` makes it
+    one of the library's model's own genres."""
+    import mutagen
+    import shutil
+
+    from genrefuse.cli import main
+
+    real = shared_path("real-dev")
+    music = tmp_path / "music"
+    music.mkdir()
+    dubstep = [real / "dubstep" / "bensound-dubstep.mp3", real / "dubstep" / "essentia_dubstep.wav"]
+    others = [real / "techno" / "essentia_techno_loop.mp3", real / "trance" / "giantsteps_tempo_28952.LOFI.mp3",
+              real / "electronica-downtempo" / "beatport_100066_Lindstrom_Monsteer.mp3"]
+    for p in dubstep + others:
+        shutil.copy(p, music / p.name)
+    (line,) = run("predict", "--json", str(music / dubstep[0].name)).stdout.splitlines()
+    d = json.loads(line)
+    assert (d["answer"], d["known_by"], d["unknown"]) == ("electronic", "tagger", False)
+    r = run("tag", str(music / dubstep[0].name))                     # written into the file's own tag
+    assert r.stdout.split("\t")[1] == "tagged" and mutagen.File(music / dubstep[0].name, easy=True)["genre"] == ["Electronic"]
+    lib = tmp_path / "lib"
+    args = ["--library", str(lib)]
+    assert main(["ingest", str(music), *args, "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    filed = {line.split("\t")[0]: line.split("\t")[1] for line in out.splitlines()}
+    assert filed[str(music / dubstep[1].name)] == "electronic" and len(list((lib / "electronic").iterdir())) == 2
+    assert main(["library", "list", "--genre", "electronic", *args]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) == 2
+    first = int(listed[0].split("\t")[0])
+    assert main(["library", "relabel", str(first), "rock", *args]) == 0            # corrected, and back
+    assert main(["library", "relabel", str(first), "electronic", *args]) == 0
+    for t in (t for t in range(1, 6) if t != first):
+        assert main(["library", "relabel", str(t), "electronic", *args]) == 0     # a person says so
+    capsys.readouterr()
+    assert main(["learn", str(lib)]) == 0                                         # confirmed tracks only
+    learnt = capsys.readouterr().out
+    assert "electronic" in learnt.split("\n", 2)[2]                               # a genre of the library's model
+    from genrefuse.library.library import Library
+
+    library = Library.open(lib, create=False)
+    assert "electronic" in library.handle.genres and "electronic" not in library.handle.rules.tagger_genres

@@ -33,6 +33,11 @@ class ModelHandle:
         self._lock = threading.Lock()
 
     @property
+    def answers(self) -> tuple[str, ...]:
+        """Every genre this model can answer: its head's, then those it names from the tagger."""
+        return self.genres + self.rules.tagger_genres
+
+    @property
     def model(self) -> GenreModel:
         if self._model is None:
             with self._lock:

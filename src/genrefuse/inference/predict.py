@@ -51,6 +51,9 @@ class Prediction:
         the tagger).
     disputed_by : str or None
         The genre the tagger names more strongly than ``genre`` (then ``unsure`` is true: the experts disagree).
+    known_by : str
+        ``"model"``, or ``"tagger"`` for a genre the model's head lacks and the musicnn tagger names (for a
+        track the head finds unknown; ``confidence`` is then the tagger's evidence).
     """
 
     path: str | None
@@ -63,6 +66,7 @@ class Prediction:
     unknown: bool = False
     styles: list[tuple[str, float]] = field(default_factory=list)
     disputed_by: str | None = None
+    known_by: str = "model"
 
     @property
     def answer(self) -> str:
@@ -72,11 +76,15 @@ class Prediction:
     @property
     def verdict(self) -> Verdict:
         return Verdict(self.genre, self.confidence, self.unsure, self.unknown, self.familiarity,
-                       disputed_by=self.disputed_by)
+                       disputed_by=self.disputed_by, known_by=self.known_by)
 
     def top(self, k: int = 3) -> list[tuple[str, float]]:
-        """The ``k`` most probable ``(genre, probability)`` pairs, most probable first."""
-        return sorted(self.probabilities.items(), key=lambda kv: -kv[1])[:k]
+        """The ``k`` most probable ``(genre, probability)`` pairs, most probable first; a genre from the
+        tagger (not among the model's) first, with its evidence, then the model's."""
+        ranked = sorted(self.probabilities.items(), key=lambda kv: -kv[1])
+        if self.genre not in self.probabilities:
+            ranked = [(self.genre, self.confidence)] + ranked
+        return ranked[:k]
 
     def to_json(self, top: int | None = None) -> dict:
         """``path``, the verdict's fields (``answer``: the genre or "unknown"; ``genre``, the closest for an
@@ -161,10 +169,11 @@ class GenreModel:
         best = int(np.argmax(mean))
         familiarity = None if inputs is None else self.bundle.familiarity_of(inputs, self.genres[best])
         styles = styles_of(inputs.tags[:, :50].mean(axis=0)) if inputs is not None and inputs.tags is not None else []
-        v = self.rules.judge(self.genres[best], float(mean[best]), familiarity, styles=styles)
-        return Prediction(path, v.genre, {g: float(p) for g, p in zip(self.genres, mean)}, len(proba),
-                          confidence=v.confidence, unsure=v.unsure, familiarity=v.familiarity, unknown=v.unknown,
-                          styles=styles, disputed_by=v.disputed_by)
+        probabilities = {g: float(p) for g, p in zip(self.genres, mean)}
+        v = self.rules.of(probabilities, familiarity, styles=styles)
+        return Prediction(path, v.genre, probabilities, len(proba), confidence=v.confidence, unsure=v.unsure,
+                          familiarity=v.familiarity, unknown=v.unknown, styles=styles, disputed_by=v.disputed_by,
+                          known_by=v.known_by)
 
     # ------------------------------------------------------------------ what callers use
     def predict(self, x: str | Path | np.ndarray, *, sr: int | None = None) -> Prediction:

@@ -38,11 +38,12 @@ class TagOutcome:
         return self.action == FAILED
 
 
-def genre_text(probabilities: dict[str, float], *, top: int = 1, separator: str = "; ",
+def genre_text(ranked: list[tuple[str, float]], *, top: int = 1, separator: str = "; ",
                styles: list[tuple[str, float]] | None = None, max_styles: int = 0) -> str:
-    """The tag value: the ``top`` most probable genres by their display names, most probable first, then
-    up to ``max_styles`` of ``styles`` that do not repeat them (``Pop; Dance; Electronic``)."""
-    ranked = sorted(probabilities.items(), key=lambda kv: -kv[1])[:max(1, top)]
+    """The tag value: the first ``top`` of ``ranked`` genres (a prediction's ``top()``: the answer first) by
+    their display names, then up to ``max_styles`` of ``styles`` that do not repeat them
+    (``Pop; Dance; Electronic``)."""
+    ranked = ranked[:max(1, top)]
     names = [Vocabulary.display(g) for g, _ in ranked]
     vocabulary = Vocabulary([g for g, _ in ranked])
     extra = [Vocabulary.display(n) for n, _ in styles or [] if vocabulary.get(n) is None][:max_styles]
@@ -74,7 +75,7 @@ def tag_files(inputs: Iterable[str | Path], model: GenreModel, *, dry_run: bool 
             yield TagOutcome(str(path), FAILED, detail=str(exc))
             continue
         yield _tag_one(path, pred, threshold=model.min_confidence, dry_run=dry_run, force=force,
-                       value=genre_text(pred.probabilities, top=top, separator=separator, styles=pred.styles,
+                       value=genre_text(pred.top(max(1, top)), top=top, separator=separator, styles=pred.styles,
                                         max_styles=styles))
 
 

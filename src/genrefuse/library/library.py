@@ -124,7 +124,7 @@ class Library:
         """Classify with the model in ``model_dir`` from now on (after `learn`, also in a running service):
         a new :class:`ModelHandle`, swapped in with one assignment."""
         handle = ModelHandle(model_dir)
-        self.vocabulary.extend(handle.genres)
+        self.vocabulary.extend(handle.answers)
         self.handle = handle
 
     @classmethod
@@ -146,7 +146,8 @@ class Library:
 
     @property
     def model_genres(self) -> list[str]:
-        return list(self.handle.genres)
+        """The genres the library's model can answer (its head's and the tagger's)."""
+        return list(self.handle.answers)
 
     @property
     def recipe(self) -> str:

@@ -8,7 +8,10 @@ asks :class:`Rules` for a :class:`Verdict` and reads it; none compares a thresho
   another genre the model knows more strongly (``disputed_by``: the experts disagree; :mod:`.evidence`);
 - **unknown** ("none of these"): the track's familiarity is below ``min_familiarity``, unless a person
   confirmed its genre; the **answer** is then ``"unknown"`` and ``genre`` only the closest;
-- **sure**: neither; a track that is not sure and not confirmed **needs a look**;
+- **a genre from the tagger**: a track the head finds unknown is named one of the tagger's genres when the
+  tagger's evidence for it is strong enough (:mod:`.evidence`); its confidence is that evidence, and it is
+  never unknown (``known_by`` says "tagger");
+- **sure**: neither unsure nor unknown; a track that is not sure and not confirmed **needs a look**;
 - a file's existing genre tag is **kept** unless forced; otherwise an unknown or unsure answer is not
   written, a sure one is.
 """
@@ -46,6 +49,9 @@ class Verdict:
         A person set or confirmed ``genre``.
     disputed_by : str or None
         The genre the musicnn tagger names instead (then ``unsure`` too).
+    known_by : str
+        ``"model"`` (the model's head), ``"tagger"`` (a genre from the musicnn tagger) or ``"person"``
+        (confirmed, or a library's own genre the model has not learnt).
     """
 
     genre: str
@@ -55,6 +61,7 @@ class Verdict:
     familiarity: float | None = None
     confirmed: bool = False
     disputed_by: str | None = None
+    known_by: str = "model"
 
     @property
     def answer(self) -> str:
@@ -86,7 +93,7 @@ class Verdict:
         return {"answer": self.answer, "genre": self.genre, "confidence": round(self.confidence, 6),
                 "unsure": self.unsure, "unknown": self.unknown,
                 "familiarity": None if self.familiarity is None else round(self.familiarity, 4),
-                "disputed_by": self.disputed_by}
+                "disputed_by": self.disputed_by, "known_by": self.known_by}
 
     def csv_fields(self) -> dict:
         """:meth:`fields` as a CSV writes them: flags as 0/1, no familiarity as an empty cell."""
@@ -94,7 +101,7 @@ class Verdict:
 
 
 # the verdict's fields, in the order every record gives them
-FIELDS = ("answer", "genre", "confidence", "unsure", "unknown", "familiarity", "disputed_by")
+FIELDS = ("answer", "genre", "confidence", "unsure", "unknown", "familiarity", "disputed_by", "known_by")
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,7 @@ class Rules:
     min_familiarity: float = 0.0
     dispute: float | None = None
     genres: tuple[str, ...] = ()
+    new_genre: float | None = None          # evidence that names a genre from the tagger (None: never)
 
     def with_options(self, *, min_confidence: float | None = None, min_familiarity: float | None = None) -> "Rules":
         """These rules with a user's thresholds where given (None: the model's own)."""
@@ -119,15 +127,36 @@ class Rules:
               styles: Iterable[tuple[str, float]] | None = None) -> Verdict:
         """The verdict on a track whose genre is ``genre`` with probability ``confidence``, its familiarity
         and the tagger's ``styles`` (``(name, score)``) where known."""
+        if self.from_tagger(genre):
+            score = evidence.tagger_evidence(genre, styles or [])
+            return Verdict(genre, score, unsure=score < self.new_genre and not confirmed, unknown=False,
+                           familiarity=familiarity, confirmed=confirmed, known_by="person" if confirmed else "tagger")
         by = None
         if self.dispute is not None and styles and not confirmed:
             by = evidence.rival(genre, styles, self.genres, threshold=self.dispute)
+        head = genre in self.genres or not self.genres
         return Verdict(genre, float(confidence), unsure=bool(confidence < self.min_confidence or by is not None),
                        unknown=bool(familiarity is not None and familiarity < self.min_familiarity and not confirmed),
-                       familiarity=familiarity, confirmed=confirmed, disputed_by=by)
+                       familiarity=familiarity, confirmed=confirmed, disputed_by=by,
+                       known_by="model" if head and not confirmed else "person")
+
+    def from_tagger(self, genre: str) -> bool:
+        """Whether ``genre`` is one this model answers from the tagger (not one its head knows)."""
+        return self.new_genre is not None and genre in evidence.TAGGER_GENRES and genre not in self.genres
+
+    @property
+    def tagger_genres(self) -> tuple[str, ...]:
+        """The genres this model may answer from the tagger."""
+        return tuple(g for g in evidence.TAGGER_GENRES if self.from_tagger(g))
 
     def of(self, probabilities: Mapping[str, float], familiarity: float | None = None, *,
            styles: Iterable[tuple[str, float]] | None = None) -> Verdict:
-        """The verdict on a track's probabilities: its most probable genre (the first of equals)."""
+        """The verdict on a track's probabilities and the tagger's ``styles``: its most probable genre (the
+        first of equals), unless the head finds the track unknown and the tagger names one of its genres."""
         genre = max(probabilities, key=probabilities.__getitem__)
-        return self.judge(genre, probabilities[genre], familiarity, styles=styles)
+        v = self.judge(genre, probabilities[genre], familiarity, styles=styles)
+        if v.unknown and self.new_genre is not None and styles:
+            named = evidence.tagger_genre(styles, exclude=self.genres, threshold=self.new_genre)
+            if named is not None:
+                return self.judge(named[0], named[1], familiarity, styles=styles)
+        return v

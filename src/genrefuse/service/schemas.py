@@ -54,6 +54,9 @@ class TrackOut(BaseModel):
     unknown: bool = Field(description="unlike every genre the model knows ('none of these'); genre is the closest")
     disputed_by: str | None = Field(None, description="the genre the musicnn tagger names more strongly than genre "
                                                       "(the experts disagree, so the answer is unsure)")
+    known_by: str = Field("model", description="how genre is known: 'model' (the model's head), 'tagger' (a genre the "
+                                               "musicnn tagger names for a track the head finds unknown) or "
+                                               "'person' (a listener's correction)")
     file_genres: list[str] = Field(description="the genres its file's own tag named when it came in")
     styles: list[Style] = Field(description="the musicnn tagger's genre-like tags scored 0.2 or more, best first")
     in_place: bool = Field(description="indexed where it is (`ingest --in-place`): the file is the user's, not a copy")

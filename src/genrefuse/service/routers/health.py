@@ -21,7 +21,7 @@ def health(state: State):
         tracks = int(s.scalar(select(func.count()).select_from(Track)) or 0)
     handle = library.handle
     return {"status": "ok", "version": __version__, "model": handle.id, "genres": library.genres,
-            "model_genres": list(handle.genres),
+            "model_genres": list(handle.answers),
             "database": True, "tracks": tracks, "min_confidence": handle.rules.min_confidence,
             "signup": state.settings.signup_open}
 
