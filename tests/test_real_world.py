@@ -36,3 +36,19 @@ def test_real_world_benchmark_counts_each_outcome(tmp_path):
     assert res["known"]["n"] == 2 and res["other"]["n"] == 1 and res["other"]["sure"] + res["other"]["unknown"] + \
         res["other"]["unsure"] == 1
     assert "| of genres the model knows | 2 |" in r.stdout and not res["failures"]
+
+
+def test_the_packaged_model_s_answers_on_the_shared_clips_are_pinned():
+    """With the tagger's word (dispute, genres from the tagger): the five GTZAN clips and the two real dubstep
+    recordings, through `predict --json`."""
+    clips = sorted(shared_path("gtzan-clips").glob("*/*.au"))
+    dubstep = sorted(shared_path("real-dev", "dubstep").iterdir())
+    r = subprocess.run([sys.executable, "-m", "genrefuse.cli", "predict", "--json", *map(str, clips + dubstep)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    got = {Path(d["path"]).name: (d["answer"], d["unsure"], d["known_by"]) for d in map(json.loads, r.stdout.splitlines())}
+    assert got == {"blues.00000.au": ("blues", False, "model"), "classical.00000.au": ("classical", False, "model"),
+                   "country.00000.au": ("pop", False, "model"), "disco.00000.au": ("unknown", False, "model"),
+                   "hiphop.00000.au": ("unknown", True, "model"),
+                   "bensound-dubstep.mp3": ("electronic", False, "tagger"),
+                   "essentia_dubstep.wav": ("electronic", False, "tagger")}, got
