@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import GenrefuseError, ModelError, unforeseen
 from ..models.bundle import Bundle, load_bundle, model_folder
 from ..models.predictor import Predictor, resolve_device
-from ..models.verdict import UNKNOWN, Verdict
+from ..models.verdict import Verdict
 from ..preprocess.track import ModelInputs, track_inputs
 from ..pretrained.styles import styles_of
 
@@ -69,14 +69,15 @@ class Prediction:
     known_by: str = "model"
 
     @property
-    def answer(self) -> str:
-        """``genre``, or ``unknown`` when the track is unlike all the model's genres."""
-        return UNKNOWN if self.unknown else self.genre
-
-    @property
     def verdict(self) -> Verdict:
+        """The answer's part of this prediction, as every face reads it."""
         return Verdict(self.genre, self.confidence, self.unsure, self.unknown, self.familiarity,
                        disputed_by=self.disputed_by, known_by=self.known_by)
+
+    @property
+    def answer(self) -> str:
+        """``genre``, or ``unknown`` when the track is unlike all the model's genres."""
+        return self.verdict.answer
 
     def top(self, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` most probable ``(genre, probability)`` pairs, most probable first; a genre from the
