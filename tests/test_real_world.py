@@ -35,7 +35,7 @@ def test_real_world_benchmark_counts_each_outcome(tmp_path):
     assert outcomes["hiphop/hiphop.flac"].startswith("flagged")          # unknown to the packaged model
     assert res["known"]["n"] == 2 and res["other"]["n"] == 1 and res["other"]["sure"] + res["other"]["unknown"] + \
         res["other"]["unsure"] == 1
-    assert "| of genres the model knows | 2 |" in r.stdout and not res["failures"]
+    assert "| of genres the model's head knows | 2 |" in r.stdout and not res["failures"]
 
 
 def test_the_packaged_model_s_answers_on_the_shared_clips_are_pinned():

@@ -33,7 +33,8 @@ def test_each_rule_once():
     assert rules.judge("rock", 0.5, 0.5).tag_decision(existing=False) == SKIP_UNSURE
     assert rules.with_options(min_confidence=0.95).judge("rock", 0.9, 0.5).unsure
     assert rules.with_options().min_confidence == 0.6 and rules.of({"pop": 0.3, "rock": 0.7}).genre == "rock"
-    assert set(sure.fields()) == {"answer", "genre", "confidence", "unsure", "unknown", "familiarity", "disputed_by"}
+    assert set(sure.fields()) == {"answer", "genre", "confidence", "unsure", "unknown", "familiarity", "disputed_by",
+                                  "known_by"}
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -226,6 +227,9 @@ def test_a_track_unknown_to_the_head_can_get_a_genre_from_the_tagger():
     assert rules.of(proba, 0.01, styles=[("electronic", 0.5), ("rock", 0.6)]).answer == UNKNOWN   # a head genre leads
     knows = Rules(min_familiarity=0.05, genres=("electronic", "rock"), new_genre=0.44)   # learnt it: no tagger's word
     assert knows.tagger_genres == ("folk", "soul", "punk")
+    from genrefuse.models.evidence import heard_on_gtzan
+
+    assert heard_on_gtzan(["rock", "jazz"]) and not heard_on_gtzan(["rock", "electronic"])
     again = rules.judge("electronic", 0.0, 0.01, styles=[("electronic", 0.49)])       # a stored track, re-judged
     assert again.sure and again.known_by == "tagger" and again.confidence == pytest.approx(0.49)
     assert rules.judge("electronic", 0.0, 0.01, styles=[], confirmed=True).known_by == "person"
@@ -275,3 +279,4 @@ def test_a_genre_from_the_tagger_is_filed_tagged_corrected_and_learnt(tmp_path, 
 
     library = Library.open(lib, create=False)
     assert "electronic" in library.handle.genres and "electronic" not in library.handle.rules.tagger_genres
+    assert library.handle.rules.dispute is None       # its own genres: its own calibration, not GTZAN's

@@ -6,7 +6,9 @@ genre-like tags for every track: a model's ``styles`` (:mod:`genrefuse.pretraine
 ``styles.FLOOR`` or more). A genre's **evidence** is the best score among the tags that name it
 (:data:`EVIDENCE`, fixed from the tags' names). When the head's answer is contradicted, another genre the
 model knows having evidence of at least :data:`DISPUTE` and more than the answer's own, the experts
-disagree: the verdict calls the answer unsure (:mod:`.verdict`).
+disagree: the verdict calls the answer unsure (:mod:`.verdict`). Both thresholds here were chosen on GTZAN, so only a
+model of GTZAN's genres hears the tagger (:func:`heard_on_gtzan`): a library's own model, which knows genres
+the tagger cannot name, keeps its own calibration.
 
 **Genres from the tagger** (:data:`TAGGER_GENRES`: electronic, folk, soul, punk). A track the head finds
 unlike everything it knows ("unknown") is named one of these when the tagger's evidence for it is at least
@@ -15,6 +17,8 @@ unlike everything it knows ("unknown") is named one of these when the tagger's e
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+from ..genres import GTZAN_GENRES
 
 # genre -> the tagger's tags that name it (as styles names them: lower case)
 EVIDENCE: dict[str, tuple[str, ...]] = {
@@ -84,3 +88,9 @@ def tagger_evidence(genre: str, styles: Iterable[tuple[str, float]]) -> float:
     """The tagger's evidence for one of :data:`TAGGER_GENRES` (0 where its tags fell under the styles' floor)."""
     scores = {name: float(score) for name, score in styles}
     return max((scores.get(t, 0.0) for t in TAGGER_GENRES[genre]), default=0.0)
+
+
+def heard_on_gtzan(genres: Iterable[str]) -> bool:
+    """Whether a model's genres are among GTZAN's ten, on which the tagger's thresholds were chosen: only
+    such a model hears the tagger's word (a library's own model is judged by its own calibration)."""
+    return set(genres) <= set(GTZAN_GENRES)
