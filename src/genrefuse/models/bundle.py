@@ -25,7 +25,6 @@ from .familiarity import FLOOR, K, Familiarity, familiarity_config, held_out_dis
 from .kinds import KINDS, RENAMED, ModelKind
 from .predictor import Predictor, TorchPredictor
 from .training_rows import TrainingRows, load_training_rows
-from .evidence import DISPUTE, NEW_GENRE, heard_on_gtzan
 from .verdict import Rules
 
 if TYPE_CHECKING:          # the nets import torch; a classic model never needs it
@@ -81,10 +80,8 @@ class Bundle:
     @property
     def rules(self) -> Rules:
         """How this model's probabilities and familiarity become an answer (its own thresholds)."""
-        tagger = self.uses_tags and heard_on_gtzan(self.genres)
-        return Rules(min_confidence=self.min_confidence, min_familiarity=self.familiarity_floor,
-                     dispute=DISPUTE if tagger else None, genres=tuple(self.genres),
-                     new_genre=NEW_GENRE if tagger else None)
+        return Rules.for_model(self.genres, min_confidence=self.min_confidence,
+                               min_familiarity=self.familiarity_floor, reads_tagger=self.uses_tags)
 
     @property
     def uses_mel(self) -> bool:
@@ -278,12 +275,11 @@ def model_info(folder: str | Path) -> ModelInfo:
     folder = Path(folder)
     cfg = read_config(folder)
     fam = cfg.get("familiarity") or {}
-    tagger = KINDS[cfg["kind"]].uses_tags and heard_on_gtzan(cfg["genres"])
     return ModelInfo(folder=folder, id=f"{cfg['kind']}-{weights_hash(folder)[:12]}", kind=cfg["kind"],
                      genres=tuple(cfg["genres"]),
-                     rules=Rules(min_confidence=unsure_threshold(cfg), min_familiarity=float(fam.get("floor", FLOOR)),
-                                 dispute=DISPUTE if tagger else None, genres=tuple(cfg["genres"]),
-                                 new_genre=NEW_GENRE if tagger else None),
+                     rules=Rules.for_model(cfg["genres"], min_confidence=unsure_threshold(cfg),
+                                           min_familiarity=float(fam.get("floor", FLOOR)),
+                                           reads_tagger=KINDS[cfg["kind"]].uses_tags),
                      feature_params=dict(cfg["feature_params"]), window_policy=dict(cfg.get("window_policy") or {}),
                      options=dict((cfg.get("card") or {}).get("options") or {}))
 

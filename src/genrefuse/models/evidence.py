@@ -48,11 +48,19 @@ TAGGER_GENRES: dict[str, tuple[str, ...]] = {
 NEW_GENRE = DISPUTE
 
 
+def _scores(styles: Iterable[tuple[str, float]]) -> dict[str, float]:
+    return {name: float(score) for name, score in styles}
+
+
+def _best(scores: dict[str, float], tags: tuple[str, ...]) -> float:
+    """A genre's evidence: the best score among the tags that name it (0 where none reached the styles' floor)."""
+    return max((scores.get(t, 0.0) for t in tags), default=0.0)
+
+
 def evidence(styles: Iterable[tuple[str, float]], genres: Iterable[str]) -> dict[str, float]:
-    """Each of ``genres`` that the tagger can name: its best tag score among ``styles`` (0 where none of its
-    tags reached the styles' floor)."""
-    scores = {name: float(score) for name, score in styles}
-    return {g: max((scores.get(t, 0.0) for t in EVIDENCE[g]), default=0.0) for g in genres if g in EVIDENCE}
+    """Each of ``genres`` that the tagger can name: its evidence among ``styles``."""
+    scores = _scores(styles)
+    return {g: _best(scores, EVIDENCE[g]) for g in genres if g in EVIDENCE}
 
 
 def rival(genre: str, styles: Iterable[tuple[str, float]], genres: Iterable[str], *,
@@ -72,22 +80,19 @@ def tagger_genre(styles: Iterable[tuple[str, float]], *, exclude: Iterable[str] 
     """``(genre, evidence)`` of the tagger's genre (:data:`TAGGER_GENRES`, less ``exclude``: those a model
     knows itself) when its evidence is at least ``threshold`` and more than any :data:`EVIDENCE` genre's;
     else None."""
-    scores = {name: float(score) for name, score in styles}
-    best_of = lambda tags: max((scores.get(t, 0.0) for t in tags), default=0.0)  # noqa: E731
-    exclude = set(exclude)
-    candidates = [(best_of(tags), g) for g, tags in TAGGER_GENRES.items() if g not in exclude]
+    scores, exclude = _scores(styles), set(exclude)
+    candidates = [(_best(scores, tags), g) for g, tags in TAGGER_GENRES.items() if g not in exclude]
     if not candidates:
         return None
     score, genre = max(candidates)
-    if score < threshold or score <= max(best_of(tags) for tags in EVIDENCE.values()):
+    if score < threshold or score <= max(_best(scores, tags) for tags in EVIDENCE.values()):
         return None
     return genre, score
 
 
 def tagger_evidence(genre: str, styles: Iterable[tuple[str, float]]) -> float:
-    """The tagger's evidence for one of :data:`TAGGER_GENRES` (0 where its tags fell under the styles' floor)."""
-    scores = {name: float(score) for name, score in styles}
-    return max((scores.get(t, 0.0) for t in TAGGER_GENRES[genre]), default=0.0)
+    """The tagger's evidence for one of :data:`TAGGER_GENRES`."""
+    return _best(_scores(styles), TAGGER_GENRES[genre])
 
 
 def heard_on_gtzan(genres: Iterable[str]) -> bool:

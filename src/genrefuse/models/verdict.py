@@ -117,6 +117,16 @@ class Rules:
     genres: tuple[str, ...] = ()
     new_genre: float | None = None          # evidence that names a genre from the tagger (None: never)
 
+    @classmethod
+    def for_model(cls, genres: Iterable[str], *, min_confidence: float, min_familiarity: float,
+                  reads_tagger: bool) -> "Rules":
+        """A saved model's rules: its thresholds, and the tagger's word (dispute, genres from the tagger) for
+        a model that reads the tagger and tells GTZAN's genres, on which those thresholds were chosen."""
+        genres = tuple(genres)
+        heard = reads_tagger and evidence.heard_on_gtzan(genres)
+        return cls(min_confidence=min_confidence, min_familiarity=min_familiarity, genres=genres,
+                   dispute=evidence.DISPUTE if heard else None, new_genre=evidence.NEW_GENRE if heard else None)
+
     def with_options(self, *, min_confidence: float | None = None, min_familiarity: float | None = None) -> "Rules":
         """These rules with a user's thresholds where given (None: the model's own)."""
         changes = {k: float(v) for k, v in (("min_confidence", min_confidence), ("min_familiarity", min_familiarity))
