@@ -124,7 +124,7 @@ class GenrefusePlugin(BeetsPlugin):
         cache = ArrayCache(cache_dir("beets"))
         identity = audio_hash(path)       # the samples' SHA-256, whatever tags beets writes
         inputs = get_inputs(cache, identity, recipe)
-        if inputs is None:
+        if inputs is None or (model.rules.hears and inputs.mtt is None):     # rows kept before MTT was heard
             inputs = model.preprocess(path)
             put_inputs(cache, identity, recipe, inputs)     # table and taggram rows (Mel inputs are not kept)
         return model.postprocess(model.forward(inputs), path=path, inputs=inputs)

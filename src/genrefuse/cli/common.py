@@ -34,6 +34,8 @@ def sureness(record: dict, threshold: float) -> str:
         return f"{c} unknown (none of the model's genres; closest shown)"
     if record.get("disputed_by"):
         return f"{c} unsure (the tagger hears {record['disputed_by']})"
+    if record["unsure"] and record["confidence"] >= threshold and record.get("support") is not None:
+        return f"{c} unsure (the tagger hardly hears {record['genre']}: {record['support']:.2f})"
     return f"{c} {'unsure' if record['unsure'] else 'sure'}"
 
 

@@ -14,6 +14,7 @@ RECIPE_VERSIONS = {
     "table": "gtzan-table-1",       # the 57 features as features_30_sec.csv computes them
     "mel": "mel-1",                 # the CNN's Mel input: dB re max, min-max scaled
     "taggram": "musicnn-msd-v2",    # v2: the 2019 resampler (the name the taggram cache has always had)
+    "mtt": "musicnn-mtt-1",         # the second tagger's mean tags, beside the taggram in the library's rows
 }
 
 
@@ -29,7 +30,7 @@ def recipe_id(feature_params: dict, window_policy: dict) -> str:
     import hashlib
     import json
 
-    text = json.dumps({"features": feature_params, "windows": window_policy, "recipe": recipe_key("table", "taggram")},
+    text = json.dumps({"features": feature_params, "windows": window_policy, "recipe": recipe_key("table", "taggram", "mtt")},
                       sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 

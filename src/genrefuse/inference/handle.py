@@ -47,9 +47,9 @@ class ModelHandle:
         return self._model
 
     def judge(self, genre: str, confidence: float, familiarity: float | None = None, *,
-              confirmed: bool = False, styles=None) -> Verdict:
+              confirmed: bool = False, heard=None) -> Verdict:
         """This model's verdict on a stored answer (see :meth:`Rules.judge`)."""
-        return self.rules.judge(genre, confidence, familiarity, confirmed=confirmed, styles=styles)
+        return self.rules.judge(genre, confidence, familiarity, confirmed=confirmed, heard=heard)
 
     def __repr__(self) -> str:
         return f"ModelHandle({self.id}, {self.folder})"

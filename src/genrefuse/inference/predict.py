@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import GenrefuseError, ModelError, unforeseen
 from ..models.bundle import Bundle, load_bundle, model_folder
 from ..models.predictor import Predictor, resolve_device
+from ..models import evidence
 from ..models.verdict import Verdict
 from ..preprocess.track import ModelInputs, track_inputs
 from ..pretrained.styles import styles_of
@@ -50,7 +51,13 @@ class Prediction:
         The musicnn tagger's genre-like tags at or above their floor, best first (for models that read
         the tagger).
     disputed_by : str or None
-        The genre the tagger names more strongly than ``genre`` (then ``unsure`` is true: the experts disagree).
+        The genre the taggers name more strongly than ``genre`` (then ``unsure`` is true: the experts disagree).
+    support : float or None
+        The taggers' evidence for ``genre`` (None where they have no word for it); under its genre's level
+        the answer is unsure.
+    evidence : dict[str, float]
+        Each genre the taggers have a word for: their evidence (:mod:`genrefuse.models.evidence`; empty for a
+        model that does not hear them).
     known_by : str
         ``"model"``, or ``"tagger"`` for a genre the model's head lacks and the musicnn tagger names (for a
         track the head finds unknown; ``confidence`` is then the tagger's evidence).
@@ -67,12 +74,14 @@ class Prediction:
     styles: list[tuple[str, float]] = field(default_factory=list)
     disputed_by: str | None = None
     known_by: str = "model"
+    support: float | None = None
+    evidence: dict[str, float] = field(default_factory=dict)
 
     @property
     def verdict(self) -> Verdict:
         """The answer's part of this prediction, as every face reads it."""
         return Verdict(self.genre, self.confidence, self.unsure, self.unknown, self.familiarity,
-                       disputed_by=self.disputed_by, known_by=self.known_by)
+                       disputed_by=self.disputed_by, known_by=self.known_by, support=self.support)
 
     @property
     def answer(self) -> str:
@@ -91,13 +100,13 @@ class Prediction:
         """``path``, the verdict's fields (``answer``: the genre or "unknown"; ``genre``, the closest for an
         unknown track; ``confidence``, ``unsure``, ``unknown``, ``familiarity``: see
         :meth:`~genrefuse.models.verdict.Verdict.fields`), ``top`` (the 3, or ``top``, most probable as
-        ``{"genre", "probability"}``), ``probabilities`` (all, or the ``top`` most probable), ``windows`` and
-        ``styles`` (``{"name", "score"}``)."""
+        ``{"genre", "probability"}``), ``probabilities`` (all, or the ``top`` most probable), ``windows``,
+        ``styles`` (``{"name", "score"}``) and ``evidence`` (``{genre: score}``)."""
         probs = dict(self.top(top)) if top else self.probabilities
         return {"path": self.path, **self.verdict.fields(),
                 "top": [{"genre": g, "probability": round(p, 6)} for g, p in self.top(top or 3)],
                 "probabilities": {g: round(p, 6) for g, p in probs.items()}, "windows": self.windows,
-                "styles": [{"name": n, "score": round(v, 4)} for n, v in self.styles]}
+                "styles": [{"name": n, "score": round(v, 4)} for n, v in self.styles], "evidence": dict(self.evidence)}
 
 
 class GenreModel:
@@ -156,7 +165,7 @@ class GenreModel:
             sr = self.params.sr
         b = self.bundle
         return track_inputs(x, sr=sr, params=self.params, policy=b.window_policy, mel=b.uses_mel, tags=b.uses_tags,
-                            tag_backend=self.tag_backend)
+                            tag_backend=self.tag_backend, hear=b.uses_tags and self.rules.hears)
 
     def forward(self, inputs: ModelInputs) -> np.ndarray:
         """Probabilities ``(n_windows, n_genres)`` of raw inputs (standardised by the bundle)."""
@@ -165,16 +174,21 @@ class GenreModel:
     def postprocess(self, proba: np.ndarray, *, path: str | None = None, inputs: ModelInputs | None = None
                     ) -> Prediction:
         """Per-window probabilities ``(n_windows, n_genres)`` -> the track's :class:`Prediction`; with the
-        track's ``inputs``, also its familiarity and styles."""
+        track's ``inputs``, also its familiarity, styles and the taggers' evidence."""
         mean = proba.mean(axis=0)
         best = int(np.argmax(mean))
         familiarity = None if inputs is None else self.bundle.familiarity_of(inputs, self.genres[best])
-        styles = styles_of(inputs.tags[:, :50].mean(axis=0)) if inputs is not None and inputs.tags is not None else []
+        styles, heard = [], {}
+        if inputs is not None and inputs.tags is not None:
+            msd = inputs.tags[:, :50].mean(axis=0)
+            styles = styles_of(msd)
+            if self.rules.hears:
+                heard = evidence.of_tags(msd=msd, mtt=None if inputs.mtt is None else inputs.mtt.mean(axis=0))
         probabilities = {g: float(p) for g, p in zip(self.genres, mean)}
-        v = self.rules.of(probabilities, familiarity, styles=styles)
+        v = self.rules.of(probabilities, familiarity, heard=heard)
         return Prediction(path, v.genre, probabilities, len(proba), confidence=v.confidence, unsure=v.unsure,
                           familiarity=v.familiarity, unknown=v.unknown, styles=styles, disputed_by=v.disputed_by,
-                          known_by=v.known_by)
+                          known_by=v.known_by, support=v.support, evidence=heard)
 
     # ------------------------------------------------------------------ what callers use
     def predict(self, x: str | Path | np.ndarray, *, sr: int | None = None) -> Prediction:

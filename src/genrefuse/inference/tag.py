@@ -99,7 +99,8 @@ def _tag_one(path: Path, pred, *, threshold: float, dry_run: bool, force: bool, 
                                            f"closest {pred.genre}")
         if decision == SKIP_UNSURE:
             why = f"the tagger hears {pred.disputed_by}" if pred.disputed_by else \
-                f"confidence {pred.confidence:.3f} < {threshold:.3f}"
+                f"confidence {pred.confidence:.3f} < {threshold:.3f}" if pred.confidence < threshold else \
+                f"the tagger hardly hears {pred.genre} ({pred.support or 0:.2f})"
             return outcome(UNSURE, detail=why)
         if dry_run:
             return outcome(WOULD_TAG, detail=f"confidence {pred.confidence:.2f}")

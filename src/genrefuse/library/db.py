@@ -51,12 +51,23 @@ class Track(Base):
     # added in format 4: the recording's identity (fingerprint.audio_hash: the same samples under other tags or
     # in another container); None for a row of an older library until a same-length file makes it matter
     audio_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # added in format 5: the musicnn taggers' evidence per genre ({genre: score}; models.evidence) that the
+    # answer's rules read; None for a row stored before (its styles stand in)
+    evidence: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     @property
     def in_place(self) -> bool:
         """Indexed where the user keeps it (``ingest --in-place``): ``stored_path`` is absolute, outside the
         library, and the library never moves, deletes or (unless asked) writes that file."""
         return os.path.isabs(self.stored_path)
+
+    @property
+    def heard(self) -> dict[str, float]:
+        """The taggers' evidence per genre that the answer's rules read: the stored one, or for a row stored
+        before it was kept what its styles still show."""
+        from ..models.evidence import from_styles
+
+        return dict(self.evidence) if self.evidence is not None else from_styles(self.styles)
 
     @property
     def confidence(self) -> float:
@@ -161,7 +172,8 @@ def make_engine(url: str) -> Engine:
 ADDED_COLUMNS = {
     "tracks": {"artist": "VARCHAR(256)", "title": "VARCHAR(256)", "confirmed": "BOOLEAN NOT NULL DEFAULT FALSE",
                "added_by": "INTEGER REFERENCES users(id) ON DELETE SET NULL", "familiarity": "FLOAT",
-               "file_genres": "JSON", "suggestion": "JSON", "styles": "JSON", "audio_hash": "VARCHAR(64)"},
+               "file_genres": "JSON", "suggestion": "JSON", "styles": "JSON", "audio_hash": "VARCHAR(64)",
+               "evidence": "JSON"},
     "users": {"is_admin": "BOOLEAN NOT NULL DEFAULT FALSE"},
 }
 

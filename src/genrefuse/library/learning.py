@@ -222,9 +222,9 @@ def refresh_suggestions(lib: Library, bundle: Bundle, mid: str, features: dict[i
                 continue
             genre = bundle.genres[best[k]]
             v = bundle.rules.judge(genre, float(proba[k, best[k]]), float(fam.of_distance(distance[k], genre)),
-                                   styles=[(n, x) for n, x in t.styles or []])
+                                   heard=t.heard)
             t.suggestion = {k_: v.fields()[k_] for k_ in ("genre", "confidence", "unsure", "familiarity", "unknown",
-                                                          "disputed_by")} \
+                                                          "disputed_by", "support")} \
                 | {"held_out": f"track-{i}" in held_out, "model_id": mid}
         s.commit()
 

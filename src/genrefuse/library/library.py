@@ -270,6 +270,7 @@ class Library:
                      genre=pred.genre, probabilities=pred.probabilities, model_id=handle.id,
                      artist=storable(meta.artist, 256), title=storable(meta.title, 256), added_by=added_by,
                      familiarity=pred.familiarity, styles=[[n, round(v, 4)] for n, v in pred.styles] or None,
+                     evidence=dict(pred.evidence) or None,
                      file_genres=[storable(g, 64) for g in split_genre_tag(meta.genres)][:16] or None,
                      audio_hash=identity)
 
@@ -428,7 +429,7 @@ class Library:
     def verdict(self, track: Track) -> Verdict:
         """The library's model's verdict on a stored track (its rules, the track's stored answer)."""
         return self.handle.judge(track.genre, track.confidence, track.familiarity, confirmed=track.confirmed,
-                                 styles=[(n, v) for n, v in track.styles or []])
+                                 heard=track.heard)
 
     def needs_look(self, track: Track) -> bool:
         """Unconfirmed and either unsure (below the model's threshold) or unknown (unfamiliar)."""

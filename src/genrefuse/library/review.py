@@ -44,7 +44,7 @@ def opinion(lib: Library, track: Track) -> Verdict:
     s = track.suggestion
     if s:
         return Verdict(s["genre"], float(s["confidence"]), bool(s["unsure"]), bool(s["unknown"]), s.get("familiarity"),
-                       disputed_by=s.get("disputed_by"))
+                       disputed_by=s.get("disputed_by"), support=s.get("support"))
     return lib.verdict(track)
 
 

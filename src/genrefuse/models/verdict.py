@@ -4,12 +4,13 @@ Every face (``predict``, ``classify``, ``ingest``, ``tag``, the service, review,
 asks :class:`Rules` for a :class:`Verdict` and reads it; none compares a threshold itself. The rules:
 
 - the **genre** is the most probable one (or the one a person confirmed);
-- **unsure**: its probability (the confidence) is below ``min_confidence``, or the musicnn tagger names
-  another genre the model knows more strongly (``disputed_by``: the experts disagree; :mod:`.evidence`);
+- **unsure**: its probability (the confidence) is below ``min_confidence``, or the musicnn taggers name
+  another genre the model knows more strongly (``disputed_by``: the experts disagree), or the tagger that can
+  name the genre hardly hears it (``support`` under the genre's level; :mod:`.evidence`);
 - **unknown** ("none of these"): the track's familiarity is below ``min_familiarity``, unless a person
   confirmed its genre; the **answer** is then ``"unknown"`` and ``genre`` only the closest;
-- **a genre from the tagger**: a track the head finds unknown is named one of the tagger's genres when the
-  tagger's evidence for it is strong enough (:mod:`.evidence`); its confidence is that evidence, and it is
+- **a genre from the taggers**: a track the head finds unknown is named one of the taggers' genres when
+  their evidence for it is strong enough (:mod:`.evidence`); its confidence is that evidence, and it is
   never unknown (``known_by`` says "tagger");
 - **sure**: neither unsure nor unknown; a track that is not sure and not confirmed **needs a look**;
 - a file's existing genre tag is **kept** unless forced; otherwise an unknown or unsure answer is not
@@ -48,7 +49,10 @@ class Verdict:
     confirmed : bool
         A person set or confirmed ``genre``.
     disputed_by : str or None
-        The genre the musicnn tagger names instead (then ``unsure`` too).
+        The genre the musicnn taggers name instead (then ``unsure`` too).
+    support : float or None
+        The taggers' evidence for ``genre`` (None where they have no word for it, or were not heard); under
+        the genre's level the answer is unsure.
     known_by : str
         ``"model"`` (the model's head), ``"tagger"`` (a genre from the musicnn tagger) or ``"person"``
         (confirmed, or a library's own genre the model has not learnt).
@@ -62,6 +66,7 @@ class Verdict:
     confirmed: bool = False
     disputed_by: str | None = None
     known_by: str = "model"
+    support: float | None = None
 
     @property
     def answer(self) -> str:
@@ -93,7 +98,8 @@ class Verdict:
         return {"answer": self.answer, "genre": self.genre, "confidence": round(self.confidence, 6),
                 "unsure": self.unsure, "unknown": self.unknown,
                 "familiarity": None if self.familiarity is None else round(self.familiarity, 4),
-                "disputed_by": self.disputed_by, "known_by": self.known_by}
+                "disputed_by": self.disputed_by, "known_by": self.known_by,
+                "support": None if self.support is None else round(self.support, 4)}
 
     def csv_fields(self) -> dict:
         """:meth:`fields` as a CSV writes them: flags as 0/1, no familiarity as an empty cell."""
@@ -101,31 +107,39 @@ class Verdict:
 
 
 # the verdict's fields, in the order every record gives them
-FIELDS = ("answer", "genre", "confidence", "unsure", "unknown", "familiarity", "disputed_by", "known_by")
+FIELDS = ("answer", "genre", "confidence", "unsure", "unknown", "familiarity", "disputed_by", "known_by", "support")
 
 
 @dataclass(frozen=True)
 class Rules:
     """A model's thresholds: ``min_confidence`` (below it: unsure) and ``min_familiarity`` (below it:
-    unknown), and for a model that reads the tagger the ``genres`` it knows and the evidence that disputes
-    an answer (``dispute``, None: never). Set once, when a model is loaded (with a user's options over the
-    model's own)."""
+    unknown), and for a model that hears the taggers the ``genres`` it knows, the evidence that disputes
+    an answer (``dispute``, None: never), whether an answer needs the taggers' support (``support``) and the
+    evidence that names a genre from the taggers (``new_genre``, None: never). Set once, when a model is
+    loaded (with a user's options over the model's own)."""
 
     min_confidence: float = 0.0
     min_familiarity: float = 0.0
     dispute: float | None = None
     genres: tuple[str, ...] = ()
     new_genre: float | None = None          # evidence that names a genre from the tagger (None: never)
+    support: bool = False                   # an answer needs the taggers' support (evidence.SUPPORT)
 
     @classmethod
     def for_model(cls, genres: Iterable[str], *, min_confidence: float, min_familiarity: float,
                   reads_tagger: bool) -> "Rules":
-        """A saved model's rules: its thresholds, and the tagger's word (dispute, genres from the tagger) for
-        a model that reads the tagger and tells GTZAN's genres, on which those thresholds were chosen."""
+        """A saved model's rules: its thresholds, and the taggers' word (dispute, support, genres from the
+        taggers) for a model that reads the tagger and tells GTZAN's genres, on which those levels were chosen."""
         genres = tuple(genres)
         heard = reads_tagger and evidence.heard_on_gtzan(genres)
         return cls(min_confidence=min_confidence, min_familiarity=min_familiarity, genres=genres,
-                   dispute=evidence.DISPUTE if heard else None, new_genre=evidence.NEW_GENRE if heard else None)
+                   dispute=evidence.DISPUTE if heard else None, new_genre=evidence.NEW_GENRE if heard else None,
+                   support=heard)
+
+    @property
+    def hears(self) -> bool:
+        """Whether these rules read the taggers' evidence (then prediction also runs the MTT tagger)."""
+        return self.dispute is not None or self.new_genre is not None or self.support
 
     def with_options(self, *, min_confidence: float | None = None, min_familiarity: float | None = None) -> "Rules":
         """These rules with a user's thresholds where given (None: the model's own)."""
@@ -134,21 +148,26 @@ class Rules:
         return replace(self, **changes)
 
     def judge(self, genre: str, confidence: float, familiarity: float | None = None, *, confirmed: bool = False,
-              styles: Iterable[tuple[str, float]] | None = None) -> Verdict:
+              heard: Mapping[str, float] | None = None) -> Verdict:
         """The verdict on a track whose genre is ``genre`` with probability ``confidence``, its familiarity
-        and the tagger's ``styles`` (``(name, score)``) where known."""
+        and the taggers' evidence per genre (``heard``, :func:`.evidence.of_tags`) where known."""
+        heard = heard or {}
         if self.from_tagger(genre):
-            score = evidence.tagger_evidence(genre, styles or [])
+            score = float(heard.get(genre, 0.0))
             return Verdict(genre, score, unsure=score < self.new_genre and not confirmed, unknown=False,
-                           familiarity=familiarity, confirmed=confirmed, known_by="person" if confirmed else "tagger")
-        by = None
-        if self.dispute is not None and styles and not confirmed:
-            by = evidence.rival(genre, styles, self.genres, threshold=self.dispute)
+                           familiarity=familiarity, confirmed=confirmed, known_by="person" if confirmed else "tagger",
+                           support=heard.get(genre))
+        by, weak = None, False
+        if not confirmed:
+            if self.dispute is not None:
+                by = evidence.rival(genre, heard, self.genres, threshold=self.dispute)
+            weak = self.support and evidence.unsupported(genre, heard)
         head = genre in self.genres or not self.genres
-        return Verdict(genre, float(confidence), unsure=bool(confidence < self.min_confidence or by is not None),
+        support = heard.get(genre) if self.hears else None
+        return Verdict(genre, float(confidence), unsure=bool(confidence < self.min_confidence or by is not None or weak),
                        unknown=bool(familiarity is not None and familiarity < self.min_familiarity and not confirmed),
                        familiarity=familiarity, confirmed=confirmed, disputed_by=by,
-                       known_by="model" if head and not confirmed else "person")
+                       known_by="model" if head and not confirmed else "person", support=support)
 
     def from_tagger(self, genre: str) -> bool:
         """Whether ``genre`` is one this model answers from the tagger (not one its head knows)."""
@@ -160,13 +179,14 @@ class Rules:
         return tuple(g for g in evidence.TAGGER_GENRES if self.from_tagger(g))
 
     def of(self, probabilities: Mapping[str, float], familiarity: float | None = None, *,
-           styles: Iterable[tuple[str, float]] | None = None) -> Verdict:
-        """The verdict on a track's probabilities and the tagger's ``styles``: its most probable genre (the
-        first of equals), unless the head finds the track unknown and the tagger names one of its genres."""
+           heard: Mapping[str, float] | None = None) -> Verdict:
+        """The verdict on a track's probabilities and the taggers' evidence (``heard``): its most probable
+        genre (the first of equals), unless the head finds the track unknown and the taggers name one of
+        their genres."""
         genre = max(probabilities, key=probabilities.__getitem__)
-        v = self.judge(genre, probabilities[genre], familiarity, styles=styles)
-        if v.unknown and self.new_genre is not None and styles:
-            named = evidence.tagger_genre(styles, exclude=self.genres, threshold=self.new_genre)
+        v = self.judge(genre, probabilities[genre], familiarity, heard=heard)
+        if v.unknown and self.new_genre is not None and heard:
+            named = evidence.tagger_genre(heard, exclude=self.genres, threshold=self.new_genre)
             if named is not None:
-                return self.judge(named[0], named[1], familiarity, styles=styles)
+                return self.judge(named[0], named[1], familiarity, heard=heard)
         return v

@@ -57,12 +57,14 @@ class ArrayCache:
 
 
 def put_inputs(cache: ArrayCache, identity: str, recipe: str, inputs: ModelInputs) -> Path | None:
-    """Cache a track's table ``(n_windows, 57)`` and taggram ``(n_windows, 100)`` rows (nothing for inputs
-    without a taggram: Mel inputs are large and quick to remake)."""
+    """Cache a track's table ``(n_windows, 57)`` and taggram ``(n_windows, 100)`` rows, and the MTT tagger's
+    ``(n_windows, 50)`` where heard (nothing for inputs without a taggram: Mel inputs are large and quick to
+    remake)."""
     if inputs.tags is None:
         return None
+    heard = {} if inputs.mtt is None else {"mtt": np.asarray(inputs.mtt, np.float32)}
     return cache.put(identity, recipe, table=np.asarray(inputs.table, np.float64),
-                     tags=np.asarray(inputs.tags, np.float32))
+                     tags=np.asarray(inputs.tags, np.float32), **heard)
 
 
 def get_inputs(cache: ArrayCache, identity: str, recipe: str) -> ModelInputs | None:
@@ -73,4 +75,5 @@ def get_inputs(cache: ArrayCache, identity: str, recipe: str) -> ModelInputs | N
     table, tags = arrays["table"], arrays["tags"]
     if table.ndim != 2 or table.shape[1] != 57 or tags.shape != (len(table), 100):
         return None
-    return ModelInputs(table, tags=tags)
+    mtt = arrays.get("mtt")
+    return ModelInputs(table, tags=tags, mtt=mtt if mtt is not None and mtt.shape == (len(table), 50) else None)

@@ -3,7 +3,7 @@
 ``track_inputs`` walks the windows that the model's :class:`~genrefuse.audio.WindowPolicy` picks,
 decoding each on its own (so memory is bounded by a window, not by the track), and for each window
 computes what the model reads: the 57 table features, the Mel input, and the musicnn taggram of its
-3 s patches. Prediction, batch classification, ingest, the service and evaluation all come through
+3 s patches (and, for a model whose answers hear the second tagger, MTT_musicnn's tags of the same patches). Prediction, batch classification, ingest, the service and evaluation all come through
 here, so they agree on the same file.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ..audio import WindowPolicy, iter_windows, resample
 from ..features import musicnn_input as mi
 from ..features.clip import clip_inputs
 from ..features.params import DEFAULT_PARAMS, FeatureParams
-from ..pretrained.embed import tag_summary, taggram
+from ..pretrained.embed import tag_summary
 
 
 @dataclass
@@ -27,12 +27,14 @@ class ModelInputs:
 
     ``table`` ``(n, 57)`` float64, raw (not standardised); ``mel`` ``(n, n_mels, n_frames)`` float32 in
     [0, 1] or None; ``tags`` ``(n, 100)`` float32 musicnn taggram summaries (the track's, repeated per
-    window) or None.
+    window) or None; ``mtt`` ``(n, 50)`` float32, the MTT tagger's mean tag scores (the track's, repeated
+    per window), or None where not heard (no model input: only the answer's rules read it).
     """
 
     table: np.ndarray
     mel: np.ndarray | None = None
     tags: np.ndarray | None = None
+    mtt: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.table)
@@ -42,25 +44,32 @@ class ModelInputs:
         """Rows of several tracks one after another (for one batched inference)."""
         stack = lambda xs: None if any(x is None for x in xs) else np.concatenate(xs)  # noqa: E731
         return cls(np.concatenate([p.table for p in parts]), stack([p.mel for p in parts]),
-                   stack([p.tags for p in parts]))
+                   stack([p.tags for p in parts]), stack([p.mtt for p in parts]))
 
 
 _TAGGER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="genrefuse-tagger")
 
 
-def _window_taggram(y: np.ndarray, sr: int, hop: float, backend: str) -> np.ndarray:
-    return taggram(mi.resample(y, sr), hop=hop, backend=backend)
+def _window_taggram(y: np.ndarray, sr: int, hop: float, backend: str, hear: bool
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
+    """The MSD taggram ``(n_patches, 50)`` of a window, and with ``hear`` the MTT one of the same patches."""
+    from ..pretrained.tagger import load_tagger
+    from ..pretrained.weights import MTT
+
+    P = mi.patches(mi.log_mel(mi.resample(y, sr)), hop_frames=mi.hop_frames(hop))
+    msd = load_tagger(backend=backend).taggram(P)[0]
+    return msd, load_tagger(backend=backend, model=MTT).taggram(P)[0] if hear else None
 
 
 def track_inputs(
     x: str | Path | np.ndarray, *, sr: int | None = None, params: FeatureParams = DEFAULT_PARAMS,
     policy: WindowPolicy | None = None, mel: bool = True, tags: bool = False, tag_backend: str = "auto",
-    name: str | None = None,
+    name: str | None = None, hear: bool = False,
 ) -> ModelInputs:
     """The inputs of every analysed window of ``x``: an audio file, or a waveform (mono, or
     ``(channels, samples)``) at ``sr`` Hz. ``mel`` and ``tags`` say whether the model reads the Mel
     input and the musicnn summary; the table is always computed (it is cheap beside the Mel input and
-    every report carries it).
+    every report carries it). ``hear`` (with ``tags``): also the MTT tagger's mean tags of the same patches.
 
     The musicnn summary is the mean and standard deviation of each tag over the 3 s patches (every
     ``policy.patch_hop_seconds``, 1 s by default) of every analysed window; for a clip of one window
@@ -69,13 +78,13 @@ def track_inputs(
     Returns
     -------
     ModelInputs with one row per window: table ``(n, 57)``, mel ``(n, n_mels, n_frames)`` or None,
-    tags ``(n, 100)`` or None.
+    tags ``(n, 100)`` or None, mtt ``(n, 50)`` or None.
     """
     policy = policy or WindowPolicy(window_seconds=params.window_seconds)
-    tables, mels, grams = [], [], []
+    tables, mels, grams, heard = [], [], [], []
     for y, y_sr in iter_windows(x, sr=sr, policy=policy, name=name):
         # the tagger (ONNX Runtime, which releases the GIL) runs beside the table features
-        pending = _TAGGER.submit(_window_taggram, y, y_sr, policy.patch_hop_seconds, tag_backend) if tags else None
+        pending = _TAGGER.submit(_window_taggram, y, y_sr, policy.patch_hop_seconds, tag_backend, hear) if tags else None
         try:
             m, t = clip_inputs(resample(y, y_sr, params.sr), params=params)
         finally:
@@ -84,13 +93,17 @@ def track_inputs(
         if mel:
             mels.append(m)
         if gram is not None:
-            grams.append(gram)
+            grams.append(gram[0])
+            if gram[1] is not None:
+                heard.append(gram[1])
     n = len(tables)
     summary = np.repeat(tag_summary(np.concatenate(grams))[None], n, axis=0) if tags else None
-    return ModelInputs(np.stack(tables), np.stack(mels) if mel else None, summary)
+    mtt = np.repeat(np.concatenate(heard).mean(axis=0, dtype=np.float64).astype(np.float32)[None], n, axis=0) \
+        if heard else None
+    return ModelInputs(np.stack(tables), np.stack(mels) if mel else None, summary, mtt)
 
 
 def file_inputs(path: str | Path, *, params: FeatureParams = DEFAULT_PARAMS, policy: WindowPolicy | None = None,
-                mel: bool = True, tags: bool = False, tag_backend: str = "auto") -> ModelInputs:
+                mel: bool = True, tags: bool = False, tag_backend: str = "auto", hear: bool = False) -> ModelInputs:
     """:func:`track_inputs` of a file, for worker pools (a module-level function pickles)."""
-    return track_inputs(path, params=params, policy=policy, mel=mel, tags=tags, tag_backend=tag_backend)
+    return track_inputs(path, params=params, policy=policy, mel=mel, tags=tags, tag_backend=tag_backend, hear=hear)

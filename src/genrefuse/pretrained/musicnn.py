@@ -1,4 +1,5 @@
-"""The MSD-trained musicnn tagger (Pons & Serra 2019) in PyTorch, with the weights of the ``musicnn`` wheel.
+"""The musicnn taggers (Pons & Serra 2019) in PyTorch, with the weights of the ``musicnn`` wheel: MSD_musicnn
+(the default; Million Song Dataset, Last.fm tags) and MTT_musicnn (MagnaTagATune), one architecture.
 
 Architecture (the wheel's ``models.build_musicnn``, MSD_musicnn): input BatchNorm over a
 (187 frames x 96 Mel bands) patch; a front end of two timbral convolutions (7 x 38 and 7 x 67 over
@@ -23,7 +24,7 @@ from torch.nn import functional as F
 
 from ..errors import ModelError
 from ..io import atomic_path
-from .weights import DENSE, MSD_TAGS, N_MELS, PATCH_FRAMES, converted_path, wheel_checkpoint  # noqa: F401
+from .weights import DENSE, MSD, MSD_TAGS, N_MELS, PATCH_FRAMES, converted_path, wheel_checkpoint  # noqa: F401
 
 TIMBRAL = ((7, int(0.4 * N_MELS)), (7, int(0.7 * N_MELS)))
 TEMPORAL = (128, 64, 32)
@@ -137,19 +138,20 @@ def convert(prefix: str | Path, out: str | Path) -> Path:
     return Path(out)
 
 
-def weights_path(weights: str | Path | None = None) -> Path:
-    """``weights``, or by default the installed wheel's checkpoint converted once into :func:`weights_cache_dir`."""
+def weights_path(weights: str | Path | None = None, *, model: str = MSD) -> Path:
+    """``weights``, or by default the installed wheel's checkpoint of ``model`` (MSD_musicnn or MTT_musicnn)
+    converted once into :func:`weights_cache_dir`."""
     if weights is not None:
         return Path(weights)
-    path = converted_path()
+    path = converted_path(model)
     if not path.is_file():
-        convert(wheel_checkpoint(), path)
+        convert(wheel_checkpoint(model), path)
     return path
 
 
-def load_musicnn(weights: str | Path | None = None) -> MusiCNN:
-    """The pretrained MSD_musicnn in PyTorch, in eval mode (``weights``: see :func:`weights_path`)."""
-    return _load_musicnn(weights_path(weights))
+def load_musicnn(weights: str | Path | None = None, *, model: str = MSD) -> MusiCNN:
+    """The pretrained musicnn in PyTorch, in eval mode (``weights``: see :func:`weights_path`)."""
+    return _load_musicnn(weights_path(weights, model=model))
 
 
 @functools.lru_cache(maxsize=2)

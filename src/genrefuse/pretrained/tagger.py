@@ -1,6 +1,7 @@
 """The ported musicnn, run by ONNX Runtime (3x faster on this CPU than PyTorch).
 
-The default weights run from the graph shipped in the package (``graph.py``): no PyTorch needed. Other
+Two taggers, one architecture: MSD_musicnn (the default) and MTT_musicnn (``model=``). The wheel's weights
+run from the graphs shipped in the package (``graph.py``): no PyTorch needed. Other
 weights are exported once and cached beside them, named by their hash (``<stem>-<sha12>.onnx``), so
 a stale export is never used; without ONNX Runtime the PyTorch port stands in.
 """
@@ -15,7 +16,7 @@ from ..errors import ModelError
 from .. import onnxrt as onnx
 from ..io import file_hash
 from .graph import export_graph, shipped_graph
-from .weights import DENSE, MSD_TAGS, converted_path, weights_cache_dir
+from .weights import DENSE, MSD, TAGS, converted_path, weights_cache_dir
 
 BACKENDS = ("auto", "onnx", "torch")
 # patches per ONNX Runtime call: 28 patches (a 30 s clip) in batches of 4 took 0.56 s and 115 MB above the
@@ -34,7 +35,8 @@ class OnnxMusiCNN:
         """Tag probabilities ``(n, 50)`` and penultimate features ``(n, 200)`` of ``(n, 187, 96)`` patches."""
         patches = np.ascontiguousarray(patches, np.float32)
         if not len(patches):
-            return np.zeros((0, len(MSD_TAGS)), np.float32), np.zeros((0, DENSE), np.float32)
+            n_tags = self.session.get_outputs()[0].shape[-1]
+            return np.zeros((0, n_tags if isinstance(n_tags, int) else 50), np.float32), np.zeros((0, DENSE), np.float32)
         outs = [self.session.run(None, {"patches": patches[s:s + batch_size]})
                 for s in range(0, len(patches), batch_size)]
         return np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs])
@@ -60,49 +62,52 @@ def _onnx_tagger(weights: Path) -> OnnxMusiCNN:
     return _onnx_session(export(weights))       # cached: export() hashes the weights
 
 
-def load_tagger(weights: str | Path | None = None, *, backend: str = "auto"):
+def load_tagger(weights: str | Path | None = None, *, backend: str = "auto", model: str = MSD):
     """The pretrained tagger: anything with ``taggram(patches) -> (tags, penultimate)``.
 
-    ``backend``: ``auto`` (ONNX Runtime when installed), ``onnx`` or ``torch``.
+    ``backend``: ``auto`` (ONNX Runtime when installed), ``onnx`` or ``torch``. ``model``: which of the
+    wheel's taggers (MSD_musicnn, MTT_musicnn) when ``weights`` is not given.
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    if model not in TAGS:
+        raise ValueError(f"unknown tagger {model!r}; choose from {', '.join(TAGS)}")
     if backend == "torch" or (backend == "auto" and not onnx.available()):
-        return _torch_tagger(weights)
+        return _torch_tagger(weights, model)
     if not onnx.available():
         raise ModelError("ONNX Runtime is not installed (pip install onnxruntime), so the onnx backend is not available")
-    if weights is None and shipped_graph() is not None:
-        return _onnx_session(shipped_graph())
+    if weights is None and shipped_graph(model) is not None:
+        return _onnx_session(shipped_graph(model))
     try:
-        return _onnx_tagger(_weights(weights))
+        return _onnx_tagger(_weights(weights, model))
     except onnx.ExportUnavailable as exc:
         if backend == "onnx":
             raise ModelError(f"the musicnn tagger cannot run in ONNX Runtime: {exc}") from None
         onnx.fallback_warning("the musicnn tagger", exc)
-        return _torch_tagger(weights)
+        return _torch_tagger(weights, model)
 
 
-def _torch_tagger(weights: str | Path | None):
+def _torch_tagger(weights: str | Path | None, model: str = MSD):
     """The PyTorch port (the ``[train]`` extra and the musicnn wheel)."""
     try:
         from .musicnn import load_musicnn
     except ImportError as exc:
         raise ModelError(f"the musicnn tagger needs ONNX Runtime (pip install onnxruntime) or PyTorch "
                          f"(pip install 'genrefuse[train]'): {exc}") from None
-    return load_musicnn(weights)
+    return load_musicnn(weights, model=model)
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=4)
 def _onnx_session(path: Path) -> OnnxMusiCNN:
     return OnnxMusiCNN(path)
 
 
-def _weights(weights: str | Path | None) -> Path:
+def _weights(weights: str | Path | None, model: str = MSD) -> Path:
     """``weights``, or the converted wheel checkpoint (converting it, with PyTorch, only the first time)."""
     if weights is not None:
         return Path(weights)
-    if converted_path().is_file():
-        return converted_path()
+    if converted_path(model).is_file():
+        return converted_path(model)
     from .musicnn import weights_path
 
-    return weights_path()
+    return weights_path(model=model)

@@ -20,7 +20,16 @@ MSD_TAGS = ("rock", "pop", "alternative", "indie", "electronic", "female vocalis
             "blues", "hard rock", "ambient", "acoustic", "experimental", "female vocalist", "guitar", "Hip-Hop",
             "70s", "party", "country", "easy listening", "sexy", "catchy", "funk", "electro", "heavy metal",
             "Progressive rock", "60s", "rnb", "indie pop", "sad", "House", "happy")
+# the MagnaTagATune-trained musicnn's tags (the wheel's configuration.MTT_LABELS)
+MTT_TAGS = ("guitar", "classical", "slow", "techno", "strings", "drums", "electronic", "rock", "fast", "piano", "ambient",
+            "beat", "violin", "vocal", "synth", "female", "indian", "opera", "male", "singing", "vocals", "no vocals",
+            "harpsichord", "loud", "quiet", "flute", "woman", "male vocal", "no vocal", "pop", "soft", "sitar", "solo",
+            "man", "classic", "choir", "voice", "new age", "dance", "male voice", "female vocal", "beats", "harp",
+            "cello", "no voice", "weird", "country", "metal", "female voice", "choral")
 DENSE = 200                             # penultimate features
+# the wheel's checkpoints this package reads, and their tags: the default (MSD) and the second expert (MTT)
+MSD, MTT = "MSD_musicnn", "MTT_musicnn"
+TAGS = {MSD: MSD_TAGS, MTT: MTT_TAGS}
 
 
 def wheel_checkpoint(model: str = "MSD_musicnn") -> str:
@@ -39,6 +48,6 @@ def weights_cache_dir() -> Path:
     return Path(os.environ.get("GENREFUSE_MUSICNN_CACHE") or cache_dir("musicnn"))
 
 
-def converted_path() -> Path:
-    """Where the wheel's checkpoint is (or will be) converted to safetensors."""
-    return weights_cache_dir() / "MSD_musicnn.safetensors"
+def converted_path(model: str = MSD) -> Path:
+    """Where the wheel's checkpoint of ``model`` is (or will be) converted to safetensors."""
+    return weights_cache_dir() / f"{model}.safetensors"
