@@ -1,12 +1,14 @@
-"""The README's speed figures, written from the benchmarks' own results rather than typed by hand.
+"""The README's speed and real-recording figures and the model card's per-genre table, written from the
+benchmarks' own results rather than typed by hand.
 
 Reads ``benchmarks/results/startup.json`` (`benchmarks/startup.py --json`), ``benchmarks/results/peers.json``
-(`benchmarks/peers.py --json`) and ``benchmarks/results/real_world.json`` (`benchmarks/real_world.py --json`)
-and writes the lines between ``<!-- figures:start -->`` and
-``<!-- figures:end -->`` in README.md. After re-running a benchmark with ``--json benchmarks/results/NAME.json``:
+(`benchmarks/peers.py --json`), ``benchmarks/results/real_world.json`` (`benchmarks/real_world.py --json`) and
+``benchmarks/results/tagger_blend.json`` (`benchmarks/tagger_blend.py --json`), and writes the lines between
+``<!-- figures:start -->`` and ``<!-- figures:end -->`` in README.md and between ``<!-- genres:start -->`` and
+``<!-- genres:end -->`` in docs/model.md. After re-running a benchmark with ``--json benchmarks/results/NAME.json``:
 
-    python benchmarks/figures.py            # rewrite the README's block
-    python benchmarks/figures.py --check    # exit 1 when the README's block is not what the results say (a test runs it)
+    python benchmarks/figures.py            # rewrite both blocks
+    python benchmarks/figures.py --check    # exit 1 when a block is not what the results say (a test runs it)
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"
+GENRES_START, GENRES_END = "<!-- genres:start -->", "<!-- genres:end -->"
 PREDICT = "genrefuse predict (packaged model, 30 s clip)"
 CLASSIFY = "genrefuse classify --jobs 2"
 
@@ -79,28 +82,75 @@ def block() -> str:
                      for line in lines)
 
 
+def genre_card() -> str:
+    """The model card's table: per genre the default model answers, how it is known, the taggers' word for it,
+    its support level, and what real-dev measured (``real_world.json`` rows, one run)."""
+    from genrefuse.genres import GTZAN_GENRES
+    from genrefuse.models import evidence
+    from genrefuse.pretrained.weights import MSD
+
+    rw = json.loads((RESULTS / "real_world.json").read_text())
+    levels = json.loads((RESULTS / "tagger_blend.json").read_text())["support"]
+    rows = rw["rows"]
+    lines = [f"Written by `benchmarks/figures.py` from `benchmarks/results/real_world.json` ({', '.join(rw['folders'])}, "
+             f"one run) and `tagger_blend.json` (GTZAN's 443 fault-filtered training tracks).", "",
+             "| genre | known from | the taggers' word (tags) | support level | real-dev recordings: right / flagged / "
+             "confidently wrong | real-dev sure answers naming it: right of |", "|---|---|---|---|---|---|"]
+    for g in list(GTZAN_GENRES) + list(evidence.TAGGER_GENRES):
+        known = "GTZAN (the head)" if g in GTZAN_GENRES else "the taggers (a track the head finds unknown)"
+        sources = {**evidence.EVIDENCE, **evidence.TAGGER_GENRES}.get(g, {})
+        word = "; ".join(f"{'MSD' if t == MSD else 'MTT'}: {', '.join(tags)}" for t, tags in sources.items()) or \
+            "none (never disputed from its own tags, no support needed)"
+        if g in levels:
+            level = f"{levels[g]['level']} (GTZAN: {levels[g]['true_below']:.1%} of its tracks under)"
+        elif g in evidence.SUPPORT:
+            level = f"{evidence.SUPPORT[g]} (the styles' floor; not measurable on GTZAN)"
+        elif g in evidence.TAGGER_GENRES:
+            level = f"{evidence.NEW_GENRE} to be named at all"
+        else:
+            level = "none"
+        mine = [r for r in rows if r["truth"] == g]
+        measured = "no recordings: not measured" if not mine else " / ".join(str(sum(
+            r["outcome"] in keys for r in mine)) for keys in (("right",), ("flagged, best genre right",
+                                                             "flagged, best genre wrong"), ("confidently wrong",)))
+        if mine:
+            measured = f"{len(mine)}: {measured}"
+        sure = [r for r in rows if r["genre"] == g and not r["unsure"] and not r["unknown"]]
+        named = f"{sum(r['truth'] == g for r in sure)} of {len(sure)}" if sure else "none"
+        lines.append(f"| {g} | {known} | {word} | {level} | {measured} | {named} |")
+    return "\n".join(lines)
+
+
+def _replace(text: str, start: str, end: str, body: str) -> str | None:
+    if start not in text or end not in text:
+        return None
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{body}\n{end}{tail}"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="only compare; exit 1 when the README differs")
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    ap.add_argument("--model-card", type=Path, default=ROOT / "docs" / "model.md")
     a = ap.parse_args()
-    text = a.readme.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        print(f"{a.readme}: no {START} ... {END} block", file=sys.stderr)
-        return 2
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    new = f"{head}{START}\n{block()}\n{END}{tail}"
-    if a.check:
-        if new != text:
-            print(f"{a.readme}: its figures are not what benchmarks/results says; run python benchmarks/figures.py",
-                  file=sys.stderr)
-            return 1
-        return 0
-    a.readme.write_text(new, encoding="utf-8")
-    print(block())
-    return 0
-
+    status = 0
+    for path, start, end, body in ((a.readme, START, END, block), (a.model_card, GENRES_START, GENRES_END, genre_card)):
+        text = path.read_text(encoding="utf-8")
+        new = _replace(text, start, end, body())
+        if new is None:
+            print(f"{path}: no {start} ... {end} block", file=sys.stderr)
+            return 2
+        if a.check:
+            if new != text:
+                print(f"{path}: its figures are not what benchmarks/results says; run python benchmarks/figures.py",
+                      file=sys.stderr)
+                status = 1
+            continue
+        path.write_text(new, encoding="utf-8")
+        print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return status
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -330,17 +330,19 @@ def cmd_serve(a: argparse.Namespace) -> int:
     return 0
 
 
-def add_parsers(sub) -> None:
-    def library_options(s: argparse.ArgumentParser) -> None:
-        s.add_argument("--library", type=Path, required=True,
-                       help="library folder (audio filed as <genre>/<artist - title> [<hash8>].<ext>)")
-        s.add_argument("--db", help="database URL (default: sqlite:///LIBRARY/library.sqlite)")
-        s.add_argument("--model", help=MODEL_HELP + "; default: the library's own model once `genrefuse learn` "
-                       "fitted one (LIBRARY/model), else the packaged one")
-        s.add_argument("--genre-map", type=Path, metavar="FILE",
-                       help="extra genre names: lines 'alias = genre' (or a JSON object); 'Hip-Hop', 'hip hop' "
-                            "and 'rap' already mean hiphop")
+def library_options(s: argparse.ArgumentParser) -> None:
+    """The options every library command takes: --library, --db, --model, --genre-map."""
+    s.add_argument("--library", type=Path, required=True,
+                   help="library folder (audio filed as <genre>/<artist - title> [<hash8>].<ext>)")
+    s.add_argument("--db", help="database URL (default: sqlite:///LIBRARY/library.sqlite)")
+    s.add_argument("--model", help=MODEL_HELP + "; default: the library's own model once `genrefuse learn` "
+                   "fitted one (LIBRARY/model), else the packaged one")
+    s.add_argument("--genre-map", type=Path, metavar="FILE",
+                   help="extra genre names: lines 'alias = genre' (or a JSON object); 'Hip-Hop', 'hip hop' "
+                        "and 'rap' already mean hiphop")
 
+
+def add_parsers(sub) -> None:
     tags_help = "also write the genre into each stored file's tags (mp3: ID3v2.4 TCON; ogg, flac: GENRE)"
     s = sub.add_parser("ingest", help="classify files or folders and file them in the library by genre")
     s.add_argument("inputs", nargs="+", type=Path, help="audio files or folders")

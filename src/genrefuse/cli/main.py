@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ..errors import GenrefuseError
-from . import library_commands, model_commands
+from . import library_commands, model_commands, similar_commands
 from ..logs import level_for, log_to_stderr
 from .common import COMMANDS, _fail
 
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     model_commands.add_parsers(sub)
     library_commands.add_parsers(sub)
+    similar_commands.add_parsers(sub)
     return p
 
 

@@ -54,6 +54,9 @@ class Track(Base):
     # added in format 5: the musicnn taggers' evidence per genre ({genre: score}; models.evidence) that the
     # answer's rules read; None for a row stored before (its styles stand in)
     evidence: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # added in format 6: the audio embedding for similar tracks ({"recipe", "vector"}; library.similar), None
+    # until made (at ingest, or once on demand for a row stored before)
+    embedding: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     @property
     def in_place(self) -> bool:
@@ -173,7 +176,7 @@ ADDED_COLUMNS = {
     "tracks": {"artist": "VARCHAR(256)", "title": "VARCHAR(256)", "confirmed": "BOOLEAN NOT NULL DEFAULT FALSE",
                "added_by": "INTEGER REFERENCES users(id) ON DELETE SET NULL", "familiarity": "FLOAT",
                "file_genres": "JSON", "suggestion": "JSON", "styles": "JSON", "audio_hash": "VARCHAR(64)",
-               "evidence": "JSON"},
+               "evidence": "JSON", "embedding": "JSON"},
     "users": {"is_admin": "BOOLEAN NOT NULL DEFAULT FALSE"},
 }
 

@@ -36,6 +36,7 @@ from .db import LibraryGenre, SourceFolder, Track, User, database_problem, defau
 from .features import save_features
 from .locks import track_lock
 from .modes import Mode, mode_named
+from .similar import record_of
 from .playlists import all_genres, update_labels, update_playlists, update_unsure_playlist
 
 
@@ -270,7 +271,7 @@ class Library:
                      genre=pred.genre, probabilities=pred.probabilities, model_id=handle.id,
                      artist=storable(meta.artist, 256), title=storable(meta.title, 256), added_by=added_by,
                      familiarity=pred.familiarity, styles=[[n, round(v, 4)] for n, v in pred.styles] or None,
-                     evidence=dict(pred.evidence) or None,
+                     evidence=dict(pred.evidence) or None, embedding=record_of(inputs),
                      file_genres=[storable(g, 64) for g in split_genre_tag(meta.genres)][:16] or None,
                      audio_hash=identity)
 

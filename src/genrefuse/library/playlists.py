@@ -24,12 +24,15 @@ FOLDER = "playlists"
 log = logging.getLogger(__name__)
 
 
-def playlist_text(tracks: Iterable[Track]) -> str:
-    """Extended M3U, UTF-8: ``#EXTINF:<seconds>,<artist - title or name>`` then the relative path."""
+def playlist_text(tracks: Iterable[Track], *, paths: Iterable[str] | None = None) -> str:
+    """Extended M3U, UTF-8: ``#EXTINF:<seconds>,<artist - title or name>`` then the path relative to the
+    playlists folder, or each of ``paths`` (absolute paths, URLs) where given."""
+    tracks = list(tracks)
+    paths = list(paths) if paths is not None else \
+        [t.stored_path if t.in_place else f"../{t.stored_path}" for t in tracks]   # in place: its own path
     lines = ["#EXTM3U"]
-    for t in tracks:
+    for t, where in zip(tracks, paths):
         label = f"{t.artist} - {t.title}" if t.artist and t.title else (t.title or Path(t.original_name).stem)
-        where = t.stored_path if t.in_place else f"../{t.stored_path}"      # a file indexed in place: its own path
         lines += [f"#EXTINF:{round(t.duration)},{' '.join(label.split())}", where]
     return "\n".join(lines) + "\n"
 

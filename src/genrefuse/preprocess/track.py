@@ -50,15 +50,21 @@ class ModelInputs:
 _TAGGER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="genrefuse-tagger")
 
 
+# the MTT tagger hears every MTT_STRIDE-th of the patches the MSD tagger hears (it only feeds means: the answer's
+# evidence and the embedding), at half its cost; see docs/model.md for what that changed on real-dev
+MTT_STRIDE = 2
+
+
 def _window_taggram(y: np.ndarray, sr: int, hop: float, backend: str, hear: bool
                     ) -> tuple[np.ndarray, np.ndarray | None]:
-    """The MSD taggram ``(n_patches, 50)`` of a window, and with ``hear`` the MTT one of the same patches."""
+    """The MSD taggram ``(n_patches, 50)`` of a window, and with ``hear`` the MTT one of every
+    :data:`MTT_STRIDE`-th of the same patches."""
     from ..pretrained.tagger import load_tagger
     from ..pretrained.weights import MTT
 
     P = mi.patches(mi.log_mel(mi.resample(y, sr)), hop_frames=mi.hop_frames(hop))
     msd = load_tagger(backend=backend).taggram(P)[0]
-    return msd, load_tagger(backend=backend, model=MTT).taggram(P)[0] if hear else None
+    return msd, load_tagger(backend=backend, model=MTT).taggram(P[::MTT_STRIDE])[0] if hear else None
 
 
 def track_inputs(

@@ -19,9 +19,10 @@ from .graph import export_graph, shipped_graph
 from .weights import DENSE, MSD, TAGS, converted_path, weights_cache_dir
 
 BACKENDS = ("auto", "onnx", "torch")
-# patches per ONNX Runtime call: 28 patches (a 30 s clip) in batches of 4 took 0.56 s and 115 MB above the
-# session's base here, batches of 8 0.54 s and 244 MB, batches of 64 0.85 s and 780 MB
-BATCH = 4
+# patches per ONNX Runtime call. With both taggers (MSD and MTT) over 40 patches, one core, best of 3, peak RSS
+# of the process (2026-12-03): batches of 4 48.8 + 45.6 ms a patch and 335 MB, of 2 41.1 + 38.6 ms and 208 MB,
+# of 1 39.2 + 38.8 ms and 145 MB: each session's arena grows with the batch, the speed does not
+BATCH = 1
 
 
 class OnnxMusiCNN:

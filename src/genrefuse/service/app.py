@@ -27,7 +27,7 @@ from ..library.learning import confirmed_labels, relearn_if_corrected
 from ..library.recommend import feedback_count, refit_collaborative
 from . import guards
 from .deps import ServiceState, known_query_only
-from .routers import genres, health, listeners, review, tracks
+from .routers import genres, health, listeners, review, similar, tracks
 from .settings import DEFAULTS, ServeSettings, is_loopback
 
 STATIC = Path(__file__).parent / "static"
@@ -70,7 +70,7 @@ def create_app(library: Library, settings: ServeSettings = DEFAULTS, **overrides
                                      "Bearer TOKEN); correcting or removing a track needs the token of the "
                                      "listener who added it or of an admin.")
     app.state.service = state
-    for r in (tracks, genres, review, listeners, health):
+    for r in (tracks, similar, genres, review, listeners, health):
         app.include_router(r.router, dependencies=[Depends(known_query_only)])
     guards.install(app, max_upload_bytes=settings.max_upload_bytes, allowed_hosts=list(settings.allowed_hosts),
                    allowed_origins=list(settings.allowed_origins), body_idle_seconds=settings.body_idle_seconds,

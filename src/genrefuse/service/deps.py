@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..library.db import User, database_problem
 from ..library.library import Library
 from ..library.recommend import TrackIndex, load_collaborative
+from ..library.similar import SimilarIndex
 from ..library.users import user_by_token
 from .guards import ClientLimiter
 from .settings import ServeSettings
@@ -36,6 +37,7 @@ class ServiceState:
     signups_total: ClientLimiter = field(init=False)
     analyses: threading.BoundedSemaphore = field(init=False)
     track_index: TrackIndex = field(init=False)        # kept in memory, topped up per request
+    similar_index: SimilarIndex = field(init=False)    # the tracks' embeddings, in memory, topped up per request
     collaborative: dict = field(init=False)
     confirmed: str = ""                 # digest of the confirmed labels when the library last learned
     _checked: tuple = (-1e9, None)      # (when, what) the last quick check of the database found
@@ -47,6 +49,7 @@ class ServiceState:
         self.signups_total = ClientLimiter(limit=self.settings.signups_per_hour_total, window=3600.0)
         self.analyses = threading.BoundedSemaphore(max(1, self.settings.max_analyses))
         self.track_index = TrackIndex(self.library.genres)
+        self.similar_index = SimilarIndex()
         self.collaborative = {"model": load_collaborative(self.library.dir), "feedback": -1}
 
     def database_damage(self) -> str | None:

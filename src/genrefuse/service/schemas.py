@@ -68,6 +68,22 @@ class TrackUploaded(TrackOut):
     created: bool = Field(description="false when the same content was already in the library")
 
 
+class SimilarTrack(BaseModel):
+    similarity: float = Field(description="cosine similarity of the two tracks' audio embeddings, -1..1 (1: the same)")
+    track: TrackOut
+
+
+class SimilarList(BaseModel):
+    seed: TrackOut
+    tracks: list[SimilarTrack] = Field(description="the most similar first")
+    unembedded: int = Field(description="the library's tracks without an embedding yet, left out (`genrefuse "
+                                        "similar` embeds them all, once)")
+
+
+class RadioOut(BaseModel):
+    tracks: list[TrackOut] = Field(description="the seed first, then each next track")
+
+
 class TrackList(BaseModel):
     tracks: list[TrackOut]
     limit: int

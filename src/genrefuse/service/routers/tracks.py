@@ -97,6 +97,7 @@ def correct_track(track_id: TrackId, body: Correction, user: Listener, state: St
     admin may (403 for anyone else)."""
     track = state.library.relabel(track_id, body.genre, by=user, new=body.new)
     state.track_index.update(track)
+    state.similar_index.update(track)
     return state.library.describe(track)
 
 
@@ -105,6 +106,7 @@ def remove_track(track_id: TrackId, user: Listener, state: State) -> dict:
     """Remove a track and its file (the listener who added it or an admin); answers the removed track."""
     track = state.library.remove(track_id, by=user)
     state.track_index.remove(track.id)
+    state.similar_index.remove(track.id)
     return state.library.describe(track)
 
 

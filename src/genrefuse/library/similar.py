@@ -1,0 +1,278 @@
+"""Music like this: the tracks of a library nearest a seed by their audio embedding
+(:mod:`genrefuse.preprocess.embedding`), and a radio that walks from a seed to similar tracks.
+
+Each track keeps its embedding with its row (``Track.embedding``: the recipe and the unit vector), stored at
+ingest; a track stored before, or under another recipe, gets one on demand (:func:`fill_embeddings`: from
+the library's cached features where they hold both taggers, else by analysing its file once). Nearest
+tracks come from a :class:`SimilarIndex` kept in memory: one matrix-vector product and a partial sort, exact.
+
+The radio starts from the seed and each next track is the unplayed one most similar to both the seed and
+the track before it (the mean of the two similarities: it moves on without drifting away), never by the
+same artist as the track before it, never the same recording twice.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+
+from ..errors import AudioError, DataError, GenrefuseError, GoneError, NotFoundError
+from ..fingerprint import audio_hash
+from ..preprocess.embedding import DIM, RECIPE, embedding
+from .db import Track
+from .features import load_features, save_features
+
+log = logging.getLogger(__name__)
+
+
+def record(vector: np.ndarray) -> dict:
+    """What a track's row keeps: ``{"recipe", "vector"}`` (5 decimals: a unit vector's cosines move < 1e-4)."""
+    return {"recipe": RECIPE, "vector": [round(float(x), 5) for x in vector]}
+
+
+def record_of(inputs) -> dict | None:
+    """:func:`record` of a track's model inputs, or None where they hold no embedding (a model that reads no
+    musicnn taggram)."""
+    vector = embedding(inputs)
+    return None if vector is None else record(vector)
+
+
+def stored(track: Track) -> np.ndarray | None:
+    """A track's embedding when it has one of the current recipe, else None."""
+    e = track.embedding
+    if not e or e.get("recipe") != RECIPE or len(e.get("vector") or ()) != DIM:
+        return None
+    return np.asarray(e["vector"], np.float32)
+
+
+def _artist(track: Track) -> str | None:
+    return " ".join(track.artist.lower().split()) if track.artist else None
+
+
+class SimilarIndex:
+    """Every embedded track's id, artist and embedding, in memory, in id order; topped up from the database."""
+
+    def __init__(self):
+        self.ids = np.zeros(0, np.int64)
+        self.vectors = np.zeros((0, DIM), np.float32)
+        self.artists: list[str | None] = []
+        self.recordings: list[str | None] = []
+        self._last = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def refresh(self, session) -> "SimilarIndex":
+        """Add the tracks embedded since the last refresh (tracks given an embedding later: :meth:`update`)."""
+        with self._lock:
+            rows = session.scalars(select(Track).where(Track.id > self._last).order_by(Track.id)).all()
+            if rows:
+                self._last = int(rows[-1].id)
+            self._add([t for t in rows if stored(t) is not None])
+        return self
+
+    def _add(self, tracks: list[Track]) -> None:
+        if not tracks:
+            return
+        self.ids = np.concatenate([self.ids, np.array([t.id for t in tracks], np.int64)])
+        self.vectors = np.vstack([self.vectors, np.stack([stored(t) for t in tracks])])
+        self.artists += [_artist(t) for t in tracks]
+        self.recordings += [t.audio_hash for t in tracks]
+
+    def update(self, track: Track) -> None:
+        """Add or replace one track (a new embedding, a new artist)."""
+        self.remove(track.id)
+        if stored(track) is not None:
+            with self._lock:
+                self._add([track])
+                self._last = max(self._last, int(track.id))
+
+    def remove(self, track_id: int) -> None:
+        with self._lock:
+            keep = self.ids != track_id
+            if keep.all():
+                return
+            self.ids, self.vectors = self.ids[keep], self.vectors[keep]
+            self.artists = [a for a, k in zip(self.artists, keep) if k]
+            self.recordings = [r for r, k in zip(self.recordings, keep) if k]
+
+    def vector(self, track_id: int) -> np.ndarray | None:
+        at = np.flatnonzero(self.ids == track_id)
+        return self.vectors[at[0]] if len(at) else None
+
+    def scores(self, vector: np.ndarray) -> np.ndarray:
+        """Cosine similarity of every indexed track to ``vector`` ``(n,)``."""
+        return self.vectors @ np.asarray(vector, np.float32)
+
+    def nearest(self, vector: np.ndarray, *, n: int, exclude: Iterable[int] = (), recording: str | None = None
+                ) -> list[tuple[int, float]]:
+        """The ``n`` most similar tracks ``(id, similarity)``, best first, leaving out ``exclude`` and other
+        copies of ``recording`` (the seed's audio)."""
+        s = self.scores(vector)
+        drop = np.isin(self.ids, list(exclude))
+        if recording:
+            drop |= np.array([r == recording for r in self.recordings], bool)
+        s = np.where(drop, -np.inf, s)
+        k = min(n, int(np.isfinite(s).sum()))
+        if k <= 0:
+            return []
+        top = np.argpartition(-s, k - 1)[:k]
+        top = top[np.argsort(-s[top], kind="stable")]
+        return [(int(self.ids[i]), float(s[i])) for i in top]
+
+
+@dataclass
+class Filled:
+    """What :func:`fill_embeddings` did: tracks embedded, from the feature cache or by analysing the file,
+    and a line per track that could not be (the file gone or unreadable)."""
+
+    from_cache: int = 0
+    analysed: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def done(self) -> int:
+        return self.from_cache + self.analysed
+
+
+def missing(lib) -> list[int]:
+    """Ids of the tracks without an embedding of the current recipe."""
+    with lib.Session() as s:
+        return [t.id for t in s.scalars(select(Track).order_by(Track.id)) if stored(t) is None]
+
+
+def _needs_tags(lib) -> None:
+    if not lib.handle.model.bundle.uses_tags:
+        raise DataError(f"{lib.dir}: its model ({lib.model_dir}) reads no musicnn taggrams, which similar tracks "
+                        "are found by (use a model that does, such as the packaged one)")
+
+
+def embed_file(lib, path: str | Path) -> tuple[np.ndarray, str]:
+    """The embedding of an audio file by the library's model's pass (its features cached by its audio), and
+    the file's audio hash."""
+    _needs_tags(lib)
+    identity = audio_hash(path)
+    inputs = load_features(lib.dir, identity, lib.recipe)
+    if inputs is None or inputs.mtt is None:
+        inputs = lib.handle.model.preprocess(path)
+        save_features(lib.dir, identity, lib.recipe, inputs)
+    vector = embedding(inputs)
+    if vector is None:
+        raise DataError(f"{path}: no embedding (its model hears no musicnn tagger)")
+    return vector, identity
+
+
+def fill_embeddings(lib, ids: Iterable[int] | None = None, *, each: Callable[[int], None] | None = None) -> Filled:
+    """Give the tracks ``ids`` (default: all that lack one) an embedding of the current recipe, once: from the
+    feature cache where it holds both taggers, else by analysing the stored file. Each track is committed on
+    its own; a track that cannot be embedded is a line in ``failures`` and the rest go on. ``each(id)`` is
+    called after every track (progress)."""
+    _needs_tags(lib)
+    out = Filled()
+    for track_id in list(missing(lib) if ids is None else ids):
+        with lib.Session() as s:
+            t = s.get(Track, track_id)
+            if t is None or stored(t) is not None:
+                continue
+            path = lib.audio_path(t)
+            try:
+                cached = load_features(lib.dir, t.audio_hash, lib.recipe) if t.audio_hash else None
+                if cached is not None and cached.mtt is not None:
+                    vector = embedding(cached)
+                    out.from_cache += 1
+                else:
+                    if not path.is_file():
+                        raise AudioError(str(path), "the file is missing from the library")
+                    vector, identity = embed_file(lib, path)
+                    t.audio_hash = t.audio_hash or identity
+                    out.analysed += 1
+                t.embedding = record(vector)
+                s.commit()
+            except GenrefuseError as exc:
+                out.failures.append(f"track {track_id}: {exc}")
+        if each is not None:
+            each(track_id)
+    return out
+
+
+def _index(lib, index: SimilarIndex | None) -> SimilarIndex:
+    with lib.Session() as s:
+        return (index or SimilarIndex()).refresh(s)
+
+
+def seed_of(lib, track_id: int, index: SimilarIndex) -> tuple[Track, np.ndarray]:
+    """A library track and its embedding (made now, once, where it has none)."""
+    with lib.Session() as s:
+        track = s.get(Track, track_id)
+    if track is None:
+        raise NotFoundError(f"no track {track_id}")
+    vector = stored(track)
+    if vector is None:
+        if not lib.audio_path(track).is_file():
+            raise GoneError(f"the file of track {track_id} is missing from the library, so nothing is known of its sound")
+        report = fill_embeddings(lib, [track_id])
+        if report.failures:
+            raise DataError(report.failures[0])
+        with lib.Session() as s:
+            track = s.get(Track, track_id)
+        index.update(track)
+        vector = stored(track)
+    return track, vector
+
+
+def tracks_by_id(lib, ids: list[int]) -> dict[int, Track]:
+    with lib.Session() as s:
+        return {t.id: t for t in s.scalars(select(Track).where(Track.id.in_(ids)))} if ids else {}
+
+
+def similar_tracks(lib, *, track_id: int | None = None, path: str | Path | None = None, n: int = 10,
+                   index: SimilarIndex | None = None) -> tuple[Track | None, list[tuple[Track, float]]]:
+    """The seed (a library track, or None for an outside file) and its ``n`` most similar library tracks
+    ``(track, similarity)``, best first."""
+    index = _index(lib, index)
+    if track_id is not None:
+        seed, vector = seed_of(lib, track_id, index)
+        exclude, recording = [seed.id], seed.audio_hash
+    else:
+        seed, (vector, recording) = None, embed_file(lib, path)
+        exclude = []
+    hits = index.nearest(vector, n=n, exclude=exclude, recording=recording)
+    found = tracks_by_id(lib, [i for i, _ in hits])
+    return seed, [(found[i], s) for i, s in hits if i in found]
+
+
+def radio(lib, track_id: int, *, n: int = 20, index: SimilarIndex | None = None) -> list[Track]:
+    """A playlist of up to ``n`` tracks from the seed ``track_id``: each next one the unplayed track most similar
+    to both the seed and the one before it, never by the same artist as the one before it, never a second
+    copy of a recording played."""
+    index = _index(lib, index)
+    seed, seed_vector = seed_of(lib, track_id, index)
+    order, played = [seed.id], {seed.audio_hash} - {None}
+    from_seed = index.scores(seed_vector)
+    current = seed_vector
+    last_artist = _artist(seed)
+    while len(order) < n:
+        s = (from_seed + index.scores(current)) / 2
+        best = None
+        for k in np.argsort(-s, kind="stable"):
+            i = int(index.ids[k])
+            if i in order or (index.recordings[k] and index.recordings[k] in played):
+                continue
+            if last_artist and index.artists[k] == last_artist:
+                continue
+            best = k
+            break
+        if best is None:
+            break
+        order.append(int(index.ids[best]))
+        if index.recordings[best]:
+            played.add(index.recordings[best])
+        current, last_artist = index.vectors[best], index.artists[best]
+    found = tracks_by_id(lib, order)
+    return [found[i] for i in order if i in found]

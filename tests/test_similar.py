@@ -1,0 +1,151 @@
+"""Music like this: embeddings stored at ingest (and made once for tracks stored before), the nearest tracks
+of a track or a file, and a radio that never plays the same artist twice in a row; through the CLI and the
+API, on real recordings."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import shared_path
+
+pytestmark = pytest.mark.xdist_group("library")
+
+# real recordings: three electronic, three solo-piano classical/jazz-like, two jazz band recordings
+FILES = ["dubstep/bensound-dubstep.mp3", "dubstep/essentia_dubstep.wav", "techno/essentia_techno_loop.mp3",
+         "classical/piast_solo-piano_classical.mp3", "ragtime/piast_solo-piano_ragtime.mp3",
+         "ballad/piast_solo-piano_ballad.mp3", "jazz/uriopass_jazz.mp3", "jazz/jtd_KennyBarron_AllGodsChildren.wav"]
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    """A library of the eight recordings, ingested with the packaged model; two share an artist tag."""
+    import mutagen
+
+    from genrefuse.cli import main
+
+    root = tmp_path_factory.mktemp("similar")
+    music = root / "music"
+    music.mkdir()
+    for rel in FILES:
+        shutil.copy(shared_path("real-dev", *rel.split("/")), music / rel.split("/")[1])
+    for name in ("bensound-dubstep.mp3", "essentia_techno_loop.mp3"):
+        f = mutagen.File(music / name, easy=True)
+        if f.tags is None:
+            f.add_tags()
+        f["artist"], f["title"] = "Same Artist", name.split(".")[0]
+        f.save()
+    lib = root / "lib"
+    assert main(["ingest", str(music), "--library", str(lib), "--jobs", "1"]) == 0
+    return lib
+
+
+def ids_by_name(lib) -> dict[str, int]:
+    from genrefuse.library.db import Track
+    from genrefuse.library.library import Library
+
+    library = Library.open(lib, create=False)
+    with library.Session() as s:
+        return {t.original_name: t.id for t in s.query(Track)}
+
+
+def test_every_ingested_track_keeps_a_unit_embedding_of_the_current_recipe(library):
+    from genrefuse.library.db import Track
+    from genrefuse.library.library import Library
+    from genrefuse.library.similar import stored
+    from genrefuse.preprocess.embedding import DIM, RECIPE
+
+    lib = Library.open(library, create=False)
+    with lib.Session() as s:
+        tracks = s.query(Track).all()
+    assert len(tracks) == len(FILES)
+    for t in tracks:
+        assert t.embedding["recipe"] == RECIPE
+        v = stored(t)
+        assert v.shape == (DIM,) and abs(float(np.linalg.norm(v)) - 1) < 1e-3
+
+
+def test_similar_finds_a_track_s_kind_first(library, capsys):
+    from genrefuse.cli import main
+
+    ids = ids_by_name(library)
+    assert main(["similar", str(ids["essentia_dubstep.wav"]), "--library", str(library), "-n", "3", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 3 and ids["essentia_dubstep.wav"] not in [r["id"] for r in rows]
+    assert [r["similarity"] for r in rows] == sorted((r["similarity"] for r in rows), reverse=True)
+    assert {r["name"] for r in rows[:2]} == {"bensound-dubstep.mp3", "essentia_techno_loop.mp3"}   # electronic first
+    piano = shared_path("real-dev", "jazz", "piast_solo-piano_jazz.mp3")          # a file outside the library
+    assert main(["similar", str(piano), "--library", str(library), "-n", "3", "--json"]) == 0
+    names = [json.loads(line)["name"] for line in capsys.readouterr().out.splitlines()]
+    assert set(names) <= {"piast_solo-piano_classical.mp3", "piast_solo-piano_ragtime.mp3",
+                          "piast_solo-piano_ballad.mp3"}, names                  # other solo piano
+    assert main(["similar", "999", "--library", str(library)]) == 2
+    assert "no track 999" in capsys.readouterr().err
+
+
+def test_tracks_stored_before_embeddings_get_one_once(library, capsys):
+    from genrefuse.cli import main
+    from genrefuse.library.db import Track
+    from genrefuse.library.library import Library
+    from genrefuse.library.similar import missing
+
+    lib = Library.open(library, create=False)
+    ids = ids_by_name(library)
+    with lib.Session() as s:                                 # as a library of an older version left them
+        for t in s.query(Track):
+            if t.original_name != "essentia_dubstep.wav":
+                t.embedding = None
+        s.commit()
+    shutil.rmtree(library / ".features")                     # and no cached features: each file is analysed again
+    assert len(missing(lib)) == len(FILES) - 1
+    assert main(["similar", str(ids["essentia_dubstep.wav"]), "--library", str(library), "-n", "2"]) == 0
+    captured = capsys.readouterr()
+    assert f"embedding {len(FILES) - 1} tracks" in captured.err and not missing(lib)
+    assert len(captured.out.splitlines()) == 2
+    assert main(["similar", str(ids["essentia_dubstep.wav"]), "--library", str(library), "-n", "2"]) == 0
+    assert "embedding" not in capsys.readouterr().err          # once
+
+
+def test_a_radio_walks_to_similar_tracks_without_an_artist_twice_in_a_row(library, tmp_path, capsys):
+    from genrefuse.cli import main
+    from genrefuse.library.library import Library
+    from genrefuse.library.similar import radio
+
+    ids = ids_by_name(library)
+    lib = Library.open(library, create=False)
+    played = radio(lib, ids["bensound-dubstep.mp3"], n=len(FILES))
+    assert played[0].id == ids["bensound-dubstep.mp3"] and len({t.id for t in played}) == len(played) == len(FILES)
+    artists = [t.artist for t in played]
+    assert all(not (a and a == b) for a, b in zip(artists, artists[1:]))        # never the same artist back to back
+    assert played[1].original_name == "essentia_dubstep.wav"          # the techno loop shares the seed's artist
+    out = tmp_path / "radio.m3u8"
+    assert main(["radio", str(ids["bensound-dubstep.mp3"]), "--library", str(library), "-n", "4", "--out", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "#EXTM3U" and len([x for x in lines if not x.startswith("#")]) == 4
+    assert all((library / p).exists() or p.startswith("/") for p in lines if not p.startswith("#"))
+
+
+def test_the_api_gives_similar_tracks_and_a_radio(library):
+    from fastapi.testclient import TestClient
+
+    from genrefuse.library.library import Library
+    from genrefuse.service.app import create_app
+
+    ids = ids_by_name(library)
+    app = create_app(Library.open(library, create=False), allowed_hosts=["testserver"])
+    with TestClient(app) as client:
+        r = client.get(f"/api/tracks/{ids['essentia_dubstep.wav']}/similar", params={"n": 2})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["seed"]["id"] == ids["essentia_dubstep.wav"] and len(body["tracks"]) == 2
+        assert body["tracks"][0]["similarity"] >= body["tracks"][1]["similarity"]
+        assert {t["track"]["name"] for t in body["tracks"]} == {"bensound-dubstep.mp3", "essentia_techno_loop.mp3"}
+        assert client.get("/api/tracks/99999/similar").status_code == 404
+        r = client.get(f"/api/tracks/{ids['bensound-dubstep.mp3']}/radio", params={"n": 3})
+        assert r.status_code == 200 and [t["id"] for t in r.json()["tracks"]][0] == ids["bensound-dubstep.mp3"]
+        m3u = client.get(f"/api/tracks/{ids['bensound-dubstep.mp3']}/radio.m3u8", params={"n": 3})
+        assert m3u.status_code == 200 and m3u.text.startswith("#EXTM3U")
+        urls = [x for x in m3u.text.splitlines() if not x.startswith("#")]
+        assert len(urls) == 3 and all(u.startswith("/api/tracks/") and u.endswith("/audio") for u in urls)
