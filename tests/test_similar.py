@@ -149,3 +149,39 @@ def test_the_api_gives_similar_tracks_and_a_radio(library):
         assert m3u.status_code == 200 and m3u.text.startswith("#EXTM3U")
         urls = [x for x in m3u.text.splitlines() if not x.startswith("#")]
         assert len(urls) == 3 and all(u.startswith("/api/tracks/") and u.endswith("/audio") for u in urls)
+
+
+def test_the_page_shows_more_like_a_track_and_its_radio(library, tmp_path):
+    """In real headless Chromium: "more like this" on a track lists the tracks that sound most alike, and the
+    radio link gives an M3U of the library's audio."""
+    import httpx
+
+    from conftest import Server
+    from test_web_page import CHROMIUM, _offline_page
+
+    if not shutil.which(CHROMIUM) and not __import__("os").path.exists(CHROMIUM):
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    srv = Server(model="default", library=library)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+            page, foreign = _offline_page(browser, srv.url)
+            page.goto(srv.url + "/")
+            row = page.locator("#track-list li", has_text="essentia dubstep")
+            row.wait_for()
+            row.locator("button.like").click()
+            page.wait_for_selector("#similar-list li")
+            names = page.locator("#similar-list li .name").all_inner_texts()
+            assert len(names) == len(FILES) - 1
+            assert set(names[:2]) == {"Same Artist – bensound-dubstep", "Same Artist – essentia_techno_loop"}, names
+            assert "% alike" in page.inner_text("#similar-list li >> nth=0")
+            assert "most alike" in page.inner_text("#similar-status")
+            href = page.get_attribute("#radio-link", "href")
+            m3u = httpx.get(srv.url + href, timeout=60)
+            assert m3u.status_code == 200 and m3u.text.count("/audio") == len(FILES)
+            assert not foreign
+            browser.close()
+    finally:
+        srv.stop()

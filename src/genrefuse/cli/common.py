@@ -96,3 +96,24 @@ MODEL_HELP = ("a model folder (RUN_DIR/model), its run folder RUN_DIR, a library
 FAMILIARITY_HELP = ("answer 'unknown' (none of the model's genres) for tracks less familiar than X, 0..1: the share "
                     "of held-out known tracks that were farther from the training data (default: the model's floor, "
                     "0.05; 0 never answers unknown)")
+
+
+def embed_missing(lib, *, required: bool = True) -> None:
+    """Embed, once, the tracks stored before embeddings were kept (with progress on a terminal); ``required``
+    False: nothing (no error) for a library whose model reads no musicnn taggram (`learn`, `library scan`)."""
+    from ..library.similar import fill_embeddings, missing
+    from ..progress import progress_bar
+
+    if not required and not lib.handle.model.bundle.uses_tags:
+        return
+    todo = missing(lib)
+    if not todo:
+        return
+    print(f"embedding {counted(len(todo), 'tracks')} stored before similar tracks were kept (once)...",
+          file=sys.stderr)
+    with progress_bar(total=len(todo), desc="embedding", unit="track") as bar:
+        report = fill_embeddings(lib, todo, each=lambda _: bar.update(1))
+    for line in report.failures:
+        print(line, file=sys.stderr)
+    if report.failures:
+        print(f"{counted(len(report.failures), 'tracks')} could not be embedded and are left out", file=sys.stderr)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import GenrefuseError
-from .common import FAMILIARITY_HELP, JOBS_HELP, MODEL_HELP, counted, _at_least, _fraction, _positive_int, _report_failures, command, sureness
+from .common import FAMILIARITY_HELP, JOBS_HELP, MODEL_HELP, counted, _at_least, _fraction, _positive_int, _report_failures, command, embed_missing, sureness
 
 FEW_EXAMPLES = 5     # a learned genre with fewer tracks than this gets a warning: its CV recall means little
 
@@ -191,6 +191,7 @@ def _scan(lib, a: argparse.Namespace) -> int:
         _report_failures(r.added.failures, "files")
         if r.added.interrupted:
             return _interrupted(r.added.not_done, "library scan")
+    embed_missing(lib, required=False)            # similar tracks: tracks stored before embeddings, once
     return 1 if r.gone and not a.forget or (r.added and r.added.failures) else 0
 
 
@@ -226,6 +227,7 @@ def cmd_learn(a: argparse.Namespace) -> int:
           f"from the cache", file=sys.stderr)
     print(f"the library now uses it (ingest, serve; `genrefuse predict --model {a.library} FILE`); "
           f"`genrefuse library review --library {a.library}` lists the tracks that need a person", file=sys.stderr)
+    embed_missing(lib, required=False)            # similar tracks: tracks stored before embeddings, once
     _report_failures(r.failures, "tracks")
     return 1 if r.failures else 0
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import DataError
-from .common import command, counted
+from .common import command, counted, embed_missing
 
 
 def _seed(value: str) -> tuple[int | None, Path | None]:
@@ -15,24 +15,6 @@ def _seed(value: str) -> tuple[int | None, Path | None]:
     if value.isdigit():
         return int(value), None
     return None, Path(value)
-
-
-def _fill(lib) -> None:
-    """Embed, once, the tracks stored before embeddings were kept (with progress on a terminal)."""
-    from ..library.similar import fill_embeddings, missing
-    from ..progress import progress_bar
-
-    todo = missing(lib)
-    if not todo:
-        return
-    print(f"embedding {counted(len(todo), 'tracks')} stored before similar tracks were kept (once)...",
-          file=sys.stderr)
-    with progress_bar(total=len(todo), desc="embedding", unit="track") as bar:
-        report = fill_embeddings(lib, todo, each=lambda _: bar.update(1))
-    for line in report.failures:
-        print(line, file=sys.stderr)
-    if report.failures:
-        print(f"{counted(len(report.failures), 'tracks')} could not be embedded and are left out", file=sys.stderr)
 
 
 def _line(track, lib, score: float | None = None) -> dict:
@@ -51,7 +33,7 @@ def cmd_similar(a: argparse.Namespace) -> int:
     track_id, path = _seed(a.seed)
     if path is not None and not path.is_file():
         raise DataError(f"{path}: no such file (give a library track's id or an audio file)")
-    _fill(lib)
+    embed_missing(lib)
     seed, hits = similar_tracks(lib, track_id=track_id, path=path, n=a.n)
     if a.json:
         for track, score in hits:
@@ -74,7 +56,7 @@ def cmd_radio(a: argparse.Namespace) -> int:
     from .library_commands import _library
 
     lib = _library(a)
-    _fill(lib)
+    embed_missing(lib)
     tracks = radio(lib, a.track_id, n=a.n)
     text = playlist_text(tracks, paths=[str(lib.audio_path(t).resolve()) for t in tracks])
     if a.out is None:

@@ -276,6 +276,32 @@ function fixControl(t) {
   return box;
 }
 
+function likeControl(t) {
+  // "more like this": the library's tracks nearest it by their sound, and a radio (M3U) walking from it
+  return el("button", { className: "link like", type: "button", textContent: "more like this",
+    title: "the tracks that sound most like this one", onclick: () => showSimilar(t) });
+}
+
+async function showSimilar(t) {
+  $("similar").hidden = false;
+  $("similar-seed").textContent = displayName(t);
+  $("similar-list").replaceChildren();
+  $("radio-link").href = `/api/tracks/${t.id}/radio.m3u8?n=20`;
+  $("radio-link").download = `radio - ${displayName(t)}.m3u8`;
+  say("similar-status", "Listening for similar tracks…");
+  try {
+    const r = await api(`/api/tracks/${t.id}/similar?n=10`);
+    $("similar-list").replaceChildren(...r.tracks.map((s) => trackItem(s.track,
+      [el("span", { className: "muted similarity", textContent: `${Math.round(100 * s.similarity)}% alike` })])));
+    const left = r.unembedded ? ` (${r.unembedded} older tracks not compared yet: \`genrefuse similar\` compares them once)` : "";
+    say("similar-status", r.tracks.length ? `The ${r.tracks.length} that sound most alike${left}.`
+      : `No other track to compare with yet${left}.`, "ok");
+  } catch (err) {
+    say("similar-status", err.message, "error");
+  }
+  $("similar").scrollIntoView({ block: "nearest" });
+}
+
 function removeControl(t) {
   // the track's uploader or an admin: two clicks, so that one slip removes nothing
   if (!me || !(me.admin || t.added_by === me.id)) return [];
@@ -314,7 +340,7 @@ async function refreshTracks() {
   if ($("search").value.trim()) params.set("q", $("search").value.trim());
   const page = await api(`/api/tracks?${params}`);
   if (!page.tracks.length && offset > 0) { offset = Math.max(0, offset - PAGE); return refreshTracks(); }
-  $("track-list").replaceChildren(...(page.tracks.length ? page.tracks.map((t) => trackItem(t, [fixControl(t), ...removeControl(t)]))
+  $("track-list").replaceChildren(...(page.tracks.length ? page.tracks.map((t) => trackItem(t, [fixControl(t), likeControl(t), ...removeControl(t)]))
     : [el("li", { className: "muted", textContent: $("search").value.trim() ? "No track matches." : "No tracks here yet." })]));
   $("page-info").textContent = page.total ? `${offset + 1}–${offset + page.tracks.length} of ${page.total}` : "";
   $("prev-page").disabled = offset === 0;
