@@ -1,11 +1,13 @@
-"""The README's speed and real-recording figures and the model card's per-genre table, written from the
-benchmarks' own results rather than typed by hand.
+"""The README's speed and real-recording figures, the model card's per-genre table and the similar-tracks
+table, written from the benchmarks' own results rather than typed by hand.
 
 Reads ``benchmarks/results/startup.json`` (`benchmarks/startup.py --json`), ``benchmarks/results/peers.json``
 (`benchmarks/peers.py --json`), ``benchmarks/results/real_world.json`` (`benchmarks/real_world.py --json`) and
-``benchmarks/results/tagger_blend.json`` (`benchmarks/tagger_blend.py --json`), and writes the lines between
-``<!-- figures:start -->`` and ``<!-- figures:end -->`` in README.md and between ``<!-- genres:start -->`` and
-``<!-- genres:end -->`` in docs/model.md. After re-running a benchmark with ``--json benchmarks/results/NAME.json``:
+``benchmarks/results/tagger_blend.json`` (`benchmarks/tagger_blend.py --json`) and
+``benchmarks/results/similar.json`` (`benchmarks/similar.py --json`), and writes the lines between
+``<!-- figures:start -->`` and ``<!-- figures:end -->`` in README.md, between ``<!-- genres:start -->`` and
+``<!-- genres:end -->`` in docs/model.md and between ``<!-- similar:start -->`` and ``<!-- similar:end -->``
+in docs/library.md. After re-running a benchmark with ``--json benchmarks/results/NAME.json``:
 
     python benchmarks/figures.py            # rewrite both blocks
     python benchmarks/figures.py --check    # exit 1 when a block is not what the results say (a test runs it)
@@ -121,6 +123,21 @@ def genre_card() -> str:
     return "\n".join(lines)
 
 
+def similar_table() -> str:
+    """The library page's similar-tracks table (``similar.json``)."""
+    r = json.loads((RESULTS / "similar.json").read_text())
+    g, d = r["gtzan"], r["real_dev"]
+    lines = [f"| pick | GTZAN: same genre among the {g['k']} nearest | real-dev: among the 3 nearest | real-dev: the "
+             "nearest |", "|---|---|---|---|",
+             f"| random | {g['random']:.0%} | {d['random']['k3']:.0%} | {d['random']['k1']:.0%} |",
+             f"| genre only (the packaged model's answer) | - | {d['genre only']['k3']:.0%} | {d['genre only']['k1']:.0%} |"]
+    for name, v in d.items():
+        if isinstance(v, dict) and "k3" in v and name not in ("random", "genre only"):
+            on_gtzan = f"{g[name]:.0%}" if name in g else "-"
+            lines.append(f"| {name} | {on_gtzan} | {v['k3']:.0%} | {v['k1']:.0%} |")
+    return "\n".join(lines)
+
+
 def _replace(text: str, start: str, end: str, body: str) -> str | None:
     if start not in text or end not in text:
         return None
@@ -134,9 +151,12 @@ def main() -> int:
     ap.add_argument("--check", action="store_true", help="only compare; exit 1 when the README differs")
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     ap.add_argument("--model-card", type=Path, default=ROOT / "docs" / "model.md")
+    ap.add_argument("--library-page", type=Path, default=ROOT / "docs" / "library.md")
     a = ap.parse_args()
     status = 0
-    for path, start, end, body in ((a.readme, START, END, block), (a.model_card, GENRES_START, GENRES_END, genre_card)):
+    blocks = ((a.readme, START, END, block), (a.model_card, GENRES_START, GENRES_END, genre_card),
+              (a.library_page, "<!-- similar:start -->", "<!-- similar:end -->", similar_table))
+    for path, start, end, body in blocks:
         text = path.read_text(encoding="utf-8")
         new = _replace(text, start, end, body())
         if new is None:

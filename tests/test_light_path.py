@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from conftest import shared_path
@@ -58,17 +59,19 @@ def test_predict_and_tag_without_the_heavy_libraries(tmp_path):
     assert not (tmp_path / "musicnn").exists()          # the tagger ran from the graph in the package
 
 
-def test_the_shipped_tagger_graph_is_the_port():
-    """The graph in the package, rebuilt from the musicnn wheel through the PyTorch port, gives the same
+@pytest.mark.parametrize("tagger", ["MSD_musicnn", "MTT_musicnn"])
+def test_the_shipped_tagger_graph_is_the_port(tagger):
+    """Each graph in the package, rebuilt from the musicnn wheel through the PyTorch port, gives the same
     tags as the shipped file (make tagger-graph)."""
     from genrefuse.pretrained.graph import shipped_graph
     from genrefuse.pretrained.tagger import OnnxMusiCNN, load_tagger
 
-    assert shipped_graph() is not None
+    assert shipped_graph(tagger) is not None
     P = (np.random.default_rng(7).random((5, 187, 96)) * 4).astype(np.float32)
-    shipped = OnnxMusiCNN(shipped_graph()).taggram(P)
-    port = load_tagger(backend="torch").taggram(P)
+    shipped = OnnxMusiCNN(shipped_graph(tagger)).taggram(P)
+    port = load_tagger(backend="torch", model=tagger).taggram(P)
     assert np.abs(shipped[0] - port[0]).max() < 1e-5 and np.abs(shipped[1] - port[1]).max() < 1e-4
+    assert shipped[0].shape == (5, 50) and OnnxMusiCNN(shipped_graph(tagger)).taggram(P[:0])[0].shape == (0, 50)
 
 
 def test_the_packaged_model_answers_as_before_on_the_shared_clips():
