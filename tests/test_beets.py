@@ -94,3 +94,20 @@ def test_auto_predicts_at_import(clips, tmp_path):
     got = listing(env)
     assert got["blues"] == "blues" and got["classical"] == "classical" and got["tagged"] == "Italo Disco"
     assert file_genres(env)["classical"] == ["classical"]
+
+
+def test_moods_and_the_tempo_go_to_beets_fields(clips, tmp_path):
+    """``moods: yes``: the tempo into beets' own bpm field (the table's estimate: blues.00000's published tempo
+    is 123.05) and the tagger's moods into a mood field, also for an item whose genre is kept."""
+    env = _beets(tmp_path, "moods", auto=False)
+    cfg = Path(env["BEETSDIR"]) / "config.yaml"
+    cfg.write_text(cfg.read_text() + "  moods: yes\n")
+    beet(env, "import", "-A", str(clips))
+    beet(env, "genrefuse")
+    rows = dict(line.split("|", 1) for line in beet(env, "ls", "-f", "$title|$bpm|$genres").stdout.splitlines())
+    assert rows["blues"] == "123|blues" and rows["tagged"].endswith("|Italo Disco")     # genre kept, tempo stored
+    assert int(rows["tagged"].split("|")[0]) > 0
+    from genrefuse import load_model
+
+    heard = ", ".join(n for n, _ in load_model().predict(clips / "classical.flac").moods)
+    assert beet(env, "ls", "-f", "$mood", "title:classical").stdout.strip() == (heard or "$mood")

@@ -185,3 +185,21 @@ def test_the_page_shows_more_like_a_track_and_its_radio(library, tmp_path):
             browser.close()
     finally:
         srv.stop()
+
+
+def test_moods_and_tempo_are_kept_and_filter_the_list(library):
+    """Each track keeps its tempo and moods; the API's list filters by mood, and the page's mood select does."""
+    from fastapi.testclient import TestClient
+
+    from genrefuse.library.library import Library
+    from genrefuse.service.app import create_app
+
+    with TestClient(create_app(Library.open(library, create=False), allowed_hosts=["testserver"])) as client:
+        tracks = client.get("/api/tracks", params={"limit": 50}).json()["tracks"]
+        assert all(t["bpm"] and t["bpm"] > 30 for t in tracks)
+        heard = {m["name"] for t in tracks for m in t["moods"]}
+        assert heard, "the tagger hears no mood in any of the eight recordings"
+        mood = sorted(heard)[0]
+        some = client.get("/api/tracks", params={"mood": mood}).json()["tracks"]
+        assert some and all(mood in [m["name"] for m in t["moods"]] for t in some) and len(some) <= len(tracks)
+        assert client.get("/api/tracks", params={"mood": "furious"}).status_code == 422

@@ -317,3 +317,23 @@ def test_a_genre_from_the_tagger_is_filed_tagged_corrected_and_learnt(tmp_path, 
     library = Library.open(lib, create=False)
     assert "electronic" in library.handle.genres and "electronic" not in library.handle.rules.tagger_genres
     assert library.handle.rules.dispute is None       # its own genres: its own calibration, not GTZAN's
+
+
+def test_tag_moods_writes_the_mood_and_tempo_whatever_becomes_of_the_genre(tmp_path):
+    """`tag --moods`: TMOO/MOOD and TBPM/BPM, in a file whose genre is kept too; predict --json gives the same."""
+    import mutagen
+
+    src = shared_path("real-dev", "dubstep", "bensound-dubstep.mp3")
+    song = tmp_path / "song.mp3"
+    song.write_bytes(src.read_bytes())
+    f = mutagen.File(song, easy=True)
+    f["genre"] = "Brostep"
+    f.save()
+    (line,) = run("predict", "--json", str(song)).stdout.splitlines()
+    d = json.loads(line)
+    assert d["bpm"] > 0 and d["moods"] and all(m["score"] >= 0.9 for m in d["moods"])     # it parties
+    r = run("tag", "--moods", str(song))
+    assert r.stdout.split("\t")[1] == "kept" and "bpm" in r.stdout
+    tags = mutagen.File(song).tags
+    assert str(tags["TCON"]) == "Brostep" and tags["TBPM"].text == [str(round(d["bpm"]))]
+    assert tags["TMOO"].text[0] == "; ".join(m["name"] for m in d["moods"])

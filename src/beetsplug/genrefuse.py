@@ -14,6 +14,8 @@ run only decodes to find them. Options, in the ``genrefuse:`` section of beets' 
     force: no             # replace genres an item already has
     styles: no            # also store the musicnn tagger's styles (electronic, house, punk, ...)
     unknown: skip         # "none of these": skip, closest (store the closest genre), or a value to store
+    moods: no             # also store the tagger's moods in ``mood`` ("happy, party") and the tempo in ``bpm``,
+                          # whatever becomes of the genre
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ class GenrefusePlugin(BeetsPlugin):
     def __init__(self) -> None:
         super().__init__()
         self.config.add({"auto": False, "model": "default", "count": 1, "separator": ", ", "min_confidence": None,
-                         "force": False, "styles": False, "unknown": "skip"})
+                         "force": False, "styles": False, "unknown": "skip", "moods": False})
         if self.config["auto"].get(bool):
             self.import_stages = [self.imported]
         self._model = None
@@ -70,16 +72,33 @@ class GenrefusePlugin(BeetsPlugin):
     def process(self, item, *, write: bool, pretend: bool = False) -> None:
         """Predict one item and store its genre (and, when beets is set to write, its file's tag)."""
         old, name = _genres(item), _name(item)
-        if old and not self.config["force"].get(bool):         # before any decoding: the verdict's first rule
+        moods = self.config["moods"].get(bool)
+        keep = bool(old) and not self.config["force"].get(bool)      # the verdict's first rule
+        if keep:
             self._log.info("{}: keeps its genre {} (force: yes replaces it)", name, ", ".join(old))
-            return
+            if not moods:
+                return                    # before any decoding
         try:
             prediction = self.predict(os.fsdecode(item.path))
         except Exception as exc:          # genrefuse's one-line errors; the batch goes on
             self._log.warning("{}: {}", name, exc)
             return
+        if moods:
+            mood = self.config["separator"].as_str().join(n for n, _ in prediction.moods)
+            self._log.info("{}: mood {}, bpm {}", name, mood or "(none heard)", prediction.bpm)
+            if not pretend:
+                if mood:
+                    item["mood"] = mood
+                if prediction.bpm:
+                    item.bpm = int(round(prediction.bpm))
+                if keep:
+                    item.try_sync(write=write, move=False)
+        if keep:
+            return
         values = self.values(prediction)
         if not values:
+            if moods and not pretend:
+                item.try_sync(write=write, move=False)
             why = "unlike every genre the model knows" if prediction.unknown else \
                 f"unsure ({prediction.genre} {prediction.confidence:.2f}" + \
                 (f"; the tagger hears {prediction.disputed_by})" if prediction.disputed_by else ")")

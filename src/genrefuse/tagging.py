@@ -67,9 +67,11 @@ def read_metadata(path: str | Path) -> FileMetadata:
         return FileMetadata()
 
 
-def write_genre(path: str | Path, genre: str, *, kind: str) -> None:
+def write_genre(path: str | Path, genre: str | None, *, kind: str, mood: str | None = None,
+                bpm: float | None = None) -> None:
     """Set the genre tag of an mp3, ogg or flac file (``kind``: the format the bytes hold, as
-    :attr:`genrefuse.audio.AudioHeader.extension` says). Crash-safe: the tag is written into a copy beside
+    :attr:`genrefuse.audio.AudioHeader.extension` says; ``genre`` None: leave it), and where given its mood
+    (ID3 TMOO, Vorbis MOOD) and tempo (ID3 TBPM, Vorbis BPM, a whole number). Crash-safe: the tag is written into a copy beside
     the file (``.NAME.PID.genrefuse-tag``), flushed, given the original's mode and times, and renamed over
     it, so that at any moment the file is either the old bytes or the new. Raises :class:`AudioError` for a
     format that is left untagged, a read-only file, or tags mutagen cannot parse."""
@@ -82,7 +84,7 @@ def write_genre(path: str | Path, genre: str, *, kind: str) -> None:
     try:
         try:
             shutil.copyfile(path, tmp)
-            _set_genre(tmp, genre, kind=kind, name=path)
+            _set_genre(tmp, genre, kind=kind, name=path, mood=mood, bpm=bpm)
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
             st = os.stat(path)
@@ -100,8 +102,10 @@ def write_genre(path: str | Path, genre: str, *, kind: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _set_genre(path: Path, genre: str, *, kind: str, name: Path) -> None:
-    """Write the genre tag into ``path`` in place with mutagen (``name``: the file the user knows)."""
+def _set_genre(path: Path, genre: str | None, *, kind: str, name: Path, mood: str | None = None,
+               bpm: float | None = None) -> None:
+    """Write the genre (and mood, tempo) tags into ``path`` in place with mutagen (``name``: the file the user
+    knows)."""
     import mutagen
 
     f = _open(path)
@@ -109,18 +113,28 @@ def _set_genre(path: Path, genre: str, *, kind: str, name: Path) -> None:
         raise AudioError(name, "mutagen does not recognise its format")
     try:
         if kind == "mp3":
-            from mutagen.id3 import ID3, TCON
+            from mutagen.id3 import ID3, TBPM, TCON, TMOO
 
             if f.tags is None:
                 f.add_tags()
             if not isinstance(f.tags, ID3):
                 raise AudioError(name, "its tags are not ID3")
-            f.tags.setall("TCON", [TCON(encoding=3, text=[genre])])
+            if genre is not None:
+                f.tags.setall("TCON", [TCON(encoding=3, text=[genre])])
+            if mood is not None:
+                f.tags.setall("TMOO", [TMOO(encoding=3, text=[mood])])
+            if bpm is not None:
+                f.tags.setall("TBPM", [TBPM(encoding=3, text=[str(round(bpm))])])
             f.save(v2_version=4)
         else:
             if f.tags is None:
                 f.add_tags()
-            f.tags["GENRE"] = [genre]
+            if genre is not None:
+                f.tags["GENRE"] = [genre]
+            if mood is not None:
+                f.tags["MOOD"] = [mood]
+            if bpm is not None:
+                f.tags["BPM"] = [str(round(bpm))]
             f.save()
     except (mutagen.MutagenError, ValueError) as exc:
         raise AudioError(name, f"cannot write its tags ({str(exc).splitlines()[0][:120]})") from None

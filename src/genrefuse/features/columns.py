@@ -13,3 +13,17 @@ FEATURE_COLUMNS: tuple[str, ...] = (
 TABLE_COLUMNS: tuple[str, ...] = ("filename", "length", *FEATURE_COLUMNS, "label")
 N_FEATURES = len(FEATURE_COLUMNS)
 assert N_FEATURES == 57
+
+TEMPO = FEATURE_COLUMNS.index("tempo")
+
+
+def tempo_of(table) -> float | None:
+    """A track's tempo in beats per minute from its table rows ``(n_windows, 57)``: the mean of the windows'
+    estimates (librosa's beat tracker's, as the public table computes it), to 0.1; None without rows."""
+    import numpy as np
+
+    table = np.asarray(table, np.float64)
+    if table.ndim != 2 or not len(table) or table.shape[1] != len(FEATURE_COLUMNS):
+        return None
+    bpm = float(np.mean(table[:, TEMPO]))
+    return round(bpm, 1) if np.isfinite(bpm) and bpm > 0 else None

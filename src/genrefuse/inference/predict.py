@@ -18,7 +18,8 @@ from ..models.predictor import Predictor, resolve_device
 from ..models import evidence
 from ..models.verdict import Verdict
 from ..preprocess.track import ModelInputs, track_inputs
-from ..pretrained.styles import styles_of
+from ..features.columns import tempo_of
+from ..pretrained.styles import moods_of, styles_of
 
 BACKENDS = ("auto", "onnx", "torch")
 
@@ -55,6 +56,12 @@ class Prediction:
     support : float or None
         The taggers' evidence for ``genre`` (None where they have no word for it); under its genre's level
         the answer is unsure.
+    moods : list of (str, float)
+        The MSD tagger's mood-like tags (happy, sad, mellow, chill, party, ...) whose score ranks among the top
+        10% of GTZAN's tracks, with that rank (0.9..1), best first (for models that read the tagger; the tagger's
+        own word, not measured by genrefuse: :mod:`genrefuse.pretrained.styles`).
+    bpm : float or None
+        The tempo in beats per minute (the table's tempo estimate, the mean over the analysed windows).
     evidence : dict[str, float]
         Each genre the taggers have a word for: their evidence (:mod:`genrefuse.models.evidence`; empty for a
         model that does not hear them).
@@ -76,6 +83,8 @@ class Prediction:
     known_by: str = "model"
     support: float | None = None
     evidence: dict[str, float] = field(default_factory=dict)
+    moods: list[tuple[str, float]] = field(default_factory=list)
+    bpm: float | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -101,12 +110,13 @@ class Prediction:
         unknown track; ``confidence``, ``unsure``, ``unknown``, ``familiarity``: see
         :meth:`~genrefuse.models.verdict.Verdict.fields`), ``top`` (the 3, or ``top``, most probable as
         ``{"genre", "probability"}``), ``probabilities`` (all, or the ``top`` most probable), ``windows``,
-        ``styles`` (``{"name", "score"}``) and ``evidence`` (``{genre: score}``)."""
+        ``styles`` and ``moods`` (``{"name", "score"}``), ``bpm`` and ``evidence`` (``{genre: score}``)."""
         probs = dict(self.top(top)) if top else self.probabilities
         return {"path": self.path, **self.verdict.fields(),
                 "top": [{"genre": g, "probability": round(p, 6)} for g, p in self.top(top or 3)],
                 "probabilities": {g: round(p, 6) for g, p in probs.items()}, "windows": self.windows,
-                "styles": [{"name": n, "score": round(v, 4)} for n, v in self.styles], "evidence": dict(self.evidence)}
+                "styles": [{"name": n, "score": round(v, 4)} for n, v in self.styles], "moods": [{"name": n, "score": round(v, 4)} for n, v in self.moods],
+                "bpm": self.bpm, "evidence": dict(self.evidence)}
 
 
 class GenreModel:
@@ -178,17 +188,18 @@ class GenreModel:
         mean = proba.mean(axis=0)
         best = int(np.argmax(mean))
         familiarity = None if inputs is None else self.bundle.familiarity_of(inputs, self.genres[best])
-        styles, heard = [], {}
+        styles, heard, moods = [], {}, []
         if inputs is not None and inputs.tags is not None:
             msd = inputs.tags[:, :50].mean(axis=0)
-            styles = styles_of(msd)
+            styles, moods = styles_of(msd), moods_of(msd)
             if self.rules.hears:
                 heard = evidence.of_tags(msd=msd, mtt=None if inputs.mtt is None else inputs.mtt.mean(axis=0))
         probabilities = {g: float(p) for g, p in zip(self.genres, mean)}
         v = self.rules.of(probabilities, familiarity, heard=heard)
         return Prediction(path, v.genre, probabilities, len(proba), confidence=v.confidence, unsure=v.unsure,
                           familiarity=v.familiarity, unknown=v.unknown, styles=styles, disputed_by=v.disputed_by,
-                          known_by=v.known_by, support=v.support, evidence=heard)
+                          known_by=v.known_by, support=v.support, evidence=heard, moods=moods,
+                          bpm=None if inputs is None else tempo_of(inputs.table))
 
     # ------------------------------------------------------------------ what callers use
     def predict(self, x: str | Path | np.ndarray, *, sr: int | None = None) -> Prediction:

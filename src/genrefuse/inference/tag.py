@@ -7,7 +7,6 @@ genre (unless ``force``), when its format is one that is not tagged (wav, au), a
 """
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from ..audio import header, iter_audio_files
 from ..errors import AudioError, GenrefuseError
 from ..genres import Vocabulary
 from ..tagging import TAGGABLE, read_metadata, remove_stale_temporaries, write_genre
-from ..models.verdict import KEEP, SKIP_UNKNOWN, SKIP_UNSURE
+from ..models.verdict import KEEP, SKIP_UNKNOWN, SKIP_UNSURE, WRITE
 from .predict import GenreModel
 
 # what happened to a file
@@ -51,12 +50,14 @@ def genre_text(ranked: list[tuple[str, float]], *, top: int = 1, separator: str 
 
 
 def tag_files(inputs: Iterable[str | Path], model: GenreModel, *, dry_run: bool = False, force: bool = False,
-              top: int = 1, separator: str = "; ", follow_links: bool = False, styles: int = 0) -> Iterator[TagOutcome]:
+              top: int = 1, separator: str = "; ", follow_links: bool = False, styles: int = 0,
+              moods: bool = False) -> Iterator[TagOutcome]:
     """Predict each file's genre and write it into the file's genre tag, one outcome per file, as the
     model's verdict decides (:meth:`~genrefuse.models.verdict.Verdict.tag_decision`: a file that has a genre
     tag keeps it unless ``force``; unknown and unsure answers are not written; thresholds are the model's,
     set when it was loaded); ``styles``: at most this many of the tagger's styles follow the genres in the
-    tag. A link found in a named folder that leads outside the named folders is left alone unless
+    tag; ``moods``: also write the tagger's moods (mood tag; nothing where it hears none) and the tempo (bpm
+    tag), whatever becomes of the genre. A link found in a named folder that leads outside the named folders is left alone unless
     ``follow_links``; files named themselves are tagged wherever their links lead."""
     inputs = [Path(i) for i in inputs]
     roots = [os.path.realpath(i) for i in inputs if i.is_dir()]
@@ -74,9 +75,10 @@ def tag_files(inputs: Iterable[str | Path], model: GenreModel, *, dry_run: bool 
         except GenrefuseError as exc:
             yield TagOutcome(str(path), FAILED, detail=str(exc))
             continue
+        extra = {"mood": separator.join(n for n, _ in pred.moods) or None, "bpm": pred.bpm} if moods else {}
         yield _tag_one(path, pred, threshold=model.min_confidence, dry_run=dry_run, force=force,
                        value=genre_text(pred.top(max(1, top)), top=top, separator=separator, styles=pred.styles,
-                                        max_styles=styles))
+                                        max_styles=styles), extra=extra)
 
 
 def _inside(path: Path, roots: list[str]) -> bool:
@@ -84,14 +86,24 @@ def _inside(path: Path, roots: list[str]) -> bool:
     return any(target == r or target.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
 
-def _tag_one(path: Path, pred, *, threshold: float, dry_run: bool, force: bool, value: str) -> TagOutcome:
+def _tag_one(path: Path, pred, *, threshold: float, dry_run: bool, force: bool, value: str,
+             extra: dict | None = None) -> TagOutcome:
     try:
         kind = header(path).extension
         if kind not in TAGGABLE:
             return TagOutcome(str(path), SKIPPED, value, f"{kind} files are left untagged")
         old = "; ".join(read_metadata(path).genres) or None
-        outcome = functools.partial(TagOutcome, str(path), value=value, old=old)
         decision = pred.verdict.tag_decision(existing=bool(old), force=force)
+        extra = {k: v for k, v in (extra or {}).items() if v is not None}
+        also = ""
+        if extra:
+            also = "; " + ", ".join(f"{k} {v}" for k, v in extra.items()) + (" would be written" if dry_run else " written")
+            if decision != WRITE and not dry_run:
+                write_genre(path, None, kind=kind, **extra)      # moods and tempo, whatever becomes of the genre
+
+        def outcome(action: str, *, detail: str) -> TagOutcome:
+            return TagOutcome(str(path), action, value, detail + also, old=old)
+
         if decision == KEEP:
             return outcome(KEPT, detail="it already has a genre (--force replaces it)")
         if decision == SKIP_UNKNOWN:
@@ -104,7 +116,7 @@ def _tag_one(path: Path, pred, *, threshold: float, dry_run: bool, force: bool, 
             return outcome(UNSURE, detail=why)
         if dry_run:
             return outcome(WOULD_TAG, detail=f"confidence {pred.confidence:.2f}")
-        write_genre(path, value, kind=kind)
+        write_genre(path, value, kind=kind, **extra)
         return outcome(TAGGED, detail=f"confidence {pred.confidence:.2f}")
     except AudioError as exc:
         return TagOutcome(str(path), FAILED, value, str(exc))

@@ -57,6 +57,9 @@ class Track(Base):
     # added in format 6: the audio embedding for similar tracks ({"recipe", "vector"}; library.similar), None
     # until made (at ingest, or once on demand for a row stored before)
     embedding: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # also format 6: the tagger's mood-like tags ([[name, score], ...], 0.2 or more) and the tempo (bpm)
+    moods: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    bpm: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     @property
     def in_place(self) -> bool:
@@ -84,6 +87,7 @@ class Track(Base):
             verdict = Rules().judge(self.genre, self.confidence, self.familiarity, confirmed=self.confirmed)
         return {"id": self.id, **verdict.fields(), "file_genres": list(self.file_genres or []),
                 "styles": [{"name": n, "score": v} for n, v in self.styles or []], "name": self.original_name,
+                "moods": [{"name": n, "score": v} for n, v in self.moods or []], "bpm": self.bpm,
                 "duration": round(self.duration, 3), "probabilities": self.probabilities, "model_id": self.model_id,
                 "content_hash": self.content_hash, "added_at": self.added_at.isoformat() + "Z", "artist": self.artist,
                 "title": self.title, "confirmed": bool(self.confirmed), "added_by": self.added_by,
@@ -176,7 +180,7 @@ ADDED_COLUMNS = {
     "tracks": {"artist": "VARCHAR(256)", "title": "VARCHAR(256)", "confirmed": "BOOLEAN NOT NULL DEFAULT FALSE",
                "added_by": "INTEGER REFERENCES users(id) ON DELETE SET NULL", "familiarity": "FLOAT",
                "file_genres": "JSON", "suggestion": "JSON", "styles": "JSON", "audio_hash": "VARCHAR(64)",
-               "evidence": "JSON", "embedding": "JSON"},
+               "evidence": "JSON", "embedding": "JSON", "moods": "JSON", "bpm": "FLOAT"},
     "users": {"is_admin": "BOOLEAN NOT NULL DEFAULT FALSE"},
 }
 

@@ -9,6 +9,10 @@ The other styles' only figures are the tagger's own published results on the Mil
 """
 from __future__ import annotations
 
+import functools
+import json
+from pathlib import Path
+
 import numpy as np
 
 from .weights import MSD_TAGS
@@ -31,3 +35,58 @@ def styles_of(tag_means: np.ndarray, *, floor: float = FLOOR, limit: int | None 
     scores = np.asarray(tag_means, np.float64)[_INDEX]
     order = [i for i in np.argsort(-scores, kind="stable") if scores[i] >= floor]
     return [(style_name(STYLE_TAGS[i]), float(scores[i])) for i in order[:limit]]
+
+
+# Mood-like tags among the MSD tags (as named there; chillout is read as chill). The tagger scores them low
+# (on GTZAN's tracks their 99th percentile is 0.01-0.1), so a mood is judged against a reference: the share of
+# GTZAN's 443 fault-filtered training tracks (published taggrams) that score lower (``mood_reference.json``,
+# the quantiles of each tag's track means, rebuilt by ``python -m genrefuse.pretrained.styles SHARED_DATA``).
+# A mood is heard from MOOD_FLOOR up. Nothing in genrefuse was trained or measured on moods: these are the
+# tagger's own outputs, ranked against GTZAN's.
+MOOD_TAGS = ("happy", "sad", "Mellow", "chill", "chillout", "party", "beautiful", "sexy", "catchy", "easy listening")
+MOODS = ("happy", "sad", "mellow", "chill", "party", "beautiful", "sexy", "catchy", "easy listening")
+MOOD_FLOOR = 0.9
+_MOOD_INDEX = [MSD_TAGS.index(t) for t in MOOD_TAGS]
+REFERENCE = Path(__file__).with_name("mood_reference.json")
+
+
+@functools.lru_cache(maxsize=1)
+def _reference() -> dict[str, np.ndarray]:
+    data = json.loads(REFERENCE.read_text())
+    return {t: np.asarray(q, np.float64) for t, q in data["quantiles"].items()}
+
+
+def mood_rank(tag: str, score: float) -> float:
+    """The share of the reference tracks whose mean ``tag`` score is below ``score``, 0..1."""
+    q = _reference()[tag]                       # 101 quantiles, 0% .. 100%
+    return float(np.interp(score, q, np.linspace(0.0, 1.0, len(q)), left=0.0, right=1.0))
+
+
+def moods_of(tag_means: np.ndarray, *, floor: float = MOOD_FLOOR) -> list[tuple[str, float]]:
+    """``(mood, rank)`` pairs, best first: each of :data:`MOODS` whose score in a track's mean MSD tags
+    ``(50,)`` ranks at or above ``floor`` among GTZAN's reference tracks (chill: the better of chill and
+    chillout)."""
+    ranks: dict[str, float] = {}
+    for tag, i in zip(MOOD_TAGS, _MOOD_INDEX):
+        name = "chill" if tag == "chillout" else style_name(tag)
+        ranks[name] = max(ranks.get(name, 0.0), mood_rank(tag, float(tag_means[i])))
+    return sorted(((n, round(v, 3)) for n, v in ranks.items() if v >= floor), key=lambda nv: -nv[1])
+
+
+def build_reference(shared: Path, out: Path = REFERENCE) -> Path:
+    """Write ``mood_reference.json`` from the published MSD taggrams of GTZAN's fault-filtered training tracks."""
+    z = np.load(Path(shared) / "musicnn" / "gtzan_ff_train_msd_musicnn_taggram.npz")
+    ids = z["IDS"].astype(str)
+    tracks = sorted(set(ids))
+    means = np.stack([z["X"][ids == t].mean(axis=0) for t in tracks])
+    quantiles = {t: [round(float(x), 6) for x in np.quantile(means[:, MSD_TAGS.index(t)], np.linspace(0, 1, 101))]
+                 for t in MOOD_TAGS}
+    out.write_text(json.dumps({"source": "published MSD_musicnn taggrams of GTZAN's fault-filtered training tracks",
+                               "tracks": len(tracks), "quantiles": quantiles}, indent=1) + "\n")
+    return out
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(build_reference(Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data")))

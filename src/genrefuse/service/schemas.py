@@ -61,6 +61,12 @@ class TrackOut(BaseModel):
                                                "'person' (a listener's correction)")
     file_genres: list[str] = Field(description="the genres its file's own tag named when it came in")
     styles: list[Style] = Field(description="the musicnn tagger's genre-like tags scored 0.2 or more, best first")
+    moods: list[Style] = Field(default_factory=list, description="the musicnn tagger's mood-like tags (happy, sad, "
+                               "mellow, chill, party, beautiful, sexy, catchy, easy listening) whose score ranks in "
+                               "the top 10% of GTZAN's tracks, best first, each with that rank (score 0.9..1): the "
+                               "tagger's own word, not measured by genrefuse")
+    bpm: float | None = Field(None, description="the tempo in beats per minute (the table's estimate); null for a "
+                                                "track stored before it was kept")
     in_place: bool = Field(description="indexed where it is (`ingest --in-place`): the file is the user's, not a copy")
 
 

@@ -6,10 +6,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, HTTPException, Query, Response, UploadFile
 from fastapi.responses import FileResponse
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, cast, func, or_, select
 
 from ...errors import AudioError
 from ...library import store
+from ...pretrained.styles import MOODS
 from ...library.db import Track, storable
 from ..deps import Lib, Listener, State
 from ..schemas import MAX_ID, Correction, TrackId, TrackList, TrackOut, TrackUploaded, errors
@@ -57,6 +58,8 @@ SORTS = {"newest": (Track.added_at.desc(), Track.id.desc()), "oldest": (Track.ad
 
 @router.get("", response_model=TrackList, responses=errors(422))
 def list_tracks(library: Lib, genre: Annotated[str | None, Query(max_length=64)] = None,
+                mood: Annotated[Literal[MOODS] | None, Query(description="only tracks the tagger hears this mood "
+                                                                           "in (see TrackOut.moods)")] = None,
                 q: Annotated[str | None, Query(max_length=200, description="words each found in the artist, title "
                                                                            "or file name")] = None,
                 sort: Annotated[Literal["newest", "oldest", "title", "artist", "genre"], Query()] = "newest",
@@ -68,6 +71,8 @@ def list_tracks(library: Lib, genre: Annotated[str | None, Query(max_length=64)]
         query = select(Track)
         if genre:
             query = query.where(Track.genre == library.vocabulary.resolve(genre))
+        if mood:
+            query = query.where(cast(Track.moods, String).like(f'%"{mood}"%'))     # a name among [[name, score]]
         for word in (storable(q, 200) or "").split()[:8]:
             like = "%" + "".join(c for c in word.lower() if c not in "%_\\") + "%"     # plain words: LIKE's wildcards dropped
             query = query.where(or_(func.lower(Track.artist).like(like), func.lower(Track.title).like(like),

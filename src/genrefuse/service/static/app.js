@@ -243,10 +243,16 @@ function displayName(t) {
   return t.name.replace(/\.[A-Za-z0-9]{2,4}$/, "").replace(/_+/g, " ").trim() || t.name;
 }
 
+function feel(t) {
+  // the tempo and the tagger's moods, where known: "123 bpm · party, chill"
+  const parts = [t.bpm ? `${Math.round(t.bpm)} bpm` : "", (t.moods || []).map((m) => m.name).join(", ")].filter(Boolean);
+  return parts.length ? [el("span", { className: "muted feel", textContent: parts.join(" · ") })] : [];
+}
+
 function trackItem(t, extra = []) {
   const li = el("li", {}, el("button", { textContent: "▶", title: "play", onclick: () => play(t) }),
     el("span", { className: "name", textContent: displayName(t), title: t.name }),
-    genreTag(t), ...extra);
+    genreTag(t), ...feel(t), ...extra);
   li.dataset.id = t.id;
   return li;
 }
@@ -337,6 +343,7 @@ async function refreshTracks() {
   $("genre-list").replaceChildren(chip(`all (${total})`, null), ...list.map((g) => chip(`${g.genre} (${g.count})`, g.genre)));
   const params = new URLSearchParams({ limit: PAGE, offset, sort: $("sort").value });
   if (currentGenre) params.set("genre", currentGenre);
+  if ($("mood").value) params.set("mood", $("mood").value);
   if ($("search").value.trim()) params.set("q", $("search").value.trim());
   const page = await api(`/api/tracks?${params}`);
   if (!page.tracks.length && offset > 0) { offset = Math.max(0, offset - PAGE); return refreshTracks(); }
@@ -354,6 +361,7 @@ async function refreshTracks() {
 $("prev-page").addEventListener("click", () => { offset = Math.max(0, offset - PAGE); refreshTracks(); });
 $("next-page").addEventListener("click", () => { offset += PAGE; refreshTracks(); });
 $("sort").addEventListener("change", () => { offset = 0; refreshTracks(); });
+$("mood").addEventListener("change", () => { offset = 0; refreshTracks(); });
 let searchTimer = null;
 $("search").addEventListener("input", () => {
   clearTimeout(searchTimer);
