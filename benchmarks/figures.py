@@ -138,6 +138,19 @@ def similar_table() -> str:
     return "\n".join(lines)
 
 
+def scale_table() -> str:
+    """The library page's nearest-neighbours-at-scale table (``similar_scale.json``)."""
+    r = json.loads((RESULTS / "similar_scale.json").read_text())
+    lines = [f"{r['tracks']:,} synthetic 100-d embeddings, {r['queries']} queries one at a time on one thread, the "
+             f"{r['k']} nearest (a {r['machine']['cores']}-core {r['machine']['cpu']}):", "",
+             "| index | build (s) | memory (MB) | p50 (ms) | p95 (ms) | recall of the exact top 10 |",
+             "|---|---|---|---|---|---|"]
+    for name, v in r["rows"].items():
+        lines.append(f"| {name} | {v['build_s']:g} | {v['index_mb']} | {v['p50_ms']:g} | {v['p95_ms']:g} | "
+                     f"{v['recall_at_10']:.3f} |")
+    return "\n".join(lines)
+
+
 def _replace(text: str, start: str, end: str, body: str) -> str | None:
     if start not in text or end not in text:
         return None
@@ -155,7 +168,8 @@ def main() -> int:
     a = ap.parse_args()
     status = 0
     blocks = ((a.readme, START, END, block), (a.model_card, GENRES_START, GENRES_END, genre_card),
-              (a.library_page, "<!-- similar:start -->", "<!-- similar:end -->", similar_table))
+              (a.library_page, "<!-- similar:start -->", "<!-- similar:end -->", similar_table),
+              (a.library_page, "<!-- scale:start -->", "<!-- scale:end -->", scale_table))
     for path, start, end, body in blocks:
         text = path.read_text(encoding="utf-8")
         new = _replace(text, start, end, body())

@@ -203,3 +203,32 @@ def test_moods_and_tempo_are_kept_and_filter_the_list(library):
         some = client.get("/api/tracks", params={"mood": mood}).json()["tracks"]
         assert some and all(mood in [m["name"] for m in t["moods"]] for t in some) and len(some) <= len(tracks)
         assert client.get("/api/tracks", params={"mood": "furious"}).status_code == 422
+
+
+def test_a_track_nobody_played_is_recommended_for_how_it_sounds(library, capsys):
+    """A listener who likes classical by declaration but liked a dubstep track: the other electronic tracks,
+    which nobody has played and whose genres she did not name, are recommended because they sound like it
+    (and say so), after her declared genre's; without the audio part the techno loop is not reached."""
+    from genrefuse.cli import main
+    from genrefuse.library.db import User
+    from genrefuse.library.library import Library
+    from genrefuse.library.recommend import recommend
+    from genrefuse.library.similar import SimilarIndex
+
+    ids = ids_by_name(library)
+    args = ["--library", str(library)]
+    assert main(["users", "add", "mo", "--likes", "classical", *args]) == 0
+    assert main(["feedback", "mo", str(ids["bensound-dubstep.mp3"]), "like", *args]) == 0
+    capsys.readouterr()
+    assert main(["recommend", "mo", "--limit", "10", *args]) == 0
+    out = capsys.readouterr().out
+    assert out.count("sounds like bensound-dubstep.mp3, which you liked") >= 2
+    lib = Library.open(library, create=False)
+    electronic = {ids["essentia_dubstep.wav"], ids["essentia_techno_loop.mp3"]}
+    with lib.Session() as s:
+        mo = s.query(User).filter_by(name="mo").one()
+        heard = [r for r in recommend(s, mo, limit=10, audio=SimilarIndex())]
+        deaf = [r["track"]["id"] for r in recommend(s, mo, limit=10, audio=SimilarIndex(), audio_share=0)]
+    by_sound = [r["track"]["id"] for r in heard if r["sounds_like"]]
+    assert electronic <= set(by_sound) and ids["essentia_techno_loop.mp3"] not in deaf, (heard, deaf)
+    assert all(r["sounds_like"]["name"] == "bensound-dubstep.mp3" for r in heard if r["sounds_like"])

@@ -271,6 +271,7 @@ def cmd_feedback(a: argparse.Namespace) -> int:
 @command("recommend")
 def cmd_recommend(a: argparse.Namespace) -> int:
     from ..library.recommend import load_collaborative, recommend, refit_collaborative
+    from ..library.similar import SimilarIndex
     from ..library.users import user_by_name
 
     lib = _library(a)
@@ -281,13 +282,15 @@ def cmd_recommend(a: argparse.Namespace) -> int:
             print(message, file=sys.stderr)
         else:
             cf = load_collaborative(lib.dir)
-        recs = recommend(s, user, limit=a.limit, cf=cf, describe=lib.describe)
+        recs = recommend(s, user, limit=a.limit, cf=cf, describe=lib.describe, audio=SimilarIndex())
     if not recs:
         print(f"nothing to recommend to {a.user} yet")
     for r in recs:
         why = [f"because: {', '.join(b['genre'] for b in r['because'])}"] if r["because"] else []
         if r["liked_with"]:
             why.append(f"listeners who liked {r['liked_with']['name']} liked this")
+        if r["sounds_like"]:
+            why.append(f"sounds like {r['sounds_like']['name']}, which you liked")
         print(f"{r['score']:.3f}\t{r['track']['id']}\t{r['track']['genre']}\t{r['track']['name']}\t({'; '.join(why)})")
     return 0
 

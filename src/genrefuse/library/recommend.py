@@ -4,17 +4,22 @@
   the model gave at least ``GENRE_FLOOR`` (a 0.001 probability is no evidence; a confirmed track counts
   as all its confirmed genre);
 - collaborative score: likes of all listeners, through :mod:`genrefuse.collab` (ALS blended with item
-  neighbours), refitted on demand (``recommend --refit``) or in the background of ``serve``.
+  neighbours), refitted on demand (``recommend --refit``) or in the background of ``serve``;
+- audio score: how much a track sounds like the ones the listener liked (:mod:`.similar`: the best cosine
+  similarity of its embedding to theirs, above the library's median, on 0..1), so that a track nobody has
+  played yet reaches the listeners who liked tracks like it, not only those who like its genre.
 
 Both are on a 0..1 scale where 0 means no evidence (the genre score divided by the listener's total
 weight), blended with the collaborative share
 ``likes / (likes + COLLAB_PRIOR)`` of the listener's own likes: a new listener is served by genre alone,
 an established one mostly by listeners like them; a new track, which no one has liked yet, is reached
-through its genre. Tracks the listener already liked or skipped are never offered, nor the tracks she
+through its genre and its sound: the audio score takes ``AUDIO_SHARE`` of the blend for a listener who liked
+tracks with embeddings. Tracks the listener already liked or skipped are never offered, nor the tracks she
 added herself (unless asked), nor tracks with nothing to recommend them (no genre the listener likes, no
-liked track as a neighbour) or a blended score under ``MIN_SCORE``. Each pick says
-why: ``because`` (the genres giving at least 20% of its genre score) and ``liked_with`` (the
-listener's liked track it goes with).
+liked track as a neighbour, nothing of the sound of her likes) or a blended score under ``MIN_SCORE``.
+Each pick says why: ``because`` (the genres giving at least 20% of its genre score), ``liked_with`` (the
+listener's liked track it goes with) and ``sounds_like`` (the liked track it sounds most like, where the
+audio score counted).
 
 Scoring is vectorised over a :class:`TrackIndex` kept in memory and topped up from the database, so
 one request over a million tracks costs a matrix-vector product and a partial sort.
@@ -31,6 +36,7 @@ from sqlalchemy.orm import Session
 from .. import collab
 from ..errors import DataError, NotFoundError
 from .db import Feedback, Track, User, UserGenre
+from .similar import SimilarIndex
 
 FEEDBACK_RATE = 0.5      # how far one like or skip moves the weights
 ACTIONS = ("like", "skip")
@@ -39,6 +45,11 @@ MIN_LIKES, MIN_LISTENERS = 10, 2   # less feedback than this: no collaborative m
 CF_FOLDER = "cf"
 GENRE_FLOOR = 0.2        # a genre other than the track's own counts as evidence from this probability on
 MIN_SCORE = 0.02         # blended scores below this are not recommendations
+AUDIO_SHARE = 0.25       # the audio part's share of the blend, for a listener with liked tracks that have an
+                         # embedding: the best of 0.25, 0.5, 0.75 on seed 0 of benchmarks/recommend_audio.py
+                         # (reported on seeds 1-3)
+MAX_LIKES_HEARD = 100    # the listener's most recent likes whose sound counts (a request costs one product
+                         # of the embeddings with these)
 
 
 class TrackIndex:
@@ -126,19 +137,23 @@ def genre_because(weights: dict[str, float], probabilities: dict[str, float], ge
 
 
 def _history(session: Session, user: User) -> tuple[list[int], list[int]]:
-    rows = session.execute(select(Feedback.track_id, Feedback.action).where(Feedback.user_id == user.id)).all()
+    rows = session.execute(select(Feedback.track_id, Feedback.action).where(Feedback.user_id == user.id)
+                           .order_by(Feedback.created_at, Feedback.id)).all()          # the latest last
     return [t for t, _ in rows], [t for t, a in rows if a == "like"]
 
 
 def recommend(session: Session, user: User, *, limit: int = 10, index: TrackIndex | None = None,
               cf: collab.CFModel | None = None, describe=None, collab_share: float | None = None,
-              include_own: bool = False) -> list[dict]:
+              include_own: bool = False, audio: SimilarIndex | None = None,
+              audio_share: float = AUDIO_SHARE) -> list[dict]:
     """Up to ``limit`` picks for ``user``, best first: ``{"track", "score", "genre_score", "because",
     "liked_with"}`` (``score``: the blend, 0..1, at least ``MIN_SCORE``; ``genre_score``: weights .
     genre evidence). ``include_own``: also the tracks the listener added herself.
     ``index``: a kept :class:`TrackIndex` (refreshed here); ``cf``: the fitted collaborative model;
     ``collab_share``: fixes the collaborative part's share (0: genre alone, 1: listeners alone; for
-    evaluation) instead of deriving it from the listener's likes."""
+    evaluation) instead of deriving it from the listener's likes; ``audio``: the tracks' embeddings (a kept
+    :class:`~genrefuse.library.similar.SimilarIndex`, refreshed here; None: no audio part), ``audio_share``
+    its share of the blend (0: none)."""
     weights = user.weights()
     if index is None:
         index = TrackIndex(sorted({*weights, *(g for (g,) in session.execute(select(Track.genre).distinct()))}))
@@ -166,6 +181,11 @@ def recommend(session: Session, user: User, *, limit: int = 10, index: TrackInde
         neighbours[index.positions(cf.item_keys_array[_neighbour_items(cf, cf_items)])] = True
         eligible |= neighbours
         score = (1 - share) * score + share * cf_scores
+    sounds, nearest_liked = _audio(session, audio, index, liked) if audio is not None and audio_share > 0 \
+        else (None, None)
+    if sounds is not None:
+        eligible |= sounds > 0
+        score = (1 - audio_share) * score + audio_share * sounds
     score = np.where(eligible & (score >= MIN_SCORE), score, -np.inf)
     score[index.positions(rated)] = -np.inf
     if not include_own:
@@ -189,16 +209,40 @@ def recommend(session: Session, user: User, *, limit: int = 10, index: TrackInde
             if j is not None:
                 with_ = int(cf.item_keys[j])
                 liked_with.add(with_)
+        sounds_like = int(nearest_liked[pos]) if sounds is not None and sounds[pos] > 0 else None
         out.append({"track": describe(t) if describe else t.to_json(), "score": round(float(score[pos]), 6),
                     "genre_score": round(float(genre_score[pos]), 6),
                     "because": genre_because(weights, t.probabilities, t.genre) if genre_score[pos] > 1e-9 else [],
-                    "liked_with": with_})
-    if liked_with:
-        rows = dict(session.execute(select(Track.id, Track.original_name).where(Track.id.in_(liked_with))).all())
+                    "liked_with": with_, "sounds_like": sounds_like})
+    named = liked_with | {r["sounds_like"] for r in out if r["sounds_like"] is not None}
+    if named:
+        rows = dict(session.execute(select(Track.id, Track.original_name).where(Track.id.in_(named))).all())
         for r in out:
-            if r["liked_with"] is not None:
-                r["liked_with"] = {"id": r["liked_with"], "name": rows.get(r["liked_with"], "?")}
+            for key in ("liked_with", "sounds_like"):
+                if r[key] is not None:
+                    r[key] = {"id": r[key], "name": rows.get(r[key], "?")}
     return out
+
+
+def _audio(session: Session, audio: SimilarIndex, index: TrackIndex, liked: list[int]
+           ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Per track of ``index``: how much it sounds like the listener's liked tracks (0..1: its best cosine
+    similarity to them, above the library's median, scaled to the best), and the liked track it is nearest;
+    (None, None) when none of her likes has an embedding."""
+    audio.refresh(session)
+    mine_ids = np.array([t for t in liked[-MAX_LIKES_HEARD:] if audio.vector(t) is not None], np.int64)
+    if not len(mine_ids) or not len(audio):
+        return None, None
+    mine = [audio.vector(t) for t in mine_ids]
+    sims = audio.vectors @ np.stack(mine).T                     # (indexed tracks, liked)
+    best, which = sims.max(axis=1), sims.argmax(axis=1)
+    floor, top = float(np.median(best)), float(best.max())
+    scaled = np.clip((best - floor) / max(top - floor, 1e-9), 0.0, 1.0)
+    pos, found = index.lookup(audio.ids)
+    sounds, nearest = np.zeros(len(index.ids), np.float32), np.full(len(index.ids), -1, np.int64)
+    sounds[pos[found]] = scaled[found]
+    nearest[pos[found]] = mine_ids[which[found]]
+    return sounds, nearest
 
 
 def _neighbour_items(cf: collab.CFModel, items: np.ndarray) -> np.ndarray:

@@ -62,11 +62,29 @@ class SimilarIndex:
         self.vectors = np.zeros((0, DIM), np.float32)
         self.artists: list[str | None] = []
         self.recordings: list[str | None] = []
+        self._copies: dict[str, set[int]] = {}          # a recording's audio hash -> its tracks' ids
         self._last = 0
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @classmethod
+    def of(cls, ids: np.ndarray, vectors: np.ndarray) -> "SimilarIndex":
+        """An index of ``ids`` (ascending) and their unit ``vectors`` ``(n, 100)``, without a database (benchmarks)."""
+        index = cls()
+        index.ids, index.vectors = np.asarray(ids, np.int64), np.asarray(vectors, np.float32)
+        index.artists, index.recordings = [None] * len(ids), [None] * len(ids)
+        index._last = int(index.ids[-1]) if len(ids) else 0
+        return index
+
+    def _positions(self, ids: Iterable[int]) -> np.ndarray:
+        """Positions of ``ids`` in the index (ids kept ascending: a binary search each)."""
+        ids = np.asarray(list(ids), np.int64)
+        if not len(ids) or not len(self.ids):
+            return np.zeros(0, np.int64)
+        pos = np.minimum(np.searchsorted(self.ids, ids), len(self.ids) - 1)
+        return pos[self.ids[pos] == ids]
 
     def refresh(self, session) -> "SimilarIndex":
         """Add the tracks embedded since the last refresh (tracks given an embedding later: :meth:`update`)."""
@@ -84,6 +102,14 @@ class SimilarIndex:
         self.vectors = np.vstack([self.vectors, np.stack([stored(t) for t in tracks])])
         self.artists += [_artist(t) for t in tracks]
         self.recordings += [t.audio_hash for t in tracks]
+        for t in tracks:
+            if t.audio_hash:
+                self._copies.setdefault(t.audio_hash, set()).add(int(t.id))
+        if len(self.ids) > 1 and (np.diff(self.ids) < 0).any():      # an older track updated: keep ids ascending
+            order = np.argsort(self.ids, kind="stable")
+            self.ids, self.vectors = self.ids[order], self.vectors[order]
+            self.artists = [self.artists[i] for i in order]
+            self.recordings = [self.recordings[i] for i in order]
 
     def update(self, track: Track) -> None:
         """Add or replace one track (a new embedding, a new artist)."""
@@ -101,9 +127,11 @@ class SimilarIndex:
             self.ids, self.vectors = self.ids[keep], self.vectors[keep]
             self.artists = [a for a, k in zip(self.artists, keep) if k]
             self.recordings = [r for r, k in zip(self.recordings, keep) if k]
+            for copies in self._copies.values():
+                copies.discard(int(track_id))
 
     def vector(self, track_id: int) -> np.ndarray | None:
-        at = np.flatnonzero(self.ids == track_id)
+        at = self._positions([track_id])
         return self.vectors[at[0]] if len(at) else None
 
     def scores(self, vector: np.ndarray) -> np.ndarray:
@@ -115,10 +143,7 @@ class SimilarIndex:
         """The ``n`` most similar tracks ``(id, similarity)``, best first, leaving out ``exclude`` and other
         copies of ``recording`` (the seed's audio)."""
         s = self.scores(vector)
-        drop = np.isin(self.ids, list(exclude))
-        if recording:
-            drop |= np.array([r == recording for r in self.recordings], bool)
-        s = np.where(drop, -np.inf, s)
+        s[self._positions([*exclude, *self._copies.get(recording or "", ())])] = -np.inf
         k = min(n, int(np.isfinite(s).sum()))
         if k <= 0:
             return []

@@ -173,6 +173,8 @@ class Recommendation(BaseModel):
     genre_score: float
     because: list[Because]
     liked_with: LikedWith | None
+    sounds_like: LikedWith | None = Field(None, description="the listener's liked track this one sounds most like, "
+                                                            "where that counted")
 
 
 class Recommendations(BaseModel):

@@ -51,7 +51,8 @@ def my_recommendations(user: Listener, state: State, limit: Annotated[int, Query
     library = state.library
     with library.Session() as s:
         return {"recommendations": recommend(s, s.get(User, user.id), limit=limit, index=state.track_index,
-                                             cf=state.collaborative["model"], describe=library.describe)}
+                                             cf=state.collaborative["model"], describe=library.describe,
+                                             audio=state.similar_index)}
 
 
 @router.post("/me/feedback", response_model=FeedbackGiven, responses=errors(400, 401, 404, 408, 413, 422, 429))

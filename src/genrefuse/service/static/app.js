@@ -403,6 +403,7 @@ async function refreshRecommendations() {
       const why = [];
       if (r.because.length) why.push(`because: ${r.because.map((b) => b.genre).join(", ")}`);
       if (r.liked_with) why.push(`listeners who liked ${r.liked_with.name} liked this`);
+      if (r.sounds_like) why.push(`sounds like ${r.sounds_like.name}, which you liked`);
       const act = (action) => el("button", { textContent: action, className: action, onclick: async () => {
         try {
           await api("/api/me/feedback", { method: "POST", headers: { "Content-Type": "application/json" },
