@@ -73,13 +73,23 @@ def _real_world(r: dict) -> str:
             f"tagger's word (before it): {_outcomes(r['without_tagger'])}.")
 
 
+def _similar(r: dict) -> str:
+    g, d = r["gtzan"], r["real_dev"]
+    ours = d["genrefuse (MSD + MTT tags)"]
+    return (f"- Similar tracks (`benchmarks/similar.py`): of a GTZAN track's {g['k']} nearest by its tags, "
+            f"{g['MSD tags']:.0%} share its genre (random {g['random']:.0%}); on real-dev, of a recording's 3 nearest "
+            f"{ours['k3']:.0%} (picking by the packaged model's genre {d['genre only']['k3']:.0%}, random "
+            f"{d['random']['k3']:.0%}).")
+
+
 def block() -> str:
     machine = json.loads((RESULTS / "startup.json").read_text())["machine"]
     lines = [f"Written by `benchmarks/figures.py` from `benchmarks/results/` (a {machine['cores']}-core "
              f"{machine['cpu']}):", "",
              _startup(json.loads((RESULTS / "startup.json").read_text())),
              _peers(json.loads((RESULTS / "peers.json").read_text())),
-             _real_world(json.loads((RESULTS / "real_world.json").read_text()))]
+             _real_world(json.loads((RESULTS / "real_world.json").read_text())),
+             _similar(json.loads((RESULTS / "similar.json").read_text()))]
     return "\n".join(textwrap.fill(line, width=110, subsequent_indent="  ", break_on_hyphens=False) if line else line
                      for line in lines)
 
@@ -151,6 +161,21 @@ def scale_table() -> str:
     return "\n".join(lines)
 
 
+def audio_recommend_table() -> str:
+    """The library page's cold-start-by-sound tables (``recommend_audio.json``)."""
+    r = json.loads((RESULTS / "recommend_audio.json").read_text())
+    lines = []
+    for key, title in (("known", f"Listeners of genres the model knows ({r['listeners']} per seed, declared)"),
+                       ("unknown", f"Listeners of a genre the model does not know ({r['listeners_per_unknown_genre']} "
+                                   "per genre and seed, each of the ten genres left out in turn)")):
+        lines += [f"{title}, seeds {', '.join(map(str, r['seeds']))}, the new tracks ranked:", "",
+                  "| ranking | precision@10 (mean +- sd over the runs) | NDCG@10 |", "|---|---|---|"]
+        lines += [f"| {name} | {v['precision_at_10']:.3f} +- {v['precision_sd']:.3f} | {v['ndcg_at_10']:.3f} +- "
+                  f"{v['ndcg_sd']:.3f} |" for name, v in r[key].items()]
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
 def _replace(text: str, start: str, end: str, body: str) -> str | None:
     if start not in text or end not in text:
         return None
@@ -169,7 +194,8 @@ def main() -> int:
     status = 0
     blocks = ((a.readme, START, END, block), (a.model_card, GENRES_START, GENRES_END, genre_card),
               (a.library_page, "<!-- similar:start -->", "<!-- similar:end -->", similar_table),
-              (a.library_page, "<!-- scale:start -->", "<!-- scale:end -->", scale_table))
+              (a.library_page, "<!-- scale:start -->", "<!-- scale:end -->", scale_table),
+              (a.library_page, "<!-- hear:start -->", "<!-- hear:end -->", audio_recommend_table))
     for path, start, end, body in blocks:
         text = path.read_text(encoding="utf-8")
         new = _replace(text, start, end, body())
