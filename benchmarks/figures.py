@@ -54,7 +54,9 @@ def _peers(r: dict) -> str:
         parts.append(f", {ours['clips_per_s'] / older['clips_per_s']:.2f}x the older code named in the same run")
     if essentia:
         parts.append(f" and {ours['x_essentia']:.1f}x Essentia's MusicExtractor ({essentia['clips_per_s']:.2f} clips/s)")
-    parts.append(f"; the musicnn tagger is {share['musicnn tagger']:.0%} of a clip's time, HPSS {share['HPSS']:.0%}.")
+    taggers = share["musicnn tagger"] + share.get("MTT tagger", 0.0)
+    parts.append(f"; the musicnn taggers (MSD, and MTT on every other patch) are {taggers:.0%} of a clip's time, "
+                 f"HPSS {share['HPSS']:.0%}.")
     return "".join(parts)
 
 
@@ -176,6 +178,17 @@ def audio_recommend_table() -> str:
     return "\n".join(lines).rstrip()
 
 
+def albums_table() -> str:
+    """The commands page's album table (``albums.json``)."""
+    r = json.loads((RESULTS / "albums.json").read_text())
+    return "\n".join([f"{r['tracks']} real-dev recordings of genres the packaged model names, in {r['albums']} "
+                      f"album-like groups of up to {r['size']} (`benchmarks/albums.py`):", "",
+                      "| | right and sure |", "|---|---|",
+                      f"| tracks, each on its own | {r['tracks_right_own']} of {r['tracks']} |",
+                      f"| tracks, with their album's genre | {r['tracks_right_album']} of {r['tracks']} |",
+                      f"| albums (the pooled answer) | {r['albums_right']} of {r['albums']} |"])
+
+
 def _replace(text: str, start: str, end: str, body: str) -> str | None:
     if start not in text or end not in text:
         return None
@@ -190,12 +203,14 @@ def main() -> int:
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     ap.add_argument("--model-card", type=Path, default=ROOT / "docs" / "model.md")
     ap.add_argument("--library-page", type=Path, default=ROOT / "docs" / "library.md")
+    ap.add_argument("--commands-page", type=Path, default=ROOT / "docs" / "commands.md")
     a = ap.parse_args()
     status = 0
     blocks = ((a.readme, START, END, block), (a.model_card, GENRES_START, GENRES_END, genre_card),
               (a.library_page, "<!-- similar:start -->", "<!-- similar:end -->", similar_table),
               (a.library_page, "<!-- scale:start -->", "<!-- scale:end -->", scale_table),
-              (a.library_page, "<!-- hear:start -->", "<!-- hear:end -->", audio_recommend_table))
+              (a.library_page, "<!-- hear:start -->", "<!-- hear:end -->", audio_recommend_table),
+              (a.commands_page, "<!-- albums:start -->", "<!-- albums:end -->", albums_table))
     for path, start, end, body in blocks:
         text = path.read_text(encoding="utf-8")
         new = _replace(text, start, end, body())

@@ -83,8 +83,9 @@ from genrefuse.pretrained.tagger import load_tagger
 from genrefuse import load_model
 files = sys.argv[1:]
 policy = load_model().bundle.window_policy
-tagger = load_tagger()
-cost = {k: 0.0 for k in ("decode", "resample to 16 kHz", "musicnn log-Mel", "musicnn tagger", "HPSS",
+from genrefuse.preprocess.track import MTT_STRIDE
+tagger, mtt = load_tagger(), load_tagger(model="MTT_musicnn")
+cost = {k: 0.0 for k in ("decode", "resample to 16 kHz", "musicnn log-Mel", "musicnn tagger", "MTT tagger", "HPSS",
                          "the other table features and the Mel input")}
 def timed(name, fn, *a, **k):
     t = time.perf_counter(); out = fn(*a, **k); cost[name] += time.perf_counter() - t; return out
@@ -93,6 +94,7 @@ for f in files:
     y16 = timed("resample to 16 kHz", mi.resample, y, sr)
     patches = mi.patches(timed("musicnn log-Mel", mi.log_mel, y16), hop_frames=mi.hop_frames(policy.patch_hop_seconds))
     timed("musicnn tagger", tagger.taggram, patches)
+    timed("MTT tagger", mtt.taggram, patches[::MTT_STRIDE])
     y22 = resample(y, sr, P.sr)
     D = dsp.stft(y22, n_fft=P.n_fft, hop=P.hop_length)
     timed("HPSS", hpss_signals, D, np.abs(D), y=y22)

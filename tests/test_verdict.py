@@ -337,3 +337,35 @@ def test_tag_moods_writes_the_mood_and_tempo_whatever_becomes_of_the_genre(tmp_p
     tags = mutagen.File(song).tags
     assert str(tags["TCON"]) == "Brostep" and tags["TBPM"].text == [str(round(d["bpm"]))]
     assert tags["TMOO"].text[0] == "; ".join(m["name"] for m in d["moods"])
+
+
+def test_an_album_s_tracks_take_its_genre_but_one_far_from_it_keeps_its_own(tmp_path):
+    """Four real recordings tagged as one album: three jazz ones (one of which the model alone is unsure of)
+    and a dubstep one. The album's pooled answer is jazz, sure and coherent: the unsure track gets it, the
+    dubstep one, far from jazz, keeps its own and says so. With --no-album the unsure one is left alone."""
+    import mutagen
+
+    real = shared_path("real-dev")
+    files = [real / "jazz" / "uriopass_jazz.mp3", real / "jazz" / "uriopass_jazz2.mp3",
+             real / "jazz" / "bensound-thejazzpiano.mp3", real / "dubstep" / "bensound-dubstep.mp3"]
+    for folder in ("album", "singles"):
+        (tmp_path / folder).mkdir()
+        for src in files:
+            dst = tmp_path / folder / src.name
+            dst.write_bytes(src.read_bytes())
+            f = mutagen.File(dst, easy=True)
+            if f.tags is None:
+                f.add_tags()
+            for key in ("genre",):
+                f.pop(key, None)
+            f["album"], f["albumartist"] = "Night Set", "The Trio"
+            f.save()
+    lines = {line.split("\t")[0].rsplit("/", 1)[-1]: line for line in run("tag", str(tmp_path / "album")).stdout.splitlines()
+             if "\t" in line}
+    assert "\ttagged\t" in lines["uriopass_jazz2.mp3"] and "the album's genre (3 of 4 tracks say jazz)" in lines["uriopass_jazz2.mp3"]
+    assert mutagen.File(tmp_path / "album" / "uriopass_jazz2.mp3", easy=True)["genre"] == ["Jazz"]
+    assert "far from its album's genre (jazz)" in lines["bensound-dubstep.mp3"]
+    assert mutagen.File(tmp_path / "album" / "bensound-dubstep.mp3", easy=True)["genre"] == ["Electronic"]
+    alone = {line.split("\t")[0].rsplit("/", 1)[-1]: line.split("\t")[1]
+             for line in run("tag", "--no-album", str(tmp_path / "singles")).stdout.splitlines() if "\t" in line}
+    assert alone["uriopass_jazz2.mp3"] == "unsure" and alone["uriopass_jazz.mp3"] == "tagged"

@@ -29,6 +29,8 @@ class FileMetadata:
     artist: str | None = None
     title: str | None = None
     genres: list[str] = field(default_factory=list)
+    album: str | None = None
+    album_artist: str | None = None
 
 
 def _open(path: Path):
@@ -60,9 +62,11 @@ def read_metadata(path: str | Path) -> FileMetadata:
     if hasattr(tags, "getall"):                      # ID3 (mp3, also in wav)
         def frame(key):
             return [t for fr in tags.getall(key) for t in fr.text]
-        return FileMetadata(_first(frame("TPE1")), _first(frame("TIT2")), [str(g) for g in frame("TCON")])
+        return FileMetadata(_first(frame("TPE1")), _first(frame("TIT2")), [str(g) for g in frame("TCON")],
+                            _first(frame("TALB")), _first(frame("TPE2")))
     try:
-        return FileMetadata(_first(tags.get("artist")), _first(tags.get("title")), [str(g) for g in tags.get("genre", [])])
+        return FileMetadata(_first(tags.get("artist")), _first(tags.get("title")), [str(g) for g in tags.get("genre", [])],
+                            _first(tags.get("album")), _first(tags.get("albumartist") or tags.get("album artist")))
     except (AttributeError, TypeError, ValueError):
         return FileMetadata()
 

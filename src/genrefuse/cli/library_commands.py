@@ -304,7 +304,7 @@ def cmd_tag(a: argparse.Namespace) -> int:
     counts: dict[str, int] = {}
     failures = []
     for o in tag_files(a.inputs, model, dry_run=a.dry_run, force=a.force, top=a.top, separator=a.separator,
-                       follow_links=a.follow_links, styles=a.styles, moods=a.moods):
+                       follow_links=a.follow_links, styles=a.styles, moods=a.moods, album=not a.no_album):
         counts[o.action] = counts.get(o.action, 0) + 1
         if o.action == FAILED:
             failures.append(o.detail)
@@ -476,6 +476,9 @@ def add_parsers(sub) -> None:
     s.add_argument("--separator", default="; ", help="between several genres (default '; ')")
     s.add_argument("--styles", type=int, default=0, metavar="N", help="also write up to N of the musicnn tagger's "
                    "styles (electronic, house, punk, ... scored 0.2 or more) after the genres (default 0)")
+    s.add_argument("--no-album", action="store_true", help="tag each track by itself: by default the tracks of an "
+                   "album (the same album and album artist tags) whose genres mostly agree get the album's genre, "
+                   "pooled from their probabilities, except tracks far from it")
     s.add_argument("--moods", action="store_true", help="also write the tagger's moods (happy, sad, mellow, chill, "
                    "party, ... where its score ranks in the top 10%% of GTZAN's tracks; mp3: TMOO, ogg and flac: MOOD) and the tempo (TBPM, BPM), whatever "
                    "becomes of the genre")

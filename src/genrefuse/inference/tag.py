@@ -17,6 +17,7 @@ from ..errors import AudioError, GenrefuseError
 from ..genres import Vocabulary
 from ..tagging import TAGGABLE, read_metadata, remove_stale_temporaries, write_genre
 from ..models.verdict import KEEP, SKIP_UNKNOWN, SKIP_UNSURE, WRITE
+from .albums import album_verdict, group
 from .predict import GenreModel
 
 # what happened to a file
@@ -51,17 +52,19 @@ def genre_text(ranked: list[tuple[str, float]], *, top: int = 1, separator: str 
 
 def tag_files(inputs: Iterable[str | Path], model: GenreModel, *, dry_run: bool = False, force: bool = False,
               top: int = 1, separator: str = "; ", follow_links: bool = False, styles: int = 0,
-              moods: bool = False) -> Iterator[TagOutcome]:
+              moods: bool = False, album: bool = True) -> Iterator[TagOutcome]:
     """Predict each file's genre and write it into the file's genre tag, one outcome per file, as the
     model's verdict decides (:meth:`~genrefuse.models.verdict.Verdict.tag_decision`: a file that has a genre
     tag keeps it unless ``force``; unknown and unsure answers are not written; thresholds are the model's,
     set when it was loaded); ``styles``: at most this many of the tagger's styles follow the genres in the
     tag; ``moods``: also write the tagger's moods (mood tag; nothing where it hears none) and the tempo (bpm
-    tag), whatever becomes of the genre. A link found in a named folder that leads outside the named folders is left alone unless
+    tag), whatever becomes of the genre; ``album``: the tracks of a coherent album (by their album tags) get
+    the album's genre (:mod:`.albums`), except those far from it, which keep their own and say so. A link found in a named folder that leads outside the named folders is left alone unless
     ``follow_links``; files named themselves are tagged wherever their links lead."""
     inputs = [Path(i) for i in inputs]
     roots = [os.path.realpath(i) for i in inputs if i.is_dir()]
     cleaned: set[Path] = set()
+    paths = []
     for path in iter_audio_files(inputs):
         if not follow_links and path not in inputs and path.is_symlink() and not _inside(path, roots):
             yield TagOutcome(str(path), SKIPPED, None, f"a link to {os.path.realpath(path)}, outside the named "
@@ -70,15 +73,31 @@ def tag_files(inputs: Iterable[str | Path], model: GenreModel, *, dry_run: bool 
         if not dry_run and path.parent not in cleaned:
             cleaned.add(path.parent)
             remove_stale_temporaries(path.parent)
-        try:
-            pred = model.predict(path)
-        except GenrefuseError as exc:
-            yield TagOutcome(str(path), FAILED, detail=str(exc))
-            continue
-        extra = {"mood": separator.join(n for n, _ in pred.moods) or None, "bpm": pred.bpm} if moods else {}
-        yield _tag_one(path, pred, threshold=model.min_confidence, dry_run=dry_run, force=force,
-                       value=genre_text(pred.top(max(1, top)), top=top, separator=separator, styles=pred.styles,
-                                        max_styles=styles), extra=extra)
+        paths.append(path)
+    groups = group(paths, {p: read_metadata(p) for p in paths}) if album else [[p] for p in paths]
+    for files in groups:
+        preds = {}
+        for path in files:
+            try:
+                preds[path] = model.predict(path)
+            except GenrefuseError as exc:
+                yield TagOutcome(str(path), FAILED, detail=str(exc))
+        done = [p for p in files if p in preds]
+        whole = album_verdict(model.rules, [preds[p] for p in done]) if len(done) >= 2 else None
+        for i, path in enumerate(done):
+            pred = preds[path]
+            extra = {"mood": separator.join(n for n, _ in pred.moods) or None, "bpm": pred.bpm} if moods else {}
+            if whole is not None and i in whole.members:
+                yield _tag_one(path, pred, threshold=model.min_confidence, dry_run=dry_run, force=force, extra=extra,
+                               value=genre_text([(whole.genre, whole.verdict.confidence)], top=1, separator=separator),
+                               verdict=whole.verdict,
+                               note=f"; the album's genre ({whole.agree} of {len(done)} tracks say {whole.genre})")
+                continue
+            note = f"; far from its album's genre ({whole.genre}): its own kept, worth a look" \
+                if whole is not None and i in whole.far else ""
+            yield _tag_one(path, pred, threshold=model.min_confidence, dry_run=dry_run, force=force, extra=extra,
+                           value=genre_text(pred.top(max(1, top)), top=top, separator=separator, styles=pred.styles,
+                                            max_styles=styles), note=note)
 
 
 def _inside(path: Path, roots: list[str]) -> bool:
@@ -87,13 +106,14 @@ def _inside(path: Path, roots: list[str]) -> bool:
 
 
 def _tag_one(path: Path, pred, *, threshold: float, dry_run: bool, force: bool, value: str,
-             extra: dict | None = None) -> TagOutcome:
+             extra: dict | None = None, verdict=None, note: str = "") -> TagOutcome:
+    v = verdict or pred.verdict                         # the album's, for a track of a coherent album
     try:
         kind = header(path).extension
         if kind not in TAGGABLE:
             return TagOutcome(str(path), SKIPPED, value, f"{kind} files are left untagged")
         old = "; ".join(read_metadata(path).genres) or None
-        decision = pred.verdict.tag_decision(existing=bool(old), force=force)
+        decision = v.tag_decision(existing=bool(old), force=force)
         extra = {k: v for k, v in (extra or {}).items() if v is not None}
         also = ""
         if extra:
@@ -102,21 +122,21 @@ def _tag_one(path: Path, pred, *, threshold: float, dry_run: bool, force: bool, 
                 write_genre(path, None, kind=kind, **extra)      # moods and tempo, whatever becomes of the genre
 
         def outcome(action: str, *, detail: str) -> TagOutcome:
-            return TagOutcome(str(path), action, value, detail + also, old=old)
+            return TagOutcome(str(path), action, value, detail + note + also, old=old)
 
         if decision == KEEP:
             return outcome(KEPT, detail="it already has a genre (--force replaces it)")
         if decision == SKIP_UNKNOWN:
-            return outcome(UNKNOWN, detail=f"unlike every genre the model knows (familiarity {pred.familiarity:.3f}); "
-                                           f"closest {pred.genre}")
+            return outcome(UNKNOWN, detail=f"unlike every genre the model knows (familiarity {v.familiarity:.3f}); "
+                                           f"closest {v.genre}")
         if decision == SKIP_UNSURE:
-            why = f"the tagger hears {pred.disputed_by}" if pred.disputed_by else \
-                f"confidence {pred.confidence:.3f} < {threshold:.3f}" if pred.confidence < threshold else \
-                f"the tagger hardly hears {pred.genre} ({pred.support or 0:.2f})"
+            why = f"the tagger hears {v.disputed_by}" if v.disputed_by else \
+                f"confidence {v.confidence:.3f} < {threshold:.3f}" if v.confidence < threshold else \
+                f"the tagger hardly hears {v.genre} ({v.support or 0:.2f})"
             return outcome(UNSURE, detail=why)
         if dry_run:
-            return outcome(WOULD_TAG, detail=f"confidence {pred.confidence:.2f}")
+            return outcome(WOULD_TAG, detail=f"confidence {v.confidence:.2f}")
         write_genre(path, value, kind=kind, **extra)
-        return outcome(TAGGED, detail=f"confidence {pred.confidence:.2f}")
+        return outcome(TAGGED, detail=f"confidence {v.confidence:.2f}")
     except AudioError as exc:
         return TagOutcome(str(path), FAILED, value, str(exc))
