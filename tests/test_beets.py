@@ -111,3 +111,30 @@ def test_moods_and_the_tempo_go_to_beets_fields(clips, tmp_path):
 
     heard = ", ".join(n for n, _ in load_model().predict(clips / "classical.flac").moods)
     assert beet(env, "ls", "-f", "$mood", "title:classical").stdout.strip() == (heard or "$mood")
+
+
+def test_an_album_gets_one_genre(tmp_path):
+    """Three jazz recordings imported as one beets album, one of which the model alone is unsure of: `beet
+    genrefuse` pools them, each item and the album get jazz."""
+    import shutil
+
+    from mutagen import File
+
+    folder = tmp_path / "night-set"
+    folder.mkdir()
+    for rel in ("jazz/uriopass_jazz.mp3", "jazz/uriopass_jazz2.mp3", "jazz/bensound-thejazzpiano.mp3"):
+        dst = folder / rel.split("/")[1]
+        shutil.copy(shared_path("real-dev", *rel.split("/")), dst)
+        f = File(dst, easy=True)
+        if f.tags is None:
+            f.add_tags()
+        f.pop("genre", None)
+        f["title"], f["album"], f["albumartist"] = dst.stem, "Night Set", "The Trio"
+        f.save()
+    env = _beets(tmp_path, "album", auto=False)
+    beet(env, "import", "-A", str(folder))
+    r = beet(env, "-v", "genrefuse")
+    got = dict(line.split("|", 1) for line in beet(env, "ls", "-f", "$title|$genres").stdout.splitlines())
+    assert got == {"uriopass_jazz": "jazz", "uriopass_jazz2": "jazz", "bensound-thejazzpiano": "jazz"}, got
+    assert "album genre jazz" in r.stderr + r.stdout
+    assert beet(env, "ls", "-a", "-f", "$genres").stdout.strip() == "jazz"

@@ -14,6 +14,9 @@ run only decodes to find them. Options, in the ``genrefuse:`` section of beets' 
     force: no             # replace genres an item already has
     styles: no            # also store the musicnn tagger's styles (electronic, house, punk, ...)
     unknown: skip         # "none of these": skip, closest (store the closest genre), or a value to store
+    album: yes            # the items of one beets album whose answers mostly agree get the album's genre,
+                          # pooled from their probabilities (the album's genre field too); one far from it
+                          # keeps its own
     moods: no             # also store the tagger's moods in ``mood`` ("happy, party") and the tempo in ``bpm``,
                           # whatever becomes of the genre
 """
@@ -32,7 +35,8 @@ class GenrefusePlugin(BeetsPlugin):
     def __init__(self) -> None:
         super().__init__()
         self.config.add({"auto": False, "model": "default", "count": 1, "separator": ", ", "min_confidence": None,
-                         "force": False, "styles": False, "unknown": "skip", "moods": False})
+                         "force": False, "styles": False, "unknown": "skip", "moods": False,
+                         "album": True})
         if self.config["auto"].get(bool):
             self.import_stages = [self.imported]
         self._model = None
@@ -47,14 +51,26 @@ class GenrefusePlugin(BeetsPlugin):
         def run(lib, opts, args) -> None:
             if opts.force is not None:
                 self.config["force"] = opts.force
-            for item in lib.items(args):
-                self.process(item, write=ui.should_write(), pretend=opts.pretend)
+            items = list(lib.items(args))
+            albums: dict[int, list] = {}
+            for item in items:
+                if self.config["album"].get(bool) and item.album_id is not None:
+                    albums.setdefault(item.album_id, []).append(item)
+                else:
+                    self.process(item, write=ui.should_write(), pretend=opts.pretend)
+            for album_id, members in albums.items():
+                self.process_album(lib, album_id, members, write=ui.should_write(), pretend=opts.pretend)
 
         cmd.func = run
         return [cmd]
 
     def imported(self, session, task) -> None:
-        for item in task.imported_items():
+        items = list(task.imported_items())
+        album = getattr(task, "album", None) if getattr(task, "is_album", False) else None
+        if self.config["album"].get(bool) and album is not None and len(items) > 1:
+            self.process_album(session.lib, album.id, items, write=ui.should_write())
+            return
+        for item in items:
             self.process(item, write=ui.should_write())
 
     # ------------------------------------------------------------------ the work
@@ -69,8 +85,10 @@ class GenrefusePlugin(BeetsPlugin):
                                      min_confidence=None if threshold is None else float(threshold))
         return self._model
 
-    def process(self, item, *, write: bool, pretend: bool = False) -> None:
-        """Predict one item and store its genre (and, when beets is set to write, its file's tag)."""
+    def process(self, item, *, write: bool, pretend: bool = False, prediction=None, album_genre: str | None = None
+                ) -> None:
+        """Predict one item (unless its ``prediction`` is given) and store its genre (and, when beets is set to
+        write, its file's tag); ``album_genre``: its coherent album's genre, stored instead of its own."""
         old, name = _genres(item), _name(item)
         moods = self.config["moods"].get(bool)
         keep = bool(old) and not self.config["force"].get(bool)      # the verdict's first rule
@@ -79,7 +97,7 @@ class GenrefusePlugin(BeetsPlugin):
             if not moods:
                 return                    # before any decoding
         try:
-            prediction = self.predict(os.fsdecode(item.path))
+            prediction = prediction or self.predict(os.fsdecode(item.path))
         except Exception as exc:          # genrefuse's one-line errors; the batch goes on
             self._log.warning("{}: {}", name, exc)
             return
@@ -95,7 +113,7 @@ class GenrefusePlugin(BeetsPlugin):
                     item.try_sync(write=write, move=False)
         if keep:
             return
-        values = self.values(prediction)
+        values = [album_genre] if album_genre is not None else self.values(prediction)
         if not values:
             if moods and not pretend:
                 item.try_sync(write=write, move=False)
@@ -112,6 +130,55 @@ class GenrefusePlugin(BeetsPlugin):
         else:                             # beets before the multi-valued field
             item.genre = self.config["separator"].as_str().join(values)
         item.try_sync(write=write, move=False)
+
+    def process_album(self, lib, album_id: int, items: list, *, write: bool, pretend: bool = False) -> None:
+        """One beets album: its items pooled into one genre (genrefuse's album verdict); a coherent album's items
+        and the album itself take it, an item far from it and the items of an incoherent album their own."""
+        from genrefuse.inference.albums import album_verdict
+
+        kept = [i for i in items if _genres(i) and not self.config["force"].get(bool)]
+        for item in kept:                 # a genre the collection has stays, undecoded (unless moods are asked)
+            self.process(item, write=write, pretend=pretend)
+        items = [i for i in items if i not in kept]
+        if len(items) < 2:
+            for item in items:
+                self.process(item, write=write, pretend=pretend)
+            return
+        predictions = {}
+        for item in items:
+            try:
+                predictions[item.id] = self.predict(os.fsdecode(item.path))
+            except Exception as exc:      # genrefuse's one-line errors; the rest go on
+                self._log.warning("{}: {}", _name(item), exc)
+        done = [i for i in items if i.id in predictions]
+        if len(done) < 2:
+            for item in done:
+                self.process(item, write=write, pretend=pretend, prediction=predictions[item.id])
+            return
+        whole = album_verdict(self.model.rules, [predictions[i.id] for i in done])
+        album = lib.get_album(album_id)
+        name = album.album if album is not None else f"album {album_id}"
+        if not whole.coherent:
+            self._log.info("{}: no one genre ({} of {} tracks say {}): each track by itself", name, whole.agree,
+                           len(done), whole.verdict.answer)
+        for k, item in enumerate(done):
+            if k in whole.members:
+                self.process(item, write=write, pretend=pretend, prediction=predictions[item.id],
+                             album_genre=whole.genre)
+            else:
+                if k in whole.far:
+                    self._log.info("{}: far from its album's genre ({}): keeps its own", _name(item), whole.genre)
+                self.process(item, write=write, pretend=pretend, prediction=predictions[item.id])
+        if whole.coherent and album is not None and not pretend:
+            multi = "genres" in album._fields          # beets' multi-valued field, where it has one
+            old = album.genres if multi else album.get("genre")
+            if not old or self.config["force"].get(bool):
+                if multi:
+                    album.genres = [whole.genre]
+                else:
+                    album.genre = whole.genre
+                album.store()
+                self._log.info("{}: album genre {} ({} of {} tracks)", name, whole.genre, whole.agree, len(done))
 
     def values(self, prediction) -> list[str]:
         """What to store for a prediction (genrefuse's verdict decides): its top genres, styles if asked; none
