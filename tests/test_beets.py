@@ -138,3 +138,27 @@ def test_an_album_gets_one_genre(tmp_path):
     assert got == {"uriopass_jazz": "jazz", "uriopass_jazz2": "jazz", "bensound-thejazzpiano": "jazz"}, got
     assert "album genre jazz" in r.stderr + r.stdout
     assert beet(env, "ls", "-a", "-f", "$genres").stdout.strip() == "jazz"
+
+
+def test_beet_genrefuse_similar_lists_the_items_that_sound_alike(tmp_path):
+    """`beet genrefuse-similar QUERY`: the library's items nearest the first match, by genrefuse's embeddings."""
+    import shutil
+
+    from mutagen import File
+
+    folder = tmp_path / "mix"
+    folder.mkdir()
+    for rel in ("dubstep/bensound-dubstep.mp3", "techno/essentia_techno_loop.mp3", "jazz/uriopass_jazz.mp3",
+                "classical/piast_solo-piano_classical.mp3", "jazz/bensound-thejazzpiano.mp3"):
+        dst = folder / rel.split("/")[1]
+        shutil.copy(shared_path("real-dev", *rel.split("/")), dst)
+        f = File(dst, easy=True)
+        if f.tags is None:
+            f.add_tags()
+        f["title"], f["artist"] = dst.stem, "Various"
+        f.save()
+    env = _beets(tmp_path, "similar", auto=False)
+    beet(env, "import", "-A", "-s", str(folder))
+    out = beet(env, "genrefuse-similar", "-n", "2", "title:bensound-dubstep").stdout.splitlines()
+    assert len(out) == 2 and out[0].endswith("Various - essentia_techno_loop"), out
+    assert float(out[0].split()[0]) >= float(out[1].split()[0])

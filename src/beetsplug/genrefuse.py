@@ -62,7 +62,20 @@ class GenrefusePlugin(BeetsPlugin):
                 self.process_album(lib, album_id, members, write=ui.should_write(), pretend=opts.pretend)
 
         cmd.func = run
-        return [cmd]
+
+        similar = ui.Subcommand("genrefuse-similar", help="the items that sound most like the first item of a query "
+                                                          "(genrefuse)")
+        similar.parser.add_option("-n", "--number", type="int", default=10, help="how many items (default 10)")
+
+        def run_similar(lib, opts, args) -> None:
+            seeds = list(lib.items(args))
+            if not seeds:
+                raise ui.UserError("no item matches that query")
+            for item, score in self.similar(lib, seeds[0], opts.number):
+                ui.print_(f"{score:.3f}  {item.artist} - {item.title}")
+
+        similar.func = run_similar
+        return [cmd, similar]
 
     def imported(self, session, task) -> None:
         items = list(task.imported_items())
@@ -180,6 +193,33 @@ class GenrefusePlugin(BeetsPlugin):
                 album.store()
                 self._log.info("{}: album genre {} ({} of {} tracks)", name, whole.genre, whole.agree, len(done))
 
+    def similar(self, lib, seed, n: int) -> list[tuple[object, float]]:
+        """The ``n`` items of the library that sound most like ``seed``, best first, with their cosine similarity
+        (genrefuse's audio embeddings, from the cache the genre predictions fill; an item never predicted is
+        analysed now, once). Items that cannot be read are logged and left out."""
+        import numpy as np
+
+        from genrefuse.preprocess.embedding import embedding
+
+        def vector(item):
+            try:
+                return embedding(self.inputs(os.fsdecode(item.path)))
+            except Exception as exc:      # genrefuse's one-line errors; the rest go on
+                self._log.warning("{}: {}", _name(item), exc)
+                return None
+
+        target = vector(seed)
+        if target is None:
+            raise ui.UserError(f"{_name(seed)}: no embedding (its model hears no musicnn tagger)")
+        scored = []
+        for item in lib.items():
+            if item.id == seed.id:
+                continue
+            v = vector(item)
+            if v is not None:
+                scored.append((item, float(np.dot(v, target))))
+        return sorted(scored, key=lambda pair: -pair[1])[:n]
+
     def values(self, prediction) -> list[str]:
         """What to store for a prediction (genrefuse's verdict decides): its top genres, styles if asked; none
         for a guess to leave alone; for "none of these" what ``unknown`` says."""
@@ -199,6 +239,12 @@ class GenrefusePlugin(BeetsPlugin):
 
     def predict(self, path: str):
         """genrefuse's prediction of a file, its model inputs cached by the file's audio."""
+        model = self.model
+        inputs = self.inputs(path)
+        return model.postprocess(model.forward(inputs), path=path, inputs=inputs)
+
+    def inputs(self, path: str):
+        """A file's model inputs, from the cache keyed by its audio (computed and cached the first time)."""
         from genrefuse.fingerprint import audio_hash
         from genrefuse.io import cache_dir
         from genrefuse.features.params import recipe_id
@@ -210,10 +256,10 @@ class GenrefusePlugin(BeetsPlugin):
         cache = ArrayCache(cache_dir("beets"))
         identity = audio_hash(path)       # the samples' SHA-256, whatever tags beets writes
         inputs = get_inputs(cache, identity, recipe)
-        if inputs is None or (model.rules.hears and inputs.mtt is None):     # rows kept before MTT was heard
+        if inputs is None or (cfg.uses_tags and inputs.mtt is None):     # rows kept before MTT was heard
             inputs = model.preprocess(path)
             put_inputs(cache, identity, recipe, inputs)     # table and taggram rows (Mel inputs are not kept)
-        return model.postprocess(model.forward(inputs), path=path, inputs=inputs)
+        return inputs
 
 
 def _name(item) -> str:
