@@ -86,7 +86,13 @@ def build_reference(shared: Path, out: Path = REFERENCE) -> Path:
     return out
 
 
-if __name__ == "__main__":
-    import sys
+def main(argv: list[str] | None = None) -> None:
+    import argparse
 
-    print(build_reference(Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data")))
+    ap = argparse.ArgumentParser(description="Rebuild mood_reference.json from the shared GTZAN taggrams.")
+    ap.add_argument("shared", nargs="?", type=Path, default=Path("../shared/data"), help="the shared data folder")
+    print(build_reference(ap.parse_args(argv).shared))
+
+
+if __name__ == "__main__":
+    main()

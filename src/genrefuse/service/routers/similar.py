@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ...library.playlists import playlist_text
@@ -45,13 +45,13 @@ async def radio_json(track_id: TrackId, state: State, n: Annotated[int, Query(ge
     return {"tracks": [state.library.describe(t) for t in tracks]}
 
 
-@router.get("/{track_id}/radio.m3u8", response_class=PlainTextResponse,
+@router.get("/{track_id}/radio.m3u8", response_class=Response,
             responses={200: {"content": {"audio/x-mpegurl": {}}, "description": "an extended M3U playlist whose "
                                                                                  "entries are the tracks' audio URLs"},
                        **errors(404, 410, 422)})
 async def radio_m3u(track_id: TrackId, state: State, n: Annotated[int, Query(ge=1, le=200)] = 20
-                    ) -> PlainTextResponse:
+                    ) -> Response:
     """The radio as an M3U playlist for a player, each entry the track's ``/api/tracks/{id}/audio``."""
     tracks = await run_in_threadpool(_radio, state, track_id, n)
     text = playlist_text(tracks, paths=[f"/api/tracks/{t.id}/audio" for t in tracks])
-    return PlainTextResponse(text, media_type="audio/x-mpegurl")
+    return Response(text, media_type="audio/x-mpegurl")
