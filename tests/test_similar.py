@@ -232,3 +232,28 @@ def test_a_track_nobody_played_is_recommended_for_how_it_sounds(library, capsys)
     by_sound = [r["track"]["id"] for r in heard if r["sounds_like"]]
     assert electronic <= set(by_sound) and ids["essentia_techno_loop.mp3"] not in deaf, (heard, deaf)
     assert all(r["sounds_like"]["name"] == "bensound-dubstep.mp3" for r in heard if r["sounds_like"])
+
+
+def test_the_service_s_index_takes_embeddings_made_elsewhere(library):
+    """A server's kept index sees tracks without embeddings as pending, and takes their embeddings once they
+    are made by another process (`genrefuse similar` beside it), without a restart."""
+    from genrefuse.library.db import Track
+    from genrefuse.library.library import Library
+    from genrefuse.library.similar import SimilarIndex, fill_embeddings
+
+    lib = Library.open(library, create=False)
+    with lib.Session() as s:
+        t = s.query(Track).filter_by(original_name="uriopass_jazz.mp3").one()
+        t.embedding = None
+        s.commit()
+        tid = t.id
+    index = SimilarIndex()
+    with lib.Session() as s:
+        index.refresh(s)
+    assert index.pending == {tid} and index.vector(tid) is None and len(index) == len(FILES) - 1
+    fill_embeddings(lib, [tid])                          # as another process would
+    index.RECHECK_SECONDS = 0.0
+    with lib.Session() as s:
+        index.refresh(s)
+    assert not index.pending and index.vector(tid) is not None and len(index) == len(FILES)
+    assert list(index.ids) == sorted(index.ids)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +56,12 @@ def _artist(track: Track) -> str | None:
 
 
 class SimilarIndex:
-    """Every embedded track's id, artist and embedding, in memory, in id order; topped up from the database."""
+    """Every embedded track's id, artist and embedding, in memory, in id order; topped up from the database.
+
+    Tracks seen without an embedding (``pending``) are looked at again, at most every :attr:`RECHECK_SECONDS`,
+    so that embeddings made elsewhere (`genrefuse similar` beside a running server) join the index."""
+
+    RECHECK_SECONDS = 30.0
 
     def __init__(self):
         self.ids = np.zeros(0, np.int64)
@@ -63,6 +69,8 @@ class SimilarIndex:
         self.artists: list[str | None] = []
         self.recordings: list[str | None] = []
         self._copies: dict[str, set[int]] = {}          # a recording's audio hash -> its tracks' ids
+        self.pending: set[int] = set()                   # tracks seen without an embedding of this recipe
+        self._checked = 0.0
         self._last = 0
         self._lock = threading.Lock()
 
@@ -87,12 +95,24 @@ class SimilarIndex:
         return pos[self.ids[pos] == ids]
 
     def refresh(self, session) -> "SimilarIndex":
-        """Add the tracks embedded since the last refresh (tracks given an embedding later: :meth:`update`)."""
+        """Add the tracks stored since the last refresh, and (every :attr:`RECHECK_SECONDS` at most) those
+        that were pending and have an embedding now."""
         with self._lock:
             rows = session.scalars(select(Track).where(Track.id > self._last).order_by(Track.id)).all()
             if rows:
                 self._last = int(rows[-1].id)
-            self._add([t for t in rows if stored(t) is not None])
+            self.pending |= {int(t.id) for t in rows if stored(t) is None}
+            found = [t for t in rows if stored(t) is not None]
+            if self.pending and time.monotonic() - self._checked >= self.RECHECK_SECONDS:
+                self._checked = time.monotonic()
+                ids = sorted(self.pending)
+                for s in range(0, len(ids), 500):
+                    chunk = session.scalars(select(Track).where(Track.id.in_(ids[s:s + 500]))).all()
+                    done = [t for t in chunk if stored(t) is not None]
+                    found += done
+                    still = {int(t.id) for t in chunk} - {int(t.id) for t in done}     # removed rows leave too
+                    self.pending -= set(ids[s:s + 500]) - still
+            self._add(found)
         return self
 
     def _add(self, tracks: list[Track]) -> None:
@@ -114,6 +134,7 @@ class SimilarIndex:
     def update(self, track: Track) -> None:
         """Add or replace one track (a new embedding, a new artist)."""
         self.remove(track.id)
+        self.pending.discard(int(track.id))
         if stored(track) is not None:
             with self._lock:
                 self._add([track])
@@ -121,6 +142,7 @@ class SimilarIndex:
 
     def remove(self, track_id: int) -> None:
         with self._lock:
+            self.pending.discard(int(track_id))
             keep = self.ids != track_id
             if keep.all():
                 return

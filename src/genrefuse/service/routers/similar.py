@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ...library.playlists import playlist_text
-from ...library.similar import missing, radio, similar_tracks
+from ...library.similar import radio, similar_tracks
 from ..deps import State
 from ..schemas import RadioOut, SimilarList, TrackId, errors
 
@@ -25,7 +25,7 @@ async def similar(track_id: TrackId, state: State, n: Annotated[int, Query(ge=1,
     def work():
         with state.analyses:
             seed, hits = similar_tracks(library, track_id=track_id, n=n, index=state.similar_index)
-        return seed, hits, len(missing(library))
+        return seed, hits, len(state.similar_index.pending)
 
     seed, hits, left = await run_in_threadpool(work)
     return {"seed": library.describe(seed), "unembedded": left,
