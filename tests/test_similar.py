@@ -11,7 +11,7 @@ import pytest
 
 from conftest import shared_path
 
-pytestmark = pytest.mark.xdist_group("library")
+pytestmark = pytest.mark.xdist_group("similar")      # its own worker: one library for all its tests
 
 # real recordings: three electronic, three solo-piano classical/jazz-like, two jazz band recordings
 FILES = ["dubstep/bensound-dubstep.mp3", "dubstep/essentia_dubstep.wav", "techno/essentia_techno_loop.mp3",
