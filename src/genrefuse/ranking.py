@@ -18,6 +18,16 @@ def top_k(scores: np.ndarray, k: int, *, exclude: np.ndarray) -> np.ndarray:
     return top[np.argsort(-s[top], kind="stable")]
 
 
+def positions_in(sorted_ids: np.ndarray, ids) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``ids``: its position in ``sorted_ids`` (ascending) and whether it is there (a binary search
+    each: no set over all ids)."""
+    ids = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, np.int64)
+    if not len(sorted_ids):
+        return np.zeros(len(ids), np.int64), np.zeros(len(ids), bool)
+    pos = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
+    return pos, sorted_ids[pos] == ids
+
+
 def evaluate(score_user: Callable[[int], np.ndarray], train: sp.csr_matrix, test: sp.csr_matrix, *,
              k: int = 10) -> dict:
     """Mean precision, recall and NDCG at ``k`` over users with held-out items; ``score_user(u)`` gives

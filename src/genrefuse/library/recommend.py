@@ -34,6 +34,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import collab
+from ..ranking import positions_in
 from ..errors import DataError, NotFoundError
 from .db import Feedback, Track, User, UserGenre
 from .similar import SimilarIndex
@@ -115,11 +116,7 @@ class TrackIndex:
 
     def lookup(self, ids) -> tuple[np.ndarray, np.ndarray]:
         """For each id: its position and whether it is indexed (a binary search each: no set over all ids)."""
-        ids = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, np.int64)
-        if not len(self.ids):
-            return np.zeros(len(ids), np.int64), np.zeros(len(ids), bool)
-        pos = np.minimum(np.searchsorted(self.ids, ids), len(self.ids) - 1)
-        return pos, self.ids[pos] == ids
+        return positions_in(self.ids, ids)
 
 
 def evidence(probabilities: dict[str, float], genre: str) -> dict[str, float]:
@@ -230,11 +227,11 @@ def _audio(session: Session, audio: SimilarIndex, index: TrackIndex, liked: list
     similarity to them, above the library's median, scaled to the best), and the liked track it is nearest;
     (None, None) when none of her likes has an embedding."""
     audio.refresh(session)
-    mine_ids = np.array([t for t in liked[-MAX_LIKES_HEARD:] if audio.vector(t) is not None], np.int64)
-    if not len(mine_ids) or not len(audio):
+    at = audio.positions(liked[-MAX_LIKES_HEARD:])               # those of her likes that have an embedding
+    if not len(at):
         return None, None
-    mine = [audio.vector(t) for t in mine_ids]
-    sims = audio.vectors @ np.stack(mine).T                     # (indexed tracks, liked)
+    mine_ids = audio.ids[at]
+    sims = audio.vectors @ audio.vectors[at].T                  # (indexed tracks, liked)
     best, which = sims.max(axis=1), sims.argmax(axis=1)
     floor, top = float(np.median(best)), float(best.max())
     scaled = np.clip((best - floor) / max(top - floor, 1e-9), 0.0, 1.0)

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from ..errors import AudioError, DataError, GenrefuseError, GoneError, NotFoundError
 from ..fingerprint import audio_hash
 from ..preprocess.embedding import DIM, RECIPE, embedding
+from ..ranking import positions_in, top_k
 from .db import Track
 from .features import load_features, save_features
 
@@ -86,13 +87,10 @@ class SimilarIndex:
         index._last = int(index.ids[-1]) if len(ids) else 0
         return index
 
-    def _positions(self, ids: Iterable[int]) -> np.ndarray:
-        """Positions of ``ids`` in the index (ids kept ascending: a binary search each)."""
-        ids = np.asarray(list(ids), np.int64)
-        if not len(ids) or not len(self.ids):
-            return np.zeros(0, np.int64)
-        pos = np.minimum(np.searchsorted(self.ids, ids), len(self.ids) - 1)
-        return pos[self.ids[pos] == ids]
+    def positions(self, ids: Iterable[int]) -> np.ndarray:
+        """Positions of those of ``ids`` that are indexed, in their order (ids kept ascending: a binary search each)."""
+        pos, found = positions_in(self.ids, list(ids))
+        return pos[found]
 
     def refresh(self, session) -> "SimilarIndex":
         """Add the tracks stored since the last refresh, and (every :attr:`RECHECK_SECONDS` at most) those
@@ -153,7 +151,7 @@ class SimilarIndex:
                 copies.discard(int(track_id))
 
     def vector(self, track_id: int) -> np.ndarray | None:
-        at = self._positions([track_id])
+        at = self.positions([track_id])
         return self.vectors[at[0]] if len(at) else None
 
     def scores(self, vector: np.ndarray) -> np.ndarray:
@@ -165,12 +163,7 @@ class SimilarIndex:
         """The ``n`` most similar tracks ``(id, similarity)``, best first, leaving out ``exclude`` and other
         copies of ``recording`` (the seed's audio)."""
         s = self.scores(vector)
-        s[self._positions([*exclude, *self._copies.get(recording or "", ())])] = -np.inf
-        k = min(n, int(np.isfinite(s).sum()))
-        if k <= 0:
-            return []
-        top = np.argpartition(-s, k - 1)[:k]
-        top = top[np.argsort(-s[top], kind="stable")]
+        top = top_k(s, n, exclude=self.positions([*exclude, *self._copies.get(recording or "", ())]))
         return [(int(self.ids[i]), float(s[i])) for i in top]
 
 
