@@ -74,7 +74,8 @@ def tag_files(inputs: Iterable[str | Path], model: GenreModel, *, dry_run: bool 
             cleaned.add(path.parent)
             remove_stale_temporaries(path.parent)
         paths.append(path)
-    groups = group(paths, {p: read_metadata(p) for p in paths}) if album else [[p] for p in paths]
+    metas = {p: read_metadata(p) for p in paths} if album else {}        # read once: grouping, then old genres
+    groups = group(paths, metas) if album else [[p] for p in paths]
     for files in groups:
         preds = {}
         for path in files:
@@ -90,14 +91,14 @@ def tag_files(inputs: Iterable[str | Path], model: GenreModel, *, dry_run: bool 
             if whole is not None and i in whole.members:
                 yield _tag_one(path, pred, threshold=model.min_confidence, dry_run=dry_run, force=force, extra=extra,
                                value=genre_text([(whole.genre, whole.verdict.confidence)], top=1, separator=separator),
-                               verdict=whole.verdict,
+                               verdict=whole.verdict, meta=metas.get(path),
                                note=f"; the album's genre ({whole.agree} of {len(done)} tracks say {whole.genre})")
                 continue
             note = f"; far from its album's genre ({whole.genre}): its own kept, worth a look" \
                 if whole is not None and i in whole.far else ""
             yield _tag_one(path, pred, threshold=model.min_confidence, dry_run=dry_run, force=force, extra=extra,
                            value=genre_text(pred.top(max(1, top)), top=top, separator=separator, styles=pred.styles,
-                                            max_styles=styles), note=note)
+                                            max_styles=styles), note=note, meta=metas.get(path))
 
 
 def _inside(path: Path, roots: list[str]) -> bool:
@@ -106,13 +107,13 @@ def _inside(path: Path, roots: list[str]) -> bool:
 
 
 def _tag_one(path: Path, pred, *, threshold: float, dry_run: bool, force: bool, value: str,
-             extra: dict | None = None, verdict=None, note: str = "") -> TagOutcome:
+             extra: dict | None = None, verdict=None, note: str = "", meta=None) -> TagOutcome:
     v = verdict or pred.verdict                         # the album's, for a track of a coherent album
     try:
         kind = header(path).extension
         if kind not in TAGGABLE:
             return TagOutcome(str(path), SKIPPED, value, f"{kind} files are left untagged")
-        old = "; ".join(read_metadata(path).genres) or None
+        old = "; ".join((meta or read_metadata(path)).genres) or None
         decision = v.tag_decision(existing=bool(old), force=force)
         extra = {k: v for k, v in (extra or {}).items() if v is not None}
         also = ""

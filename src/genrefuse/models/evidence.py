@@ -101,7 +101,8 @@ def from_styles(styles: Iterable[tuple[str, float]] | None) -> dict[str, float]:
 def rival(genre: str, ev: Mapping[str, float], genres: Iterable[str], *, threshold: float = DISPUTE) -> str | None:
     """The genre (of ``genres``) whose evidence contradicts ``genre`` (at least ``threshold`` and more than
     ``genre``'s own), or None."""
-    others = [(v, g) for g, v in ev.items() if g in set(genres) and g in EVIDENCE and g != genre]
+    genres = set(genres)
+    others = [(v, g) for g, v in ev.items() if g in genres and g in EVIDENCE and g != genre]
     if not others:
         return None
     best, name = max(others)
