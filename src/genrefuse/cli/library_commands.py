@@ -56,7 +56,8 @@ def cmd_ingest(a: argparse.Namespace) -> int:
             print(f"{line.path}\t{line.track['genre']}\t{sureness(line.track, threshold)}\t{_ingest_status(line)}", flush=True)
 
     r = ingest_many(a.inputs, library_dir=a.library, model_dir=a.model, db_url=a.db, jobs=a.jobs,
-                    write_tags=a.write_tags, mode=a.mode, each=each)
+                    write_tags=a.write_tags, mode=a.mode, albums=not a.no_album, each=each)
+    _report_albums(r.albums)
     if r.library_removed:
         print(f"no file could be read, so no library was created at {a.library}", file=sys.stderr)
     where = {"copy": "copied into", "move": "moved into", "link": "linked into", "in-place": "indexed where they are for"}
@@ -82,6 +83,24 @@ def cmd_ingest(a: argparse.Namespace) -> int:
     if r.interrupted:
         return _interrupted(r.not_done, "ingest")
     return 1 if r.failures else 0
+
+
+def _report_albums(filed) -> None:
+    """The albums a batch filed by their genre, and the tracks far from theirs (on stderr)."""
+    if filed is None:
+        return
+    for line in filed.albums:
+        print(f"album {line}", file=sys.stderr)
+    if filed.refiled:
+        print(f"{counted(filed.refiled, 'tracks')} refiled under their album's genre (or back under their own)",
+              file=sys.stderr)
+    if filed.far:
+        print(f"{counted(len(filed.far), 'tracks')} far from their album's genre kept their own, flagged for a person:",
+              file=sys.stderr)
+        for line in filed.far:
+            print(f"  {line}", file=sys.stderr)
+    for line in filed.failures:
+        print(f"album filing: {line}", file=sys.stderr)
 
 
 def _interrupted(not_done: list[str], verb: str) -> int:
@@ -188,6 +207,7 @@ def _scan(lib, a: argparse.Namespace) -> int:
           f"{' and forgotten' if a.forget and r.gone else ''}; {counted(added, 'new tracks')} added"
           + ("" if a.forget or not r.gone else "; `--forget` removes the rows of the gone ones"), file=sys.stderr)
     if r.added is not None:
+        _report_albums(r.added.albums)
         _report_failures(r.added.failures, "files")
         if r.added.interrupted:
             return _interrupted(r.added.not_done, "library scan")
@@ -355,6 +375,10 @@ def add_parsers(sub) -> None:
     s.add_argument("--write-tags", action="store_true", help=tags_help + "; with --in-place the user's own files")
     s.add_argument("--jobs", type=int, help=JOBS_HELP)
     s.add_argument("--json", action="store_true", help="one JSON object per file on stdout, as each finishes")
+    s.add_argument("--no-album", action="store_true", help="file each track by itself: by default, after the batch, "
+                   "the tracks of an album (the same album and album artist tags) whose genres mostly agree are "
+                   "filed under the album's genre, pooled from their probabilities, except tracks far from it "
+                   "(listed for a person)")
     how = s.add_mutually_exclusive_group()
     how.add_argument("--copy", dest="mode", action="store_const", const="copy",
                      help="copy each file into the library (the default; your files stay as they are)")

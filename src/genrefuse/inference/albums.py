@@ -25,12 +25,20 @@ FAR = 0.1            # a track whose probability of the album's genre is under t
 
 
 def album_key(meta: FileMetadata) -> str | None:
-    """The album a file belongs to: ``album artist (or artist) / album`` from its tags, case-folded and with
+    """The album a file belongs to: ``album artist (or artist), album`` from its tags, case-folded and with
     spaces collapsed; None for a file whose tags name no album."""
     if not meta.album:
         return None
     fold = lambda s: " ".join((s or "").casefold().split())  # noqa: E731
-    return f"{fold(meta.album_artist or meta.artist)}\x00{fold(meta.album)}"
+    return f"{fold(meta.album_artist or meta.artist)}\x1f{fold(meta.album)}"[:512]
+
+
+def album_name(meta: FileMetadata) -> str | None:
+    """How people name a file's album: ``album artist (or artist) - album``; None for a single."""
+    if not meta.album:
+        return None
+    who = meta.album_artist or meta.artist
+    return f"{who} - {meta.album}" if who else meta.album
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,7 @@ class AlbumVerdict:
 
     verdict: Verdict
     probabilities: dict[str, float]
+    heard: dict[str, float]
     coherent: bool
     agree: int
     members: tuple[int, ...]
@@ -50,29 +59,29 @@ class AlbumVerdict:
         return self.verdict.genre
 
 
-def _pool(rules, predictions: Sequence) -> tuple[Verdict, dict[str, float]]:
+def _pool(rules, predictions: Sequence) -> tuple[Verdict, dict[str, float], dict[str, float]]:
     genres = list(predictions[0].probabilities)
     pooled = {g: float(np.mean([p.probabilities.get(g, 0.0) for p in predictions])) for g in genres}
     fams = [p.familiarity for p in predictions if p.familiarity is not None]
     heard_keys = {k for p in predictions for k in p.evidence}
     heard = {k: float(np.mean([p.evidence.get(k, 0.0) for p in predictions])) for k in heard_keys}
-    return rules.of(pooled, float(np.median(fams)) if fams else None, heard=heard), pooled
+    return rules.of(pooled, float(np.median(fams)) if fams else None, heard=heard), pooled, heard
 
 
 def album_verdict(rules, predictions: Sequence) -> AlbumVerdict:
     """The album verdict of the tracks' :class:`~genrefuse.inference.predict.Prediction` objects, by ``rules``:
     pooled once, then again without the tracks far from that answer (so that one stray track does not drag
     the album's confidence down)."""
-    v, pooled = _pool(rules, predictions)
+    v, pooled, heard = _pool(rules, predictions)
     far = tuple(i for i, p in enumerate(predictions)
                 if p.answer != v.answer and p.probabilities.get(v.genre, 0.0) < FAR and v.known_by != "tagger")
     near = [p for i, p in enumerate(predictions) if i not in far]
     if far and near:
-        v, pooled = _pool(rules, near)
+        v, pooled, heard = _pool(rules, near)
     agree = sum(p.answer == v.answer for p in predictions)
     coherent = v.sure and agree >= COHERENT * len(predictions)
     members = tuple(i for i in range(len(predictions)) if coherent and i not in far)
-    return AlbumVerdict(v, pooled, coherent, agree, members, far)
+    return AlbumVerdict(v, pooled, heard, coherent, agree, members, far)
 
 
 def group(paths: Iterable[Path], metas: dict[Path, FileMetadata]) -> list[list[Path]]:

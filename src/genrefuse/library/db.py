@@ -60,6 +60,11 @@ class Track(Base):
     # also format 6: the tagger's mood-like tags ([[name, score], ...], 0.2 or more) and the tempo (bpm)
     moods: Mapped[list | None] = mapped_column(JSON, nullable=True)
     bpm: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # added in format 7: the album the file's tags name (inference.albums.album_key; None: a single) and, once
+    # its tracks are pooled (library.albums), the album's answer: {"name", "genre", "confidence",
+    # "familiarity", "evidence", "far"}; a track filed by its album is judged by the album's answer
+    album_key: Mapped[str | None] = mapped_column(String(512), nullable=True, index=True)
+    album: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     @property
     def in_place(self) -> bool:
@@ -90,7 +95,8 @@ class Track(Base):
                 "moods": [{"name": n, "score": v} for n, v in self.moods or []], "bpm": self.bpm,
                 "duration": round(self.duration, 3), "probabilities": self.probabilities, "model_id": self.model_id,
                 "content_hash": self.content_hash, "added_at": self.added_at.isoformat() + "Z", "artist": self.artist,
-                "title": self.title, "confirmed": bool(self.confirmed), "added_by": self.added_by,
+                "title": self.title, "album": (self.album or {}).get("name"),
+                "album_genre": (self.album or {}).get("genre"), "confirmed": bool(self.confirmed), "added_by": self.added_by,
                 "in_place": self.in_place}
 
 
@@ -180,7 +186,8 @@ ADDED_COLUMNS = {
     "tracks": {"artist": "VARCHAR(256)", "title": "VARCHAR(256)", "confirmed": "BOOLEAN NOT NULL DEFAULT FALSE",
                "added_by": "INTEGER REFERENCES users(id) ON DELETE SET NULL", "familiarity": "FLOAT",
                "file_genres": "JSON", "suggestion": "JSON", "styles": "JSON", "audio_hash": "VARCHAR(64)",
-               "evidence": "JSON", "embedding": "JSON", "moods": "JSON", "bpm": "FLOAT"},
+               "evidence": "JSON", "embedding": "JSON", "moods": "JSON", "bpm": "FLOAT",
+               "album_key": "VARCHAR(512)", "album": "JSON"},
     "users": {"is_admin": "BOOLEAN NOT NULL DEFAULT FALSE"},
 }
 
@@ -204,6 +211,8 @@ def upgrade_schema(engine: Engine) -> None:
         conn.execute(text("CREATE INDEX IF NOT EXISTS ix_tracks_added_by ON tracks (added_by)"))
         # rows of an older library without an audio hash are matched by length first (Library.find_recording)
         conn.execute(text("CREATE INDEX IF NOT EXISTS ix_tracks_duration ON tracks (duration)"))
+        # an album's tracks are pooled together after each batch (library.albums)
+        conn.execute(text("CREATE INDEX IF NOT EXISTS ix_tracks_album_key ON tracks (album_key)"))
 
 
 # NUL and the other C0 controls: PostgreSQL refuses NUL in text, and none belongs in a name or a tag

@@ -8,9 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import select
+
 from ..audio import AUDIO_EXTENSIONS, iter_audio_files
 from ..errors import DataError
 from ..parallel import map_items
+from .albums import AlbumsFiled, file_albums
+from .db import Track
 from .library import Library, is_library_folder, library_model_dir
 from .modes import MODES
 from .playlists import update_playlists
@@ -65,18 +69,21 @@ class IngestReport:
     not_done: list[str] = field(default_factory=list)     # after Ctrl-C: the files no worker finished
     interrupted: bool = False
     library_removed: bool = False       # the batch would have created the library, but no file could be read
+    albums: AlbumsFiled | None = None   # the albums the batch touched, pooled and filed (library.albums)
 
 
 def ingest_many(inputs: list[str | Path], *, library_dir: str | Path, model_dir: str | Path | None = None,
                 db_url: str | None = None, jobs: int | None = None, progress: bool = True,
-                write_tags: bool = False, mode: str = "copy",
+                write_tags: bool = False, mode: str = "copy", albums: bool = True,
                 each: Callable[[Ingested], None] | None = None) -> IngestReport:
     """Batch import of files and folders; bad files are reported and skipped. ``each`` is called as every
     file finishes. Re-running skips what is already stored (by content hash), so an interrupted import
     simply resumes. Ctrl-C stops it within seconds: the report then says ``interrupted`` and lists the
     files not done. Inputs with no audio file at all are a :class:`DataError`, raised before anything is
     created; a batch in which no file could be read removes the library it would have created.
-    ``mode``: see :meth:`Library.ingest`; folders ingested ``in-place`` are what ``library scan`` rescans."""
+    ``mode``: see :meth:`Library.ingest`; folders ingested ``in-place`` are what ``library scan`` rescans.
+    ``albums``: afterwards, the albums the batch touched are pooled and their tracks filed by the album's
+    genre where it is coherent (:func:`~genrefuse.library.albums.file_albums`)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     paths = list(iter_audio_files(inputs, skip=functools.partial(is_library_folder, library_dir)))
@@ -117,11 +124,23 @@ def ingest_many(inputs: list[str | Path], *, library_dir: str | Path, model_dir:
     if report.tracks:       # also repairs the playlists of a batch interrupted between a commit and its playlist
         with lib.Session() as s:
             update_playlists(lib.dir, s, {t["genre"] for _, t, _ in report.tracks})
+        if albums and not report.interrupted:
+            report.albums = file_albums(lib, albums_of(lib, [t["id"] for _, t, _ in report.tracks]))
     elif new_library and not report.interrupted and db_url is None:
         lib.engine.dispose()
         _forget_worker_libraries()
         report.library_removed = _remove_new_library(lib.dir)     # nothing could be read: no empty library left
     return report
+
+
+def albums_of(lib: Library, ids: list[int]) -> set[str]:
+    """The album keys of the tracks ``ids`` (singles have none)."""
+    keys: set[str] = set()
+    with lib.Session() as s:
+        for start in range(0, len(ids), 500):
+            keys |= set(s.scalars(select(Track.album_key).where(Track.id.in_(ids[start:start + 500]),
+                                                                Track.album_key.is_not(None))))
+    return keys
 
 
 def _remove_new_library(folder: Path) -> bool:

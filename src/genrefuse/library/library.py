@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from types import EllipsisType
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -24,6 +25,7 @@ from ..audio import duration, header
 from ..errors import AudioError, DataError, ForbiddenError, GoneError, NotFoundError
 from ..fingerprint import audio_hash
 from ..genres import Vocabulary, split_genre_tag
+from ..inference.albums import album_key, album_name
 from ..inference.handle import ModelHandle
 from ..inference.predict import GenreModel
 from ..io import file_hash
@@ -274,7 +276,8 @@ class Library:
                      evidence=dict(pred.evidence) or None, embedding=record_of(inputs),
                      moods=[[n, round(v, 4)] for n, v in pred.moods] or None, bpm=pred.bpm,
                      file_genres=[storable(g, 64) for g in split_genre_tag(meta.genres)][:16] or None,
-                     audio_hash=identity)
+                     audio_hash=identity, album_key=album_key(meta),
+                     album={"name": storable(album_name(meta), 512)} if meta.album else None)
 
     def _moved_away(self, path: Path, existing: Track, how: Mode) -> None:
         """``--move`` of a file whose exact bytes the library already holds: the user's copy goes too (a
@@ -357,21 +360,34 @@ class Library:
         if not new and self.vocabulary.get(genre) is None:
             self.refresh_genres()                # another writer may have added it
         genre = self.add_genre(genre) if new else self.vocabulary.resolve(genre)
+        return self.refile(current, genre, confirm=True)
+
+    def refile(self, current: Track, genre: str, *, confirm: bool = False,
+               album: dict | None | EllipsisType = ...) -> Track:
+        """File a track under ``genre`` (a genre of the library's): its file moves to the genre's folder and
+        its genre tag is rewritten when it carries one, the playlists follow. ``confirm``: a person said so
+        (:meth:`relabel`); ``album``: the track's new album record (:mod:`.albums`; ``...`` keeps it).
+        Unconfirmed refiling leaves a confirmed track alone."""
         with track_lock(self.dir, current.content_hash):
             with self.Session() as s:
-                track = s.get(Track, track_id)           # read again under the lock: another writer may have moved it
+                track = s.get(Track, current.id)         # read again under the lock: another writer may have moved it
                 if track is None:
-                    raise NotFoundError(f"no track {track_id}")
+                    raise NotFoundError(f"no track {current.id}")
+                if track.confirmed and not confirm:
+                    return track
                 old_genre, old_rel, looked = track.genre, track.stored_path, self.needs_look(track)
                 new_rel = old_rel if track.in_place else store.in_genre(old_rel, genre)
                 moved = new_rel != old_rel
                 if moved and not (self.dir / old_rel).is_file():
-                    raise GoneError(f"track {track_id}: its file {old_rel} is missing from the library, so it "
+                    raise GoneError(f"track {track.id}: its file {old_rel} is missing from the library, so it "
                                     f"cannot be refiled (see `genrefuse library check --library {self.dir}`; "
                                     "`library remove` drops the row)")
                 if moved:
                     store.relink(self.dir, old_rel, new_rel)
-                track.genre, track.stored_path, track.confirmed = genre, new_rel, True
+                track.genre, track.stored_path = genre, new_rel
+                track.confirmed = track.confirmed or confirm
+                if album is not ...:
+                    track.album = album
                 try:
                     s.commit()
                 except BaseException:
@@ -383,9 +399,11 @@ class Library:
                     (self.dir / old_rel).unlink(missing_ok=True)
                 if old_genre != genre and (not track.in_place or self.write_tags):    # a user's file only when asked
                     self._retag(self.dir / new_rel, genre)
-                update_playlists(self.dir, s, {old_genre, genre})
-                update_labels(self.dir, s)
-                if looked:                              # confirmed now: it leaves the unsure list
+                if old_genre != genre or confirm:
+                    update_playlists(self.dir, s, {old_genre, genre})
+                if confirm:
+                    update_labels(self.dir, s)
+                if looked != self.needs_look(track):      # confirmed or filed by a sure album: off the unsure list
                     self.flag_unsure(s)
                 return track
 
@@ -429,13 +447,24 @@ class Library:
             pass
 
     def verdict(self, track: Track) -> Verdict:
-        """The library's model's verdict on a stored track (its rules, the track's stored answer)."""
+        """The library's model's verdict on a stored track (its rules, the track's stored answer); a track
+        filed by its album's genre is judged by the album's pooled answer."""
+        album = track.album or {}
+        if not track.confirmed and album.get("genre") == track.genre and album.get("confidence") is not None:
+            return self.handle.judge(track.genre, album["confidence"], album.get("familiarity"),
+                                     heard=album.get("evidence") or {})
         return self.handle.judge(track.genre, track.confidence, track.familiarity, confirmed=track.confirmed,
                                  heard=track.heard)
 
+    def own_verdict(self, track: Track) -> Verdict:
+        """The model's answer on the track alone (its probabilities, familiarity and evidence), whatever it
+        is filed under."""
+        return self.handle.rules.of(track.probabilities, track.familiarity, heard=track.heard)
+
     def needs_look(self, track: Track) -> bool:
-        """Unconfirmed and either unsure (below the model's threshold) or unknown (unfamiliar)."""
-        return self.verdict(track).needs_look
+        """Unconfirmed and either unsure (below the model's threshold), unknown (unfamiliar), or far from
+        its album's genre."""
+        return self.verdict(track).needs_look or (not track.confirmed and bool((track.album or {}).get("far")))
 
     def flag_unsure(self, session) -> None:
         """Keep ``playlists/_unsure.m3u8`` (the tracks that need a person) current."""

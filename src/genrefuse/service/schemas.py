@@ -67,6 +67,10 @@ class TrackOut(BaseModel):
                                "tagger's own word, not measured by genrefuse")
     bpm: float | None = Field(None, description="the tempo in beats per minute (the table's estimate); null for a "
                                                 "track stored before it was kept")
+    album: str | None = Field(None, description="the album its file's tags name ('album artist - album'); null for a "
+                                                "single")
+    album_genre: str | None = Field(None, description="the album's genre when the track is filed by it (its album "
+                                                      "is coherent: pooled, sure, and most tracks agree)")
     in_place: bool = Field(description="indexed where it is (`ingest --in-place`): the file is the user's, not a copy")
 
 

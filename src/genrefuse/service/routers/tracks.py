@@ -11,6 +11,7 @@ from sqlalchemy import String, cast, func, or_, select
 from ...errors import AudioError
 from ...library import store
 from ...pretrained.styles import MOODS
+from ...library.albums import file_albums
 from ...library.db import Track, storable
 from ..deps import Lib, Listener, State
 from ..schemas import MAX_ID, Correction, TrackId, TrackList, TrackOut, TrackUploaded, errors
@@ -45,8 +46,13 @@ def upload(file: Annotated[UploadFile, File(description="an audio file: wav, au,
             raise HTTPException(415, str(exc)) from None
     finally:
         tmp.unlink(missing_ok=True)
+    track = result.track
+    if result.created and track.album_key:       # its album pooled again, with it (library.albums)
+        file_albums(library, [track.album_key])
+        with library.Session() as s:
+            track = s.get(Track, track.id) or track
     response.status_code = 201 if result.created else 200
-    return {**library.describe(result.track), "created": result.created}
+    return {**library.describe(track), "created": result.created}
 
 
 SORTS = {"newest": (Track.added_at.desc(), Track.id.desc()), "oldest": (Track.added_at, Track.id),

@@ -1,0 +1,114 @@
+"""A library files an album's tracks under the album's genre: pooled after each batch (ingest, upload), the
+tracks of a coherent album filed (and judged) by its answer, a track far from it kept under its own and
+flagged for a person, a person's correction never moved, a track the album no longer carries filed back."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from conftest import shared_path
+
+pytestmark = pytest.mark.xdist_group("similar")      # beside the other real-recording libraries
+
+JAZZ = ["jazz/uriopass_jazz.mp3", "jazz/uriopass_jazz2.mp3", "jazz/bensound-thejazzpiano.mp3"]
+FAR = "dubstep/bensound-dubstep.mp3"
+
+
+def _album(folder, files, *, album="Night Set", artist="The Trio"):
+    import mutagen
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for rel in files:
+        dst = folder / rel.split("/")[1]
+        shutil.copy(shared_path("real-dev", *rel.split("/")), dst)
+        f = mutagen.File(dst, easy=True)
+        if f.tags is None:
+            f.add_tags()
+        f.pop("genre", None)
+        f["album"], f["albumartist"] = album, artist
+        f.save()
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory):
+    from genrefuse.cli import main
+
+    root = tmp_path_factory.mktemp("albums")
+    _album(root / "music", [*JAZZ, FAR])
+    lib = root / "lib"
+    assert main(["ingest", str(root / "music"), "--library", str(lib), "--jobs", "1"]) == 0
+    return lib
+
+
+def _tracks(lib):
+    from genrefuse.library.db import Track
+    from genrefuse.library.library import Library
+
+    library = Library.open(lib, create=False)
+    with library.Session() as s:
+        return library, {t.original_name: t for t in s.query(Track)}
+
+
+def test_an_album_s_tracks_are_judged_by_it_and_a_far_one_is_flagged(ingested, capsys):
+    from genrefuse.cli import main
+
+    library, t = _tracks(ingested)
+    jazz2, dub = t["uriopass_jazz2.mp3"], t[FAR.split("/")[1]]
+    assert library.own_verdict(jazz2).genre == "jazz" and library.own_verdict(jazz2).unsure   # alone: unsure
+    assert jazz2.album["genre"] == "jazz" and jazz2.album["name"] == "The Trio - Night Set"
+    assert library.verdict(jazz2).sure and not library.needs_look(jazz2)           # by its album: sure
+    assert dub.genre == "electronic" and dub.album == {"name": "The Trio - Night Set", "far": "jazz"}
+    assert library.needs_look(dub)                                                  # far: for a person
+    assert (ingested / "electronic" / dub.stored_path.split("/", 1)[1]).is_file()
+    capsys.readouterr()
+    assert main(["library", "list", "--unsure", "--library", str(ingested)]) == 0
+    listed = {line.split("\t")[0] for line in capsys.readouterr().out.splitlines()}
+    assert str(dub.id) in listed and str(jazz2.id) not in listed
+    r = library.describe(jazz2)
+    assert r["album"] == "The Trio - Night Set" and r["album_genre"] == "jazz" and not r["unsure"]
+
+
+def test_album_filing_moves_files_and_moves_them_back(tmp_path):
+    """Rows rewritten to make the album's answer rock while one track alone says blues: that track's file
+    moves to rock; a confirmed track never moves; when the album stops agreeing the track goes back."""
+    from genrefuse.cli import main
+    from genrefuse.library.albums import file_albums
+    from genrefuse.library.db import Track
+
+    _album(tmp_path / "music", JAZZ, album="Mixed", artist="Someone")
+    lib = tmp_path / "lib"
+    assert main(["ingest", str(tmp_path / "music"), "--library", str(lib), "--jobs", "1", "--no-album"]) == 0
+    library, t = _tracks(lib)
+    assert all(x.album == {"name": "Someone - Mixed"} for x in t.values())          # --no-album: not pooled
+    a, b, c = (t[r.split("/")[1]].id for r in JAZZ)
+    heard = {"rock": 0.6, "blues": 0.3}
+
+    def rows(**probs):
+        with library.Session() as s:
+            for tid, p in probs.items():
+                row = s.get(Track, {"a": a, "b": b, "c": c}[tid])
+                row.probabilities = {**{g: 0.0 for g in row.probabilities}, **p}
+                row.familiarity, row.evidence = 0.9, heard
+            s.commit()
+
+    rows(a={"rock": 0.95, "blues": 0.05}, b={"rock": 0.9, "blues": 0.1}, c={"blues": 0.55, "rock": 0.45})
+    with library.Session() as s:                          # each filed under its own, as at ingest
+        for tid, g in ((a, "rock"), (b, "rock"), (c, "blues")):
+            library.refile(s.get(Track, tid), g)
+    done = file_albums(library, ["someone\x1fmixed"])
+    assert done.albums == ["Someone - Mixed: rock (2 of 3 tracks say so)"] and done.refiled == 1
+    library, t = _tracks(lib)
+    moved = next(x for x in t.values() if x.id == c)
+    assert moved.genre == "rock" and moved.stored_path.startswith("rock/") and (lib / moved.stored_path).is_file()
+    assert not list((lib / "blues").glob("*")) and moved.album["genre"] == "rock" and library.verdict(moved).sure
+    assert moved.stored_path.rsplit("/", 1)[1] in (lib / "playlists" / "rock.m3u8").read_text()
+
+    library.relabel(a, "rock")                             # a person's word: rock, and it stays put
+    rows(b={"country": 0.9, "rock": 0.1}, c={"blues": 0.55, "rock": 0.45})     # the album no longer agrees
+    done = file_albums(library, ["someone\x1fmixed"])
+    library, t = _tracks(lib)
+    back = next(x for x in t.values() if x.id == c)
+    assert back.genre == "blues" and back.stored_path.startswith("blues/") and (lib / back.stored_path).is_file()
+    assert "genre" not in back.album and not (lib / moved.stored_path).exists()
+    assert next(x for x in t.values() if x.id == a).stored_path.startswith("rock/")
