@@ -4,7 +4,10 @@
 Each track keeps its embedding with its row (``Track.embedding``: the recipe and the unit vector), stored at
 ingest; a track stored before, or under another recipe, gets one on demand (:func:`fill_embeddings`: from
 the library's cached features where they hold both taggers, else by analysing its file once). Nearest
-tracks come from a :class:`SimilarIndex` kept in memory: one matrix-vector product and a partial sort, exact.
+tracks come from a :class:`SimilarIndex` kept in memory: one matrix-vector product and a partial sort, exact;
+a service's index, once its library holds :data:`~genrefuse.library.approximate.APPROXIMATE_FROM` tracks, also
+builds an approximate graph in the background (:mod:`genrefuse.library.approximate`) and then takes its
+candidates from it, ranked by their exact cosine.
 
 The radio starts from the seed and each next track is the unplayed one most similar to both the seed and
 the track before it (the mean of the two similarities: it moves on without drifting away), never by the
@@ -26,6 +29,7 @@ from ..errors import AudioError, DataError, GenrefuseError, GoneError, NotFoundE
 from ..fingerprint import audio_hash
 from ..preprocess.embedding import DIM, RECIPE, embedding
 from ..ranking import positions_in, top_k
+from . import approximate as ann
 from .db import Track
 from .features import load_features, save_features
 
@@ -60,11 +64,20 @@ class SimilarIndex:
     """Every embedded track's id, artist and embedding, in memory, in id order; topped up from the database.
 
     Tracks seen without an embedding (``pending``) are looked at again, at most every :attr:`RECHECK_SECONDS`,
-    so that embeddings made elsewhere (`genrefuse similar` beside a running server) join the index."""
+    so that embeddings made elsewhere (`genrefuse similar` beside a running server) join the index.
+
+    With ``approximate=True`` (the service's index), an index of at least :attr:`approximate_from` tracks builds an
+    approximate graph in a background thread (when voyager is installed); until it is built, and wherever it
+    cannot give enough candidates, :meth:`nearest` scans exactly."""
 
     RECHECK_SECONDS = 30.0
 
-    def __init__(self):
+    def __init__(self, *, approximate: bool = False, approximate_from: int = ann.APPROXIMATE_FROM):
+        self.approximate = approximate and ann.available()
+        self.approximate_from = approximate_from
+        self.graph: ann.Approximate | None = None      # built once the library is large enough
+        self._changes: set[int] | None = None           # ids added or removed while the graph was being built
+        self._builder: threading.Thread | None = None
         self.ids = np.zeros(0, np.int64)
         self.vectors = np.zeros((0, DIM), np.float32)
         self.artists: list[str | None] = []
@@ -79,9 +92,9 @@ class SimilarIndex:
         return len(self.ids)
 
     @classmethod
-    def of(cls, ids: np.ndarray, vectors: np.ndarray) -> "SimilarIndex":
+    def of(cls, ids: np.ndarray, vectors: np.ndarray, **options) -> "SimilarIndex":
         """An index of ``ids`` (ascending) and their unit ``vectors`` ``(n, 100)``, without a database (benchmarks)."""
-        index = cls()
+        index = cls(**options)
         index.ids, index.vectors = np.asarray(ids, np.int64), np.asarray(vectors, np.float32)
         index.artists, index.recordings = [None] * len(ids), [None] * len(ids)
         index._last = int(index.ids[-1]) if len(ids) else 0
@@ -111,7 +124,59 @@ class SimilarIndex:
                     still = {int(t.id) for t in chunk} - {int(t.id) for t in done}     # removed rows leave too
                     self.pending -= set(ids[s:s + 500]) - still
             self._add(found)
+        self._maybe_build()
         return self
+
+    def _maybe_build(self) -> None:
+        if (self.approximate and self.graph is None and self._builder is None
+                and len(self) >= self.approximate_from):
+            self._builder = threading.Thread(target=self.build_graph, name="similar-graph", daemon=True)
+            self._builder.start()
+
+    def build_graph(self, *, threads: int | None = None) -> None:
+        """Build the approximate graph of the tracks indexed now, then bring it up to date with what changed
+        meanwhile (tracks added, replaced or removed) and start using it. Blocking (the service runs it in a
+        thread; the index answers exactly until it ends)."""
+        ids, vectors = self.snapshot()
+        log.info("building an approximate similar-track graph of %d tracks", len(ids))
+        started = time.monotonic()
+        try:
+            graph = ann.Approximate(ids, vectors, threads=threads)
+        except Exception as exc:                   # noqa: BLE001 - the exact scan keeps answering
+            log.warning("no approximate similar-track graph (%s); exact search goes on", exc)
+            with self._lock:
+                self._changes = None
+            return
+        self.catch_up(graph)
+        log.info("approximate similar-track graph of %d tracks built in %.0f s", len(graph),
+                 time.monotonic() - started)
+
+    def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
+        """The ids and vectors a graph is built from; changes from now on are recorded for :meth:`catch_up`."""
+        with self._lock:
+            self._changes = set()
+            return self.ids, self.vectors            # replaced, never changed in place: no copy needed
+
+    def catch_up(self, graph: ann.Approximate) -> None:
+        """Bring a graph built from :meth:`snapshot` up to date with what changed since, and use it."""
+        with self._lock:
+            for track_id in sorted(self._changes or ()):
+                graph.drop(track_id)
+                at = self.positions([track_id])
+                if len(at):
+                    graph.put([track_id], self.vectors[at])
+            self.graph, self._changes = graph, None
+
+    def _changed(self, ids: Iterable[int], vectors: np.ndarray | None = None) -> None:
+        """Keep the graph (or the record of changes while it is built) in step; called under the lock."""
+        if self._changes is not None:
+            self._changes.update(int(i) for i in ids)
+        elif self.graph is not None:
+            if vectors is None:
+                for i in ids:
+                    self.graph.drop(i)
+            else:
+                self.graph.put(ids, vectors)
 
     def _add(self, tracks: list[Track]) -> None:
         if not tracks:
@@ -123,6 +188,7 @@ class SimilarIndex:
         for t in tracks:
             if t.audio_hash:
                 self._copies.setdefault(t.audio_hash, set()).add(int(t.id))
+        self._changed([int(t.id) for t in tracks], self.vectors[-len(tracks):])
         if len(self.ids) > 1 and (np.diff(self.ids) < 0).any():      # an older track updated: keep ids ascending
             order = np.argsort(self.ids, kind="stable")
             self.ids, self.vectors = self.ids[order], self.vectors[order]
@@ -149,6 +215,7 @@ class SimilarIndex:
             self.recordings = [r for r, k in zip(self.recordings, keep) if k]
             for copies in self._copies.values():
                 copies.discard(int(track_id))
+            self._changed([int(track_id)])
 
     def vector(self, track_id: int) -> np.ndarray | None:
         at = self.positions([track_id])
@@ -162,8 +229,18 @@ class SimilarIndex:
                 ) -> list[tuple[int, float]]:
         """The ``n`` most similar tracks ``(id, similarity)``, best first, leaving out ``exclude`` and other
         copies of ``recording`` (the seed's audio)."""
+        skip = {int(i) for i in exclude} | self._copies.get(recording or "", set())
+        graph = self.graph
+        if graph is not None:
+            found = graph.search(vector, n + len(skip))
+            if found is not None:
+                at = self.positions([i for i in found if i not in skip])
+                if len(at) >= min(n, len(self) - len(skip)):
+                    s = self.vectors[at] @ np.asarray(vector, np.float32)
+                    order = np.argsort(-s, kind="stable")[:n]
+                    return [(int(self.ids[at[i]]), float(s[i])) for i in order]
         s = self.scores(vector)
-        top = top_k(s, n, exclude=self.positions([*exclude, *self._copies.get(recording or "", ())]))
+        top = top_k(s, n, exclude=self.positions(skip))
         return [(int(self.ids[i]), float(s[i])) for i in top]
 
 

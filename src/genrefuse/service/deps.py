@@ -49,7 +49,7 @@ class ServiceState:
         self.signups_total = ClientLimiter(limit=self.settings.signups_per_hour_total, window=3600.0)
         self.analyses = threading.BoundedSemaphore(max(1, self.settings.max_analyses))
         self.track_index = TrackIndex(self.library.genres)
-        self.similar_index = SimilarIndex()
+        self.similar_index = SimilarIndex(approximate=True, approximate_from=self.settings.similar_graph_from)
         self.collaborative = {"model": load_collaborative(self.library.dir), "feedback": -1}
 
     def database_damage(self) -> str | None:

@@ -25,6 +25,8 @@ class ServeSettings:
     header_timeout_seconds: float = 10.0   # a connection that has not sent a whole request head by then is closed
     max_connections: int = 512             # connections served at once; past it new ones get 503
     database_check_seconds: float = 30.0   # SQLite's quick check before writes and health, at most this often
+    similar_graph_from: int = 100_000      # embedded tracks from which similar tracks come from an approximate
+                                           # graph (library.approximate), built in the background
     allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
     allowed_origins: tuple[str, ...] = ()
     forwarded_allow_ips: tuple[str, ...] = field(default=())   # proxies whose X-Forwarded-For is believed

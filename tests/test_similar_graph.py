@@ -1,0 +1,87 @@
+"""The similar-track index's approximate graph (voyager): built once the index is large enough, it gives the
+exact answer's tracks on clustered embeddings, ranks them by their exact cosine, and follows tracks added,
+replaced and removed, also while it is being built."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("voyager", reason="the library extra brings voyager")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from similar_scale import embeddings  # noqa: E402
+
+
+class _Row:
+    """A track as the index reads it."""
+
+    def __init__(self, id, v):
+        from genrefuse.preprocess.embedding import RECIPE
+
+        self.id, self.artist, self.audio_hash = id, None, None
+        self.embedding = {"recipe": RECIPE, "vector": [float(x) for x in v]}
+
+
+def _exact(index, q, n, exclude=()):
+    from genrefuse.library.similar import SimilarIndex
+
+    plain = SimilarIndex.of(index.ids, index.vectors)
+    return plain.nearest(q, n=n, exclude=exclude)
+
+
+def test_the_graph_answers_like_the_exact_scan_and_follows_changes():
+    from genrefuse.library.similar import SimilarIndex
+
+    X = embeddings(3000, seed=3)
+    index = SimilarIndex.of(np.arange(1, 3001), X, approximate=True, approximate_from=1000)
+    assert index.graph is None
+    index.build_graph(threads=1)
+    assert index.graph is not None and len(index.graph) == 3000
+    rng = np.random.default_rng(0)
+    hits = 0
+    for q in X[rng.choice(3000, 50, replace=False)]:
+        got, want = index.nearest(q, n=10, exclude=[7]), _exact(index, q, 10, exclude=[7])
+        assert 7 not in [i for i, _ in got] and len(got) == 10
+        assert [s for _, s in got] == sorted((s for _, s in got), reverse=True)      # exact cosines, best first
+        hits += len({i for i, _ in got} & {i for i, _ in want})
+    assert hits / 500 >= 0.9
+    q = X[41]
+    assert index.nearest(q, n=1)[0][0] == 42                  # a track is its own nearest
+    index.remove(42)
+    assert 42 not in [i for i, _ in index.nearest(q, n=10)] and 42 not in index.graph.live
+
+    index.update(_Row(5000, X[41]))                            # a new track where 42 was
+    assert index.nearest(q, n=1)[0][0] == 5000 and 5000 in index.graph.live
+    index.update(_Row(1, X[2999]))                             # track 1 sounds like track 3000 now
+    assert {i for i, _ in index.nearest(X[2999], n=2)} == {1, 3000}
+
+
+def test_changes_while_the_graph_is_built_are_not_lost():
+    from genrefuse.library import approximate
+    from genrefuse.library.similar import SimilarIndex
+
+    X = embeddings(1200, seed=4)
+    index = SimilarIndex.of(np.arange(1, 1201), X, approximate=True, approximate_from=1000)
+    ids, vectors = index.snapshot()
+    index.remove(10)                                           # a track goes while the graph is built ...
+    index.update(_Row(3000, X[99]))                            # ... and one comes
+    graph = approximate.Approximate(ids, vectors, threads=1)   # what build_graph builds from its snapshot
+    assert 10 in graph.live and 3000 not in graph.live
+    index.catch_up(graph)
+    assert index.graph is graph and 10 not in graph.live and 3000 in graph.live and len(graph) == 1200
+    assert 10 not in [i for i, _ in index.nearest(X[9], n=5)]
+    assert {i for i, _ in index.nearest(X[99], n=2)} == {100, 3000}
+    index.remove(3000)                                         # from now on the graph follows at once
+    assert 3000 not in graph.live
+
+
+def test_a_small_index_never_builds_a_graph():
+    from genrefuse.library.similar import SimilarIndex
+
+    X = embeddings(500, seed=5)
+    index = SimilarIndex.of(np.arange(1, 501), X, approximate=True, approximate_from=1000)
+    index._maybe_build()
+    assert index._builder is None and index.graph is None
+    assert index.nearest(X[0], n=1)[0][0] == 1
