@@ -189,6 +189,13 @@ def albums_table() -> str:
                       f"| albums (the pooled answer) | {r['albums_right']} of {r['albums']} |"])
 
 
+def energy_table() -> str:
+    """The library page's energy sanity table (``real_world.json``: the mean energy per real-dev folder)."""
+    r = json.loads((RESULTS / "real_world.json").read_text())
+    return "\n".join(["| real-dev folder | recordings | mean energy |", "|---|---|---|"]
+                     + [f"| {f} | {e['n']} | {e['mean']:.2f} |" for f, e in r["energy"].items()])
+
+
 def _replace(text: str, start: str, end: str, body: str) -> str | None:
     if start not in text or end not in text:
         return None
@@ -210,6 +217,7 @@ def main() -> int:
               (a.library_page, "<!-- similar:start -->", "<!-- similar:end -->", similar_table),
               (a.library_page, "<!-- scale:start -->", "<!-- scale:end -->", scale_table),
               (a.library_page, "<!-- hear:start -->", "<!-- hear:end -->", audio_recommend_table),
+              (a.library_page, "<!-- energy:start -->", "<!-- energy:end -->", energy_table),
               (a.commands_page, "<!-- albums:start -->", "<!-- albums:end -->", albums_table))
     for path, start, end, body in blocks:
         text = path.read_text(encoding="utf-8")

@@ -88,10 +88,23 @@ def evaluate(folders: list[Path], model_arg: str | None = None) -> dict:
         plain = plain_rules.of(pred.probabilities, pred.familiarity)        # the same answer, no tagger
         group = "other" if truth is None else "head" if truth in model.genres else "tagger"
         rows.append({"file": rel.as_posix(), "folder": folder, "truth": truth, "group": group, **v.fields(),
-                     "outcome": outcome(v, truth), "outcome_without_tagger": outcome(plain, truth)})
+                     "outcome": outcome(v, truth), "outcome_without_tagger": outcome(plain, truth),
+                     "energy": pred.energy, "bpm": pred.bpm})
     return {"machine": machine(), "model": model_arg or "default", "folders": [shown(f) for f in folders],
             "seconds": round(time.perf_counter() - start, 1), **summary(rows, "outcome"),
-            "without_tagger": summary(rows, "outcome_without_tagger"), "rows": rows, "failures": failures}
+            "without_tagger": summary(rows, "outcome_without_tagger"), "energy": energy_by_folder(rows),
+            "rows": rows, "failures": failures}
+
+
+def energy_by_folder(rows: list[dict]) -> dict[str, dict]:
+    """The mean energy (``pretrained.styles.energy_of``) of each folder's recordings, most energetic first: a
+    sanity check of the tagger's word (no recording has an energy label)."""
+    folders: dict[str, list[float]] = {}
+    for r in rows:
+        if r.get("energy") is not None:
+            folders.setdefault(r["folder"], []).append(r["energy"])
+    means = {f: {"n": len(v), "mean": round(float(sum(v) / len(v)), 2)} for f, v in folders.items()}
+    return dict(sorted(means.items(), key=lambda kv: -kv[1]["mean"]))
 
 
 def summary(rows: list[dict], key: str) -> dict:
@@ -125,6 +138,9 @@ def table(r: dict) -> str:
              f"without the tagger's word: head's genres {w['known']['right']} right, "
              f"{w['known']['confidently wrong']} confidently wrong; tagger's genres {w['tagger']['right']} right; "
              f"{w['other']['sure']} of {o['n']} others sure; sure answers {w['sure']['n']}, right {w['sure']['right']}"]
+    if r.get("energy"):
+        lines += ["", "energy (the MTT tagger's loud and fast against quiet, soft and slow), mean per folder: "
+                  + ", ".join(f"{f} {e['mean']:.2f}" for f, e in r["energy"].items())]
     if r["failures"]:
         lines += ["", f"{len(r['failures'])} files failed:"] + [f"  {f}" for f in r["failures"]]
     return "\n".join(lines)
@@ -145,7 +161,8 @@ def main() -> int:
     r = evaluate(folders, a.model)
     if a.rows:
         for row in r["rows"]:
-            print(f"{row['folder']}\t{row['answer']}\t{row['confidence']:.2f}\t{row['outcome']}\t{Path(row['file']).name}")
+            print(f"{row['folder']}\t{row['answer']}\t{row['confidence']:.2f}\t{row['outcome']}\t"
+                  f"energy {row['energy']}\t{Path(row['file']).name}")
     print(table(r))
     if a.json:
         write_json(a.json, r)

@@ -109,8 +109,10 @@ def test_moods_and_the_tempo_go_to_beets_fields(clips, tmp_path):
     assert int(rows["tagged"].split("|")[0]) > 0
     from genrefuse import load_model
 
-    heard = ", ".join(n for n, _ in load_model().predict(clips / "classical.flac").moods)
+    prediction = load_model().predict(clips / "classical.flac")
+    heard = ", ".join(n for n, _ in prediction.moods)
     assert beet(env, "ls", "-f", "$mood", "title:classical").stdout.strip() == (heard or "$mood")
+    assert float(beet(env, "ls", "-f", "$energy", "title:classical").stdout.strip()) == prediction.energy
 
 
 def test_an_album_gets_one_genre(tmp_path):

@@ -181,6 +181,10 @@ def test_the_page_shows_more_like_a_track_and_its_radio(library, tmp_path):
             href = page.get_attribute("#radio-link", "href")
             m3u = httpx.get(srv.url + href, timeout=60)
             assert m3u.status_code == 200 and m3u.text.count("/audio") == len(FILES)
+            assert "energy 0.9" in row.inner_text() or "energy 1.0" in row.inner_text()   # shown per track
+            page.select_option("#energy", "calm")                  # the energy select filters the list
+            page.locator("#track-list li", has_text="essentia dubstep").wait_for(state="detached")
+            page.locator("#track-list li", has_text="piast solo-piano ballad").wait_for()
             assert not foreign
             browser.close()
     finally:
@@ -188,7 +192,7 @@ def test_the_page_shows_more_like_a_track_and_its_radio(library, tmp_path):
 
 
 def test_moods_and_tempo_are_kept_and_filter_the_list(library):
-    """Each track keeps its tempo and moods; the API's list filters by mood, and the page's mood select does."""
+    """Each track keeps its tempo, moods and energy; the API's list filters by mood and by energy."""
     from fastapi.testclient import TestClient
 
     from genrefuse.library.library import Library
@@ -203,6 +207,14 @@ def test_moods_and_tempo_are_kept_and_filter_the_list(library):
         some = client.get("/api/tracks", params={"mood": mood}).json()["tracks"]
         assert some and all(mood in [m["name"] for m in t["moods"]] for t in some) and len(some) <= len(tracks)
         assert client.get("/api/tracks", params={"mood": "furious"}).status_code == 422
+        energy = {t["name"]: t["energy"] for t in tracks}
+        assert all(0 <= e <= 1 for e in energy.values())
+        assert min(energy[n] for n in ("essentia_dubstep.wav", "essentia_techno_loop.mp3")) > 0.65 > max(
+            energy[n] for n in ("piast_solo-piano_ballad.mp3",))          # the tagger hears a loop as lively
+        lively = {t["name"] for t in client.get("/api/tracks", params={"energy": "lively"}).json()["tracks"]}
+        calm = {t["name"] for t in client.get("/api/tracks", params={"energy": "calm"}).json()["tracks"]}
+        assert lively == {n for n, e in energy.items() if e >= 0.65} and "essentia_techno_loop.mp3" in lively
+        assert calm == {n for n, e in energy.items() if e < 0.35} and not calm & lively
 
 
 def test_a_track_nobody_played_is_recommended_for_how_it_sounds(library, capsys):

@@ -332,6 +332,7 @@ def test_tag_moods_writes_the_mood_and_tempo_whatever_becomes_of_the_genre(tmp_p
     (line,) = run("predict", "--json", str(song)).stdout.splitlines()
     d = json.loads(line)
     assert d["bpm"] > 0 and d["moods"] and all(m["score"] >= 0.9 for m in d["moods"])     # it parties
+    assert 0.65 <= d["energy"] <= 1                                                       # and is lively
     r = run("tag", "--moods", str(song))
     assert r.stdout.split("\t")[1] == "kept" and "bpm" in r.stdout
     tags = mutagen.File(song).tags
@@ -369,3 +370,20 @@ def test_an_album_s_tracks_take_its_genre_but_one_far_from_it_keeps_its_own(tmp_
     alone = {line.split("\t")[0].rsplit("/", 1)[-1]: line.split("\t")[1]
              for line in run("tag", "--no-album", str(tmp_path / "singles")).stdout.splitlines() if "\t" in line}
     assert alone["uriopass_jazz2.mp3"] == "unsure" and alone["uriopass_jazz.mp3"] == "tagged"
+
+
+def test_energy_is_loud_and_fast_against_quiet_soft_and_slow():
+    import numpy as np
+
+    from genrefuse.pretrained.styles import energy_of
+    from genrefuse.pretrained.weights import MTT_TAGS
+
+    def tags(**scores):
+        x = np.zeros(len(MTT_TAGS), np.float32)
+        for name, v in scores.items():
+            x[MTT_TAGS.index(name)] = v
+        return x
+
+    assert energy_of(tags(fast=0.3, slow=0.1)) == 0.75
+    assert energy_of(tags(loud=0.2, fast=0.2, quiet=0.1, soft=0.1, slow=0.2)) == 0.5
+    assert energy_of(tags(slow=0.4)) == 0.0 and energy_of(tags(piano=0.9)) == 0.5      # no word either way

@@ -17,7 +17,8 @@ run only decodes to find them. Options, in the ``genrefuse:`` section of beets' 
     album: yes            # the items of one beets album whose answers mostly agree get the album's genre,
                           # pooled from their probabilities (the album's genre field too); one far from it
                           # keeps its own
-    moods: no             # also store the tagger's moods in ``mood`` ("happy, party") and the tempo in ``bpm``,
+    moods: no             # also store the tagger's moods in ``mood`` ("happy, party"), the tempo in ``bpm`` and
+                          # the energy (0..1, loud and fast against quiet, soft and slow) in ``energy``,
                           # whatever becomes of the genre
 """
 from __future__ import annotations
@@ -116,12 +117,15 @@ class GenrefusePlugin(BeetsPlugin):
             return
         if moods:
             mood = self.config["separator"].as_str().join(n for n, _ in prediction.moods)
-            self._log.info("{}: mood {}, bpm {}", name, mood or "(none heard)", prediction.bpm)
+            self._log.info("{}: mood {}, bpm {}, energy {}", name, mood or "(none heard)", prediction.bpm,
+                           prediction.energy)
             if not pretend:
                 if mood:
                     item["mood"] = mood
                 if prediction.bpm:
                     item.bpm = int(round(prediction.bpm))
+                if prediction.energy is not None:
+                    item["energy"] = prediction.energy      # a flexible field: `beet ls energy:0.65..`
                 if keep:
                     item.try_sync(write=write, move=False)
         if keep:

@@ -19,7 +19,7 @@ from ..models import evidence
 from ..models.verdict import Verdict
 from ..preprocess.track import ModelInputs, track_inputs
 from ..features.columns import tempo_of
-from ..pretrained.styles import moods_of, styles_of
+from ..pretrained.styles import energy_of, moods_of, styles_of
 
 BACKENDS = ("auto", "onnx", "torch")
 
@@ -62,6 +62,9 @@ class Prediction:
         own word, not measured by genrefuse: :mod:`genrefuse.pretrained.styles`).
     bpm : float or None
         The tempo in beats per minute (the table's tempo estimate, the mean over the analysed windows).
+    energy : float or None
+        How loud and fast it sounds to the MTT tagger, 0..1 (:func:`~genrefuse.pretrained.styles.energy_of`;
+        None for a model that does not hear it).
     evidence : dict[str, float]
         Each genre the taggers have a word for: their evidence (:mod:`genrefuse.models.evidence`; empty for a
         model that does not hear them).
@@ -85,6 +88,7 @@ class Prediction:
     evidence: dict[str, float] = field(default_factory=dict)
     moods: list[tuple[str, float]] = field(default_factory=list)
     bpm: float | None = None
+    energy: float | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -110,13 +114,13 @@ class Prediction:
         unknown track; ``confidence``, ``unsure``, ``unknown``, ``familiarity``: see
         :meth:`~genrefuse.models.verdict.Verdict.fields`), ``top`` (the 3, or ``top``, most probable as
         ``{"genre", "probability"}``), ``probabilities`` (all, or the ``top`` most probable), ``windows``,
-        ``styles`` and ``moods`` (``{"name", "score"}``), ``bpm`` and ``evidence`` (``{genre: score}``)."""
+        ``styles`` and ``moods`` (``{"name", "score"}``), ``bpm``, ``energy`` and ``evidence`` (``{genre: score}``)."""
         probs = dict(self.top(top)) if top else self.probabilities
         return {"path": self.path, **self.verdict.fields(),
                 "top": [{"genre": g, "probability": round(p, 6)} for g, p in self.top(top or 3)],
                 "probabilities": {g: round(p, 6) for g, p in probs.items()}, "windows": self.windows,
                 "styles": [{"name": n, "score": round(v, 4)} for n, v in self.styles], "moods": [{"name": n, "score": round(v, 4)} for n, v in self.moods],
-                "bpm": self.bpm, "evidence": dict(self.evidence)}
+                "bpm": self.bpm, "energy": self.energy, "evidence": dict(self.evidence)}
 
 
 class GenreModel:
@@ -199,7 +203,8 @@ class GenreModel:
         return Prediction(path, v.genre, probabilities, len(proba), confidence=v.confidence, unsure=v.unsure,
                           familiarity=v.familiarity, unknown=v.unknown, styles=styles, disputed_by=v.disputed_by,
                           known_by=v.known_by, support=v.support, evidence=heard, moods=moods,
-                          bpm=None if inputs is None else tempo_of(inputs.table))
+                          bpm=None if inputs is None else tempo_of(inputs.table),
+                          energy=None if inputs is None or inputs.mtt is None else energy_of(inputs.mtt.mean(axis=0)))
 
     # ------------------------------------------------------------------ what callers use
     def predict(self, x: str | Path | np.ndarray, *, sr: int | None = None) -> Prediction:

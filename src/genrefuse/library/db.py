@@ -65,6 +65,8 @@ class Track(Base):
     # "familiarity", "evidence", "far"}; a track filed by its album is judged by the album's answer
     album_key: Mapped[str | None] = mapped_column(String(512), nullable=True, index=True)
     album: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # also format 7: how loud and fast it sounds to the MTT tagger, 0..1 (pretrained.styles.energy_of)
+    energy: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     @property
     def in_place(self) -> bool:
@@ -92,7 +94,7 @@ class Track(Base):
             verdict = Rules().judge(self.genre, self.confidence, self.familiarity, confirmed=self.confirmed)
         return {"id": self.id, **verdict.fields(), "file_genres": list(self.file_genres or []),
                 "styles": [{"name": n, "score": v} for n, v in self.styles or []], "name": self.original_name,
-                "moods": [{"name": n, "score": v} for n, v in self.moods or []], "bpm": self.bpm,
+                "moods": [{"name": n, "score": v} for n, v in self.moods or []], "bpm": self.bpm, "energy": self.energy,
                 "duration": round(self.duration, 3), "probabilities": self.probabilities, "model_id": self.model_id,
                 "content_hash": self.content_hash, "added_at": self.added_at.isoformat() + "Z", "artist": self.artist,
                 "title": self.title, "album": (self.album or {}).get("name"),
@@ -187,7 +189,7 @@ ADDED_COLUMNS = {
                "added_by": "INTEGER REFERENCES users(id) ON DELETE SET NULL", "familiarity": "FLOAT",
                "file_genres": "JSON", "suggestion": "JSON", "styles": "JSON", "audio_hash": "VARCHAR(64)",
                "evidence": "JSON", "embedding": "JSON", "moods": "JSON", "bpm": "FLOAT",
-               "album_key": "VARCHAR(512)", "album": "JSON"},
+               "album_key": "VARCHAR(512)", "album": "JSON", "energy": "FLOAT"},
     "users": {"is_admin": "BOOLEAN NOT NULL DEFAULT FALSE"},
 }
 

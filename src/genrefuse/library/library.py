@@ -274,7 +274,7 @@ class Library:
                      artist=storable(meta.artist, 256), title=storable(meta.title, 256), added_by=added_by,
                      familiarity=pred.familiarity, styles=[[n, round(v, 4)] for n, v in pred.styles] or None,
                      evidence=dict(pred.evidence) or None, embedding=record_of(inputs),
-                     moods=[[n, round(v, 4)] for n, v in pred.moods] or None, bpm=pred.bpm,
+                     moods=[[n, round(v, 4)] for n, v in pred.moods] or None, bpm=pred.bpm, energy=pred.energy,
                      file_genres=[storable(g, 64) for g in split_genre_tag(meta.genres)][:16] or None,
                      audio_hash=identity, album_key=album_key(meta),
                      album={"name": storable(album_name(meta), 512)} if meta.album else None)

@@ -73,6 +73,24 @@ def moods_of(tag_means: np.ndarray, *, floor: float = MOOD_FLOOR) -> list[tuple[
     return sorted(((n, round(v, 3)) for n, v in ranks.items() if v >= floor), key=lambda nv: -nv[1])
 
 
+# Energy: how loud and fast a recording sounds to the MTT tagger, whose tags include the listeners' words for
+# it (MagnaTagATune's "loud", "fast" against "quiet", "soft", "slow"). The share of the first pair in the mean
+# scores of all five, 0..1. Like the moods it is the tagger's own word, not measured against labels (none
+# exist in the shared data); ``benchmarks/real_world.py`` lists it per real-dev folder as a sanity check.
+ENERGY_UP = ("loud", "fast")
+ENERGY_DOWN = ("quiet", "soft", "slow")
+
+
+def energy_of(mtt_means: np.ndarray) -> float:
+    """A track's energy, 0..1, from its mean MTT tag scores ``(50,)``: (loud + fast) / (loud + fast + quiet +
+    soft + slow); 0.5 where the tagger says none of them."""
+    from .weights import MTT_TAGS
+
+    up = sum(float(mtt_means[MTT_TAGS.index(t)]) for t in ENERGY_UP)
+    down = sum(float(mtt_means[MTT_TAGS.index(t)]) for t in ENERGY_DOWN)
+    return round(up / (up + down), 3) if up + down > 1e-6 else 0.5
+
+
 def build_reference(shared: Path, out: Path = REFERENCE) -> Path:
     """Write ``mood_reference.json`` from the published MSD taggrams of GTZAN's fault-filtered training tracks."""
     z = np.load(Path(shared) / "musicnn" / "gtzan_ff_train_msd_musicnn_taggram.npz")

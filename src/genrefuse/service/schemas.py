@@ -67,6 +67,9 @@ class TrackOut(BaseModel):
                                "tagger's own word, not measured by genrefuse")
     bpm: float | None = Field(None, description="the tempo in beats per minute (the table's estimate); null for a "
                                                 "track stored before it was kept")
+    energy: float | None = Field(None, description="how loud and fast it sounds to the MTT tagger, 0..1 (its 'loud' "
+                                                   "and 'fast' against 'quiet', 'soft' and 'slow'): the tagger's own "
+                                                   "word, not measured; null for a track stored before it was kept")
     album: str | None = Field(None, description="the album its file's tags name ('album artist - album'); null for a "
                                                 "single")
     album_genre: str | None = Field(None, description="the album's genre when the track is filed by it (its album "

@@ -55,6 +55,8 @@ def upload(file: Annotated[UploadFile, File(description="an audio file: wav, au,
     return {**library.describe(track), "created": result.created}
 
 
+CALM, LIVELY = 0.35, 0.65      # energy's thirds, fixed before looking (pretrained.styles.energy_of)
+
 SORTS = {"newest": (Track.added_at.desc(), Track.id.desc()), "oldest": (Track.added_at, Track.id),
          "title": (func.lower(func.coalesce(Track.title, Track.original_name)), Track.id),
          "artist": (func.lower(func.coalesce(Track.artist, "~")), func.lower(func.coalesce(Track.title, Track.original_name)),
@@ -66,6 +68,9 @@ SORTS = {"newest": (Track.added_at.desc(), Track.id.desc()), "oldest": (Track.ad
 def list_tracks(library: Lib, genre: Annotated[str | None, Query(max_length=64)] = None,
                 mood: Annotated[Literal[MOODS] | None, Query(description="only tracks the tagger hears this mood "
                                                                            "in (see TrackOut.moods)")] = None,
+                energy: Annotated[Literal["calm", "lively"] | None, Query(
+                    description="only calm tracks (energy under 0.35) or lively ones (0.65 or more; see "
+                                "TrackOut.energy)")] = None,
                 q: Annotated[str | None, Query(max_length=200, description="words each found in the artist, title "
                                                                            "or file name")] = None,
                 sort: Annotated[Literal["newest", "oldest", "title", "artist", "genre"], Query()] = "newest",
@@ -79,6 +84,8 @@ def list_tracks(library: Lib, genre: Annotated[str | None, Query(max_length=64)]
             query = query.where(Track.genre == library.vocabulary.resolve(genre))
         if mood:
             query = query.where(cast(Track.moods, String).like(f'%"{mood}"%'))     # a name among [[name, score]]
+        if energy:
+            query = query.where(Track.energy < CALM if energy == "calm" else Track.energy >= LIVELY)
         for word in (storable(q, 200) or "").split()[:8]:
             like = "%" + "".join(c for c in word.lower() if c not in "%_\\") + "%"     # plain words: LIKE's wildcards dropped
             query = query.where(or_(func.lower(Track.artist).like(like), func.lower(Track.title).like(like),

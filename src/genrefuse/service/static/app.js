@@ -244,8 +244,9 @@ function displayName(t) {
 }
 
 function feel(t) {
-  // the tempo and the tagger's moods, where known: "123 bpm · party, chill"
-  const parts = [t.bpm ? `${Math.round(t.bpm)} bpm` : "", (t.moods || []).map((m) => m.name).join(", ")].filter(Boolean);
+  // the tempo, energy and the tagger's moods, where known: "123 bpm · energy 0.82 · party, chill"
+  const parts = [t.bpm ? `${Math.round(t.bpm)} bpm` : "", t.energy != null ? `energy ${t.energy.toFixed(2)}` : "",
+    (t.moods || []).map((m) => m.name).join(", ")].filter(Boolean);
   return parts.length ? [el("span", { className: "muted feel", textContent: parts.join(" · ") })] : [];
 }
 
@@ -344,6 +345,7 @@ async function refreshTracks() {
   const params = new URLSearchParams({ limit: PAGE, offset, sort: $("sort").value });
   if (currentGenre) params.set("genre", currentGenre);
   if ($("mood").value) params.set("mood", $("mood").value);
+  if ($("energy").value) params.set("energy", $("energy").value);
   if ($("search").value.trim()) params.set("q", $("search").value.trim());
   const page = await api(`/api/tracks?${params}`);
   if (!page.tracks.length && offset > 0) { offset = Math.max(0, offset - PAGE); return refreshTracks(); }
@@ -362,6 +364,7 @@ $("prev-page").addEventListener("click", () => { offset = Math.max(0, offset - P
 $("next-page").addEventListener("click", () => { offset += PAGE; refreshTracks(); });
 $("sort").addEventListener("change", () => { offset = 0; refreshTracks(); });
 $("mood").addEventListener("change", () => { offset = 0; refreshTracks(); });
+$("energy").addEventListener("change", () => { offset = 0; refreshTracks(); });
 let searchTimer = null;
 $("search").addEventListener("input", () => {
   clearTimeout(searchTimer);
