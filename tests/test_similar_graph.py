@@ -85,3 +85,29 @@ def test_a_small_index_never_builds_a_graph():
     index._maybe_build()
     assert index._builder is None and index.graph is None
     assert index.nearest(X[0], n=1)[0][0] == 1
+
+
+def test_a_large_pending_set_is_rechecked_a_batch_at_a_time(tmp_path):
+    """Tracks without embeddings are looked at again a batch at a time, in turn, so that a library of many
+    unembedded tracks is never read whole per request; all of them join once embedded elsewhere."""
+    from genrefuse.library.db import Track, make_engine, session_factory
+    from genrefuse.library.similar import SimilarIndex, record
+
+    Session = session_factory(make_engine(f"sqlite:///{tmp_path / 'lib.sqlite'}"))
+    X = embeddings(7, seed=6)
+    with Session() as s:
+        for i in range(7):
+            s.add(Track(content_hash=f"{i:064d}", original_name=f"t{i}", stored_path=f"rock/t{i}.wav", duration=30.0,
+                        genre="rock", probabilities={"rock": 1.0}, model_id="m"))
+        s.commit()
+    index = SimilarIndex()
+    index.RECHECK_SECONDS, index.RECHECK_BATCH, index.PAGE = 0.0, 3, 2      # pages of 2 rows, rechecks of 3
+    with Session() as s:
+        index.refresh(s)
+        assert len(index) == 0 and index.pending == set(range(1, 8))
+        for t in s.query(Track):
+            t.embedding = record(X[t.id - 1])                                 # embedded by another process
+        s.commit()
+        sizes = [len(index.refresh(s)) for _ in range(3)]
+    assert sizes == [3, 6, 7] and not index.pending
+    assert index.nearest(X[4], n=1)[0][0] == 5

@@ -75,3 +75,15 @@ class Approximate:
         except self._voyager.RecallError:
             return None
         return [int(i) for i in ids]
+
+    def search_many(self, vectors: np.ndarray, k: int) -> set[int] | None:
+        """The ids among the ``k`` nearest of any of ``vectors`` ``(m, d)`` (one batched query); None where the
+        graph cannot give ``k`` for each."""
+        k = min(k, len(self.live))
+        if k <= 0 or not len(vectors):
+            return set()
+        try:
+            ids, _ = self.index.query(np.ascontiguousarray(vectors, np.float32), k=k, query_ef=max(EF, k))
+        except self._voyager.RecallError:
+            return None
+        return {int(i) for i in np.unique(ids)}

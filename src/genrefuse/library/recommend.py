@@ -51,6 +51,8 @@ AUDIO_SHARE = 0.25       # the audio part's share of the blend, for a listener w
                          # (reported on seeds 1-3)
 MAX_LIKES_HEARD = 100    # the listener's most recent likes whose sound counts (a request costs one product
                          # of the embeddings with these)
+HEARD_PER_LIKE = 200     # with the similar-track graph (large libraries): candidates taken per liked track
+FLOOR_SAMPLE = 20_000    # ... and the tracks (a fixed random sample) whose best similarity sets the floor
 
 
 class TrackIndex:
@@ -225,21 +227,41 @@ def _audio(session: Session, audio: SimilarIndex, index: TrackIndex, liked: list
            ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Per track of ``index``: how much it sounds like the listener's liked tracks (0..1: its best cosine
     similarity to them, above the library's median, scaled to the best), and the liked track it is nearest;
-    (None, None) when none of her likes has an embedding."""
+    (None, None) when none of her likes has an embedding.
+
+    Every indexed track is compared, except where the index has its approximate graph (a large library):
+    then the :data:`HEARD_PER_LIKE` nearest of each liked track are (the rest score 0, as tracks under the
+    median do), and the median is that of a fixed random sample of :data:`FLOOR_SAMPLE` tracks."""
     audio.refresh(session)
     at = audio.positions(liked[-MAX_LIKES_HEARD:])               # those of her likes that have an embedding
     if not len(at):
         return None, None
-    mine_ids = audio.ids[at]
-    sims = audio.vectors @ audio.vectors[at].T                  # (indexed tracks, liked)
+    mine_ids, mine = audio.ids[at], audio.vectors[at]
+    rows, sample = _compared(audio, mine)
+    sims = (audio.vectors if rows is None else audio.vectors[rows]) @ mine.T      # (compared tracks, liked)
     best, which = sims.max(axis=1), sims.argmax(axis=1)
-    floor, top = float(np.median(best)), float(best.max())
+    floor = float(np.median(best if sample is None else best[sample]))
+    top = float(best.max())
     scaled = np.clip((best - floor) / max(top - floor, 1e-9), 0.0, 1.0)
-    pos, found = index.lookup(audio.ids)
+    pos, found = index.lookup(audio.ids if rows is None else audio.ids[rows])
     sounds, nearest = np.zeros(len(index.ids), np.float32), np.full(len(index.ids), -1, np.int64)
     sounds[pos[found]] = scaled[found]
     nearest[pos[found]] = mine_ids[which[found]]
     return sounds, nearest
+
+
+def _compared(audio: SimilarIndex, mine: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Which indexed tracks to compare with the liked ones: all (None, None), or with the graph the positions
+    of the candidates and the floor's sample, and where the sample lies among them."""
+    graph = audio.graph
+    if graph is None or len(audio) <= FLOOR_SAMPLE:
+        return None, None
+    candidates = graph.search_many(mine, HEARD_PER_LIKE)
+    if candidates is None:
+        return None, None
+    sample = np.random.default_rng(0).choice(len(audio), FLOOR_SAMPLE, replace=False)
+    rows = np.union1d(audio.positions(sorted(candidates)), sample)
+    return rows, np.searchsorted(rows, sample)
 
 
 def _neighbour_items(cf: collab.CFModel, items: np.ndarray) -> np.ndarray:

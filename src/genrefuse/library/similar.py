@@ -60,6 +60,17 @@ def _artist(track: Track) -> str | None:
     return " ".join(track.artist.lower().split()) if track.artist else None
 
 
+_COLUMNS = (Track.id, Track.embedding, Track.artist, Track.audio_hash)     # what the index keeps of a row
+
+
+def _arrays(tracks: list) -> tuple[np.ndarray, np.ndarray, list, list]:
+    """Ids, embeddings ``(n, 100)``, artists and recordings of tracks (rows or :class:`Track` objects) that
+    have an embedding of the current recipe."""
+    return (np.array([int(t.id) for t in tracks], np.int64),
+            np.stack([stored(t) for t in tracks]) if tracks else np.zeros((0, DIM), np.float32),
+            [_artist(t) for t in tracks], [t.audio_hash for t in tracks])
+
+
 class SimilarIndex:
     """Every embedded track's id, artist and embedding, in memory, in id order; topped up from the database.
 
@@ -71,6 +82,9 @@ class SimilarIndex:
     cannot give enough candidates, :meth:`nearest` scans exactly."""
 
     RECHECK_SECONDS = 30.0
+    RECHECK_BATCH = 2000     # pending tracks looked at again per recheck (a library of a million unembedded
+                             # tracks must not be read whole every 30 s)
+    PAGE = 5000              # rows read at a time
 
     def __init__(self, *, approximate: bool = False, approximate_from: int = ann.APPROXIMATE_FROM):
         self.approximate = approximate and ann.available()
@@ -86,6 +100,7 @@ class SimilarIndex:
         self.pending: set[int] = set()                   # tracks seen without an embedding of this recipe
         self._checked = 0.0
         self._last = 0
+        self._recheck_from = 0
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -106,26 +121,46 @@ class SimilarIndex:
         return pos[found]
 
     def refresh(self, session) -> "SimilarIndex":
-        """Add the tracks stored since the last refresh, and (every :attr:`RECHECK_SECONDS` at most) those
-        that were pending and have an embedding now."""
+        """Add the tracks stored since the last refresh (read :attr:`PAGE` rows at a time, only the columns the
+        index keeps), and (every :attr:`RECHECK_SECONDS` at most) up to :attr:`RECHECK_BATCH` of those that
+        were pending, in turn, that have an embedding now."""
         with self._lock:
-            rows = session.scalars(select(Track).where(Track.id > self._last).order_by(Track.id)).all()
-            if rows:
+            pages = []
+            while True:
+                rows = session.execute(select(*_COLUMNS).where(Track.id > self._last).order_by(Track.id)
+                                       .limit(self.PAGE)).all()
+                if not rows:
+                    break
                 self._last = int(rows[-1].id)
-            self.pending |= {int(t.id) for t in rows if stored(t) is None}
-            found = [t for t in rows if stored(t) is not None]
+                self.pending |= {int(t.id) for t in rows if stored(t) is None}
+                pages.append(_arrays([t for t in rows if stored(t) is not None]))
+                if len(rows) < self.PAGE:
+                    break
             if self.pending and time.monotonic() - self._checked >= self.RECHECK_SECONDS:
                 self._checked = time.monotonic()
-                ids = sorted(self.pending)
-                for s in range(0, len(ids), 500):
-                    chunk = session.scalars(select(Track).where(Track.id.in_(ids[s:s + 500]))).all()
-                    done = [t for t in chunk if stored(t) is not None]
-                    found += done
-                    still = {int(t.id) for t in chunk} - {int(t.id) for t in done}     # removed rows leave too
-                    self.pending -= set(ids[s:s + 500]) - still
-            self._add(found)
+                pages.append(_arrays(self._recheck(session)))
+            if pages:
+                self._append(*(np.concatenate([p[0] for p in pages]), np.concatenate([p[1] for p in pages]),
+                               [a for p in pages for a in p[2]], [r for p in pages for r in p[3]]))
         self._maybe_build()
         return self
+
+    def _recheck(self, session) -> list:
+        """Up to :attr:`RECHECK_BATCH` pending tracks, from where the last recheck stopped: those with an
+        embedding now leave ``pending`` (returned), and so do removed ones."""
+        ids = sorted(self.pending)
+        start = int(np.searchsorted(ids, self._recheck_from))
+        batch = (ids[start:] + ids[:start])[:self.RECHECK_BATCH]
+        found = []
+        for s in range(0, len(batch), 500):
+            chunk = batch[s:s + 500]
+            rows = session.execute(select(*_COLUMNS).where(Track.id.in_(chunk))).all()
+            done = [t for t in rows if stored(t) is not None]
+            found += done
+            still = {int(t.id) for t in rows} - {int(t.id) for t in done}     # removed rows leave too
+            self.pending -= set(chunk) - still
+        self._recheck_from = batch[-1] + 1 if batch else 0
+        return found
 
     def _maybe_build(self) -> None:
         if (self.approximate and self.graph is None and self._builder is None
@@ -178,17 +213,21 @@ class SimilarIndex:
             else:
                 self.graph.put(ids, vectors)
 
-    def _add(self, tracks: list[Track]) -> None:
-        if not tracks:
+    def _add(self, tracks: list) -> None:
+        if tracks:
+            self._append(*_arrays(tracks))
+
+    def _append(self, ids: np.ndarray, vectors: np.ndarray, artists: list, recordings: list) -> None:
+        if not len(ids):
             return
-        self.ids = np.concatenate([self.ids, np.array([t.id for t in tracks], np.int64)])
-        self.vectors = np.vstack([self.vectors, np.stack([stored(t) for t in tracks])])
-        self.artists += [_artist(t) for t in tracks]
-        self.recordings += [t.audio_hash for t in tracks]
-        for t in tracks:
-            if t.audio_hash:
-                self._copies.setdefault(t.audio_hash, set()).add(int(t.id))
-        self._changed([int(t.id) for t in tracks], self.vectors[-len(tracks):])
+        self.ids = np.concatenate([self.ids, ids])
+        self.vectors = np.vstack([self.vectors, vectors])
+        self.artists += artists
+        self.recordings += recordings
+        for i, r in zip(ids, recordings):
+            if r:
+                self._copies.setdefault(r, set()).add(int(i))
+        self._changed([int(i) for i in ids], vectors)
         if len(self.ids) > 1 and (np.diff(self.ids) < 0).any():      # an older track updated: keep ids ascending
             order = np.argsort(self.ids, kind="stable")
             self.ids, self.vectors = self.ids[order], self.vectors[order]
