@@ -84,6 +84,14 @@ def _similar(r: dict) -> str:
             f"{d['random']['k3']:.0%}).")
 
 
+def _scale(r: dict) -> str:
+    exact = next(v for k, v in r["rows"].items() if "exact" in k)
+    graph = next(v for k, v in r["rows"].items() if "genrefuse" in k and "graph" in k)
+    return (f"- Similar tracks at scale (`benchmarks/similar_scale.py`, {r['tracks']:,} embeddings, one thread): p95 "
+            f"{exact['p95_ms']:g} ms exact, {graph['p95_ms']:g} ms through the voyager graph a service builds for large "
+            f"libraries (recall of the exact top 10 {graph['recall_at_10']:.2f}).")
+
+
 def block() -> str:
     machine = json.loads((RESULTS / "startup.json").read_text())["machine"]
     lines = [f"Written by `benchmarks/figures.py` from `benchmarks/results/` (a {machine['cores']}-core "
@@ -91,7 +99,8 @@ def block() -> str:
              _startup(json.loads((RESULTS / "startup.json").read_text())),
              _peers(json.loads((RESULTS / "peers.json").read_text())),
              _real_world(json.loads((RESULTS / "real_world.json").read_text())),
-             _similar(json.loads((RESULTS / "similar.json").read_text()))]
+             _similar(json.loads((RESULTS / "similar.json").read_text())),
+             _scale(json.loads((RESULTS / "similar_scale.json").read_text()))]
     return "\n".join(textwrap.fill(line, width=110, subsequent_indent="  ", break_on_hyphens=False) if line else line
                      for line in lines)
 
@@ -189,6 +198,29 @@ def albums_table() -> str:
                       f"| albums (the pooled answer) | {r['albums_right']} of {r['albums']} |"])
 
 
+def recommend_scale_table() -> str:
+    """The library page's recommendations-at-scale table (``recommend_scale.json``)."""
+    r = json.loads((RESULTS / "recommend_scale.json").read_text())
+    f, e, load = r["function"], r["endpoint"], r["endpoint"]["load"]
+    ms = lambda v: f"{v['p50_ms']:g} / {v['p95_ms']:g} / {v['max_ms']:g} ms"  # noqa: E731
+    lines = [f"{r['tracks']:,} tracks in {r['database']}, on a {r['machine']['cores']}-core {r['machine']['cpu']} "
+             f"(`benchmarks/recommend_scale.py`):", "",
+             "| one listener's 10 recommendations | p50 / p95 / max | |", "|---|---|---|",
+             f"| `recommend()` | {ms(f)} | the index loads once, in {f['index_load_s']:g} s |",
+             f"| `GET /api/me/recommendations` | {ms(e)} | the server's first request loads the index "
+             f"({e['first_request_s']:g} s) |",
+             f"| the same, {load['clients']} concurrent listeners | {ms(load)} | {load['requests_per_s']:g} requests/s, "
+             f"{load['errors']} errors (loopback) |"]
+    a = r.get("audio")
+    if a:
+        lines += [f"| `recommend()` with the audio part, every track compared | {ms(a['exact'])} | the listener's "
+                  "50 likes against every embedding |",
+                  f"| `recommend()` with the audio part, through the graph | {ms(a['graph'])} | candidates from the "
+                  f"voyager graph (built in {a['graph']['build_s']:g} s); its top 10 shares "
+                  f"{a['graph']['same_top10']:.0%} of the exact one's |"]
+    return "\n".join(lines)
+
+
 def energy_table() -> str:
     """The library page's energy sanity table (``real_world.json``: the mean energy per real-dev folder)."""
     r = json.loads((RESULTS / "real_world.json").read_text())
@@ -218,6 +250,7 @@ def main() -> int:
               (a.library_page, "<!-- scale:start -->", "<!-- scale:end -->", scale_table),
               (a.library_page, "<!-- hear:start -->", "<!-- hear:end -->", audio_recommend_table),
               (a.library_page, "<!-- energy:start -->", "<!-- energy:end -->", energy_table),
+              (a.library_page, "<!-- recscale:start -->", "<!-- recscale:end -->", recommend_scale_table),
               (a.commands_page, "<!-- albums:start -->", "<!-- albums:end -->", albums_table))
     for path, start, end, body in blocks:
         text = path.read_text(encoding="utf-8")

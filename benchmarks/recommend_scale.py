@@ -9,6 +9,10 @@ then:
 - endpoint: `genrefuse serve` on this library (127.0.0.1), `GET /api/me/recommendations`, 200
   sequential requests after a warm-up, then a load test: 20 concurrent listeners (asyncio + httpx),
   as many requests as they get answered in ``--load-seconds``.
+- audio: the same function with the audio part (issue 32): every track given a synthetic embedding
+  (``similar_scale.embeddings``), through the library's own similar-track index, exact (every track
+  compared with the listener's likes) and with the approximate graph a service builds for large libraries
+  (candidates per liked track), and how many of the exact top 10 the graph's top 10 keeps.
 Aim (the recommendation issue): p95 at most 50 ms at 1,000,000 tracks.
 
     python benchmarks/recommend_scale.py --tracks 1000000 --json out/bench/recommend_scale.json
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -103,6 +108,42 @@ def time_function(folder: Path, url: str) -> dict:
     return {**percentiles(ms), "index_load_s": round(load_s, 1), "refit_s": round(refit_s, 1), "cf": message}
 
 
+def time_audio(url: str, n: int, seed: int) -> dict:
+    """recommend() with the audio part, exact and through the graph (see the module's description)."""
+    from similar_scale import embeddings
+
+    from genrefuse.genres import GTZAN_GENRES
+    from genrefuse.library.db import User, make_engine, session_factory
+    from genrefuse.library.recommend import TrackIndex, recommend, refit_collaborative
+    from genrefuse.library.similar import SimilarIndex
+
+    X = embeddings(n, seed=seed)
+    Session = session_factory(make_engine(url))
+    out, tops = {}, {}
+    with Session() as s:
+        cf, _ = refit_collaborative(s, Path(tempfile.mkdtemp()))
+        index = TrackIndex(list(GTZAN_GENRES)).refresh(s)
+        users = [s.get(User, u) for u in range(1, 21)]
+        for name, approximate, calls in (("exact", False, 20), ("graph", True, 200)):
+            audio = SimilarIndex.of(np.arange(1, n + 1), X, approximate=approximate, approximate_from=0)
+            t = time.perf_counter()
+            if approximate:
+                audio.build_graph(threads=os.cpu_count())
+            built = time.perf_counter() - t
+            recommend(s, users[0], index=index, cf=cf, audio=audio)
+            ms = []
+            for i in range(calls):
+                t = time.perf_counter()
+                recs = recommend(s, users[i % len(users)], index=index, cf=cf, audio=audio)
+                ms.append(1000 * (time.perf_counter() - t))
+                tops.setdefault(name, {})[i % len(users)] = [r["track"]["id"] for r in recs]
+            out[name] = {**percentiles(ms), "build_s": round(built, 1),
+                         "sounds_like": sum(r["sounds_like"] is not None for r in recs)}
+    out["graph"]["same_top10"] = round(float(np.mean([len(set(tops["graph"][u]) & set(tops["exact"][u])) / 10
+                                                      for u in tops["exact"]])), 3)
+    return out
+
+
 async def load_test(url: str, tokens: list[str], seconds: float, clients: int = 20) -> dict:
     import httpx
 
@@ -152,6 +193,8 @@ def main() -> None:
     ap.add_argument("--load-seconds", type=float, default=15.0)
     ap.add_argument("--db", help="an empty database to build in (e.g. postgresql+psycopg://USER@HOST/DB); "
                                  "default: a SQLite file in a temporary folder")
+    ap.add_argument("--no-audio", dest="audio", action="store_false",
+                    help="leave out the audio part's timings (they build a similar-track graph: minutes at 1M)")
     ap.add_argument("--json")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -165,6 +208,7 @@ def main() -> None:
         print(f"function: p50 {fn['p50_ms']} ms, p95 {fn['p95_ms']} ms (index loaded in {fn['index_load_s']} s)",
               flush=True)
         ep = time_endpoint(folder, url, tokens, a.load_seconds)
+        heard = time_audio(url, a.tracks, a.seed) if a.audio else None
     print_table(["", "p50", "p95", "max", "notes"],
                 [["recommend()", f"{fn['p50_ms']} ms", f"{fn['p95_ms']} ms", f"{fn['max_ms']} ms",
                   f"index loaded once in {fn['index_load_s']} s; collaborative refit {fn['refit_s']} s"],
@@ -172,10 +216,17 @@ def main() -> None:
                   f"first request (loads the index) {ep['first_request_s']} s"],
                  [f"load: {ep['load']['clients']} concurrent listeners", f"{ep['load']['p50_ms']} ms",
                   f"{ep['load']['p95_ms']} ms", f"{ep['load']['max_ms']} ms",
-                  f"{ep['load']['requests_per_s']} requests/s, {ep['load']['errors']} errors"]])
+                  f"{ep['load']['requests_per_s']} requests/s, {ep['load']['errors']} errors"]]
+                + ([["recommend(), with the audio part, exact", f"{heard['exact']['p50_ms']} ms",
+                     f"{heard['exact']['p95_ms']} ms", f"{heard['exact']['max_ms']} ms",
+                     f"every track compared with the listener's {LIKES} likes"],
+                    ["recommend(), with the audio part, graph", f"{heard['graph']['p50_ms']} ms",
+                     f"{heard['graph']['p95_ms']} ms", f"{heard['graph']['max_ms']} ms",
+                     f"voyager graph built in {heard['graph']['build_s']} s; top 10 shares "
+                     f"{heard['graph']['same_top10']:.0%} with the exact one"]] if heard else []))
     write_json(a.json, {"benchmark": "recommendations at scale", "database": url.split(":")[0], "tracks": a.tracks,
                         "p50_ms": fn["p50_ms"], "p95_ms": fn["p95_ms"], "function": fn, "endpoint": ep,
-                        "build_s": round(build_s, 1)})
+                        "audio": heard, "build_s": round(build_s, 1)})
 
 
 if __name__ == "__main__":

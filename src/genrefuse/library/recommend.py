@@ -26,6 +26,8 @@ one request over a million tracks costs a matrix-vector product and a partial so
 """
 from __future__ import annotations
 
+import functools
+
 import threading
 from pathlib import Path
 
@@ -51,8 +53,8 @@ AUDIO_SHARE = 0.25       # the audio part's share of the blend, for a listener w
                          # (reported on seeds 1-3)
 MAX_LIKES_HEARD = 100    # the listener's most recent likes whose sound counts (a request costs one product
                          # of the embeddings with these)
-HEARD_PER_LIKE = 200     # with the similar-track graph (large libraries): candidates taken per liked track
-FLOOR_SAMPLE = 20_000    # ... and the tracks (a fixed random sample) whose best similarity sets the floor
+HEARD_PER_LIKE = 50      # with the similar-track graph (large libraries): candidates taken per liked track
+FLOOR_SAMPLE = 10_000    # ... and the tracks (a fixed random sample) whose best similarity sets the floor
 
 
 class TrackIndex:
@@ -259,9 +261,15 @@ def _compared(audio: SimilarIndex, mine: np.ndarray) -> tuple[np.ndarray | None,
     candidates = graph.search_many(mine, HEARD_PER_LIKE)
     if candidates is None:
         return None, None
-    sample = np.random.default_rng(0).choice(len(audio), FLOOR_SAMPLE, replace=False)
+    sample = _sample(len(audio))
     rows = np.union1d(audio.positions(sorted(candidates)), sample)
     return rows, np.searchsorted(rows, sample)
+
+
+@functools.lru_cache(maxsize=4)
+def _sample(n: int) -> np.ndarray:
+    """:data:`FLOOR_SAMPLE` positions of ``n``, sorted, the same each time for a library of that size."""
+    return np.sort(np.random.default_rng(0).choice(n, FLOOR_SAMPLE, replace=False))
 
 
 def _neighbour_items(cf: collab.CFModel, items: np.ndarray) -> np.ndarray:
