@@ -221,6 +221,19 @@ def recommend_scale_table() -> str:
     return "\n".join(lines)
 
 
+def blend_table() -> str:
+    """The model card's table of the genre blend (``genre_blend.json``)."""
+    r = json.loads((RESULTS / "genre_blend.json").read_text())
+    g, d = r["gtzan"], r["real_dev"]
+    lines = [f"| w | GTZAN blocked CV accuracy ({g['tracks']} fault-filtered training tracks, 3 fold seeds) | "
+             f"real-dev: right genre (top-1), of its {d['recordings']} recordings of GTZAN's genres |", "|---|---|---|"]
+    for w in r["weights"]:
+        acc = g["accuracy"][str(w)]
+        lines.append(f"| {w:g}{' (today)' if w == 0 else ''} | {acc['mean']:.3f} +- {acc['sd']:.3f} | "
+                     f"{d['right'][str(w)]['right']} |")
+    return "\n".join(lines)
+
+
 def energy_table() -> str:
     """The library page's energy sanity table (``real_world.json``: the mean energy per real-dev folder)."""
     r = json.loads((RESULTS / "real_world.json").read_text())
@@ -246,6 +259,7 @@ def main() -> int:
     a = ap.parse_args()
     status = 0
     blocks = ((a.readme, START, END, block), (a.model_card, GENRES_START, GENRES_END, genre_card),
+              (a.model_card, "<!-- blend:start -->", "<!-- blend:end -->", blend_table),
               (a.library_page, "<!-- similar:start -->", "<!-- similar:end -->", similar_table),
               (a.library_page, "<!-- scale:start -->", "<!-- scale:end -->", scale_table),
               (a.library_page, "<!-- hear:start -->", "<!-- hear:end -->", audio_recommend_table),
