@@ -184,7 +184,7 @@ def test_model_from_the_public_table_files_real_recordings(tmp_path):
     from genrefuse.training.trainer import TrainConfig
 
     table = shared_path("gtzan-features", "features_30_sec.csv")
-    train_run(table, tmp_path / "run", kind="mlp", config=TrainConfig(epochs=100), progress=False)
+    train_run(table, tmp_path / "run", kind="mlp", config=TrainConfig(epochs=40), progress=False)
     lib = Library.open(tmp_path / "lib", tmp_path / "run" / "model")
     genres = [lib.ingest(shared_path("gtzan-clips", g, f"{g}.00000.au")).track.genre
               for g in ("classical", "disco")]

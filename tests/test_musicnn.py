@@ -150,7 +150,7 @@ def test_train_and_evaluate_from_the_published_embeddings(tmp_path):
     table = shared_path("gtzan-features", "features_30_sec.csv")
     emb = shared_path("musicnn", "gtzan_ff_train_msd_musicnn_taggram.npz")
     rep = train_run(table, tmp_path / "run", kind="mlp+musicnn", embeddings=emb,
-                    config=TrainConfig(epochs=40, batch_size=100), progress=False)
+                    config=TrainConfig(epochs=20, batch_size=100), progress=False)
     assert rep["train_size"] + rep["valid_size"] + rep["test_size"] == 443      # the tracks in both files
     assert rep["accuracy"] > 0.7                                               # chance is 0.1
     bundle = load_bundle(tmp_path / "run" / "model")

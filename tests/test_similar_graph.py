@@ -3,15 +3,18 @@ exact answer's tracks on clustered embeddings, ranks them by their exact cosine,
 replaced and removed, also while it is being built."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 pytest.importorskip("voyager", reason="the library extra brings voyager")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from similar_scale import embeddings  # noqa: E402
+
+
+def embeddings(n: int, *, seed: int) -> np.ndarray:
+    """``(n, 100)`` unit vectors in 30 clusters (neighbours clustered, as real tracks' are)."""
+    rng = np.random.default_rng(seed)
+    profiles = rng.gamma(0.3, 1.0, (30, 100))
+    x = (profiles[rng.integers(0, 30, n)] + rng.gamma(0.3, 0.3, (n, 100))).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
 class _Row:
