@@ -215,6 +215,7 @@ def test_open_set_benchmark_meets_its_aim_on_one_seed(tmp_path):
 
 
 def test_new_genre_benchmark_runs_and_reports_its_curve(tmp_path):
-    r = _benchmark("new_genre", "--ks", "5", "--draws", "1", tmp_path=tmp_path)
+    r = _benchmark("new_genre", "--ks", "5", "--draws", "1", "--genres", "blues,jazz,rock", tmp_path=tmp_path)
     assert set(r["curve"]) == {"5"} and 0.5 < r["curve"]["5"]["recall"] <= 1
+    assert r["genres"] == ["blues", "jazz", "rock"]
     assert abs(r["curve"]["5"]["others_accuracy"] - r["full_others_accuracy"]) < 0.05

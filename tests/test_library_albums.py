@@ -9,8 +9,6 @@ import pytest
 
 from conftest import shared_path
 
-pytestmark = pytest.mark.xdist_group("similar")      # beside the other real-recording libraries
-
 JAZZ = ["jazz/uriopass_jazz.mp3", "jazz/uriopass_jazz2.mp3", "jazz/bensound-thejazzpiano.mp3"]
 FAR = "dubstep/bensound-dubstep.mp3"
 
