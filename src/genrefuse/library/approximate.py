@@ -67,23 +67,24 @@ class Approximate:
 
     def search(self, vector: np.ndarray, k: int) -> list[int] | None:
         """Up to ``k`` ids nearest ``vector``, nearest first; None where the graph cannot give ``k``."""
-        k = min(k, len(self.live))
-        if k <= 0:
-            return []
-        try:
-            ids, _ = self.index.query(np.asarray(vector, np.float32), k=k, query_ef=max(EF, k))
-        except self._voyager.RecallError:
-            return None
-        return [int(i) for i in ids]
+        ids = self._query(np.asarray(vector, np.float32), k)
+        return None if ids is None else [int(i) for i in ids]
 
     def search_many(self, vectors: np.ndarray, k: int) -> set[int] | None:
         """The ids among the ``k`` nearest of any of ``vectors`` ``(m, d)`` (one batched query); None where the
         graph cannot give ``k`` for each."""
-        k = min(k, len(self.live))
-        if k <= 0 or not len(vectors):
+        if not len(vectors):
             return set()
+        ids = self._query(np.ascontiguousarray(vectors, np.float32), k)
+        return None if ids is None else {int(i) for i in np.unique(ids)}
+
+    def _query(self, vectors: np.ndarray, k: int) -> np.ndarray | None:
+        """voyager's ids of the ``min(k, live)`` nearest of ``vectors`` (one or many), or None where it finds
+        fewer."""
+        k = min(k, len(self.live))
+        if k <= 0:
+            return np.zeros(0, np.uint64)
         try:
-            ids, _ = self.index.query(np.ascontiguousarray(vectors, np.float32), k=k, query_ef=max(EF, k))
+            return self.index.query(vectors, k=k, query_ef=max(EF, k))[0]
         except self._voyager.RecallError:
             return None
-        return {int(i) for i in np.unique(ids)}

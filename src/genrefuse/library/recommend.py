@@ -27,7 +27,6 @@ one request over a million tracks costs a matrix-vector product and a partial so
 from __future__ import annotations
 
 import functools
-
 import threading
 from pathlib import Path
 

@@ -63,12 +63,15 @@ def _artist(track: Track) -> str | None:
 _COLUMNS = (Track.id, Track.embedding, Track.artist, Track.audio_hash)     # what the index keeps of a row
 
 
-def _arrays(tracks: list) -> tuple[np.ndarray, np.ndarray, list, list]:
-    """Ids, embeddings ``(n, 100)``, artists and recordings of tracks (rows or :class:`Track` objects) that
-    have an embedding of the current recipe."""
-    return (np.array([int(t.id) for t in tracks], np.int64),
-            np.stack([stored(t) for t in tracks]) if tracks else np.zeros((0, DIM), np.float32),
-            [_artist(t) for t in tracks], [t.audio_hash for t in tracks])
+def _arrays(tracks: list) -> tuple[tuple[np.ndarray, np.ndarray, list, list], set[int]]:
+    """Of tracks (rows or :class:`Track` objects), each embedding read once: the ids, embeddings ``(n, 100)``,
+    artists and recordings of those with an embedding of the current recipe, and the ids of those without."""
+    vectors = [stored(t) for t in tracks]
+    kept = [(t, v) for t, v in zip(tracks, vectors) if v is not None]
+    return ((np.array([int(t.id) for t, _ in kept], np.int64),
+             np.stack([v for _, v in kept]) if kept else np.zeros((0, DIM), np.float32),
+             [_artist(t) for t, _ in kept], [t.audio_hash for t, _ in kept]),
+            {int(t.id) for t, v in zip(tracks, vectors) if v is None})
 
 
 class SimilarIndex:
@@ -132,33 +135,31 @@ class SimilarIndex:
                 if not rows:
                     break
                 self._last = int(rows[-1].id)
-                self.pending |= {int(t.id) for t in rows if stored(t) is None}
-                pages.append(_arrays([t for t in rows if stored(t) is not None]))
+                page, missing = _arrays(rows)
+                self.pending |= missing
+                pages.append(page)
                 if len(rows) < self.PAGE:
                     break
             if self.pending and time.monotonic() - self._checked >= self.RECHECK_SECONDS:
                 self._checked = time.monotonic()
-                pages.append(_arrays(self._recheck(session)))
+                pages.append(self._recheck(session))
             if pages:
                 self._append(*(np.concatenate([p[0] for p in pages]), np.concatenate([p[1] for p in pages]),
                                [a for p in pages for a in p[2]], [r for p in pages for r in p[3]]))
         self._maybe_build()
         return self
 
-    def _recheck(self, session) -> list:
+    def _recheck(self, session) -> tuple[np.ndarray, np.ndarray, list, list]:
         """Up to :attr:`RECHECK_BATCH` pending tracks, from where the last recheck stopped: those with an
-        embedding now leave ``pending`` (returned), and so do removed ones."""
+        embedding now leave ``pending`` (returned as :func:`_arrays` gives them), and so do removed ones."""
         ids = sorted(self.pending)
         start = int(np.searchsorted(ids, self._recheck_from))
         batch = (ids[start:] + ids[:start])[:self.RECHECK_BATCH]
-        found = []
+        rows = []
         for s in range(0, len(batch), 500):
-            chunk = batch[s:s + 500]
-            rows = session.execute(select(*_COLUMNS).where(Track.id.in_(chunk))).all()
-            done = [t for t in rows if stored(t) is not None]
-            found += done
-            still = {int(t.id) for t in rows} - {int(t.id) for t in done}     # removed rows leave too
-            self.pending -= set(chunk) - still
+            rows += session.execute(select(*_COLUMNS).where(Track.id.in_(batch[s:s + 500]))).all()
+        found, still = _arrays(rows)
+        self.pending -= set(batch) - still                  # embedded now, or removed
         self._recheck_from = batch[-1] + 1 if batch else 0
         return found
 
@@ -215,7 +216,7 @@ class SimilarIndex:
 
     def _add(self, tracks: list) -> None:
         if tracks:
-            self._append(*_arrays(tracks))
+            self._append(*_arrays(tracks)[0])
 
     def _append(self, ids: np.ndarray, vectors: np.ndarray, artists: list, recordings: list) -> None:
         if not len(ids):

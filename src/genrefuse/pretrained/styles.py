@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .weights import MSD_TAGS
+from .weights import MSD_TAGS, MTT_TAGS
 
 STYLE_TAGS = ("rock", "pop", "alternative", "indie", "electronic", "dance", "alternative rock", "jazz", "metal",
               "chillout", "classic rock", "soul", "indie rock", "electronica", "folk", "punk", "blues", "hard rock",
@@ -79,15 +79,16 @@ def moods_of(tag_means: np.ndarray, *, floor: float = MOOD_FLOOR) -> list[tuple[
 # exist in the shared data); ``benchmarks/real_world.py`` lists it per real-dev folder as a sanity check.
 ENERGY_UP = ("loud", "fast")
 ENERGY_DOWN = ("quiet", "soft", "slow")
+_UP_INDEX = [MTT_TAGS.index(t) for t in ENERGY_UP]
+_DOWN_INDEX = [MTT_TAGS.index(t) for t in ENERGY_DOWN]
+CALM, LIVELY = 0.35, 0.65     # a calm track's energy is under CALM, a lively one's LIVELY or more (fixed a priori)
 
 
 def energy_of(mtt_means: np.ndarray) -> float:
     """A track's energy, 0..1, from its mean MTT tag scores ``(50,)``: (loud + fast) / (loud + fast + quiet +
     soft + slow); 0.5 where the tagger says none of them."""
-    from .weights import MTT_TAGS
-
-    up = sum(float(mtt_means[MTT_TAGS.index(t)]) for t in ENERGY_UP)
-    down = sum(float(mtt_means[MTT_TAGS.index(t)]) for t in ENERGY_DOWN)
+    up = float(np.sum(mtt_means[_UP_INDEX]))
+    down = float(np.sum(mtt_means[_DOWN_INDEX]))
     return round(up / (up + down), 3) if up + down > 1e-6 else 0.5
 
 

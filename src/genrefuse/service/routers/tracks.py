@@ -10,7 +10,7 @@ from sqlalchemy import String, cast, func, or_, select
 
 from ...errors import AudioError
 from ...library import store
-from ...pretrained.styles import MOODS
+from ...pretrained.styles import CALM, LIVELY, MOODS
 from ...library.albums import file_albums
 from ...library.db import Track, storable
 from ..deps import Lib, Listener, State
@@ -55,8 +55,6 @@ def upload(file: Annotated[UploadFile, File(description="an audio file: wav, au,
     return {**library.describe(track), "created": result.created}
 
 
-CALM, LIVELY = 0.35, 0.65      # energy's thirds, fixed before looking (pretrained.styles.energy_of)
-
 SORTS = {"newest": (Track.added_at.desc(), Track.id.desc()), "oldest": (Track.added_at, Track.id),
          "title": (func.lower(func.coalesce(Track.title, Track.original_name)), Track.id),
          "artist": (func.lower(func.coalesce(Track.artist, "~")), func.lower(func.coalesce(Track.title, Track.original_name)),
@@ -69,7 +67,7 @@ def list_tracks(library: Lib, genre: Annotated[str | None, Query(max_length=64)]
                 mood: Annotated[Literal[MOODS] | None, Query(description="only tracks the tagger hears this mood "
                                                                            "in (see TrackOut.moods)")] = None,
                 energy: Annotated[Literal["calm", "lively"] | None, Query(
-                    description="only calm tracks (energy under 0.35) or lively ones (0.65 or more; see "
+                    description=f"only calm tracks (energy under {CALM}) or lively ones ({LIVELY} or more; see "
                                 "TrackOut.energy)")] = None,
                 q: Annotated[str | None, Query(max_length=200, description="words each found in the artist, title "
                                                                            "or file name")] = None,
