@@ -234,6 +234,14 @@ def blend_table() -> str:
     return "\n".join(lines)
 
 
+def heads_table() -> str:
+    """The model card's table of the training choices for music unlike GTZAN's (``head_choices.json``), in the
+    benchmark's own layout."""
+    from head_choices import table
+
+    return table(json.loads((RESULTS / "head_choices.json").read_text()))
+
+
 def energy_table() -> str:
     """The library page's energy sanity table (``real_world.json``: the mean energy per real-dev folder)."""
     r = json.loads((RESULTS / "real_world.json").read_text())
@@ -260,6 +268,7 @@ def main() -> int:
     status = 0
     blocks = ((a.readme, START, END, block), (a.model_card, GENRES_START, GENRES_END, genre_card),
               (a.model_card, "<!-- blend:start -->", "<!-- blend:end -->", blend_table),
+              (a.model_card, "<!-- heads:start -->", "<!-- heads:end -->", heads_table),
               (a.library_page, "<!-- similar:start -->", "<!-- similar:end -->", similar_table),
               (a.library_page, "<!-- scale:start -->", "<!-- scale:end -->", scale_table),
               (a.library_page, "<!-- hear:start -->", "<!-- hear:end -->", audio_recommend_table),

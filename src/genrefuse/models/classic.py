@@ -15,9 +15,11 @@ import numpy as np
 
 from .kinds import KINDS, ModelKind
 
+TAG_COLUMNS = 100       # the musicnn summary's columns, after the table's: 50 tag means, 50 tag spreads
+
 
 def make_estimator(spec: ModelKind, *, seed: int = 0, **hyper):
-    params = {k: v for k, v in {**spec.hyper, **hyper}.items() if k != "few_boost"}
+    params = {k: v for k, v in {**spec.hyper, **hyper}.items() if k not in ("few_boost", "table_weight")}
     if spec.estimator == "knn":
         from sklearn.neighbors import KNeighborsClassifier
 
@@ -61,6 +63,9 @@ class ClassicModel:
     seed : int
     C, class_weight, few_boost : logistic regression's and the SVM's regularisation, and class balancing
         (``few_boost``: a class with fewer than half the median count of examples weighted this much more).
+    table_weight : logistic regression on the table and the taggram: the standardised table columns are
+        multiplied by this while fitting (under the same L2 penalty, a weight under 1 leans on the taggram), and
+        the weight is folded into ``coef_``, so prediction reads the plain standardised rows.
     n_neighbors, gamma : kNN's neighbours and the SVM's kernel width.
 
     Attributes (fitted)
@@ -72,12 +77,12 @@ class ClassicModel:
 
     def __init__(self, kind: str = "logreg", n_classes: int = 10, *, seed: int = 0, C: float | None = None,
                  class_weight: str | None = None, few_boost: float | None = None, n_neighbors: int | None = None,
-                 gamma: str | float | None = None):
+                 gamma: str | float | None = None, table_weight: float | None = None):
         self.kind, self.n_classes, self.seed = kind, n_classes, seed
         self.C, self.class_weight, self.few_boost = C, class_weight, few_boost
-        self.n_neighbors, self.gamma = n_neighbors, gamma
+        self.n_neighbors, self.gamma, self.table_weight = n_neighbors, gamma, table_weight
 
-    _HYPER = ("C", "class_weight", "few_boost", "n_neighbors", "gamma")
+    _HYPER = ("C", "class_weight", "few_boost", "n_neighbors", "gamma", "table_weight")
 
     # scikit-learn's conventions
     def get_params(self, deep: bool = True) -> dict:
@@ -108,15 +113,36 @@ class ClassicModel:
     def spec(self) -> ModelKind:
         return KINDS[self.kind]
 
+    def _column_scale(self, width: int, weight: float | None) -> np.ndarray | None:
+        """Per-column factors ``(width,)`` that weight the table's columns (those before the taggram summary's
+        :data:`TAG_COLUMNS`) by ``weight``; None where nothing is weighted."""
+        if weight is None or float(weight) == 1.0 or not (self.spec.uses_table and self.spec.uses_tags):
+            return None
+        if self.spec.refit:
+            raise ValueError(f"table_weight is for logistic regression, not {self.kind}")
+        scale = np.ones(width)
+        scale[:width - TAG_COLUMNS] = float(weight)
+        return scale
+
     def _check_is_fitted(self) -> None:
         if not hasattr(self, "classes_"):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit first")
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> "ClassicModel":
+    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> "ClassicModel":
+        """Fit on standardised rows ``X`` ``(n, d)`` and classes ``y`` ``(n,)``; ``sample_weight`` ``(n,)``
+        weights rows (logistic regression; times the class balancing where the kind has it)."""
         X, y = np.asarray(X, np.float64), np.asarray(y, np.int64)
         hyper = self.hyper
+        scale = self._column_scale(X.shape[1], hyper.get("table_weight"))
+        if scale is not None:
+            X = X * scale
         est = make_estimator(self.spec, seed=self.seed, **hyper)
         weights = sample_weights(y, class_weight=hyper.get("class_weight"), few_boost=float(hyper.get("few_boost", 1.0)))
+        if sample_weight is not None:
+            if self.spec.refit:
+                raise ValueError(f"sample weights are for logistic regression, not {self.kind}")
+            sample_weight = np.asarray(sample_weight, np.float64)
+            weights = sample_weight if weights is None else weights * sample_weight
         est = est.fit(X, y) if weights is None else est.fit(X, y, sample_weight=weights)
         if self.spec.refit:
             self.X_, self.y_, self.estimator_ = X, y, est
@@ -128,6 +154,8 @@ class ClassicModel:
             else:
                 coef, icpt = est.coef_, est.intercept_
             self.coef_[est.classes_], self.intercept_[est.classes_] = coef, icpt
+            if scale is not None:
+                self.coef_ = self.coef_ * scale          # the weight folded in: predict on plain rows
         self.classes_ = np.arange(self.n_classes)
         return self
 

@@ -28,6 +28,22 @@ def standardisation(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.where(std > 0, std, 1.0)
 
 
+def shifted_rows(X: np.ndarray, y: np.ndarray, config: TrainConfig, *, scale: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Standardised training rows ``X`` ``(n, d)`` and classes ``y``, with, for each of ``config.shifts`` (raw
+    input shifts ``(d,)``, :mod:`.mastering`), every row moved by it (``/ scale``, the columns' standard
+    deviations) as a further row of its class weighted ``config.shift_weight``. Returns ``(rows, classes,
+    weights or None)``."""
+    if not config.shifts:
+        return X, y, None
+    shifts = np.asarray(config.shifts, np.float64)
+    if shifts.ndim != 2 or shifts.shape[1] != X.shape[1]:
+        raise DataError(f"input shifts of shape {shifts.shape} do not fit rows of {X.shape[1]} columns")
+    moved = [X + (s / scale).astype(X.dtype) for s in shifts]
+    weights = np.concatenate([np.ones(len(X))] + [np.full(len(X), config.shift_weight)] * len(moved))
+    return np.vstack([X, *moved]), np.tile(y, 1 + len(moved)), weights
+
+
 def fit_one(kind: str, data: LabelledData, split: dict[str, np.ndarray], genres: list[str], *,
             config: TrainConfig, params: FeatureParams, progress: bool = True,
             cache_dir: str | Path | None = None) -> tuple[Bundle, list[dict]]:
@@ -52,8 +68,12 @@ def fit_one(kind: str, data: LabelledData, split: dict[str, np.ndarray], genres:
     if not spec.neural:
         fit_idx = np.concatenate([tr, va])            # no epochs to validate: train on both
         X = np.hstack([z] + ([tags] if tags is not None else []))
-        model = ClassicModel(kind, len(genres), seed=config.seed).fit(X[fit_idx], y[fit_idx])
+        rows, labels, weights = shifted_rows(X[fit_idx], y[fit_idx], config, scale=np.concatenate(
+            [std] + ([tags_std] if tags is not None else [])))
+        model = ClassicModel(kind, len(genres), seed=config.seed, **(config.hyper or {})).fit(rows, labels, weights)
         return Bundle(kind, model, genres, params, mean, std, extra, tags_mean, tags_std), []
+    if config.shifts:
+        raise DataError(f"input shifts are for the classic kinds, not {kind}")
     members = spec.members if config.members is None else config.members
     if members < 1:
         raise DataError(f"an ensemble needs at least one member, not {members}")

@@ -37,6 +37,10 @@ class TrainConfig:
                                     # it implies segments of AUGMENT_SEGMENT_SECONDS unless segments is set
     augment_variants: int = 2       # augmented copies of each training clip
     segments: float | None = None   # train on segments of this many seconds, a track = the mean of its segments
+    hyper: dict | None = None       # classic kinds: estimator parameters over the kind's defaults (models/classic.py)
+    shifts: tuple[tuple[float, ...], ...] | None = None  # classic kinds: raw input shifts (training/mastering.py);
+                                    # each training row also trains moved by each, weighted shift_weight
+    shift_weight: float = 0.25
 
     def to_dict(self) -> dict:
         return asdict(self)
