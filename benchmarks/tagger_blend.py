@@ -7,7 +7,7 @@ A genre's **evidence** is the highest mean score of the tags that name it (the p
 ``TAGGER_GENRES``, MSD's tags; fixed from the tags' names, not from data). Three levels:
 
 - ``dispute``: the lowest at which at most ``--dispute-rate`` (5%) of the tracks would have their true genre
-  disputed (another GTZAN genre's evidence at least this and above the true genre's own);
+  disputed (another GTZAN genre's evidence at least this, whether or not above the true genre's own);
 - ``new``: the lowest at which at most ``--new-rate`` (2%) of the tracks (none of a tagger genre) would be
   given a tagger genre (its evidence at least this and above every GTZAN genre's);
 - ``support`` per genre: the level under which ``--support-rate`` (5%) of that genre's tracks fall, so that a
@@ -60,8 +60,7 @@ def gtzan_thresholds(shared: Path, tags: list[str], *, new_rate: float, dispute_
                          else 0.0 for e in ev])
     new = next(float(t) for t in GRID if np.mean(new_best >= t) <= new_rate)
     rival = np.array([max((v for g, v in e.items() if g not in NEW and g != y), default=0.0) for e, y in zip(ev, truth)])
-    own = np.array([e.get(y, 0.0) for e, y in zip(ev, truth)])
-    disputed = lambda t: np.mean((rival >= t) & (rival > own))  # noqa: E731
+    disputed = lambda t: np.mean(rival >= t)  # noqa: E731     (any rival that strong: models.evidence.rival)
     dispute = next(float(t) for t in GRID if disputed(t) <= dispute_rate)
     support = {}
     for genre in (g for g in HEAD if g in EVIDENCE):

@@ -192,7 +192,9 @@ def test_the_tagger_disputes_an_answer_it_contradicts():
     v = rules.judge("classical", 0.93, 0.5, heard={"jazz": 0.57, "rock": 0.1, "classical": 0.3})
     assert v.unsure and v.disputed_by == "jazz" and v.answer == "classical" and not v.sure   # experts disagree
     assert rules.judge("classical", 0.93, 0.5, heard={"jazz": 0.43}).sure                # below the threshold
-    assert rules.judge("jazz", 0.93, 0.5, heard={"jazz": 0.8, "rock": 0.5}).sure         # its own is higher
+    both = rules.judge("jazz", 0.93, 0.5, heard={"jazz": 0.8, "rock": 0.5})     # two genres heard strongly
+    assert both.unsure and both.disputed_by == "rock"
+    assert rules.judge("jazz", 0.93, 0.5, heard={"jazz": 0.8, "rock": 0.43}).sure        # the other one is weak
     assert rules.judge("classical", 0.93, 0.5, heard={"electronic": 0.9}).sure           # a genre it lacks
     assert not rules.judge("classical", 0.93, 0.5, heard={"jazz": 0.57}, confirmed=True).unsure  # a person decided
     assert Rules(min_confidence=0.6).judge("classical", 0.93, heard={"jazz": 0.9}).sure  # no tagger: no dispute

@@ -52,7 +52,8 @@ class Prediction:
         The musicnn tagger's genre-like tags at or above their floor, best first (for models that read
         the tagger).
     disputed_by : str or None
-        The genre the taggers name more strongly than ``genre`` (then ``unsure`` is true: the experts disagree).
+        Another genre the taggers hear strongly (at the dispute level, :mod:`genrefuse.models.evidence`; then
+        ``unsure`` is true: the experts disagree).
     support : float or None
         The taggers' evidence for ``genre`` (None where they have no word for it); under its genre's level
         the answer is unsure.

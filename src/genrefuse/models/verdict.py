@@ -5,7 +5,7 @@ asks :class:`Rules` for a :class:`Verdict` and reads it; none compares a thresho
 
 - the **genre** is the most probable one (or the one a person confirmed);
 - **unsure**: its probability (the confidence) is below ``min_confidence``, or the musicnn taggers name
-  another genre the model knows more strongly (``disputed_by``: the experts disagree), or the tagger that can
+  another genre the model knows strongly (``disputed_by``: the experts disagree), or the tagger that can
   name the genre hardly hears it (``support`` under the genre's level; :mod:`.evidence`);
 - **unknown** ("none of these"): the track's familiarity is below ``min_familiarity``, unless a person
   confirmed its genre; the **answer** is then ``"unknown"`` and ``genre`` only the closest;

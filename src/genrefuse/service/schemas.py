@@ -52,8 +52,8 @@ class TrackOut(BaseModel):
     familiarity: float | None = Field(description="how close it was to the model's training data, 0..1 (the share "
                                       "of held-out known tracks that were farther); null when not measured")
     unknown: bool = Field(description="unlike every genre the model knows ('none of these'); genre is the closest")
-    disputed_by: str | None = Field(None, description="the genre the musicnn tagger names more strongly than genre "
-                                                      "(the experts disagree, so the answer is unsure)")
+    disputed_by: str | None = Field(None, description="another genre the musicnn taggers hear strongly (the "
+                                                      "experts disagree, so the answer is unsure)")
     support: float | None = Field(None, description="the musicnn taggers' evidence for genre, 0..1 (null where they "
                                                     "have no word for it); under the genre's level the answer is unsure")
     known_by: str = Field("model", description="how genre is known: 'model' (the model's head), 'tagger' (a genre the "
