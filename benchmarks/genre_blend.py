@@ -52,12 +52,12 @@ def gtzan(shared: Path) -> dict:
     from genrefuse import load_model
     from genrefuse.models.calibration import apply_temperature
     from genrefuse.pretrained.weights import MSD_TAGS
-    from genrefuse.training.default_model import KIND, cross_validate, ff_training_data
+    from genrefuse.training.default_model import KIND, cross_validate, ff_training_data, training_config
 
     data = ff_training_data(shared)
     model = load_model(None)
     genres = list(model.genres)
-    accs, oof = cross_validate(data, KIND)
+    accs, oof = cross_validate(data, KIND, config=training_config(shared))      # the packaged model's recipe
     z = np.load(shared / "musicnn" / "gtzan_ff_train_msd_musicnn_taggram.npz")
     ids = z["IDS"].astype(str)
     heard = {}

@@ -207,7 +207,8 @@ def _benchmark(name: str, *args: str, tmp_path) -> dict:
 
 
 def test_open_set_benchmark_meets_its_aim_on_one_seed(tmp_path):
-    r = _benchmark("open_set", "--seeds", "3", tmp_path=tmp_path)
+    # --plain: without the loud-master rows, a third of the time (the full recipe's run is benchmarks/results/)
+    r = _benchmark("open_set", "--seeds", "3", "--plain", tmp_path=tmp_path)
     assert r["auroc_mean"] >= 0.85 and r["unknown_rate_known"] <= 0.10 and r["aim_met"]
     assert r["baseline_auroc_mean"] < r["auroc_mean"] and set(r["auroc_per_genre"]) >= {"blues", "rock"}
     assert set(r["scores_auroc_mean"]) == {"familiarity", "familiarity_pooled", "max_probability", "energy",

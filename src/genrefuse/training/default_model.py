@@ -105,21 +105,28 @@ def loud_master_shifts(shared: Path) -> np.ndarray:
     return input_shifts(clips, drives=DRIVES, policy=POLICY)
 
 
+def training_config(shared: str | Path, *, table_weight: float = TABLE_WEIGHT, shift_weight: float = SHIFT_WEIGHT,
+                    shifts: np.ndarray | None = None, seed: int = 0) -> TrainConfig:
+    """How the default model is trained: ``table_weight`` and ``shift_weight`` (0: no loud-master rows) as
+    :data:`TABLE_WEIGHT` and :data:`SHIFT_WEIGHT` describe; ``shifts``: the loud masters' shifts when already
+    measured (else measured on ``shared``'s GTZAN clips). Benchmarks of the packaged recipe train with it too."""
+    if shift_weight and shifts is None:
+        shifts = loud_master_shifts(Path(shared))
+    return TrainConfig(epochs=150, seed=seed, hyper={"table_weight": table_weight},
+                       shifts=tuple(tuple(round(float(v), 6) for v in s) for s in shifts) if shift_weight else None,
+                       shift_weight=shift_weight)
+
+
 def build_default_model(shared: str | Path, out: str | Path, *, kind: str = KIND, table_weight: float = TABLE_WEIGHT,
                         shift_weight: float = SHIFT_WEIGHT, shifts: np.ndarray | None = None,
                         data: LabelledData | None = None) -> Bundle:
-    """Train, calibrate and save the default model; returns its bundle. ``table_weight`` and ``shift_weight``
-    (0: none) as :data:`TABLE_WEIGHT` and :data:`SHIFT_WEIGHT` describe; ``shifts``, ``data``: the loud
-    masters' shifts and the training tracks, when already at hand."""
+    """Train, calibrate and save the default model; returns its bundle. ``table_weight``, ``shift_weight`` and
+    ``shifts`` as :func:`training_config` takes them; ``data``: the training tracks, when already read."""
     shared = Path(shared)
     data = data if data is not None else ff_training_data(shared)
     genres = genre_order(data.labels)
     y = np.array([genres.index(g) for g in data.labels])
-    if shift_weight and shifts is None:
-        shifts = loud_master_shifts(shared)
-    config = TrainConfig(epochs=150, hyper={"table_weight": table_weight},
-                         shifts=tuple(tuple(round(float(v), 6) for v in s) for s in shifts) if shift_weight else None,
-                         shift_weight=shift_weight)
+    config = training_config(shared, table_weight=table_weight, shift_weight=shift_weight, shifts=shifts)
     accs, oof = cross_validate(data, kind, config=config)
     pooled, y_pooled = oof.reshape(-1, len(genres)), np.tile(y, len(accs))
     temperature = fit_temperature(pooled, y_pooled)
