@@ -68,6 +68,7 @@ def test_models_card_and_evaluate_default(tmp_path, capsys):
     assert main(["models"]) == 0
     card = capsys.readouterr().out
     assert "logreg+musicnn" in card and "443" in card and "limit:" in card and "licence" in card
+    assert "as a loud master moves it" in card and "weighted 0.25" in card       # how it was trained
     table = shared_path("gtzan-features", "features_30_sec.csv")
     emb = shared_path("musicnn", "gtzan_ff_train_msd_musicnn_taggram.npz")
     assert main(["evaluate", "default", str(table), "--embeddings", str(emb), "--out", str(tmp_path)]) == 0

@@ -344,7 +344,7 @@ def describe_model(path: str | Path | None = None) -> str:
     lines.append(f"  genres: {', '.join(cfg['genres'])} (its head: trained on the data below)")
     if info.rules.dispute is not None:
         lines.append(f"  the musicnn tagger's word: an answer is unsure when the tagger's tags name another of these "
-                     f"genres with evidence {info.rules.dispute:.2f} or more and more than the answer's own "
+                     f"genres with evidence {info.rules.dispute:.2f} or more, even below the answer's own "
                      f"(chosen on GTZAN's 443 FF training tracks: at most 5% of their true genres disputed)")
     if info.rules.tagger_genres:
         lines.append(f"  genres from the tagger: {', '.join(info.rules.tagger_genres)}, named for a track the head "
@@ -352,6 +352,11 @@ def describe_model(path: str | Path | None = None) -> str:
                      f"(none of GTZAN's 443 FF training tracks got one); measured on the shared real-dev recordings "
                      f"(benchmarks/real_world.py): electronic only; folk, soul and punk had no recordings to measure")
     lines.append(f"  trained on: {card.get('training_data') or training.get('source', 'unknown')}")
+    loud = (card.get("inputs") or {}).get("loud_masters")
+    if loud:
+        lines.append(f"  each training row also as a loud master moves it (brightened, limited at drives "
+                     f"{', '.join(f'{d:g}' for d in loud['drives'])}; measured on the shared GTZAN clips), weighted "
+                     f"{loud['weight']:g}: steadier on recordings mastered unlike GTZAN's (benchmarks/head_choices.py)")
     measured = card.get("measured")
     if measured:
         lines.append(f"  accuracy: {measured['accuracy_mean']:.3f} +- {measured['accuracy_std']:.3f} ({measured['method']})")
