@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import WindowPolicy
+from ..audio import WindowPolicy, is_audio_path
 from ..datasets.labelled import LabelledData, load_labelled
 from ..datasets.splits import blocked_folds, read_fault_filtered
 from ..errors import DataError
@@ -24,7 +24,6 @@ from ..features.params import DEFAULT_PARAMS
 from ..genres import genre_order
 from ..models.bundle import Bundle
 from ..models.calibration import apply_temperature, confidence_threshold, expected_calibration_error, fit_temperature
-from ..audio import is_audio_path
 from .fit import fit_familiarity, fit_one
 from .mastering import DRIVES, input_shifts
 from .reports import confidence_metrics
