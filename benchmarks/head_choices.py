@@ -38,7 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, write_json  # noqa: E402
-from real_world import PARENT, SHARED, outcome, recordings, summary  # noqa: E402
+from real_world import SHARED, recordings, scored, summary  # noqa: E402
 
 CANDIDATES = ((1.0, 0.0), (0.75, 0.0), (1.0, 0.25), (0.75, 0.25))     # (table_weight, shift_weight)
 GAINS_DB = (6.0, 12.0)
@@ -78,14 +78,12 @@ def judge(model, recs: list[dict]) -> dict:
     rows, changed, sure = [], [0] * len(GAINS_DB), [0] * len(GAINS_DB)
     for rec in recs:
         v = answer(rec["plain"])
-        truth = vocabulary.get(PARENT.get(rec["folder"], rec["folder"]))
-        group = "other" if truth is None else "head" if truth in model.genres else "tagger"
         mastered = [answer(inp) for inp in rec["mastered"]]
         for i, m in enumerate(mastered):
             changed[i] += m.genre != v.genre
             sure[i] += m.genre != v.genre and m.sure
-        rows.append({"file": rec["file"], "folder": rec["folder"], "truth": truth, "group": group, **v.fields(),
-                     "outcome": outcome(v, truth), "mastered": [m.fields() for m in mastered]})
+        rows.append({**scored(v, file=rec["file"], folder=rec["folder"], genres=model.genres, vocabulary=vocabulary),
+                     "mastered": [m.fields() for m in mastered]})
     gains = [f"+{g:g} dB" for g in GAINS_DB]
     return {**summary(rows, "outcome"), "changed": dict(zip(gains, changed)), "changed_sure": dict(zip(gains, sure)),
             "rows": rows}

@@ -67,6 +67,16 @@ def outcome(verdict, truth: str | None) -> str:
     return "flagged, best genre right" if verdict.genre == truth else "flagged, best genre wrong"
 
 
+def scored(verdict, *, file: str, folder: str, genres, vocabulary) -> dict:
+    """One recording's row: its file and folder, the genre its folder names (through ``vocabulary``, the model's
+    genres and those it names from the tagger; None: one the model lacks), its group (``head``: the ``genres``
+    of the model's head, ``tagger``, ``other``), the verdict's fields and its :func:`outcome`."""
+    truth = vocabulary.get(PARENT.get(folder, folder))
+    group = "other" if truth is None else "head" if truth in genres else "tagger"
+    return {"file": file, "folder": folder, "truth": truth, "group": group, **verdict.fields(),
+            "outcome": outcome(verdict, truth)}
+
+
 def evaluate(folders: list[Path], model_arg: str | None = None) -> dict:
     from genrefuse import load_model
     from genrefuse.genres import Vocabulary
@@ -77,19 +87,15 @@ def evaluate(folders: list[Path], model_arg: str | None = None) -> dict:
     rows, failures = [], []
     start = time.perf_counter()
     for path, rel in recordings(folders):
-        folder = rel.parts[0]
-        truth = vocabulary.get(PARENT.get(folder, folder))
         try:
             pred = model.predict(path)
         except Exception as exc:           # one line per file; the run goes on
             failures.append(f"{path}: {exc}")
             continue
-        v = pred.verdict
         plain = plain_rules.of(pred.probabilities, pred.familiarity)        # the same answer, no tagger
-        group = "other" if truth is None else "head" if truth in model.genres else "tagger"
-        rows.append({"file": rel.as_posix(), "folder": folder, "truth": truth, "group": group, **v.fields(),
-                     "outcome": outcome(v, truth), "outcome_without_tagger": outcome(plain, truth),
-                     "energy": pred.energy, "bpm": pred.bpm})
+        row = scored(pred.verdict, file=rel.as_posix(), folder=rel.parts[0], genres=model.genres, vocabulary=vocabulary)
+        rows.append({**row, "outcome_without_tagger": outcome(plain, row["truth"]), "energy": pred.energy,
+                     "bpm": pred.bpm})
     return {"machine": machine(), "model": model_arg or "default", "folders": [shown(f) for f in folders],
             "seconds": round(time.perf_counter() - start, 1), **summary(rows, "outcome"),
             "without_tagger": summary(rows, "outcome_without_tagger"), "energy": energy_by_folder(rows),
