@@ -118,8 +118,6 @@ class ClassicModel:
         :data:`TAG_COLUMNS`) by ``weight``; None where nothing is weighted."""
         if weight is None or float(weight) == 1.0 or not (self.spec.uses_table and self.spec.uses_tags):
             return None
-        if self.spec.refit:
-            raise ValueError(f"table_weight is for logistic regression, not {self.kind}")
         scale = np.ones(width)
         scale[:width - TAG_COLUMNS] = float(weight)
         return scale
