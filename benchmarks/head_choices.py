@@ -91,7 +91,8 @@ def judge(model, recs: list[dict]) -> dict:
 
 def evaluate(shared: Path, candidates=CANDIDATES) -> dict:
     from genrefuse import load_model
-    from genrefuse.training.default_model import build_default_model, ff_training_data, loud_master_shifts
+    from genrefuse.training.default_model import (build_default_model, ff_training_data, loud_master_shifts,
+                                                  training_config)
 
     data = ff_training_data(shared)
     shifts = loud_master_shifts(shared)
@@ -100,7 +101,8 @@ def evaluate(shared: Path, candidates=CANDIDATES) -> dict:
     for tw, sw in candidates:
         start = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
-            bundle = build_default_model(shared, tmp, table_weight=tw, shift_weight=sw, shifts=shifts, data=data)
+            config = training_config(shared, table_weight=tw, shift_weight=sw, shifts=shifts)
+            bundle = build_default_model(shared, tmp, config=config, data=data)
             m = bundle.extra["card"]["measured"]
             r = {"table_weight": tw, "shift_weight": sw, "cv_mean": round(m["accuracy_mean"], 4),
                  "cv_std": round(m["accuracy_std"], 4), "cv_per_seed": [round(a, 4) for a in m["accuracy_per_seed"]],

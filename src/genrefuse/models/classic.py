@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .familiarity import N_TAGS
 from .kinds import KINDS, ModelKind
 
-TAG_COLUMNS = 100       # the musicnn summary's columns, after the table's: 50 tag means, 50 tag spreads
+TAG_COLUMNS = 2 * N_TAGS    # the musicnn summary's columns, after the table's: the tags' means, then their spreads
 
 
 def make_estimator(spec: ModelKind, *, seed: int = 0, **hyper):
