@@ -30,7 +30,7 @@ class _Row:
 def _exact(index, q, n, exclude=()):
     from genrefuse.library.similar import SimilarIndex
 
-    plain = SimilarIndex.of(index.ids, index.vectors)
+    plain = SimilarIndex.of(index.rows.ids, index.rows.vectors)
     return plain.nearest(q, n=n, exclude=exclude)
 
 

@@ -37,8 +37,9 @@ from sqlalchemy.orm import Session
 from .. import collab
 from ..ranking import positions_in
 from ..errors import DataError, NotFoundError
+from .approximate import Approximate
 from .db import Feedback, Track, User, UserGenre
-from .similar import SimilarIndex
+from .similar import Rows, SimilarIndex
 
 FEEDBACK_RATE = 0.5      # how far one like or skip moves the weights
 ACTIONS = ("like", "skip")
@@ -234,34 +235,36 @@ def _audio(session: Session, audio: SimilarIndex, index: TrackIndex, liked: list
     then the :data:`HEARD_PER_LIKE` nearest of each liked track are (the rest score 0, as tracks under the
     median do), and the median is that of a fixed random sample of :data:`FLOOR_SAMPLE` tracks."""
     audio.refresh(session)
-    at = audio.positions(liked[-MAX_LIKES_HEARD:])               # those of her likes that have an embedding
+    heard = audio.rows            # one consistent view of the index, whatever another request adds meanwhile
+    at = heard.positions(liked[-MAX_LIKES_HEARD:])               # those of her likes that have an embedding
     if not len(at):
         return None, None
-    mine_ids, mine = audio.ids[at], audio.vectors[at]
-    rows, sample = _compared(audio, mine)
-    sims = (audio.vectors if rows is None else audio.vectors[rows]) @ mine.T      # (compared tracks, liked)
+    mine_ids, mine = heard.ids[at], heard.vectors[at]
+    rows, sample = _compared(heard, audio.graph, mine)
+    sims = (heard.vectors if rows is None else heard.vectors[rows]) @ mine.T      # (compared tracks, liked)
     best, which = sims.max(axis=1), sims.argmax(axis=1)
     floor = float(np.median(best if sample is None else best[sample]))
     top = float(best.max())
     scaled = np.clip((best - floor) / max(top - floor, 1e-9), 0.0, 1.0)
-    pos, found = index.lookup(audio.ids if rows is None else audio.ids[rows])
+    pos, found = index.lookup(heard.ids if rows is None else heard.ids[rows])
     sounds, nearest = np.zeros(len(index.ids), np.float32), np.full(len(index.ids), -1, np.int64)
     sounds[pos[found]] = scaled[found]
     nearest[pos[found]] = mine_ids[which[found]]
     return sounds, nearest
 
 
-def _compared(audio: SimilarIndex, mine: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Which indexed tracks to compare with the liked ones: all (None, None), or with the graph the positions
-    of the candidates and the floor's sample, and where the sample lies among them."""
-    graph = audio.graph
-    if graph is None or len(audio) <= FLOOR_SAMPLE:
+def _compared(heard: Rows, graph: Approximate | None, mine: np.ndarray
+              ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Which of the indexed tracks ``heard`` to compare with the liked ones: all (None, None), or with the
+    index's ``graph`` the positions of the candidates and the floor's sample, and where the sample lies among
+    them."""
+    if graph is None or len(heard) <= FLOOR_SAMPLE:
         return None, None
     candidates = graph.search_many(mine, HEARD_PER_LIKE)
     if candidates is None:
         return None, None
-    sample = _sample(len(audio))
-    rows = np.union1d(audio.positions(sorted(candidates)), sample)
+    sample = _sample(len(heard))
+    rows = np.union1d(heard.positions(sorted(candidates)), sample)
     return rows, np.searchsorted(rows, sample)
 
 

@@ -74,6 +74,34 @@ def _arrays(tracks: list) -> tuple[tuple[np.ndarray, np.ndarray, list, list], se
             {int(t.id) for t, v in zip(tracks, vectors) if v is None})
 
 
+@dataclass(frozen=True)
+class Rows:
+    """The indexed tracks at one moment: their ids ``(n,)`` (ascending), unit embeddings ``(n, 100)``, artists
+    and recordings (audio hashes), position for position. An index replaces its rows whole on every change
+    and never changes them in place, so a reader that takes :attr:`SimilarIndex.rows` once sees parts that
+    belong together while another thread adds or removes tracks."""
+
+    ids: np.ndarray
+    vectors: np.ndarray
+    artists: tuple = ()
+    recordings: tuple = ()
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def positions(self, ids: Iterable[int]) -> np.ndarray:
+        """Positions of those of ``ids`` that are here, in their order (a binary search each)."""
+        pos, found = positions_in(self.ids, list(ids))
+        return pos[found]
+
+    def scores(self, vector: np.ndarray) -> np.ndarray:
+        """Cosine similarity of every track here to ``vector`` ``(n,)``."""
+        return self.vectors @ np.asarray(vector, np.float32)
+
+
+_NO_ROWS = Rows(np.zeros(0, np.int64), np.zeros((0, DIM), np.float32))
+
+
 class SimilarIndex:
     """Every embedded track's id, artist and embedding, in memory, in id order; topped up from the database.
 
@@ -95,10 +123,7 @@ class SimilarIndex:
         self.graph: ann.Approximate | None = None      # built once the library is large enough
         self._changes: set[int] | None = None           # ids added or removed while the graph was being built
         self._builder: threading.Thread | None = None
-        self.ids = np.zeros(0, np.int64)
-        self.vectors = np.zeros((0, DIM), np.float32)
-        self.artists: list[str | None] = []
-        self.recordings: list[str | None] = []
+        self.rows = _NO_ROWS                             # replaced whole, under the lock (see Rows)
         self._copies: dict[str, set[int]] = {}          # a recording's audio hash -> its tracks' ids
         self.pending: set[int] = set()                   # tracks seen without an embedding of this recipe
         self._checked = 0.0
@@ -107,21 +132,25 @@ class SimilarIndex:
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.rows)
+
+    @property
+    def ids(self) -> np.ndarray:
+        """The indexed ids ``(n,)``, ascending (one part of :attr:`rows`: read ``rows`` once to use several)."""
+        return self.rows.ids
 
     @classmethod
     def of(cls, ids: np.ndarray, vectors: np.ndarray, **options) -> "SimilarIndex":
         """An index of ``ids`` (ascending) and their unit ``vectors`` ``(n, 100)``, without a database (benchmarks)."""
         index = cls(**options)
-        index.ids, index.vectors = np.asarray(ids, np.int64), np.asarray(vectors, np.float32)
-        index.artists, index.recordings = [None] * len(ids), [None] * len(ids)
-        index._last = int(index.ids[-1]) if len(ids) else 0
+        index.rows = Rows(np.asarray(ids, np.int64), np.asarray(vectors, np.float32), (None,) * len(ids),
+                          (None,) * len(ids))
+        index._last = int(index.rows.ids[-1]) if len(ids) else 0
         return index
 
     def positions(self, ids: Iterable[int]) -> np.ndarray:
-        """Positions of those of ``ids`` that are indexed, in their order (ids kept ascending: a binary search each)."""
-        pos, found = positions_in(self.ids, list(ids))
-        return pos[found]
+        """Positions of those of ``ids`` that are indexed now, in their order."""
+        return self.rows.positions(ids)
 
     def refresh(self, session) -> "SimilarIndex":
         """Add the tracks stored since the last refresh (read :attr:`PAGE` rows at a time, only the columns the
@@ -191,16 +220,17 @@ class SimilarIndex:
         """The ids and vectors a graph is built from; changes from now on are recorded for :meth:`catch_up`."""
         with self._lock:
             self._changes = set()
-            return self.ids, self.vectors            # replaced, never changed in place: no copy needed
+            rows = self.rows                          # replaced, never changed in place: no copy needed
+            return rows.ids, rows.vectors
 
     def catch_up(self, graph: ann.Approximate) -> None:
         """Bring a graph built from :meth:`snapshot` up to date with what changed since, and use it."""
         with self._lock:
             for track_id in sorted(self._changes or ()):
                 graph.drop(track_id)
-                at = self.positions([track_id])
+                at = self.rows.positions([track_id])
                 if len(at):
-                    graph.put([track_id], self.vectors[at])
+                    graph.put([track_id], self.rows.vectors[at])
             self.graph, self._changes = graph, None
 
     def _changed(self, ids: Iterable[int], vectors: np.ndarray | None = None) -> None:
@@ -219,21 +249,22 @@ class SimilarIndex:
             self._append(*_arrays(tracks)[0])
 
     def _append(self, ids: np.ndarray, vectors: np.ndarray, artists: list, recordings: list) -> None:
+        """Add tracks (called under the lock): the new :attr:`rows` are made whole, then put in place at once."""
         if not len(ids):
             return
-        self.ids = np.concatenate([self.ids, ids])
-        self.vectors = np.vstack([self.vectors, vectors])
-        self.artists += artists
-        self.recordings += recordings
+        old = self.rows
+        all_ids = np.concatenate([old.ids, ids])
+        new = Rows(all_ids, np.vstack([old.vectors, vectors]), old.artists + tuple(artists),
+                   old.recordings + tuple(recordings))
+        if len(all_ids) > 1 and (np.diff(all_ids) < 0).any():      # an older track updated: keep ids ascending
+            order = np.argsort(all_ids, kind="stable")
+            new = Rows(new.ids[order], new.vectors[order], tuple(new.artists[i] for i in order),
+                       tuple(new.recordings[i] for i in order))
+        self.rows = new
         for i, r in zip(ids, recordings):
             if r:
                 self._copies.setdefault(r, set()).add(int(i))
         self._changed([int(i) for i in ids], vectors)
-        if len(self.ids) > 1 and (np.diff(self.ids) < 0).any():      # an older track updated: keep ids ascending
-            order = np.argsort(self.ids, kind="stable")
-            self.ids, self.vectors = self.ids[order], self.vectors[order]
-            self.artists = [self.artists[i] for i in order]
-            self.recordings = [self.recordings[i] for i in order]
 
     def update(self, track: Track) -> None:
         """Add or replace one track (a new embedding, a new artist)."""
@@ -247,41 +278,38 @@ class SimilarIndex:
     def remove(self, track_id: int) -> None:
         with self._lock:
             self.pending.discard(int(track_id))
-            keep = self.ids != track_id
+            old = self.rows
+            keep = old.ids != track_id
             if keep.all():
                 return
-            self.ids, self.vectors = self.ids[keep], self.vectors[keep]
-            self.artists = [a for a, k in zip(self.artists, keep) if k]
-            self.recordings = [r for r, k in zip(self.recordings, keep) if k]
+            self.rows = Rows(old.ids[keep], old.vectors[keep], tuple(a for a, k in zip(old.artists, keep) if k),
+                             tuple(r for r, k in zip(old.recordings, keep) if k))
             for copies in self._copies.values():
                 copies.discard(int(track_id))
             self._changed([int(track_id)])
 
     def vector(self, track_id: int) -> np.ndarray | None:
-        at = self.positions([track_id])
-        return self.vectors[at[0]] if len(at) else None
-
-    def scores(self, vector: np.ndarray) -> np.ndarray:
-        """Cosine similarity of every indexed track to ``vector`` ``(n,)``."""
-        return self.vectors @ np.asarray(vector, np.float32)
+        rows = self.rows
+        at = rows.positions([track_id])
+        return rows.vectors[at[0]] if len(at) else None
 
     def nearest(self, vector: np.ndarray, *, n: int, exclude: Iterable[int] = (), recording: str | None = None
                 ) -> list[tuple[int, float]]:
         """The ``n`` most similar tracks ``(id, similarity)``, best first, leaving out ``exclude`` and other
         copies of ``recording`` (the seed's audio)."""
         skip = {int(i) for i in exclude} | self._copies.get(recording or "", set())
-        graph = self.graph
+        rows, graph = self.rows, self.graph
         if graph is not None:
             found = graph.search(vector, n + len(skip))
             if found is not None:
-                at = self.positions([i for i in found if i not in skip])
-                if len(at) >= min(n, len(self) - len(skip)):
-                    s = self.vectors[at] @ np.asarray(vector, np.float32)
+                at = rows.positions([i for i in found if i not in skip])
+                if len(at) >= min(n, len(rows) - len(skip)):
+                    s = rows.vectors[at] @ np.asarray(vector, np.float32)
                     order = np.argsort(-s, kind="stable")[:n]
-                    return [(int(self.ids[at[i]]), float(s[i])) for i in order]
-        s = self.scores(vector)
-        top = top_k(s, n, exclude=self.positions(skip))
-        return [(int(self.ids[i]), float(s[i])) for i in top]
+                    return [(int(rows.ids[at[i]]), float(s[i])) for i in order]
+        s = rows.scores(vector)
+        top = top_k(s, n, exclude=rows.positions(skip))
+        return [(int(rows.ids[i]), float(s[i])) for i in top]
 
 
 @dataclass
@@ -411,25 +439,26 @@ def radio(lib, track_id: int, *, n: int = 20, index: SimilarIndex | None = None)
     index = _index(lib, index)
     seed, seed_vector = seed_of(lib, track_id, index)
     order, played = [seed.id], {seed.audio_hash} - {None}
-    from_seed = index.scores(seed_vector)
+    rows = index.rows                  # one consistent view, whatever the service adds meanwhile
+    from_seed = rows.scores(seed_vector)
     current = seed_vector
     last_artist = _artist(seed)
     while len(order) < n:
-        s = (from_seed + index.scores(current)) / 2
+        s = (from_seed + rows.scores(current)) / 2
         best = None
         for k in np.argsort(-s, kind="stable"):
-            i = int(index.ids[k])
-            if i in order or (index.recordings[k] and index.recordings[k] in played):
+            i = int(rows.ids[k])
+            if i in order or (rows.recordings[k] and rows.recordings[k] in played):
                 continue
-            if last_artist and index.artists[k] == last_artist:
+            if last_artist and rows.artists[k] == last_artist:
                 continue
             best = k
             break
         if best is None:
             break
-        order.append(int(index.ids[best]))
-        if index.recordings[best]:
-            played.add(index.recordings[best])
-        current, last_artist = index.vectors[best], index.artists[best]
+        order.append(int(rows.ids[best]))
+        if rows.recordings[best]:
+            played.add(rows.recordings[best])
+        current, last_artist = rows.vectors[best], rows.artists[best]
     found = tracks_by_id(lib, order)
     return [found[i] for i in order if i in found]
