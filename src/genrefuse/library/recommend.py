@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -57,70 +58,106 @@ HEARD_PER_LIKE = 50      # with the similar-track graph (large libraries): candi
 FLOOR_SAMPLE = 10_000    # ... and the tracks (a fixed random sample) whose best similarity sets the floor
 
 
-class TrackIndex:
-    """Every track's id and genre-probability vector, in memory, in id order (newest last)."""
+@dataclass(frozen=True)
+class Tracks:
+    """The indexed tracks at one moment: ids ``(n,)`` (ascending, newest last), genre evidence ``(n, k)`` and the
+    ``k`` genres of its columns. A :class:`TrackIndex` publishes a new one whole on every change (a row's values
+    may be rewritten in place, never its shape), so a request that takes :attr:`TrackIndex.rows` once sees parts
+    that fit together while others store tracks or add genres."""
 
-    def __init__(self, genres: list[str]):
-        self.genres = list(genres)
-        self._col = {g: i for i, g in enumerate(self.genres)}
-        self.ids = np.zeros(0, np.int64)
-        self.probs = np.zeros((0, len(self.genres)), np.float32)
-        self._lock = threading.Lock()
-
-    def _grow(self, genres) -> None:
-        """Columns for genres the index has not seen (a library's new genre, added while serving)."""
-        new = [g for g in dict.fromkeys(genres) if g not in self._col]
-        for g in new:
-            self._col[g] = len(self.genres)
-            self.genres.append(g)
-        if new:
-            self.probs = np.hstack([self.probs, np.zeros((len(self.probs), len(new)), np.float32)])
-
-    def _vector(self, probabilities: dict, genre: str, confirmed: bool) -> np.ndarray:
-        self._grow([genre, *probabilities])
-        v = np.zeros(len(self.genres), np.float32)
-        if confirmed and genre in self._col:
-            v[self._col[genre]] = 1.0
-            return v
-        for g, p in evidence(probabilities, genre).items():
-            if g in self._col:
-                v[self._col[g]] = p
-        return v
-
-    def refresh(self, session: Session) -> "TrackIndex":
-        """Add the tracks stored since the last refresh (one indexed query when there are none)."""
-        with self._lock:
-            last = int(self.ids[-1]) if len(self.ids) else 0
-            rows = session.execute(select(Track.id, Track.probabilities, Track.genre, Track.confirmed)
-                                   .where(Track.id > last).order_by(Track.id)).all()
-            if rows:
-                self._grow(g for r in rows for g in (r[2], *r[1]))
-                self.ids = np.concatenate([self.ids, np.array([r[0] for r in rows], np.int64)])
-                self.probs = np.concatenate([self.probs, np.stack([self._vector(r[1], r[2], r[3]) for r in rows])])
-        return self
-
-    def update(self, track: Track) -> None:
-        """A stored track's row changed (its genre corrected)."""
-        with self._lock:
-            i = np.searchsorted(self.ids, track.id)
-            if i < len(self.ids) and self.ids[i] == track.id:
-                self.probs[i] = self._vector(track.probabilities, track.genre, bool(track.confirmed))
-
-    def remove(self, track_id: int) -> None:
-        """A track was removed: it scores nothing from now on (and, gone from the database, is never offered)."""
-        with self._lock:
-            i = np.searchsorted(self.ids, track_id)
-            if i < len(self.ids) and self.ids[i] == track_id:
-                self.probs[i] = 0.0
+    ids: np.ndarray
+    probs: np.ndarray
+    genres: tuple[str, ...]
 
     def positions(self, ids) -> np.ndarray:
-        """Index positions of the given track ids (ids not indexed are dropped)."""
+        """Positions of the given track ids (ids not indexed are dropped)."""
         pos, found = self.lookup(ids)
         return pos[found]
 
     def lookup(self, ids) -> tuple[np.ndarray, np.ndarray]:
         """For each id: its position and whether it is indexed (a binary search each: no set over all ids)."""
         return positions_in(self.ids, ids)
+
+
+class TrackIndex:
+    """Every track's id and genre-probability vector, in memory, in id order (newest last): :attr:`rows`."""
+
+    def __init__(self, genres: list[str]):
+        genres = tuple(dict.fromkeys(genres))
+        self.rows = Tracks(np.zeros(0, np.int64), np.zeros((0, len(genres)), np.float32), genres)
+        self._lock = threading.Lock()
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self.rows.ids
+
+    @property
+    def probs(self) -> np.ndarray:
+        return self.rows.probs
+
+    @property
+    def genres(self) -> list[str]:
+        return list(self.rows.genres)
+
+    @staticmethod
+    def _vector(probabilities: dict, genre: str, confirmed: bool, col: dict[str, int]) -> np.ndarray:
+        v = np.zeros(len(col), np.float32)
+        if confirmed and genre in col:
+            v[col[genre]] = 1.0
+            return v
+        for g, p in evidence(probabilities, genre).items():
+            if g in col:
+                v[col[g]] = p
+        return v
+
+    def _grown(self, genres) -> Tracks:
+        """The rows with columns for genres not seen yet (a library's new genre, added while serving)."""
+        old = self.rows
+        new = tuple(g for g in dict.fromkeys(genres) if g not in old.genres)
+        if not new:
+            return old
+        return Tracks(old.ids, np.hstack([old.probs, np.zeros((len(old.ids), len(new)), np.float32)]),
+                      old.genres + new)
+
+    def refresh(self, session: Session) -> "TrackIndex":
+        """Add the tracks stored since the last refresh (one indexed query when there are none)."""
+        with self._lock:
+            old = self.rows
+            last = int(old.ids[-1]) if len(old.ids) else 0
+            rows = session.execute(select(Track.id, Track.probabilities, Track.genre, Track.confirmed)
+                                   .where(Track.id > last).order_by(Track.id)).all()
+            if rows:
+                grown = self._grown(g for r in rows for g in (r[2], *r[1]))
+                col = {g: i for i, g in enumerate(grown.genres)}
+                self.rows = Tracks(np.concatenate([grown.ids, np.array([r[0] for r in rows], np.int64)]),
+                                   np.concatenate([grown.probs, np.stack([self._vector(r[1], r[2], r[3], col)
+                                                                          for r in rows])]), grown.genres)
+        return self
+
+    def update(self, track: Track) -> None:
+        """A stored track's row changed (its genre corrected)."""
+        with self._lock:
+            self.rows = rows = self._grown([track.genre, *track.probabilities])
+            i = np.searchsorted(rows.ids, track.id)
+            if i < len(rows.ids) and rows.ids[i] == track.id:
+                col = {g: j for j, g in enumerate(rows.genres)}
+                rows.probs[i] = self._vector(track.probabilities, track.genre, bool(track.confirmed), col)
+
+    def remove(self, track_id: int) -> None:
+        """A track was removed: it scores nothing from now on (and, gone from the database, is never offered)."""
+        with self._lock:
+            rows = self.rows
+            i = np.searchsorted(rows.ids, track_id)
+            if i < len(rows.ids) and rows.ids[i] == track_id:
+                rows.probs[i] = 0.0
+
+    def positions(self, ids) -> np.ndarray:
+        """Index positions of the given track ids, now (ids not indexed are dropped)."""
+        return self.rows.positions(ids)
+
+    def lookup(self, ids) -> tuple[np.ndarray, np.ndarray]:
+        """For each id: its position now and whether it is indexed."""
+        return self.rows.lookup(ids)
 
 
 def evidence(probabilities: dict[str, float], genre: str) -> dict[str, float]:
@@ -158,12 +195,12 @@ def recommend(session: Session, user: User, *, limit: int = 10, index: TrackInde
     weights = user.weights()
     if index is None:
         index = TrackIndex(sorted({*weights, *(g for (g,) in session.execute(select(Track.genre).distinct()))}))
-    index.refresh(session)
-    n = len(index.ids)
+    view = index.refresh(session).rows       # one consistent view, whatever other requests store meanwhile
+    n = len(view.ids)
     if not n:
         return []
-    w = np.array([weights.get(g, 0.0) for g in index.genres], np.float32)
-    genre_score = index.probs @ w
+    w = np.array([weights.get(g, 0.0) for g in view.genres], np.float32)
+    genre_score = view.probs @ w
     rated, liked = _history(session, user)
     eligible = genre_score > 1e-9
     score = genre_score / max(float(w.sum()), 1e-9)             # 0..1: the share of the listener's taste
@@ -175,28 +212,28 @@ def recommend(session: Session, user: User, *, limit: int = 10, index: TrackInde
     if len(cf_items):
         share = len(liked) / (len(liked) + COLLAB_PRIOR) if collab_share is None else collab_share
         cf_all = cf.scores(cf_items, np.ones(len(cf_items), np.float32))      # 0..1, 0: no evidence
-        cf_pos, known = index.lookup(cf.item_keys_array)
+        cf_pos, known = view.lookup(cf.item_keys_array)
         cf_scores = np.zeros(n, np.float32)
         cf_scores[cf_pos[known]] = cf_all[known]
         neighbours = np.zeros(n, bool)
-        neighbours[index.positions(cf.item_keys_array[_neighbour_items(cf, cf_items)])] = True
+        neighbours[view.positions(cf.item_keys_array[_neighbour_items(cf, cf_items)])] = True
         eligible |= neighbours
         score = (1 - share) * score + share * cf_scores
-    sounds, nearest_liked = _audio(session, audio, index, liked) if audio is not None and audio_share > 0 \
+    sounds, nearest_liked = _audio(session, audio, view, liked) if audio is not None and audio_share > 0 \
         else (None, None)
     if sounds is not None:
         eligible |= sounds > 0
         score = (1 - audio_share) * score + audio_share * sounds
     score = np.where(eligible & (score >= MIN_SCORE), score, -np.inf)
-    score[index.positions(rated)] = -np.inf
+    score[view.positions(rated)] = -np.inf
     if not include_own:
-        score[index.positions(session.scalars(select(Track.id).where(Track.added_by == user.id)).all())] = -np.inf
+        score[view.positions(session.scalars(select(Track.id).where(Track.added_by == user.id)).all())] = -np.inf
     k = min(limit, int(np.isfinite(score).sum()))
     if k <= 0:
         return []
     top = np.argpartition(-score, k - 1)[:k]
-    top = top[np.lexsort((-index.ids[top], -score[top]))]       # ties: the newest first
-    ids = [int(i) for i in index.ids[top]]
+    top = top[np.lexsort((-view.ids[top], -score[top]))]       # ties: the newest first
+    ids = [int(i) for i in view.ids[top]]
     tracks = {t.id: t for t in session.scalars(select(Track).where(Track.id.in_(ids)))}
     liked_with: set[int] = set()
     out = []
@@ -225,9 +262,9 @@ def recommend(session: Session, user: User, *, limit: int = 10, index: TrackInde
     return out
 
 
-def _audio(session: Session, audio: SimilarIndex, index: TrackIndex, liked: list[int]
+def _audio(session: Session, audio: SimilarIndex, index: Tracks, liked: list[int]
            ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Per track of ``index``: how much it sounds like the listener's liked tracks (0..1: its best cosine
+    """Per track of ``index`` (a :class:`TrackIndex`'s rows): how much it sounds like the listener's liked tracks (0..1: its best cosine
     similarity to them, above the library's median, scaled to the best), and the liked track it is nearest;
     (None, None) when none of her likes has an embedding.
 
