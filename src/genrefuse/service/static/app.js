@@ -24,6 +24,14 @@ async function api(path, options = {}) {
   return body;
 }
 
+// Several actions refresh a list at once (signing in, an upload, a like): each list shows the answer to the
+// latest request for it, never an older one that happened to arrive last.
+const asked = {};
+function ask(list) {
+  const n = (asked[list] = (asked[list] || 0) + 1);
+  return () => asked[list] === n;      // still the latest?
+}
+
 function el(tag, props = {}, ...children) {
   const e = Object.assign(document.createElement(tag), props);
   for (const c of children) e.append(c);
@@ -335,7 +343,9 @@ function chart(list) {
 }
 
 async function refreshTracks() {
+  const latest = ask("tracks");
   const { genres: list } = await api("/api/genres");
+  if (!latest()) return;
   genres = list.map((g) => g.genre);
   chart(list);
   const total = list.reduce((n, g) => n + g.count, 0);
@@ -348,6 +358,7 @@ async function refreshTracks() {
   if ($("energy").value) params.set("energy", $("energy").value);
   if ($("search").value.trim()) params.set("q", $("search").value.trim());
   const page = await api(`/api/tracks?${params}`);
+  if (!latest()) return;
   if (!page.tracks.length && offset > 0) { offset = Math.max(0, offset - PAGE); return refreshTracks(); }
   $("track-list").replaceChildren(...(page.tracks.length ? page.tracks.map((t) => trackItem(t, [fixControl(t), likeControl(t), ...removeControl(t)]))
     : [el("li", { className: "muted", textContent: $("search").value.trim() ? "No track matches." : "No tracks here yet." })]));
@@ -373,7 +384,9 @@ $("search").addEventListener("input", () => {
 
 // ------------------------------------------------------------------ review: tracks that need a person
 async function refreshReview() {
+  const latest = ask("review");
   const { tracks } = await api("/api/review?limit=50");
+  if (!latest()) return;
   $("review-list").replaceChildren(...(tracks.length ? tracks.map((r) => {
     const tagged = r.tagged.length ? ` (tagged ${r.tagged.join(", ")})` : "";
     // the stored file's name, without the library's " [hash8]" and the extension
@@ -395,9 +408,11 @@ async function refreshReview() {
 
 // ------------------------------------------------------------------ recommendations, like/skip, liked list
 async function refreshRecommendations() {
+  const latest = ask("recommendations");
   if (!me) { $("rec-list").replaceChildren(); return; }
   try {
     const { recommendations } = await api("/api/me/recommendations");
+    if (!latest()) return;
     if (!recommendations.length) {
       $("rec-list").replaceChildren(el("li", { className: "muted", textContent: "Nothing new to recommend yet." }));
       return;
@@ -421,13 +436,15 @@ async function refreshRecommendations() {
         act("like"), act("skip")]);
     }));
   } catch (err) {
-    $("rec-list").replaceChildren(el("li", { className: "error", textContent: err.message }));
+    if (latest()) $("rec-list").replaceChildren(el("li", { className: "error", textContent: err.message }));
   }
 }
 
 async function refreshLiked() {
+  const latest = ask("liked");
   if (!me) { $("liked-list").replaceChildren(); return; }
   const { feedback } = await api("/api/me/feedback");
+  if (!latest()) return;
   const liked = feedback.filter((f) => f.action === "like");
   const unlike = (f) => el("button", { type: "button", className: "unlike", textContent: "unlike", onclick: async () => {
     try {
