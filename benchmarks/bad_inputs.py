@@ -86,7 +86,7 @@ def main() -> None:
                          "as_expected": (expect is None) == ("error" not in line), "outcome": outcome,
                          "seconds": round(seconds, 2), "peak_mb": round(res["kb"] / 1024),
                          "within_bounds": res["kb"] / 1024 <= BOUND_MB and seconds <= BOUND_S})
-    print(f"| file | size | outcome | time | peak memory |\n|---|---|---|---|---|")
+    print("| file | size | outcome | time | peak memory |\n|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['file']} | {r['size_kb']} KB | {r['outcome']} | {r['seconds']:.1f} s | {r['peak_mb']} MB |")
     worst_mb, worst_s = max(r["peak_mb"] for r in rows), max(r["seconds"] for r in rows)

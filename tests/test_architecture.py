@@ -14,6 +14,13 @@ def test_import_contracts_hold():
     assert "BROKEN" not in r.stdout and "2 kept, 0 broken" in r.stdout
 
 
+def test_ruff_finds_nothing():
+    """pyproject.toml's ruff rules (pyflakes, pycodestyle) over the package, the tests and the benchmarks."""
+    r = subprocess.run([sys.executable, "-m", "ruff", "check", "src", "tests", "benchmarks"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+
+
 def test_prediction_loads_no_training_code(table_model, tmp_path):
     code = f"""
 import sys, genrefuse, genrefuse.inference

@@ -74,8 +74,8 @@ def server(table_model, tmp_path_factory):
 def _chunked_upload(srv: Server, *, token: str | None, total: int) -> tuple[str, int]:
     """Stream a multipart body of ``total`` bytes with Transfer-Encoding: chunked until the server answers;
     returns the answer's first bytes and how many body bytes were sent by then."""
-    head = (f"POST /api/tracks HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
-            f"Content-Type: multipart/form-data; boundary=xyz\r\n"
+    head = ("POST /api/tracks HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+            "Content-Type: multipart/form-data; boundary=xyz\r\n"
             + (f"Authorization: Bearer {token}\r\n" if token else "") + "\r\n").encode()
     part = b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="big.wav"\r\n\r\n'
     block = b"\0" * 65536

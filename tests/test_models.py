@@ -24,12 +24,12 @@ def test_paper_model_shapes_and_size():
 
 def test_branch_layers_in_paper_order():
     m = GenreNet(Architecture(kind="fusion", n_classes=10))
-    kinds = [type(l).__name__ for l in m.cnn.features]
+    kinds = [type(layer).__name__ for layer in m.cnn.features]
     assert kinds == ["Conv2d", "ReLU", "BatchNorm2d", "MaxPool2d"] * 3 + ["Flatten"]
-    assert [l.kernel_size for l in m.cnn.features if isinstance(l, torch.nn.MaxPool2d)] == [(2, 6), (2, 6), (2, 4)]
-    assert [l.out_channels for l in m.cnn.features if isinstance(l, torch.nn.Conv2d)] == [16, 32, 64]
+    assert [layer.kernel_size for layer in m.cnn.features if isinstance(layer, torch.nn.MaxPool2d)] == [(2, 6), (2, 6), (2, 4)]
+    assert [layer.out_channels for layer in m.cnn.features if isinstance(layer, torch.nn.Conv2d)] == [16, 32, 64]
     assert m.cnn.head[1].p == 0.4 and m.cnn.dense.out_features == 128
-    mlp = [type(l).__name__ for l in m.mlp.net]
+    mlp = [type(layer).__name__ for layer in m.mlp.net]
     assert mlp == ["Linear", "ReLU", "BatchNorm1d", "Linear", "ReLU", "Dropout", "Linear", "ReLU", "Dropout"]
     assert m.classifier.in_features == 128 + 32
 

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
-from conftest import SHARED, shared_path, write
+from conftest import shared_path, write
 
 pytestmark = pytest.mark.xdist_group("musicnn")
 DATA = Path(__file__).parent / "data"

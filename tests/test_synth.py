@@ -25,7 +25,6 @@ def test_synthesize_writes_folders(tmp_path):
 @pytest.mark.slow
 def test_hard_but_learnable():
     """The 57-feature SVM on 12 clips of 4 s per genre: clearly above chance, not perfect."""
-    from functools import partial
 
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.pipeline import make_pipeline

@@ -12,7 +12,7 @@ from genrefuse.datasets.labelled import load_labelled
 from genrefuse.training.run import evaluate_run, train_run
 from genrefuse.training.trainer import TrainConfig
 
-from conftest import shared_path, tiny_params, write
+from conftest import shared_path, write
 
 pytestmark = pytest.mark.xdist_group("fusion")
 
