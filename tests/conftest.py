@@ -168,3 +168,39 @@ def stored_files(lib: Path) -> list[Path]:
     skip = {".incoming", ".locks", "playlists", "backups", "cf", ".features", "model"}
     return sorted(p for p in lib.rglob("*")
                   if p.is_file() and p.parent != lib and p.relative_to(lib).parts[0] not in skip)
+
+
+def race(write, check, *, readers: int = 2, timeout: float = 120.0) -> list[str]:
+    """Run ``write()`` in one thread and ``check()`` over and over in ``readers`` others until it returns, with
+    threads switching every microsecond (so that a reader often lands inside a change); the first errors the
+    readers raised (``repr``), empty when none did."""
+    import sys
+    import threading
+
+    stop, errors = threading.Event(), []
+
+    def writer():
+        try:
+            write()
+        finally:
+            stop.set()
+
+    def reader():
+        try:
+            while not stop.is_set():
+                check()
+        except Exception as exc:            # noqa: BLE001 - returned to the test
+            errors.append(repr(exc))
+            stop.set()
+
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=writer)] + [threading.Thread(target=reader) for _ in range(readers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=timeout)
+    finally:
+        sys.setswitchinterval(before)
+    return errors[:3]

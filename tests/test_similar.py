@@ -278,10 +278,8 @@ def test_the_service_s_index_takes_embeddings_made_elsewhere(library):
 def test_readers_see_a_consistent_index_while_tracks_come_and_go():
     """A service's index is read by requests while others add and remove tracks: each reader sees ids,
     vectors and artists that belong together (a nearest track's similarity is that of its own vector), never a
-    half-made change. Threads switch every microsecond here, so that a reader lands inside a change often."""
-    import sys
-    import threading
-
+    half-made change."""
+    from conftest import race
     from genrefuse.library.similar import SimilarIndex
     from genrefuse.preprocess.embedding import RECIPE
 
@@ -295,35 +293,17 @@ def test_readers_see_a_consistent_index_while_tracks_come_and_go():
             self.id, self.artist, self.audio_hash = i, f"artist {i}", None
             self.embedding = {"recipe": RECIPE, "vector": X[i - 1].tolist()}
 
-    stop, errors = threading.Event(), []
-
     def write():
         for i in range(1001, 3001):
             index.update(Row(i))
             index.remove(i - 1000)
-        stop.set()
 
-    def read():
-        try:
-            while not stop.is_set():
-                rows = index.rows
-                assert len(rows.ids) == len(rows.vectors) == len(rows.artists)
-                q = X[int(rng.integers(0, 3000))]
-                for i, s in index.nearest(q, n=3):
-                    assert abs(s - float(X[i - 1] @ q)) < 1e-5, (i, s)
-        except Exception as exc:            # noqa: BLE001 - reported below
-            errors.append(repr(exc))
-            stop.set()
+    def check():
+        rows = index.rows
+        assert len(rows.ids) == len(rows.vectors) == len(rows.artists)
+        q = X[int(rng.integers(0, 3000))]
+        for i, s in index.nearest(q, n=3):
+            assert abs(s - float(X[i - 1] @ q)) < 1e-5, (i, s)
 
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        threads = [threading.Thread(target=write)] + [threading.Thread(target=read) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=120)
-    finally:
-        sys.setswitchinterval(before)
-    assert not errors, errors[:3]
+    assert race(write, check) == []
     assert list(index.rows.ids) == list(range(2001, 3001))
