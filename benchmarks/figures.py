@@ -207,8 +207,8 @@ def recommend_scale_table() -> str:
              f"(`benchmarks/recommend_scale.py`):", "",
              "| one listener's 10 recommendations | p50 / p95 / max | |", "|---|---|---|",
              f"| `recommend()` | {ms(f)} | the index loads once, in {f['index_load_s']:g} s |",
-             f"| `GET /api/me/recommendations` | {ms(e)} | the server's first request loads the index "
-             f"({e['first_request_s']:g} s) |",
+             f"| `GET /api/me/recommendations` | {ms(e)} | the first request, sent as the server starts, waits "
+             f"while the index is read ({e['first_request_s']:g} s) |",
              f"| the same, {load['clients']} concurrent listeners | {ms(load)} | {load['requests_per_s']:g} requests/s, "
              f"{load['errors']} errors (loopback) |"]
     a = r.get("audio")

@@ -133,9 +133,15 @@ def test_the_api_gives_similar_tracks_and_a_radio(library):
     from genrefuse.library.library import Library
     from genrefuse.service.app import create_app
 
+    import time
+
     ids = ids_by_name(library)
     app = create_app(Library.open(library, create=False), allowed_hosts=["testserver"])
     with TestClient(app) as client:
+        state, waited = app.state.service, time.monotonic()
+        while len(state.similar_index) < len(FILES) and time.monotonic() - waited < 30:
+            time.sleep(0.05)                        # read into memory at start, before any request asks
+        assert len(state.similar_index) == len(FILES) and len(state.track_index.ids) == len(FILES)
         r = client.get(f"/api/tracks/{ids['essentia_dubstep.wav']}/similar", params={"n": 2})
         assert r.status_code == 200, r.text
         body = r.json()

@@ -7,6 +7,7 @@ import errno
 import logging
 import os
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -44,10 +45,26 @@ def create_app(library: Library, settings: ServeSettings = DEFAULTS, **overrides
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
+        threading.Thread(target=read_ahead, name="index-read-ahead", daemon=True).start()
         if settings.refit_minutes > 0:
             threading.Thread(target=refit_loop, name="cf-refit", daemon=True).start()
         yield
         stop.set()
+
+    def read_ahead() -> None:
+        """Read the library into the recommendation and similar-track indexes at start, before a request needs
+        them (a library of a million tracks takes tens of seconds); a request that comes first waits for the
+        same read instead of starting its own."""
+        started = time.monotonic()
+        try:
+            with library.Session() as s:
+                state.track_index.refresh(s)
+                state.similar_index.refresh(s)
+        except Exception as exc:            # the first request reads it instead, and says what fails
+            log.warning("could not read the library into memory ahead: %s: %s", type(exc).__name__, exc)
+            return
+        log.info("%d tracks (%d with embeddings) read into memory in %.1f s", len(state.track_index.ids),
+                 len(state.similar_index), time.monotonic() - started)
 
     def refit_loop() -> None:
         while not stop.wait(settings.refit_minutes * 60):
