@@ -1,15 +1,13 @@
-"""The README's speed and real-recording figures, the model card's per-genre table and the similar-tracks
-table, written from the benchmarks' own results rather than typed by hand.
+"""The figures in README.md and the docs pages, written from the benchmarks' own results
+(``benchmarks/results/*.json``, each written by its benchmark's ``--json``) rather than typed by hand.
 
-Reads ``benchmarks/results/startup.json`` (`benchmarks/startup.py --json`), ``benchmarks/results/peers.json``
-(`benchmarks/peers.py --json`), ``benchmarks/results/real_world.json`` (`benchmarks/real_world.py --json`) and
-``benchmarks/results/tagger_blend.json`` (`benchmarks/tagger_blend.py --json`) and
-``benchmarks/results/similar.json`` (`benchmarks/similar.py --json`), and writes the lines between
-``<!-- figures:start -->`` and ``<!-- figures:end -->`` in README.md, between ``<!-- genres:start -->`` and
-``<!-- genres:end -->`` in docs/model.md and between ``<!-- similar:start -->`` and ``<!-- similar:end -->``
-in docs/library.md. After re-running a benchmark with ``--json benchmarks/results/NAME.json``:
+Each block lies between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` in its page (the list is in
+:func:`main`: the README's figures, the model card's per-genre, blend and head-choice tables, the library
+page's similar-track, scale, audio-recommendation, energy and recommendation-scale tables, the commands
+page's album table, and the your-genres page's table of what learning a library's recordings brings).
+After re-running a benchmark with ``--json benchmarks/results/NAME.json``:
 
-    python benchmarks/figures.py            # rewrite both blocks
+    python benchmarks/figures.py            # rewrite every block
     python benchmarks/figures.py --check    # exit 1 when a block is not what the results say (a test runs it)
 """
 from __future__ import annotations
@@ -70,9 +68,18 @@ def _outcomes(r: dict) -> str:
 
 
 def _real_world(r: dict) -> str:
-    return (f"- Real recordings from outside GTZAN (`benchmarks/real_world.py`, {', '.join(r['folders'])}, the "
-            f"{r['model']} model): {_outcomes(r)}. The same answers in the same run without the musicnn "
-            f"tagger's word (before it): {_outcomes(r['without_tagger'])}.")
+    out = (f"- Real recordings from outside GTZAN (`benchmarks/real_world.py`, {', '.join(r['folders'])}, the "
+           f"{r['model']} model): {_outcomes(r)}. The same answers in the same run without the musicnn "
+           f"tagger's word (before it): {_outcomes(r['without_tagger'])}.")
+    if r.get("learned"):
+        runs = r["learned"]["runs"]
+        span = lambda f: "-".join(dict.fromkeys(str(v) for v in sorted(f(x) for x in runs)))  # noqa: E731
+        out += (f" A library that learns the other recordings (`genrefuse learn`, each left out in turn, "
+                f"{len(runs)} seeds): of {runs[0]['known']['n']} in GTZAN's genres {span(lambda x: x['known']['right'])}"
+                f" right, {span(lambda x: x['known']['confidently wrong'])} confidently wrong; sure answers "
+                f"{span(lambda x: x['sure']['right'])} right of {span(lambda x: x['sure']['n'])} ([your genres]"
+                f"(docs/your-genres.md)).")
+    return out
 
 
 def _similar(r: dict) -> str:
@@ -242,6 +249,30 @@ def heads_table() -> str:
     return table(json.loads((RESULTS / "head_choices.json").read_text()))
 
 
+def learned_table() -> str:
+    """The your-genres page's table of what learning a library's own recordings brings (``real_world.json``,
+    ``--learn``): the packaged model and the learnt ones, with and without the taggers' word."""
+    r = json.loads((RESULTS / "real_world.json").read_text())
+
+    def row(name: str, x: dict) -> str:
+        k, t, o, s = x["known"], x["tagger"], x["other"], x["sure"]
+        flagged = k["flagged, best genre right"] + k["flagged, best genre wrong"]
+        return (f"| {name} | {k['right']} / {flagged} / {k['confidently wrong']} | {t['right']} / "
+                f"{t['confidently wrong']} | {o['sure']} | {s['right']} of {s['n']} |")
+
+    k, t, o = r["known"], r["tagger"], r["other"]
+    lines = [f"Written by `benchmarks/figures.py` from `benchmarks/results/real_world.json` "
+             f"({', '.join(r['folders'])}, one run on a {r['machine']['cores']}-core {r['machine']['cpu']}; "
+             f"learning took {r['learned']['seconds']:g} s):", "",
+             f"| model | {k['n']} of GTZAN's genres: right / flagged / confidently wrong | {t['n']} electronic: "
+             f"right / confidently wrong | {o['n']} of other genres: sure | sure answers right |",
+             "|---|---|---|---|---|", row("the packaged model", r)]
+    for run in r["learned"]["runs"]:
+        lines += [row(f"learnt (seed {run['seed']})", run),
+                  row(f"learnt (seed {run['seed']}), without the taggers' word", run["without_tagger"])]
+    return "\n".join(lines)
+
+
 def energy_table() -> str:
     """The library page's energy sanity table (``real_world.json``: the mean energy per real-dev folder)."""
     r = json.loads((RESULTS / "real_world.json").read_text())
@@ -264,6 +295,7 @@ def main() -> int:
     ap.add_argument("--model-card", type=Path, default=ROOT / "docs" / "model.md")
     ap.add_argument("--library-page", type=Path, default=ROOT / "docs" / "library.md")
     ap.add_argument("--commands-page", type=Path, default=ROOT / "docs" / "commands.md")
+    ap.add_argument("--genres-page", type=Path, default=ROOT / "docs" / "your-genres.md")
     a = ap.parse_args()
     status = 0
     blocks = ((a.readme, START, END, block), (a.model_card, GENRES_START, GENRES_END, genre_card),
@@ -274,7 +306,8 @@ def main() -> int:
               (a.library_page, "<!-- hear:start -->", "<!-- hear:end -->", audio_recommend_table),
               (a.library_page, "<!-- energy:start -->", "<!-- energy:end -->", energy_table),
               (a.library_page, "<!-- recscale:start -->", "<!-- recscale:end -->", recommend_scale_table),
-              (a.commands_page, "<!-- albums:start -->", "<!-- albums:end -->", albums_table))
+              (a.commands_page, "<!-- albums:start -->", "<!-- albums:end -->", albums_table),
+              (a.genres_page, "<!-- learned:start -->", "<!-- learned:end -->", learned_table))
     for path, start, end, body in blocks:
         text = path.read_text(encoding="utf-8")
         new = _replace(text, start, end, body())

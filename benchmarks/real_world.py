@@ -13,6 +13,14 @@ genre), in the same run.
 
     python benchmarks/real_world.py                          # real-dev, the packaged model
     python benchmarks/real_world.py DIR... --model MODEL --json out.json
+    python benchmarks/real_world.py --learn [SEEDS]          # also: what a library learns from the others
+
+``--learn`` measures what ``genrefuse learn`` brings a library of these recordings, leaving one out at a time:
+a model is learnt (``training.learn.learn_rows``, on top of the packaged model's rows, as ``learn`` does) from
+the other recordings labelled by their folders (a genre with fewer than 3 of them is left out, as in
+``learn``), and the left-out one is judged by it; with and without the taggers' word on its answers of
+GTZAN's genres (``models.evidence.judged``). Its genres that GTZAN lacks ("taught": electronic, from the six
+electronic recordings) are counted apart.
 
 These are measurements on the files named, nothing tuned on them; a handful of recordings per genre gives
 a wide spread, which the JSON's per-file rows let anyone look at.
@@ -77,18 +85,26 @@ def scored(verdict, *, file: str, folder: str, genres, vocabulary) -> dict:
             "outcome": outcome(verdict, truth)}
 
 
-def evaluate(folders: list[Path], model_arg: str | None = None) -> dict:
+def without_tagger(rules):
+    """``rules`` without the taggers' word: no dispute, no support, no genre from the taggers."""
+    return dataclasses.replace(rules, dispute=None, new_genre=None, support=False)
+
+
+def evaluate(folders: list[Path], model_arg: str | None = None, *, learn: tuple[int, ...] = ()) -> dict:
+    """The model's outcome on every recording of ``folders``; with ``learn`` (seeds of ``learn``'s folds), also
+    :func:`learned`'s, once per seed."""
     from genrefuse import load_model
     from genrefuse.genres import Vocabulary
 
     model = load_model(model_arg)
-    plain_rules = dataclasses.replace(model.rules, dispute=None, new_genre=None)
+    plain_rules = without_tagger(model.rules)
     vocabulary = Vocabulary(list(model.genres) + list(model.rules.tagger_genres))
-    rows, failures = [], []
+    rows, failures, kept = [], [], []
     start = time.perf_counter()
     for path, rel in recordings(folders):
         try:
-            pred = model.predict(path)
+            inputs = model.preprocess(path)
+            pred = model.postprocess(model.forward(inputs), path=str(path), inputs=inputs)
         except Exception as exc:           # one line per file; the run goes on
             failures.append(f"{path}: {exc}")
             continue
@@ -96,10 +112,64 @@ def evaluate(folders: list[Path], model_arg: str | None = None) -> dict:
         row = scored(pred.verdict, file=rel.as_posix(), folder=rel.parts[0], genres=model.genres, vocabulary=vocabulary)
         rows.append({**row, "outcome_without_tagger": outcome(plain, row["truth"]), "energy": pred.energy,
                      "bpm": pred.bpm})
-    return {"machine": machine(), "model": model_arg or "default", "folders": [shown(f) for f in folders],
-            "seconds": round(time.perf_counter() - start, 1), **summary(rows, "outcome"),
-            "without_tagger": summary(rows, "outcome_without_tagger"), "energy": energy_by_folder(rows),
-            "rows": rows, "failures": failures}
+        if learn:
+            kept.append((rows[-1], inputs))
+    out = {"machine": machine(), "model": model_arg or "default", "folders": [shown(f) for f in folders],
+           "seconds": round(time.perf_counter() - start, 1), **summary(rows, "outcome"),
+           "without_tagger": summary(rows, "outcome_without_tagger"), "energy": energy_by_folder(rows),
+           "rows": rows, "failures": failures}
+    if learn:
+        out["learned"] = learned(kept, model, seeds=learn)
+    return out
+
+
+def learned(kept: list[tuple[dict, object]], model, *, seeds: tuple[int, ...] = (0,)) -> dict:
+    """``--learn`` (see the module's description): each recording judged by a model learnt from the others,
+    for each of ``seeds`` (``learn``'s cross-validation folds, which set its calibration). ``kept``: each
+    recording's row and model inputs (as ``model``, the base, analysed it)."""
+    from genrefuse.library.learning import track_mean
+
+    base = model.bundle.training_rows
+    label = lambda r: PARENT.get(r["folder"], r["folder"])  # noqa: E731
+    means = [track_mean(inputs) for _, inputs in kept]
+    start, runs = time.perf_counter(), []
+    for seed in seeds:
+        runs.append({"seed": seed, **learned_once(kept, means, base, model, seed=seed, label=label)})
+    return {"method": "leave one recording out: learnt from the others, labelled by their folders, on top of the "
+                      "packaged model's rows (training.learn.learn_rows, as `genrefuse learn`), once per seed",
+            "seconds": round(time.perf_counter() - start, 1), "runs": runs}
+
+
+def learned_once(kept: list, means: list, base, model, *, seed: int, label) -> dict:
+    """One seed of :func:`learned`: ``means`` are the recordings' mean rows (what ``learn`` learns from),
+    ``base`` the packaged model's training rows, ``label`` a row's genre as its folder names it."""
+    import tempfile
+
+    import numpy as np
+
+    from genrefuse import load_model
+    from genrefuse.genres import GTZAN_GENRES, Vocabulary
+    from genrefuse.models.training_rows import TrainingRows, join
+    from genrefuse.training.learn import learn_rows
+
+    rows = []
+    for i, (row, inputs) in enumerate(kept):
+        others = [j for j in range(len(kept)) if j != i]
+        library = TrainingRows(np.concatenate([means[j].table for j in others]),
+                               np.concatenate([means[j].tags for j in others]),
+                               [label(kept[j][0]) for j in others], [kept[j][0]["file"] for j in others])
+        bundle = learn_rows(join([base, library]), seed=seed).bundle
+        bundle.window_policy = model.bundle.window_policy
+        with tempfile.TemporaryDirectory() as folder:
+            bundle.save(folder)
+            learnt = load_model(folder)
+        pred = learnt.postprocess(learnt.forward(inputs), inputs=inputs)
+        plain = without_tagger(learnt.rules).of(pred.probabilities, pred.familiarity)
+        heads = [g for g in learnt.genres if g in GTZAN_GENRES]
+        r = scored(pred.verdict, file=row["file"], folder=row["folder"], genres=heads,
+                   vocabulary=Vocabulary(list(learnt.genres)))
+        rows.append({**r, "outcome_without_tagger": outcome(plain, r["truth"]), "genres": len(learnt.genres)})
+    return {**summary(rows, "outcome"), "without_tagger": summary(rows, "outcome_without_tagger"), "rows": rows}
 
 
 def energy_by_folder(rows: list[dict]) -> dict[str, dict]:
@@ -144,6 +214,11 @@ def table(r: dict) -> str:
              f"without the tagger's word: head's genres {w['known']['right']} right, "
              f"{w['known']['confidently wrong']} confidently wrong; tagger's genres {w['tagger']['right']} right; "
              f"{w['other']['sure']} of {o['n']} others sure; sure answers {w['sure']['n']}, right {w['sure']['right']}"]
+    if r.get("learned"):
+        lr = r["learned"]
+        lines += ["", f"learnt from the other recordings, one left out at a time ({lr['seconds']} s):"]
+        lines += [f"  seed {run['seed']}: " + learned_line(run) + "; without the taggers' word: "
+                  + learned_line(run["without_tagger"]) for run in lr["runs"]]
     if r.get("energy"):
         lines += ["", "energy (the MTT tagger's loud and fast against quiet, soft and slow), mean per folder: "
                   + ", ".join(f"{f} {e['mean']:.2f}" for f, e in r["energy"].items())]
@@ -152,19 +227,31 @@ def table(r: dict) -> str:
     return "\n".join(lines)
 
 
+def learned_line(r: dict) -> str:
+    """One line of a ``--learn`` summary."""
+    k, t, o, s = r["known"], r["tagger"], r["other"], r["sure"]
+    return (f"GTZAN's genres {k['right']} right, {k['flagged, best genre right'] + k['flagged, best genre wrong']} "
+            f"flagged, {k['confidently wrong']} confidently wrong of {k['n']}; genres the library taught "
+            f"{t['right']} right, {t['confidently wrong']} confidently wrong of {t['n']}; others {o['sure']} sure of "
+            f"{o['n']}; sure answers {s['right']} right of {s['n']}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folders", nargs="*", type=Path, help="folders of genre folders (default: shared real-dev)")
     ap.add_argument("--model", help="a model folder (default: the packaged model)")
     ap.add_argument("--json", type=Path, help="write the results, with a row per recording, here")
     ap.add_argument("--rows", action="store_true", help="also print a line per recording")
+    ap.add_argument("--learn", nargs="?", const="0,1,2", default="", metavar="SEEDS",
+                    help="also judge each recording by a model learnt from the others (leave one out; needs the "
+                    "[train] extra), once per seed of learn's folds (default 0,1,2)")
     a = ap.parse_args()
     folders = a.folders or [SHARED / "real-dev"]
     missing = [f for f in folders if not f.is_dir()]
     if missing:
         print(f"no such folder: {', '.join(map(str, missing))} (see shared/data/README.md)", file=sys.stderr)
         return 2
-    r = evaluate(folders, a.model)
+    r = evaluate(folders, a.model, learn=tuple(int(x) for x in a.learn.split(",") if x.strip()))
     if a.rows:
         for row in r["rows"]:
             print(f"{row['folder']}\t{row['answer']}\t{row['confidence']:.2f}\t{row['outcome']}\t"

@@ -62,3 +62,26 @@ def test_the_packaged_model_s_answers_on_the_shared_clips_are_pinned():
                    "protegerpw_jazz.mp3": ("classical", True, "model"), "piast_solo-piano_poppiano.mp3":
                    ("classical", True, "model"),
                    "giantsteps_key_10089_Jason_Sparks_Close_My_Eyes.mp3": ("pop", True, "model")}, got
+
+
+def test_learn_judges_each_recording_by_a_model_learnt_from_the_others(tmp_path):
+    """--learn: each recording is judged by a library model learnt from the others (on top of the packaged
+    model's rows); a folder with 3 others is learnt (a genre the library taught), its rows say so."""
+    clips = shared_path("gtzan-clips")
+    folder = tmp_path / "recordings"
+    for genre, src in (("classical", "classical"), ("polka", "country"), ("polka", "disco"), ("polka", "blues"),
+                       ("polka", "hiphop")):
+        (folder / genre).mkdir(parents=True, exist_ok=True)
+        y, sr = sf.read(clips / src / f"{src}.00000.au", dtype="int16")
+        sf.write(folder / genre / f"{src}.flac", y[: sr * 12], sr, format="FLAC")
+    out = tmp_path / "rw.json"
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "real_world.py"), str(folder), "--json", str(out),
+                        "--learn", "0"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    (run,) = json.loads(out.read_text())["learned"]["runs"]
+    groups = {row["file"]: row["group"] for row in run["rows"]}
+    assert groups["classical/classical.flac"] == "head" and groups["polka/country.flac"] == "tagger"   # taught
+    assert run["tagger"]["n"] == 4 and run["known"]["n"] == 1 and {row["genres"] for row in run["rows"]} == {11}
+    assert sum(run["tagger"][k] for k in ("right", "flagged, best genre right", "flagged, best genre wrong",
+                                          "confidently wrong")) == 4
+    assert "seed 0: GTZAN's genres" in r.stdout

@@ -231,8 +231,17 @@ def test_an_answer_the_tagger_hardly_hears_is_unsure():
     assert rules.judge("classical", 0.98, 0.5, heard={"classical": 0.17, "jazz": 0.1}).unsure    # MTT hardly hears it
     assert rules.judge("classical", 0.98, 0.5, heard={"jazz": 0.1}).sure       # MTT not heard: nothing assumed
     assert not rules.judge("rock", 0.94, 0.5, heard={"rock": 0.01}, confirmed=True).unsure
-    own = Rules.for_model(("rock", "electronic"), min_confidence=0.6, min_familiarity=0.05, reads_tagger=True)
-    assert own.judge("rock", 0.94, 0.5, heard={"rock": 0.01}).sure        # a library's own model: its calibration
+    # a library's own model: the taggers judge its answers of GTZAN's genres, not its own genres, and name none
+    own = Rules.for_model(("big band", "rock", "jazz", "electronic"), min_confidence=0.6, min_familiarity=0.05,
+                          reads_tagger=True)
+    assert own.judge("rock", 0.94, 0.5, heard={"rock": 0.01}).unsure                     # hardly heard
+    assert own.judge("rock", 0.94, 0.5, heard={"rock": 0.6, "jazz": 0.7}).disputed_by == "jazz"
+    assert own.judge("big band", 0.94, 0.5, heard={"jazz": 0.9}).sure                    # jazz to MSD: no dispute
+    assert own.judge("electronic", 0.94, 0.5, heard={"electronic": 0.01, "rock": 0.9}).sure
+    assert own.new_genre is None and own.tagger_genres == ()
+    assert own.of({"big band": 0.2, "rock": 0.8}, 0.01, heard={"folk": 0.9}).answer == "unknown"
+    untagged = Rules.for_model(("big band", "swing"), min_confidence=0.6, min_familiarity=0.05, reads_tagger=True)
+    assert untagged.dispute is None and not untagged.hears                # no genre of GTZAN's: no tagger needed
     from genrefuse.cli.common import sureness
 
     assert sureness(weak.fields(), 0.6).endswith(f"unsure (the tagger hardly hears rock: {SUPPORT['rock'] - 0.01:.2f})")
@@ -317,8 +326,11 @@ def test_a_genre_from_the_tagger_is_filed_tagged_corrected_and_learnt(tmp_path, 
     from genrefuse.library.library import Library
 
     library = Library.open(lib, create=False)
-    assert "electronic" in library.handle.genres and "electronic" not in library.handle.rules.tagger_genres
-    assert library.handle.rules.dispute is None       # its own genres: its own calibration, not GTZAN's
+    rules = library.handle.rules
+    assert "electronic" in library.handle.genres and "electronic" not in rules.tagger_genres
+    assert rules.new_genre is None                    # it names its own genres, none from the taggers
+    assert rules.dispute is not None and rules.support  # the taggers still judge its answers of GTZAN's genres
+    assert rules.judge("electronic", 0.99, 0.5, heard={"electronic": 0.0, "rock": 0.9}).sure     # not its own
 
 
 def test_tag_moods_writes_the_mood_and_tempo_whatever_becomes_of_the_genre(tmp_path):

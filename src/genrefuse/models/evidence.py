@@ -16,8 +16,10 @@ from the tags' names): MSD's tags where it has a word for the genre, MTT's only 
   :data:`NEW_GENRE` and more than any head genre's; its confidence is that evidence.
 
 The MSD levels were chosen on GTZAN (``benchmarks/tagger_blend.py``, on the published taggrams of the 443
-fault-filtered training tracks), so only a model of GTZAN's genres hears the taggers (:func:`heard_on_gtzan`):
-a library's own model, which knows genres the taggers cannot name, keeps its own calibration. No MTT
+fault-filtered training tracks), so the taggers judge only answers of GTZAN's genres (:func:`judged`), in any
+model that reads them: a library's own model (``genrefuse learn``) keeps their word on its GTZAN genres and
+answers its own genres by its own calibration; only a model of GTZAN's genres alone is given genres from the
+taggers (:func:`heard_on_gtzan`). No MTT
 taggram of GTZAN is published, so MTT's two levels are fixed, not measured on GTZAN: classical's support is
 the styles' floor (:data:`~genrefuse.pretrained.styles.FLOOR`), and MTT's techno names electronic only where
 MTT says yes (:data:`MTT_SAYS`, its sigmoid's decision point).
@@ -133,6 +135,13 @@ def tagger_genre(ev: Mapping[str, float], *, exclude: Iterable[str] = (), thresh
 
 
 def heard_on_gtzan(genres: Iterable[str]) -> bool:
-    """Whether a model's genres are among GTZAN's ten, on which the taggers' levels were chosen: only
-    such a model hears the taggers' word (a library's own model is judged by its own calibration)."""
+    """Whether a model's genres are all among GTZAN's ten, on whose tracks the taggers' levels were chosen:
+    only such a model is given genres from the taggers (a library's own model names its own)."""
     return set(genres) <= set(GTZAN_GENRES)
+
+
+def judged(genre: str) -> bool:
+    """Whether the taggers judge (dispute, support) an answer of ``genre``: one of GTZAN's ten, on whose
+    tracks their levels were chosen. A library's own genre is not judged, whatever the taggers hear: its
+    tracks may be what they call another genre (a library's "big band" is jazz to MSD)."""
+    return genre in GTZAN_GENRES

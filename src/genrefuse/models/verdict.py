@@ -4,9 +4,10 @@ Every face (``predict``, ``classify``, ``ingest``, ``tag``, the service, review,
 asks :class:`Rules` for a :class:`Verdict` and reads it; none compares a threshold itself. The rules:
 
 - the **genre** is the most probable one (or the one a person confirmed);
-- **unsure**: its probability (the confidence) is below ``min_confidence``, or the musicnn taggers name
-  another genre the model knows strongly (``disputed_by``: the experts disagree), or the tagger that can
-  name the genre hardly hears it (``support`` under the genre's level; :mod:`.evidence`);
+- **unsure**: its probability (the confidence) is below ``min_confidence``, or, for an answer of one of
+  GTZAN's genres, the musicnn taggers name another genre the model knows strongly (``disputed_by``: the
+  experts disagree), or the tagger that can name the genre hardly hears it (``support`` under the genre's
+  level; :mod:`.evidence`);
 - **unknown** ("none of these"): the track's familiarity is below ``min_familiarity``, unless a person
   confirmed its genre; the **answer** is then ``"unknown"`` and ``genre`` only the closest;
 - **a genre from the taggers**: a track the head finds unknown is named one of the taggers' genres when
@@ -128,13 +129,15 @@ class Rules:
     @classmethod
     def for_model(cls, genres: Iterable[str], *, min_confidence: float, min_familiarity: float,
                   reads_tagger: bool) -> "Rules":
-        """A saved model's rules: its thresholds, and the taggers' word (dispute, support, genres from the
-        taggers) for a model that reads the tagger and tells GTZAN's genres, on which those levels were chosen."""
+        """A saved model's rules: its thresholds, and for a model that reads the tagger the taggers' word on
+        its answers of GTZAN's genres, on whose tracks those levels were chosen (dispute, support); genres
+        from the taggers only for a model of GTZAN's genres alone (a library's own model names its own)."""
         genres = tuple(genres)
-        heard = reads_tagger and evidence.heard_on_gtzan(genres)
+        judges = reads_tagger and any(evidence.judged(g) for g in genres)
+        names = reads_tagger and evidence.heard_on_gtzan(genres)
         return cls(min_confidence=min_confidence, min_familiarity=min_familiarity, genres=genres,
-                   dispute=evidence.DISPUTE if heard else None, new_genre=evidence.NEW_GENRE if heard else None,
-                   support=heard)
+                   dispute=evidence.DISPUTE if judges else None, new_genre=evidence.NEW_GENRE if names else None,
+                   support=judges)
 
     @property
     def hears(self) -> bool:
@@ -158,7 +161,7 @@ class Rules:
                            familiarity=familiarity, confirmed=confirmed, known_by="person" if confirmed else "tagger",
                            support=heard.get(genre))
         by, weak = None, False
-        if not confirmed:
+        if not confirmed and evidence.judged(genre):
             if self.dispute is not None:
                 by = evidence.rival(genre, heard, self.genres, threshold=self.dispute)
             weak = self.support and evidence.unsupported(genre, heard)
