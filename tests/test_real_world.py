@@ -66,11 +66,10 @@ def test_the_packaged_model_s_answers_on_the_shared_clips_are_pinned():
 
 def test_learn_judges_each_recording_by_a_model_learnt_from_the_others(tmp_path):
     """--learn: each recording is judged by a library model learnt from the others (on top of the packaged
-    model's rows); a folder with 3 others is learnt (a genre the library taught), its rows say so."""
+    model's rows, so GTZAN's ten stay known); a folder with 3 others is learnt (a genre the library taught)."""
     clips = shared_path("gtzan-clips")
     folder = tmp_path / "recordings"
-    for genre, src in (("classical", "classical"), ("polka", "country"), ("polka", "disco"), ("polka", "blues"),
-                       ("polka", "hiphop")):
+    for genre, src in (("polka", "country"), ("polka", "disco"), ("polka", "blues"), ("polka", "hiphop")):
         (folder / genre).mkdir(parents=True, exist_ok=True)
         y, sr = sf.read(clips / src / f"{src}.00000.au", dtype="int16")
         sf.write(folder / genre / f"{src}.flac", y[: sr * 12], sr, format="FLAC")
@@ -80,8 +79,8 @@ def test_learn_judges_each_recording_by_a_model_learnt_from_the_others(tmp_path)
     assert r.returncode == 0, r.stderr
     (run,) = json.loads(out.read_text())["learned"]["runs"]
     groups = {row["file"]: row["group"] for row in run["rows"]}
-    assert groups["classical/classical.flac"] == "head" and groups["polka/country.flac"] == "tagger"   # taught
-    assert run["tagger"]["n"] == 4 and run["known"]["n"] == 1 and {row["genres"] for row in run["rows"]} == {11}
+    assert set(groups.values()) == {"tagger"} and run["tagger"]["n"] == 4 and run["known"]["n"] == 0   # taught
+    assert {row["genres"] for row in run["rows"]} == {11}
     assert sum(run["tagger"][k] for k in ("right", "flagged, best genre right", "flagged, best genre wrong",
                                           "confidently wrong")) == 4
     assert "seed 0: GTZAN's genres" in r.stdout

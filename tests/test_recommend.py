@@ -187,3 +187,28 @@ def test_the_track_index_gives_readers_a_consistent_view_while_genres_are_added(
     assert race(write, check) == []
     view = index.rows
     assert len(view.genres) == 302 and view.probs[99, view.genres.index("genre 299")] == 1.0
+
+
+def test_the_track_index_reads_a_page_at_a_time_and_keeps_each_track_s_evidence(tmp_path):
+    """Pages smaller than the library, and a genre first seen on a later page: every track's evidence lands in
+    its own row and column, as one read would put it."""
+    from genrefuse.library.db import Track, make_engine, session_factory
+    from genrefuse.library.recommend import TrackIndex
+
+    Session = session_factory(make_engine(f"sqlite:///{tmp_path / 'lib.sqlite'}"))       # a real SQLite file
+    with Session() as s:
+        for i in range(7):
+            genre = "rock" if i < 4 else "big band"                 # the new genre from the third page on
+            s.add(Track(content_hash=f"{i:064d}", original_name=f"t{i}", stored_path=f"{genre}/t{i}.wav",
+                        duration=30.0, genre=genre, probabilities={genre: 0.8, "jazz": 0.2}, model_id="m"))
+        s.commit()
+    whole, paged = TrackIndex(["jazz"]), TrackIndex(["jazz"])
+    paged.PAGE = 2
+    with Session() as s:
+        whole.PAGE = 100
+        whole.refresh(s)
+        paged.refresh(s)
+    assert paged.genres == whole.genres == ["jazz", "rock", "big band"]
+    assert list(paged.ids) == list(whole.ids) and len(paged.ids) == 7
+    assert np.array_equal(paged.probs, whole.probs)
+    assert np.allclose(paged.probs[6], [0.2, 0.0, 0.8]) and np.allclose(paged.probs[0], [0.2, 0.8, 0.0])

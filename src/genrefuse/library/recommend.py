@@ -82,6 +82,8 @@ class Tracks:
 class TrackIndex:
     """Every track's id and genre-probability vector, in memory, in id order (newest last): :attr:`rows`."""
 
+    PAGE = 5000              # rows read at a time
+
     def __init__(self, genres: list[str]):
         genres = tuple(dict.fromkeys(genres))
         self.rows = Tracks(np.zeros(0, np.int64), np.zeros((0, len(genres)), np.float32), genres)
@@ -120,18 +122,33 @@ class TrackIndex:
                       old.genres + new)
 
     def refresh(self, session: Session) -> "TrackIndex":
-        """Add the tracks stored since the last refresh (one indexed query when there are none)."""
+        """Add the tracks stored since the last refresh (one indexed query when there are none), read
+        :attr:`PAGE` rows at a time (a library of a million tracks is never held as rows at once)."""
         with self._lock:
             old = self.rows
             last = int(old.ids[-1]) if len(old.ids) else 0
-            rows = session.execute(select(Track.id, Track.probabilities, Track.genre, Track.confirmed)
-                                   .where(Track.id > last).order_by(Track.id)).all()
-            if rows:
-                grown = self._grown(g for r in rows for g in (r[2], *r[1]))
-                col = {g: i for i, g in enumerate(grown.genres)}
-                self.rows = Tracks(np.concatenate([grown.ids, np.array([r[0] for r in rows], np.int64)]),
-                                   np.concatenate([grown.probs, np.stack([self._vector(r[1], r[2], r[3], col)
-                                                                          for r in rows])]), grown.genres)
+            ids, vectors, names = [], [], []
+            while True:
+                rows = session.execute(select(Track.id, Track.probabilities, Track.genre, Track.confirmed)
+                                       .where(Track.id > last).order_by(Track.id).limit(self.PAGE)).all()
+                if not rows:
+                    break
+                last = int(rows[-1][0])
+                names.extend(dict.fromkeys(g for r in rows for g in (r[2], *r[1])))
+                col = {g: i for i, g in enumerate(dict.fromkeys([*old.genres, *names]))}
+                ids.append(np.array([r[0] for r in rows], np.int64))
+                vectors.append(np.stack([self._vector(r[1], r[2], r[3], col) for r in rows]))
+                if len(rows) < self.PAGE:
+                    break
+            if ids:
+                grown = self._grown(names)
+                probs = np.zeros((sum(map(len, ids)), len(grown.genres)), np.float32)
+                at = 0
+                for page in vectors:                       # a page is as wide as the genres seen by then
+                    probs[at:at + len(page), :page.shape[1]] = page
+                    at += len(page)
+                self.rows = Tracks(np.concatenate([grown.ids, *ids]), np.concatenate([grown.probs, probs]),
+                                   grown.genres)
         return self
 
     def update(self, track: Track) -> None:
