@@ -331,6 +331,9 @@ def test_a_genre_from_the_tagger_is_filed_tagged_corrected_and_learnt(tmp_path, 
     assert rules.new_genre is None                    # it names its own genres, none from the taggers
     assert rules.dispute is not None and rules.support  # the taggers still judge its answers of GTZAN's genres
     assert rules.judge("electronic", 0.99, 0.5, heard={"electronic": 0.0, "rock": 0.9}).sure     # not its own
+    capsys.readouterr()
+    assert main(["models", str(lib)]) == 0                                        # its card says so
+    assert "for answers of GTZAN's genres only: electronic keep" in capsys.readouterr().out
 
 
 def test_tag_moods_writes_the_mood_and_tempo_whatever_becomes_of_the_genre(tmp_path):

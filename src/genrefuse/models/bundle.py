@@ -17,6 +17,7 @@ import numpy as np
 from ..audio import WindowPolicy
 from ..errors import DataError, ModelError
 from ..features.params import FeatureParams
+from ..genres import GTZAN_GENRES
 from ..io import atomic_path, file_hash
 from ..preprocess.track import ModelInputs
 from .calibration import apply_temperature
@@ -343,9 +344,13 @@ def describe_model(path: str | Path | None = None) -> str:
     info = model_info(folder)
     lines.append(f"  genres: {', '.join(cfg['genres'])} (its head: trained on the data below)")
     if info.rules.dispute is not None:
+        own = [g for g in cfg["genres"] if g not in GTZAN_GENRES]
         lines.append(f"  the musicnn tagger's word: an answer is unsure when the tagger's tags name another of these "
                      f"genres with evidence {info.rules.dispute:.2f} or more, even below the answer's own "
-                     f"(chosen on GTZAN's 443 FF training tracks: at most 5% of their true genres disputed)")
+                     f"(chosen on GTZAN's 443 FF training tracks: at most 5% of their true genres disputed), or "
+                     f"hardly hear the answer's own genre"
+                     + (f"; for answers of GTZAN's genres only: {', '.join(own)} keep this model's own calibration"
+                        if own else ""))
     if info.rules.tagger_genres:
         lines.append(f"  genres from the tagger: {', '.join(info.rules.tagger_genres)}, named for a track the head "
                      f"finds unknown when the tagger's evidence is {info.rules.new_genre:.2f} or more and leads "
