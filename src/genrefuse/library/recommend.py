@@ -127,21 +127,21 @@ class TrackIndex:
         with self._lock:
             old = self.rows
             last = int(old.ids[-1]) if len(old.ids) else 0
-            ids, vectors, names = [], [], []
+            ids, vectors, known = [], [], dict.fromkeys(old.genres)      # the genres, in column order
             while True:
                 rows = session.execute(select(Track.id, Track.probabilities, Track.genre, Track.confirmed)
                                        .where(Track.id > last).order_by(Track.id).limit(self.PAGE)).all()
                 if not rows:
                     break
                 last = int(rows[-1][0])
-                names.extend(dict.fromkeys(g for r in rows for g in (r[2], *r[1])))
-                col = {g: i for i, g in enumerate(dict.fromkeys([*old.genres, *names]))}
+                known.update(dict.fromkeys(g for r in rows for g in (r[2], *r[1])))
+                col = {g: i for i, g in enumerate(known)}
                 ids.append(np.array([r[0] for r in rows], np.int64))
                 vectors.append(np.stack([self._vector(r[1], r[2], r[3], col) for r in rows]))
                 if len(rows) < self.PAGE:
                     break
             if ids:
-                grown = self._grown(names)
+                grown = self._grown(known)
                 probs = np.zeros((sum(map(len, ids)), len(grown.genres)), np.float32)
                 at = 0
                 for page in vectors:                       # a page is as wide as the genres seen by then
