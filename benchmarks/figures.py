@@ -3,7 +3,7 @@
 
 Each block lies between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` in its page (the list is in
 :func:`main`: the README's figures, the model card's per-genre, blend and head-choice tables, the library
-page's similar-track, scale, audio-recommendation, energy and recommendation-scale tables, the commands
+page's similar-track, scale, audio-recommendation, energy, recommendation-scale and index-read tables, the commands
 page's album table, and the your-genres page's table of what learning a library's recordings brings).
 After re-running a benchmark with ``--json benchmarks/results/NAME.json``:
 
@@ -273,6 +273,16 @@ def learned_table() -> str:
     return "\n".join(lines)
 
 
+def track_index_table() -> str:
+    """The library page's table of the recommendation index's first read (``track_index.json``)."""
+    r = json.loads((RESULTS / "track_index.json").read_text())
+    return "\n".join([f"{r['tracks']:,} tracks in SQLite, on a {r['machine']['cores']}-core {r['machine']['cpu']}, best "
+                      f"of {r['repeat']} fresh processes (`benchmarks/track_index.py`):", "",
+                      "| source | the first read | peak memory | before it |", "|---|---|---|---|"]
+                     + [f"| {name} | {x['seconds']:g} s | {x['peak_rss_mb']:,} MB | {x['rss_before_mb']:,} MB |"
+                        for name, x in r["results"].items()])
+
+
 def energy_table() -> str:
     """The library page's energy sanity table (``real_world.json``: the mean energy per real-dev folder)."""
     r = json.loads((RESULTS / "real_world.json").read_text())
@@ -306,6 +316,7 @@ def main() -> int:
               (a.library_page, "<!-- hear:start -->", "<!-- hear:end -->", audio_recommend_table),
               (a.library_page, "<!-- energy:start -->", "<!-- energy:end -->", energy_table),
               (a.library_page, "<!-- recscale:start -->", "<!-- recscale:end -->", recommend_scale_table),
+              (a.library_page, "<!-- trackindex:start -->", "<!-- trackindex:end -->", track_index_table),
               (a.commands_page, "<!-- albums:start -->", "<!-- albums:end -->", albums_table),
               (a.genres_page, "<!-- learned:start -->", "<!-- learned:end -->", learned_table))
     for path, start, end, body in blocks:

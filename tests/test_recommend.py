@@ -212,3 +212,19 @@ def test_the_track_index_reads_a_page_at_a_time_and_keeps_each_track_s_evidence(
     assert list(paged.ids) == list(whole.ids) and len(paged.ids) == 7
     assert np.array_equal(paged.probs, whole.probs)
     assert np.allclose(paged.probs[6], [0.2, 0.0, 0.8]) and np.allclose(paged.probs[0], [0.2, 0.8, 0.0])
+
+
+def test_the_track_index_benchmark_reads_a_real_library_in_a_fresh_process(tmp_path):
+    """benchmarks/track_index.py on a small library: every track read, the time and peak memory reported."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "ti.json"
+    r = subprocess.run([sys.executable, str(root / "benchmarks" / "track_index.py"), "--tracks", "12000", "--repeat",
+                        "1", "--json", str(out)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    res = json.loads(out.read_text())["results"]["this tree"]
+    assert res["tracks_read"] == 12000 and res["seconds"] >= 0 and res["peak_rss_mb"] >= res["rss_before_mb"] > 0
+    assert "| this tree |" in r.stdout
