@@ -14,17 +14,14 @@ A handful of groups: a wide spread, and the groups are of one genre by construct
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, print_table, write_json  # noqa: E402
+from real_world import SHARED, folder_genre  # noqa: E402
 
-SHARED = Path(os.environ.get("GENREFUSE_SHARED_DATA", ROOT.parent / "shared" / "data"))
-PARENT = {"techno": "electronic", "trance": "electronic", "dubstep": "electronic", "breaks": "electronic",
-          "electronica-downtempo": "electronic"}
 
 
 def main() -> int:
@@ -44,7 +41,7 @@ def main() -> int:
     names = set(model.genres) | set(model.rules.tagger_genres)
     by_genre: dict[str, list[Path]] = {}
     for path in sorted(iter_audio_files([a.folder])):
-        genre = PARENT.get(path.relative_to(a.folder).parts[0], path.relative_to(a.folder).parts[0])
+        genre = folder_genre(path.relative_to(a.folder).parts[0])
         if genre in names:
             by_genre.setdefault(genre, []).append(path)
     rows, tracks_own, tracks_album, albums_right, n_albums = [], 0, 0, 0, 0

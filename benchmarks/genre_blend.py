@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, write_json  # noqa: E402
-from real_world import PARENT, SHARED, recordings  # noqa: E402
+from real_world import SHARED, folder_genre, recordings  # noqa: E402
 
 WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7)
 
@@ -84,7 +84,7 @@ def real_dev(folder: Path) -> dict:
     genres = list(model.genres)
     rows = []
     for path, rel in recordings([folder]):
-        truth = PARENT.get(rel.parts[0], rel.parts[0])
+        truth = folder_genre(rel.parts[0])
         if truth not in genres:
             continue
         pred = model.predict(path)

@@ -75,11 +75,16 @@ def outcome(verdict, truth: str | None) -> str:
     return "flagged, best genre right" if verdict.genre == truth else "flagged, best genre wrong"
 
 
+def folder_genre(folder: str) -> str:
+    """The genre a folder names: its own name, or the parent an electronic subgenre's folder is read as."""
+    return PARENT.get(folder, folder)
+
+
 def scored(verdict, *, file: str, folder: str, genres, vocabulary) -> dict:
     """One recording's row: its file and folder, the genre its folder names (through ``vocabulary``, the model's
     genres and those it names from the tagger; None: one the model lacks), its group (``head``: the ``genres``
     of the model's head, ``tagger``, ``other``), the verdict's fields and its :func:`outcome`."""
-    truth = vocabulary.get(PARENT.get(folder, folder))
+    truth = vocabulary.get(folder_genre(folder))
     group = "other" if truth is None else "head" if truth in genres else "tagger"
     return {"file": file, "folder": folder, "truth": truth, "group": group, **verdict.fields(),
             "outcome": outcome(verdict, truth)}
@@ -130,19 +135,18 @@ def learned(kept: list[tuple[dict, object]], model, *, seeds: tuple[int, ...] = 
     from genrefuse.library.learning import track_mean
 
     base = model.bundle.training_rows
-    label = lambda r: PARENT.get(r["folder"], r["folder"])  # noqa: E731
     means = [track_mean(inputs) for _, inputs in kept]
     start, runs = time.perf_counter(), []
     for seed in seeds:
-        runs.append({"seed": seed, **learned_once(kept, means, base, model, seed=seed, label=label)})
+        runs.append({"seed": seed, **learned_once(kept, means, base, model, seed=seed)})
     return {"method": "leave one recording out: learnt from the others, labelled by their folders, on top of the "
                       "packaged model's rows (training.learn.learn_rows, as `genrefuse learn`), once per seed",
             "seconds": round(time.perf_counter() - start, 1), "runs": runs}
 
 
-def learned_once(kept: list, means: list, base, model, *, seed: int, label) -> dict:
-    """One seed of :func:`learned`: ``means`` are the recordings' mean rows (what ``learn`` learns from),
-    ``base`` the packaged model's training rows, ``label`` a row's genre as its folder names it."""
+def learned_once(kept: list, means: list, base, model, *, seed: int) -> dict:
+    """One seed of :func:`learned`: ``means`` are the recordings' mean rows (what ``learn`` learns from, labelled
+    by :func:`folder_genre`), ``base`` the packaged model's training rows."""
     import tempfile
 
     import numpy as np
@@ -157,7 +161,8 @@ def learned_once(kept: list, means: list, base, model, *, seed: int, label) -> d
         others = [j for j in range(len(kept)) if j != i]
         library = TrainingRows(np.concatenate([means[j].table for j in others]),
                                np.concatenate([means[j].tags for j in others]),
-                               [label(kept[j][0]) for j in others], [kept[j][0]["file"] for j in others])
+                               [folder_genre(kept[j][0]["folder"]) for j in others],
+                               [kept[j][0]["file"] for j in others])
         bundle = learn_rows(join([base, library]), seed=seed).bundle
         bundle.window_policy = model.bundle.window_policy
         with tempfile.TemporaryDirectory() as folder:

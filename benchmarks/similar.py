@@ -16,7 +16,6 @@ A few recordings per genre give a wide spread; the JSON keeps every query's neig
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -26,10 +25,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, write_json  # noqa: E402
+from real_world import SHARED, folder_genre  # noqa: E402
 
-SHARED = Path(os.environ.get("GENREFUSE_SHARED_DATA", ROOT.parent / "shared" / "data"))
-PARENT = {"techno": "electronic", "trance": "electronic", "dubstep": "electronic", "breaks": "electronic",
-          "electronica-downtempo": "electronic"}
 
 
 def unit(E: np.ndarray) -> np.ndarray:
@@ -98,7 +95,7 @@ def real_dev(folder: Path) -> dict:
         for name, v in (("MSD tags", t1.mean(0)), ("MTT tags", t2.mean(0)), ("MSD penultimate", p1.mean(0)),
                         ("MTT penultimate", p2.mean(0)), ("genrefuse (MSD + MTT tags)", embedding(inputs))):
             cands[name].append(v)
-        rows.append({"file": rel.as_posix(), "genre": PARENT.get(rel.parts[0], rel.parts[0]), "answer": pred.answer})
+        rows.append({"file": rel.as_posix(), "genre": folder_genre(rel.parts[0]), "answer": pred.answer})
     y = np.array([r["genre"] for r in rows])
     answers = np.array([r["answer"] for r in rows])
     q = np.array([(y == g).sum() > 1 for g in y])

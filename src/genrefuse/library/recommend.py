@@ -281,9 +281,9 @@ def recommend(session: Session, user: User, *, limit: int = 10, index: TrackInde
 
 def _audio(session: Session, audio: SimilarIndex, index: Tracks, liked: list[int]
            ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Per track of ``index`` (a :class:`TrackIndex`'s rows): how much it sounds like the listener's liked tracks (0..1: its best cosine
-    similarity to them, above the library's median, scaled to the best), and the liked track it is nearest;
-    (None, None) when none of her likes has an embedding.
+    """Per track of ``index`` (a :class:`TrackIndex`'s rows): how much it sounds like the listener's liked
+    tracks (0..1: its best cosine similarity to them, above the library's median, scaled to the best), and the
+    liked track it is nearest; (None, None) when none of her likes has an embedding.
 
     Every indexed track is compared, except where the index has its approximate graph (a large library):
     then the :data:`HEARD_PER_LIKE` nearest of each liked track are (the rest score 0, as tracks under the

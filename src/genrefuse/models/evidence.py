@@ -137,7 +137,7 @@ def tagger_genre(ev: Mapping[str, float], *, exclude: Iterable[str] = (), thresh
 def heard_on_gtzan(genres: Iterable[str]) -> bool:
     """Whether a model's genres are all among GTZAN's ten, on whose tracks the taggers' levels were chosen:
     only such a model is given genres from the taggers (a library's own model names its own)."""
-    return set(genres) <= set(GTZAN_GENRES)
+    return all(judged(g) for g in genres)
 
 
 def judged(genre: str) -> bool:
