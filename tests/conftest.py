@@ -111,7 +111,8 @@ def free_port() -> int:
 class Server:
     """``genrefuse serve`` in a subprocess on 127.0.0.1, as a user starts it."""
 
-    def __init__(self, *, model: Path, library: Path, db: str | None = None, extra: list[str] | None = None):
+    def __init__(self, *, model: Path, library: Path, db: str | None = None, extra: list[str] | None = None,
+                 listener: bool = True):
         import subprocess
         import sys
 
@@ -123,7 +124,7 @@ class Server:
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
                                      env={**os.environ, "GENREFUSE_LOG_LEVEL": "warning"})
         self._wait()
-        self.token = self.new_listener()["token"] if "--no-signup" not in (extra or []) else None
+        self.token = self.new_listener()["token"] if listener and "--no-signup" not in (extra or []) else None
 
     def new_listener(self, likes: list[str] | None = None) -> dict:
         """A listener made through the API (uploads need one's token)."""

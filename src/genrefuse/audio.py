@@ -30,6 +30,31 @@ SILENCE_PEAK = 1e-4         # peak amplitude under which a file is treated as si
 READ_BLOCK = 1 << 16        # frames decoded at a time
 MAX_CHANNELS = 64           # headers beyond these describe no music file: refused before decoding
 MAX_RATE = 768_000
+# the most samples (frames x channels) one byte of a music file decodes to: low-bitrate Vorbis and MP3 take about
+# 5-25, lossless formats 1 or less; near-silent FLAC far more (a 17.5 MB file held 3 hours of 8 channels at 192 kHz
+# and took a minute to hash). Decoding stops past it, so the work is bounded by the bytes, not the header's word
+MAX_SAMPLES_PER_BYTE = 64
+MIN_DECODE_BUDGET = 1 << 22  # samples any file may decode to, however small
+
+
+class DecodeBudget:
+    """How many samples a file may still decode to (:data:`MAX_SAMPLES_PER_BYTE` of its bytes); :meth:`spend`
+    raises :class:`AudioError` past it."""
+
+    def __init__(self, path: str | Path, size: int):
+        self.path, self.size = path, size
+        self.left = max(size * MAX_SAMPLES_PER_BYTE, MIN_DECODE_BUDGET)
+
+    @classmethod
+    def of(cls, path: str | Path) -> "DecodeBudget":
+        return cls(path, os.stat(path).st_size)
+
+    def spend(self, samples: int) -> None:
+        self.left -= samples
+        if self.left < 0:
+            raise AudioError(self.path, f"decodes to far more audio than its {self.size:,} bytes can hold (over "
+                                        f"{MAX_SAMPLES_PER_BYTE} samples a byte: a header that lies, or a file made "
+                                        "to be slow to read): refused")
 
 
 def is_audio_path(path: str | Path) -> bool:
@@ -212,11 +237,12 @@ def duration(path: str | Path) -> float:
         size = os.stat(path).st_size
         if h.duration * MIN_BYTES_PER_SECOND <= size or not h.sr:
             return h.duration
-        n = 0
+        n, budget = 0, DecodeBudget(path, size)
         with quiet_decoder():
             try:
                 f.seek(0)
                 while len(block := f.read(frames=READ_BLOCK, dtype="int16", always_2d=True)):
+                    budget.spend(block.size)
                     n += len(block)
             except (sf.LibsndfileError, RuntimeError, ValueError):
                 pass                                  # a cut-off file: what decoded counts
@@ -409,8 +435,13 @@ def iter_windows(
             if not 0 < h.sr <= MAX_RATE or not 0 < h.channels <= MAX_CHANNELS:
                 raise AudioError(name, f"implausible header ({h.channels} channels at {h.sr} Hz)")
             _check_length(h.duration, min_seconds, name)
-            yield from _windows(lambda start, count: _read_mono(f, path, start=start, count=count), h.frames, h.sr,
-                                policy, name)
+            budget = DecodeBudget(name, os.stat(path).st_size)
+
+            def read(start: int, count: int) -> np.ndarray:
+                budget.spend(count * h.channels)        # before decoding: what a window would cost
+                return _read_mono(f, path, start=start, count=count)
+
+            yield from _windows(read, h.frames, h.sr, policy, name)
         return
     if sr is None:
         raise ValueError("a waveform needs its sample rate (sr=...)")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import soundfile as sf
 
-from .audio import READ_BLOCK, _open, _short
+from .audio import READ_BLOCK, DecodeBudget, _open, _short
 from .errors import AudioError
 from .native_stderr import quiet_decoder
 
@@ -22,11 +22,13 @@ METHOD = "pcm16-sha256"       # recorded beside the hash, so that a later method
 def audio_hash(path: str | Path) -> str:
     """SHA-256 (hex) of ``path``'s rate, channel count and decoded samples as 16-bit integers.
 
-    Raises :class:`~genrefuse.errors.AudioError` for a file that cannot be decoded.
+    Raises :class:`~genrefuse.errors.AudioError` for a file that cannot be decoded, or that decodes to far more
+    samples than its bytes can hold (:class:`~genrefuse.audio.DecodeBudget`: refused in bounded time).
     """
     path = Path(path)
     h = hashlib.sha256()
     with _open(path) as f, quiet_decoder():
+        budget = DecodeBudget.of(path)         # bounded by the bytes read, whatever the header claims
         h.update(f"{METHOD}:{f.samplerate}:{f.channels}:".encode())
         frames = 0
         while True:
@@ -36,6 +38,7 @@ def audio_hash(path: str | Path) -> str:
                 if frames:              # a cut-off file: its identity is the audio before the cut, as decoded
                     break
                 raise AudioError(path, f"could not decode ({_short(exc)})") from None
+            budget.spend(block.size)
             h.update(block.tobytes())
             frames += len(block)
             if len(block) < READ_BLOCK:

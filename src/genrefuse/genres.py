@@ -60,6 +60,12 @@ def split_genre_tag(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def fold(name: str) -> str:
+    """A name as names are compared: Unicode-normalised (NFKC: full-width letters are plain ones), white space
+    trimmed and single, case folded. Genre names and listener names both go through it."""
+    return " ".join(unicodedata.normalize("NFKC", str(name)).split()).casefold()
+
+
 def _key(name: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKC", name).casefold() if c not in " -_&/.")
 
@@ -137,7 +143,7 @@ class Vocabulary:
         known = self.get(name)
         if known is not None:
             return known
-        clean = " ".join(unicodedata.normalize("NFKC", str(name)).split()).casefold()
+        clean = fold(name)
         if not clean or not _key(clean):
             raise DataError(f"{name!r} is not a genre name")
         hidden = [c for c in clean if unicodedata.category(c) in _INVISIBLE]

@@ -98,6 +98,38 @@ FAMILIARITY_HELP = ("answer 'unknown' (none of the model's genres) for tracks le
                     "0.05; 0 never answers unknown)")
 
 
+def output_option(parser: argparse.ArgumentParser, *flags: str, kind: str | None = None, folder: bool = False,
+                  resumes: bool = False, **kw) -> None:
+    """Add an output path option (``--out``) whose path is checked before the command runs, by one rule for
+    every command (:func:`genrefuse.io.check_output`: never inside a library, never over something of another
+    kind, never into a folder that does not exist). An output file of ``kind`` that is neither ``folder`` nor
+    ``resumes`` (the command carries on from it) gets ``--replace``, without which an existing one is kept."""
+    from pathlib import Path
+
+    action = parser.add_argument(*flags, type=Path, **kw)
+    if not (folder or resumes):
+        parser.add_argument("--replace", action="store_true", help=f"replace {action.metavar or action.dest.upper()} "
+                            "when it exists (it must be the same kind of file; by default it is kept)")
+    outputs = [*(parser.get_default("_outputs") or []), (action.dest, kind, folder, resumes)]
+    parser.set_defaults(_outputs=outputs)
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Check every output path the command was given (see :func:`output_option`), against the library in use
+    too (its folder, and a SQLite database named by ``--db``)."""
+    from ..io import check_output
+
+    libraries = [p for p in (getattr(args, "library", None),) if p is not None]
+    db = getattr(args, "db", None) or ""
+    if db.startswith("sqlite:///"):
+        libraries.append(db.removeprefix("sqlite:///"))
+    for dest, kind, folder, resumes in getattr(args, "_outputs", None) or ():
+        path = getattr(args, dest, None)
+        if path is not None:
+            check_output(path, kind=kind, folder=folder, resumes=resumes, libraries=libraries,
+                         replace=getattr(args, "replace", False))
+
+
 def embed_missing(lib, *, required: bool = True) -> None:
     """Embed, once, the tracks stored before embeddings were kept (with progress on a terminal); ``required``
     False: nothing (no error) for a library whose model reads no musicnn taggram (`learn`, `library scan`)."""

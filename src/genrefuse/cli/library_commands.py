@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import GenrefuseError
-from .common import FAMILIARITY_HELP, JOBS_HELP, MODEL_HELP, counted, _at_least, _fraction, _positive_int, _report_failures, command, embed_missing, sureness
+from .common import FAMILIARITY_HELP, JOBS_HELP, MODEL_HELP, counted, _at_least, _fraction, _positive_int, _report_failures, command, embed_missing, output_option, sureness
 
 FEW_EXAMPLES = 5     # a learned genre with fewer tracks than this gets a warning: its CV recall means little
 
@@ -133,9 +133,12 @@ def _list(lib, a: argparse.Namespace) -> int:
 
 
 def _relabel(lib, a: argparse.Namespace) -> int:
-    known = lib.vocabulary.get(a.genre) is not None
+    before = set(lib.genres)
     t = lib.relabel(a.track_id, a.genre, new=a.new)
-    added = " (a new genre of this library)" if a.new and not known else ""
+    added = ""
+    if a.new:                           # a name that means (or would share the folder of) a known genre is that genre
+        added = f" ({a.genre!r} is the library's genre {t.genre}: no new genre)" if t.genre in before else \
+            " (a new genre of this library)"
     print(f"track {t.id} is now {t.genre}{added} (confirmed): {t.stored_path}")
     return 0
 
@@ -167,7 +170,9 @@ def _remove(lib, a: argparse.Namespace) -> int:
 def _check(lib, a: argparse.Namespace) -> int:
     from ..library.check import check_library
 
-    report = check_library(lib, hashes=not a.quick, progress=True)
+    report = check_library(lib, hashes=not a.quick, progress=True, repair=a.repair)
+    for line in report.repaired:
+        print(f"repaired: {line}")
     for line in report.problems:
         print(line)
     print(report.summary(), file=sys.stderr)
@@ -200,6 +205,10 @@ def _scan(lib, a: argparse.Namespace) -> int:
         print(f"track {tid} moved: {old} -> {new}")
     for tid, old in r.gone:
         print(f"track {tid} gone: {old}" + (" (its row removed)" if a.forget else ""))
+    for tid in r.retagged:
+        print(f"track {tid}: its album tags changed on disk; its album is judged again")
+    if r.albums is not None:
+        _report_albums(r.albums)
     if r.backup is not None:
         print(f"the database before forgetting is kept in {r.backup}", file=sys.stderr)
     added = r.added.added if r.added else 0
@@ -429,10 +438,13 @@ def add_parsers(sub) -> None:
     s = lib.add_parser("check", help="check the database and that every row has its file, every file its row "
                                      "and every file the content its row records; exit status 1 on a problem")
     s.add_argument("--quick", action="store_true", help="skip re-hashing the stored files")
+    s.add_argument("--repair", action="store_true", help="mend what an interrupted change left: remove a second name "
+                   "of a stored file (a refile stopped midway), rewrite playlists that name missing files, remove "
+                   "files an interrupted upload left in .incoming")
     library_options(s)
     s = lib.add_parser("backup", help="copy the SQLite database while it is in use (SQLite's online backup)")
-    s.add_argument("--out", type=Path, metavar="FILE",
-                   help="the copy (default: LIBRARY/backups/library-<UTC time>.sqlite)")
+    output_option(s, "--out", kind="sqlite", metavar="FILE",
+                  help="the copy, outside the library (default: LIBRARY/backups/library-<UTC time>.sqlite)")
     library_options(s)
     s = lib.add_parser("playlists", help="rewrite every genre's M3U8 playlist in LIBRARY/playlists (and labels.csv, "
                                          "the confirmed genres `genrefuse train LIBRARY` learns from)")
@@ -460,7 +472,8 @@ def add_parsers(sub) -> None:
         dest="users_command", required=True, metavar="ACTION")
     s = users.add_parser("add", help="add a listener; prints the API token once")
     s.add_argument("name", help="the listener's name (unique)")
-    s.add_argument("--likes", required=True, help="comma-separated genres the listener likes")
+    s.add_argument("--likes", default="", help="comma-separated genres the listener likes (default: none yet; "
+                   "likes and skips teach the rest)")
     s.add_argument("--admin", action="store_true",
                    help="may correct and remove any track (the only way to an admin on a library in use)")
     library_options(s)

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..errors import GenrefuseError
 from . import library_commands, model_commands, similar_commands
 from ..logs import level_for, log_to_stderr
-from .common import COMMANDS, _fail
+from .common import COMMANDS, _fail, check_outputs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):     # a non-UTF-8 file name is written out as the bytes it is
             stream.reconfigure(errors="surrogateescape")
     try:
+        check_outputs(args)
         return COMMANDS[args.command](args)
     except GenrefuseError as exc:
         _fail(str(exc))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import GenrefuseError
 from .common import (CACHE_HELP, counted, sureness, DEVICE_HELP, FAMILIARITY_HELP, JOBS_HELP, MODEL_HELP, _fraction, _non_negative, _positive_int,
-                     _report_failures, command)
+                     _report_failures, command, output_option)
 
 @command("synth")
 def cmd_synth(a: argparse.Namespace) -> int:
@@ -240,7 +240,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
 def add_parsers(sub) -> None:
     jobs_help, device_help, cache_help = JOBS_HELP, DEVICE_HELP, CACHE_HELP
     s = sub.add_parser("synth", help="render a labelled synthetic-genre dataset (folder per genre)")
-    s.add_argument("out_dir", type=Path, help="folder to write <genre>/<genre>.NNNNN.wav into")
+    output_option(s, "out_dir", folder=True, help="folder to write <genre>/<genre>.NNNNN.wav into")
     s.add_argument("--per-genre", type=int, required=True, help="clips per genre")
     s.add_argument("--seconds", type=float, default=30.0, help="clip length (default 30, as GTZAN)")
     s.add_argument("--seed", type=int, default=0, help="random seed; the same seed renders the same audio (default 0)")
@@ -249,12 +249,12 @@ def add_parsers(sub) -> None:
 
     s = sub.add_parser("features", help="compute the 57-feature GTZAN table of audio files or folders")
     s.add_argument("inputs", nargs="+", type=Path, help="audio files, folders (genre subfolders give the label) or a manifest CSV")
-    s.add_argument("--out", type=Path, required=True, help="CSV to write (columns of features_30_sec.csv)")
+    output_option(s, "--out", kind="csv", required=True, metavar="FILE.csv", help="CSV to write (columns of features_30_sec.csv)")
     s.add_argument("--jobs", type=int, help=jobs_help)
 
     s = sub.add_parser("extract", help="cache both model inputs (Mel and table) of a whole dataset")
     s.add_argument("dataset", type=Path, help="GTZAN copy, folder of genre folders, or manifest CSV (path,label)")
-    s.add_argument("--out", type=Path, required=True, help="cache folder")
+    output_option(s, "--out", folder=True, required=True, help="cache folder")
     s.add_argument("--jobs", type=int, help=jobs_help)
 
     def training_options(s: argparse.ArgumentParser) -> None:
@@ -303,7 +303,7 @@ def add_parsers(sub) -> None:
     s.add_argument("data", type=Path, help="audio dataset, a genrefuse library (its confirmed genres), or a features "
                         "CSV like features_30_sec.csv (the table kinds mlp, knn, svm, logreg; "
                         "with --embeddings also mlp+musicnn, logreg+musicnn and musicnn)")
-    s.add_argument("--out", type=Path, required=True, help="run folder")
+    output_option(s, "--out", folder=True, required=True, help="run folder")
     s.add_argument("--model", choices=MODEL_KINDS, default="fusion", metavar="KIND",
                    help=f"model kind (default fusion): {kinds_help()}")
     s.add_argument("--nproc", type=_positive_int, metavar="N",
@@ -318,7 +318,7 @@ def add_parsers(sub) -> None:
     s = sub.add_parser("evaluate", help="results of a saved model on labelled data")
     s.add_argument("model_dir", help="a model folder (RUN_DIR/model), its run folder RUN_DIR, or 'default' (the packaged model)")
     s.add_argument("data", type=Path, help="labelled audio dataset, or a features CSV for table-only models")
-    s.add_argument("--out", type=Path, required=True, help="folder for report.json, classification_report.txt, the confusion matrix and predictions.csv")
+    output_option(s, "--out", folder=True, required=True, help="folder for report.json, classification_report.txt, the confusion matrix and predictions.csv")
     s.add_argument("--device", default="auto", help=device_help)
     s.add_argument("--cache", type=Path, help=cache_help)
     s.add_argument("--jobs", type=int, help=jobs_help)
@@ -326,14 +326,14 @@ def add_parsers(sub) -> None:
 
     s = sub.add_parser("embed", help="musicnn taggrams of every 3 s patch of audio files or folders, to an npz")
     s.add_argument("inputs", nargs="+", type=Path, help="audio files, or folders (genre subfolders give labels)")
-    s.add_argument("--out", type=Path, required=True, help="the npz to write (X, Y, IDS, GENRES)")
+    output_option(s, "--out", kind="npz", required=True, metavar="FILE.npz", help="the npz to write (X, Y, IDS, GENRES)")
     s.add_argument("--hop", type=float, default=1.0, help="seconds between patch starts (default 1.0)")
     s.add_argument("--penultimate", action="store_true", help="also store the 200 penultimate features as P")
     s.add_argument("--jobs", type=int, help=jobs_help)
 
     s = sub.add_parser("compare", help="train every model kind on the same split and tabulate accuracy and macro-F1")
     s.add_argument("data", type=Path, help="audio dataset, or a features CSV (table-only kinds)")
-    s.add_argument("--out", type=Path, required=True, help="folder for comparison.md, comparison.json and one run folder per kind")
+    output_option(s, "--out", folder=True, required=True, help="folder for comparison.md, comparison.json and one run folder per kind")
     s.add_argument("--models", help=f"comma-separated subset of {','.join(MODEL_KINDS)}")
     training_options(s)
 
@@ -356,14 +356,14 @@ def add_parsers(sub) -> None:
     s = sub.add_parser("classify", help="classify a whole music library into a CSV (process pool or Dask cluster)")
     s.add_argument("folder", type=Path, help="the music library: a folder walked for audio files")
     s.add_argument("--model", default="default", help=MODEL_HELP)
-    s.add_argument("--out", type=Path, required=True, help="results CSV; an interrupted run resumes from it")
+    output_option(s, "--out", kind="csv", resumes=True, required=True, metavar="FILE.csv", help="results CSV; an interrupted run resumes from it")
     s.add_argument("--jobs", type=int, help=jobs_help + "; with --scheduler local, the Dask workers")
     s.add_argument("--scheduler", help="run on Dask: tcp://HOST:PORT of a scheduler, or 'local' for a LocalCluster")
     s.add_argument("--chunk-size", type=int, default=8, help="files per task, predicted in one batch (default 8)")
 
     s = sub.add_parser("demo", help="run the whole pipeline on a synthetic dataset (or --data)")
     s.add_argument("--data", type=Path, help="a real dataset instead (GTZAN copy or folder of genre folders)")
-    s.add_argument("--out", type=Path, default=Path("out/demo"), help="where everything goes (default out/demo)")
+    output_option(s, "--out", folder=True, default=Path("out/demo"), help="where everything goes (default out/demo)")
     s.add_argument("--per-genre", type=int, default=40, help="synthetic clips per genre (default 40)")
     s.add_argument("--seconds", type=float, default=30.0, help="synthetic clip length (default 30)")
     s.add_argument("--epochs", type=int, default=25, help="training epochs (default 25)")

@@ -68,7 +68,7 @@ def cmd_radio(a: argparse.Namespace) -> int:
 
 
 def add_parsers(sub) -> None:
-    from .common import _positive_int as positive_int
+    from .common import _positive_int as positive_int, output_option
     from .library_commands import library_options
 
     s = sub.add_parser("similar", help="the library's tracks most like a track or an audio file")
@@ -81,5 +81,7 @@ def add_parsers(sub) -> None:
     s = sub.add_parser("radio", help="a playlist that walks from a seed track to similar ones (M3U)")
     s.add_argument("track_id", type=positive_int, help="the seed: a library track's id")
     s.add_argument("-n", type=positive_int, default=20, help="at most this many tracks, the seed first (default 20)")
-    s.add_argument("--out", type=Path, metavar="FILE.m3u8", help="write the playlist here (default: standard output)")
+    output_option(s, "--out", kind="playlist", metavar="FILE.m3u8",
+                  help="write the playlist here (default: standard output); never inside the library, never over a "
+                       "file that is not a playlist")
     library_options(s)

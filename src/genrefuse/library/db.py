@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
+from ..errors import DataError
 from ..models.verdict import Rules, Verdict
 
 
@@ -27,6 +28,9 @@ class Base(DeclarativeBase):
 
 class Track(Base):
     __tablename__ = "tracks"
+    # ids are never handed out again (SQLite would reuse a removed track's id: a running server's indexes, keyed
+    # on ids, would pair a new track with the removed one's data); older libraries are rebuilt so on open
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     content_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
@@ -124,9 +128,15 @@ class SourceFolder(Base):
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = {"sqlite_autoincrement": True}         # as for tracks: an id is never another listener's
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(128), unique=True)
+    # added in format 8: the name as names are compared (genres.fold: ``ALICE``, full-width ``ａｌｉｃｅ`` and
+    # ``alice`` are one listener; unique), and the claim of the first sign-up of a brand-new library, which makes
+    # its admin: 1 for that listener, NULL for every other (unique, so that two sign-ups at once cannot both claim it)
+    name_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    first_admin: Mapped[int | None] = mapped_column(Integer, nullable=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)      # may correct and remove any track
@@ -160,6 +170,24 @@ class Feedback(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class Removal(Base):
+    """A removed track's id, recorded in the transaction that removes it, so that every process's in-memory
+    indexes (a running server's similar and recommendation indexes) drop it, whoever removed it."""
+
+    __tablename__ = "removals"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    track_id: Mapped[int] = mapped_column(Integer)
+    removed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+def removed_since(session: Session, seq: int) -> tuple[int, list[int]]:
+    """The ids of the tracks removed after removal ``seq`` (0: all) and the latest removal's seq."""
+    rows = session.execute(select(Removal.seq, Removal.track_id).where(Removal.seq > seq).order_by(Removal.seq)).all()
+    return (int(rows[-1][0]) if rows else seq), [int(t) for _, t in rows]
+
+
 def default_db_url(library_dir: str | Path) -> str:
     return f"sqlite:///{Path(library_dir).resolve() / 'library.sqlite'}"
 
@@ -190,8 +218,10 @@ ADDED_COLUMNS = {
                "file_genres": "JSON", "suggestion": "JSON", "styles": "JSON", "audio_hash": "VARCHAR(64)",
                "evidence": "JSON", "embedding": "JSON", "moods": "JSON", "bpm": "FLOAT",
                "album_key": "VARCHAR(512)", "album": "JSON", "energy": "FLOAT"},
-    "users": {"is_admin": "BOOLEAN NOT NULL DEFAULT FALSE"},
+    "users": {"is_admin": "BOOLEAN NOT NULL DEFAULT FALSE", "name_key": "VARCHAR(128)", "first_admin": "INTEGER"},
 }
+# tables whose ids must never be reused: SQLite tables made before format 8 are rebuilt with AUTOINCREMENT
+NEVER_REUSED = ("users", "tracks")
 
 
 def upgrade_schema(engine: Engine) -> None:
@@ -207,6 +237,9 @@ def upgrade_schema(engine: Engine) -> None:
             except DBAPIError:          # another process opening the same library added it first
                 if name not in {c["name"] for c in inspect(engine).get_columns(table)}:
                     raise
+    if engine.url.get_backend_name() == "sqlite":
+        _never_reuse_ids(engine)
+    _fill_name_keys(engine)
     with engine.begin() as conn:         # one track per recording; NULLs (older rows) do not collide
         conn.execute(text("CREATE UNIQUE INDEX IF NOT EXISTS ix_tracks_audio_hash ON tracks (audio_hash)"))
         # a listener's own uploads are left out of each recommendation: found by index, not a scan
@@ -215,6 +248,79 @@ def upgrade_schema(engine: Engine) -> None:
         conn.execute(text("CREATE INDEX IF NOT EXISTS ix_tracks_duration ON tracks (duration)"))
         # an album's tracks are pooled together after each batch (library.albums)
         conn.execute(text("CREATE INDEX IF NOT EXISTS ix_tracks_album_key ON tracks (album_key)"))
+        # one listener per name as names are compared; one first admin (NULLs, every other listener, never collide)
+        conn.execute(text("CREATE UNIQUE INDEX IF NOT EXISTS ix_users_name_key ON users (name_key)"))
+        conn.execute(text("CREATE UNIQUE INDEX IF NOT EXISTS ix_users_first_admin ON users (first_admin)"))
+
+
+def _fill_name_keys(engine: Engine) -> None:
+    """Give listeners of an older library their compared name (:func:`genres.fold`); a second listener whose
+    name folds to a taken one keeps none (and stays reachable by id and exact name)."""
+    from ..genres import fold
+
+    with engine.begin() as conn:
+        rows = conn.execute(text("SELECT id, name FROM users WHERE name_key IS NULL ORDER BY id")).all()
+        if not rows:
+            return
+        taken = {k for (k,) in conn.execute(text("SELECT name_key FROM users WHERE name_key IS NOT NULL"))}
+        for uid, name in rows:
+            key = fold(name)[:128]
+            if key not in taken:
+                taken.add(key)
+                conn.execute(text("UPDATE users SET name_key = :k WHERE id = :i"), {"k": key, "i": uid})
+
+
+def _never_reuse_ids(engine: Engine) -> None:
+    """Rebuild the :data:`NEVER_REUSED` tables of a SQLite library made before format 8 with AUTOINCREMENT (SQLite
+    cannot add it to a table): in one immediate transaction, with foreign keys off so that the rows that point at
+    them (feedback, likes) stay as they are, every row and index kept. Another process opening the library at
+    once waits, then finds it done."""
+    import sqlite3
+
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    def plain(conn, table: str) -> bool:
+        row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
+        return row is not None and "AUTOINCREMENT" not in row[0].upper()
+
+    path = engine.url.database
+    if not path or path == ":memory:":
+        return
+    with engine.connect() as probe:
+        if not any(probe.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ? AND "
+                                         "upper(sql) NOT LIKE '%AUTOINCREMENT%'", (t,)).first() for t in NEVER_REUSED):
+            return
+    conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+    try:
+        conn.execute("PRAGMA foreign_keys = OFF")           # outside a transaction, as SQLite requires
+        conn.execute("PRAGMA legacy_alter_table = ON")      # a rename leaves the references to the table as they are
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            broken = len(conn.execute("PRAGMA foreign_key_check").fetchall())    # what was broken before stays so
+            for table in NEVER_REUSED:
+                if not plain(conn, table):
+                    continue
+                meta = Base.metadata.tables[table]
+                old = f"_old_{table}"
+                conn.execute(f'ALTER TABLE "{table}" RENAME TO "{old}"')
+                for (index,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                                             "AND sql IS NOT NULL", (old,)).fetchall():
+                    conn.execute(f'DROP INDEX "{index}"')
+                conn.execute(str(CreateTable(meta).compile(engine)))
+                for index in meta.indexes:
+                    conn.execute(str(CreateIndex(index).compile(engine)))
+                have = [r[1] for r in conn.execute(f'PRAGMA table_info("{old}")')]
+                columns = ", ".join(f'"{c.name}"' for c in meta.columns if c.name in have)
+                conn.execute(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "{old}" ORDER BY id')
+                conn.execute(f'DROP TABLE "{old}"')
+            if len(conn.execute("PRAGMA foreign_key_check").fetchall()) > broken:
+                raise DataError(f"{path}: rebuilding its tables would break references; nothing was changed")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    finally:
+        conn.close()
 
 
 # NUL and the other C0 controls: PostgreSQL refuses NUL in text, and none belongs in a name or a tag
@@ -249,5 +355,6 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-__all__ = ["Base", "Track", "LibraryGenre", "SourceFolder", "User", "UserGenre", "Feedback", "make_engine", "session_factory", "default_db_url",
+__all__ = ["Base", "Track", "LibraryGenre", "SourceFolder", "User", "UserGenre", "Feedback", "Removal", "removed_since",
+           "make_engine", "session_factory", "default_db_url",
            "storable", "database_problem", "select", "json"]

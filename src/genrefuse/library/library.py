@@ -34,12 +34,12 @@ from ..models.verdict import Verdict
 from ..parallel import pid_alive
 from ..tagging import TAGGABLE, read_metadata, write_genre
 from . import store
-from .db import LibraryGenre, SourceFolder, Track, User, database_problem, default_db_url, make_engine, session_factory, storable
+from .db import LibraryGenre, Removal, SourceFolder, Track, User, database_problem, default_db_url, make_engine, session_factory, storable
 from .features import save_features
 from .locks import track_lock
 from .modes import Mode, mode_named
 from .similar import record_of
-from .playlists import all_genres, update_labels, update_playlists, update_unsure_playlist
+from .playlists import FOLDER as PLAYLISTS, all_genres, playlist_path, update_labels, update_playlists, update_unsure_playlist
 
 
 @dataclass
@@ -360,7 +360,16 @@ class Library:
         if not new and self.vocabulary.get(genre) is None:
             self.refresh_genres()                # another writer may have added it
         genre = self.add_genre(genre) if new else self.vocabulary.resolve(genre)
-        return self.refile(current, genre, confirm=True)
+        track = self.refile(current, genre, confirm=True)
+        self._repool(track.album_key)            # the person's genre counts in its album's answer
+        return track
+
+    def _repool(self, album_key: str | None) -> None:
+        """Pool the album ``album_key`` again after one of its tracks changed (:mod:`.albums`)."""
+        if album_key:
+            from .albums import file_albums
+
+            file_albums(self, [album_key])
 
     def refile(self, current: Track, genre: str, *, confirm: bool = False,
                album: dict | None | EllipsisType = ...) -> Track:
@@ -416,6 +425,7 @@ class Library:
                 if track is None:
                     raise NotFoundError(f"no track {track_id}")
                 s.delete(track)
+                s.add(Removal(track_id=track.id))        # every process's indexes drop it (db.removed_since)
                 s.commit()                               # the row goes first: never a row without its file
                 if not track.in_place:                   # a file indexed where it is stays the user's
                     (self.dir / track.stored_path).unlink(missing_ok=True)
@@ -423,7 +433,8 @@ class Library:
                 update_labels(self.dir, s)
                 if self.needs_look(track):
                     self.flag_unsure(s)
-                return track
+        self._repool(track.album_key)                    # the rest of its album, judged again
+        return track
 
     def _writable(self, track_id: int, by: User | None) -> Track:
         """The track, when ``by`` may change it (its uploader, an admin, or the owner at the command line)."""
@@ -493,10 +504,17 @@ class Library:
         return [t for t in rows if self.needs_look(t)] if needing_a_look else list(rows)
 
     def rewrite_playlists(self) -> list[Path]:
-        """Every genre's playlist, the unsure one and ``labels.csv`` written anew from the database."""
+        """Every genre's playlist, the unsure one and ``labels.csv`` written anew from the database (the playlist of
+        a genre no track has any more removed)."""
         with self.Session() as s:
             self.flag_unsure(s)
-            return update_playlists(self.dir, s, all_genres(s)) + [update_labels(self.dir, s)]
+            genres = all_genres(s)
+            written = update_playlists(self.dir, s, genres)
+            kept = {playlist_path(self.dir, g) for g in genres}
+            for stale in (self.dir / PLAYLISTS).glob("*.m3u8"):   # of a genre no track has now: gone
+                if stale not in kept and not stale.name.startswith("_"):
+                    stale.unlink(missing_ok=True)
+            return written + [update_labels(self.dir, s)]
 
     def add_source_folders(self, folders: Iterable[Path]) -> None:
         """Remember folders indexed in place, for ``library scan``."""

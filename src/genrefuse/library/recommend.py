@@ -39,7 +39,7 @@ from .. import collab
 from ..ranking import positions_in
 from ..errors import DataError, NotFoundError
 from .approximate import Approximate
-from .db import Feedback, Track, User, UserGenre
+from .db import Feedback, Track, User, UserGenre, removed_since
 from .similar import Rows, SimilarIndex
 
 FEEDBACK_RATE = 0.5      # how far one like or skip moves the weights
@@ -87,6 +87,7 @@ class TrackIndex:
     def __init__(self, genres: list[str]):
         genres = tuple(dict.fromkeys(genres))
         self.rows = Tracks(np.zeros(0, np.int64), np.zeros((0, len(genres)), np.float32), genres)
+        self._removal = 0                    # the last removal (db.Removal) seen
         self._lock = threading.Lock()
 
     @property
@@ -102,12 +103,13 @@ class TrackIndex:
         return list(self.rows.genres)
 
     @staticmethod
-    def _vector(probabilities: dict, genre: str, confirmed: bool, col: dict[str, int]) -> np.ndarray:
+    def _vector(probabilities: dict, genre: str, confirmed: bool, col: dict[str, int], heard: dict | None = None
+                ) -> np.ndarray:
         v = np.zeros(len(col), np.float32)
         if confirmed and genre in col:
             v[col[genre]] = 1.0
             return v
-        for g, p in evidence(probabilities, genre).items():
+        for g, p in evidence(probabilities, genre, heard).items():
             if g in col:
                 v[col[g]] = p
         return v
@@ -125,11 +127,14 @@ class TrackIndex:
         """Add the tracks stored since the last refresh (one indexed query when there are none), read
         :attr:`PAGE` rows at a time (a library of a million tracks is never held as rows at once)."""
         with self._lock:
+            self._removal, gone = removed_since(session, self._removal)    # before the rows: none is missed
+            self._zero(gone)
             old = self.rows
             last = int(old.ids[-1]) if len(old.ids) else 0
             ids, vectors, known = [], [], dict.fromkeys(old.genres)      # the genres, in column order
             while True:
-                rows = session.execute(select(Track.id, Track.probabilities, Track.genre, Track.confirmed)
+                rows = session.execute(select(Track.id, Track.probabilities, Track.genre, Track.confirmed,
+                                              Track.evidence)
                                        .where(Track.id > last).order_by(Track.id).limit(self.PAGE)).all()
                 if not rows:
                     break
@@ -137,7 +142,7 @@ class TrackIndex:
                 known.update(dict.fromkeys(g for r in rows for g in (r[2], *r[1])))
                 col = {g: i for i, g in enumerate(known)}
                 ids.append(np.array([r[0] for r in rows], np.int64))
-                vectors.append(np.stack([self._vector(r[1], r[2], r[3], col) for r in rows]))
+                vectors.append(np.stack([self._vector(r[1], r[2], r[3], col, r[4]) for r in rows]))
                 if len(rows) < self.PAGE:
                     break
             if ids:
@@ -158,15 +163,19 @@ class TrackIndex:
             i = np.searchsorted(rows.ids, track.id)
             if i < len(rows.ids) and rows.ids[i] == track.id:
                 col = {g: j for j, g in enumerate(rows.genres)}
-                rows.probs[i] = self._vector(track.probabilities, track.genre, bool(track.confirmed), col)
+                rows.probs[i] = self._vector(track.probabilities, track.genre, bool(track.confirmed), col,
+                                             track.evidence)
 
     def remove(self, track_id: int) -> None:
         """A track was removed: it scores nothing from now on (and, gone from the database, is never offered)."""
         with self._lock:
-            rows = self.rows
-            i = np.searchsorted(rows.ids, track_id)
-            if i < len(rows.ids) and rows.ids[i] == track_id:
-                rows.probs[i] = 0.0
+            self._zero([track_id])
+
+    def _zero(self, track_ids) -> None:
+        """Removed tracks score nothing (called under the lock; removed here or by another process)."""
+        rows = self.rows
+        at, found = positions_in(rows.ids, track_ids)
+        rows.probs[at[found]] = 0.0
 
     def positions(self, ids) -> np.ndarray:
         """Index positions of the given track ids, now (ids not indexed are dropped)."""
@@ -177,15 +186,21 @@ class TrackIndex:
         return self.rows.lookup(ids)
 
 
-def evidence(probabilities: dict[str, float], genre: str) -> dict[str, float]:
-    """The genres a track's probabilities are evidence for: its own ``genre`` and any at ``GENRE_FLOOR`` or more."""
-    return {g: p for g, p in probabilities.items() if p >= GENRE_FLOOR or g == genre}
+def evidence(probabilities: dict[str, float], genre: str, heard: dict[str, float] | None = None) -> dict[str, float]:
+    """The genres a track's probabilities are evidence for: its own ``genre`` and any at ``GENRE_FLOOR`` or more.
+    A genre the head has no output for (one named by the taggers: electronic, folk, soul, punk) counts with the
+    taggers' evidence for it (``heard``, the track's stored evidence), as its verdict's confidence does."""
+    out = {g: p for g, p in probabilities.items() if p >= GENRE_FLOOR or g == genre}
+    if genre not in probabilities:
+        out[genre] = float((heard or {}).get(genre, max(probabilities.values(), default=1.0)))
+    return out
 
 
-def genre_because(weights: dict[str, float], probabilities: dict[str, float], genre: str | None = None) -> list[dict]:
+def genre_because(weights: dict[str, float], probabilities: dict[str, float], genre: str | None = None,
+                  heard: dict[str, float] | None = None) -> list[dict]:
     """The genres that drove a track's genre score (contribution >= 20% of it, at most 3)."""
     if genre is not None:
-        probabilities = evidence(probabilities, genre)
+        probabilities = evidence(probabilities, genre, heard)
     parts = sorted(((weights.get(g, 0.0) * p, g) for g, p in probabilities.items()), reverse=True)
     total = sum(c for c, _ in parts)
     return [{"genre": g, "contribution": round(c, 4)} for c, g in parts[:3] if total > 0 and c >= 0.2 * total]
@@ -267,7 +282,7 @@ def recommend(session: Session, user: User, *, limit: int = 10, index: TrackInde
         sounds_like = int(nearest_liked[pos]) if sounds is not None and sounds[pos] > 0 else None
         out.append({"track": describe(t) if describe else t.to_json(), "score": round(float(score[pos]), 6),
                     "genre_score": round(float(genre_score[pos]), 6),
-                    "because": genre_because(weights, t.probabilities, t.genre) if genre_score[pos] > 1e-9 else [],
+                    "because": genre_because(weights, t.probabilities, t.genre, t.evidence) if genre_score[pos] > 1e-9 else [],
                     "liked_with": with_, "sounds_like": sounds_like})
     named = liked_with | {r["sounds_like"] for r in out if r["sounds_like"] is not None}
     if named:

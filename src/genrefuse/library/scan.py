@@ -3,7 +3,8 @@
 A track whose file is no longer where its row says is looked for among the folders' files that no row
 names, by its bytes (a move or rename) and then by its samples (moved and re-tagged); found, its row
 follows it. Not found, it is reported as gone (``forget`` removes its row; the library never had the
-file to remove). Files no row names are then ingested in place, so a scan also picks up new music.
+file to remove). Files no row names are then ingested in place, so a scan also picks up new music. A file whose album tags
+changed (retagged) takes its new album, and the albums it left and joined are pooled again.
 """
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from ..audio import header, iter_audio_files
 from ..errors import AudioError, DataError
 from ..fingerprint import audio_hash
 from ..io import file_hash
+from ..inference.albums import album_key, album_name
+from ..tagging import read_metadata
+from .albums import AlbumsFiled, file_albums
 from .db import Track, storable
 from .ingest import IngestReport, Ingested, ingest_many
 from .library import Library, is_library_folder
@@ -30,6 +34,8 @@ class ScanReport:
     moved: list[tuple[int, str, str]] = field(default_factory=list)     # (track, old path, new path)
     gone: list[tuple[int, str]] = field(default_factory=list)           # (track, the path it had)
     forgotten: int = 0
+    retagged: list[int] = field(default_factory=list)                  # tracks whose album tags changed on disk
+    albums: AlbumsFiled | None = None     # the albums those left or joined, pooled again
     added: IngestReport | None = None
     backup: Path | None = None           # the database as it was before anything was forgotten
 
@@ -80,6 +86,9 @@ def scan_library(lib: Library, *, folders: list[Path] | None = None, forget: boo
         for tid, _ in report.gone:
             lib.remove(tid)
             report.forgotten += 1
+    report.retagged, touched = _follow_album_tags(lib, [t for t in tracks if Path(t.stored_path).is_file()])
+    if touched:
+        report.albums = file_albums(lib, touched)
     with lib.Session() as s:
         update_labels(lib.dir, s)
     new = [p for p in unnamed if p not in claimed]
@@ -87,6 +96,33 @@ def scan_library(lib: Library, *, folders: list[Path] | None = None, forget: boo
         report.added = ingest_many(new, library_dir=lib.dir, model_dir=lib.model_dir, db_url=lib.db_url,
                                    jobs=jobs, progress=progress, mode="in-place", each=each)
     return report
+
+
+def _follow_album_tags(lib: Library, tracks: list[Track]) -> tuple[list[int], set[str]]:
+    """Read the tags of files indexed in place again: a track whose album tags changed on disk gets its new album
+    (a track its old album had filed goes back to its own answer first); returns those tracks' ids and the album
+    keys they left or joined, for pooling again."""
+    changed, touched = [], set()
+    for t in tracks:
+        meta = read_metadata(t.stored_path)
+        key = album_key(meta)
+        if key == t.album_key:
+            continue
+        with lib.Session() as s:
+            row = s.get(Track, t.id)
+            if row is None:
+                continue
+            filed = not row.confirmed and (row.album or {}).get("genre") == row.genre
+            row.album_key = key
+            row.album = {"name": storable(album_name(meta), 512)} if key else None
+            row.artist, row.title = storable(meta.artist, 256), storable(meta.title, 256)
+            row.content_hash = file_hash(row.stored_path)        # its tags are in its bytes
+            s.commit()
+        if filed:
+            lib.refile(row, lib.own_verdict(row).genre, album=row.album)
+        changed.append(t.id)
+        touched |= {k for k in (t.album_key, key) if k}
+    return changed, touched
 
 
 def _find_moved(track: Track, candidates: list[Path]) -> Path | None:

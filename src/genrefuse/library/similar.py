@@ -30,7 +30,7 @@ from ..fingerprint import audio_hash
 from ..preprocess.embedding import DIM, RECIPE, embedding
 from ..ranking import positions_in, top_k
 from . import approximate as ann
-from .db import Track
+from .db import Track, removed_since
 from .features import load_features, save_features
 
 log = logging.getLogger(__name__)
@@ -129,6 +129,7 @@ class SimilarIndex:
         self._checked = 0.0
         self._last = 0
         self._recheck_from = 0
+        self._removal = 0                               # the last removal (db.Removal) seen
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -157,6 +158,8 @@ class SimilarIndex:
         index keeps), and (every :attr:`RECHECK_SECONDS` at most) up to :attr:`RECHECK_BATCH` of those that
         were pending, in turn, that have an embedding now."""
         with self._lock:
+            self._removal, gone = removed_since(session, self._removal)    # before the rows: none is missed
+            self._drop(set(gone))
             pages = []
             while True:
                 rows = session.execute(select(*_COLUMNS).where(Track.id > self._last).order_by(Track.id)
@@ -277,16 +280,22 @@ class SimilarIndex:
 
     def remove(self, track_id: int) -> None:
         with self._lock:
-            self.pending.discard(int(track_id))
-            old = self.rows
-            keep = old.ids != track_id
-            if keep.all():
-                return
-            self.rows = Rows(old.ids[keep], old.vectors[keep], tuple(a for a, k in zip(old.artists, keep) if k),
-                             tuple(r for r, k in zip(old.recordings, keep) if k))
-            for copies in self._copies.values():
-                copies.discard(int(track_id))
-            self._changed([int(track_id)])
+            self._drop({int(track_id)})
+
+    def _drop(self, track_ids: set[int]) -> None:
+        """Drop tracks (called under the lock): removed here, or by another process (seen in refresh)."""
+        if not track_ids:
+            return
+        self.pending -= track_ids
+        old = self.rows
+        keep = ~np.isin(old.ids, np.fromiter(track_ids, np.int64, len(track_ids)))
+        if keep.all():
+            return
+        self.rows = Rows(old.ids[keep], old.vectors[keep], tuple(a for a, k in zip(old.artists, keep) if k),
+                         tuple(r for r, k in zip(old.recordings, keep) if k))
+        for copies in self._copies.values():
+            copies -= track_ids
+        self._changed(sorted(int(i) for i in old.ids[~keep]))
 
     def vector(self, track_id: int) -> np.ndarray | None:
         rows = self.rows
@@ -434,8 +443,8 @@ def similar_tracks(lib, *, track_id: int | None = None, path: str | Path | None 
 
 def radio(lib, track_id: int, *, n: int = 20, index: SimilarIndex | None = None) -> list[Track]:
     """A playlist of up to ``n`` tracks from the seed ``track_id``: each next one the unplayed track most similar
-    to both the seed and the one before it, never by the same artist as the one before it, never a second
-    copy of a recording played."""
+    to both the seed and the one before it, not by the same artist as the one before it while another artist is
+    left, never a second copy of a recording played."""
     index = _index(lib, index)
     seed, seed_vector = seed_of(lib, track_id, index)
     order, played = [seed.id], {seed.audio_hash} - {None}
@@ -445,15 +454,18 @@ def radio(lib, track_id: int, *, n: int = 20, index: SimilarIndex | None = None)
     last_artist = _artist(seed)
     while len(order) < n:
         s = (from_seed + rows.scores(current)) / 2
-        best = None
+        best = same_artist = None
         for k in np.argsort(-s, kind="stable"):
             i = int(rows.ids[k])
             if i in order or (rows.recordings[k] and rows.recordings[k] in played):
                 continue
             if last_artist and rows.artists[k] == last_artist:
+                same_artist = k if same_artist is None else same_artist
                 continue
             best = k
             break
+        if best is None:                 # only the same artist is left (a one-artist library): them, then
+            best = same_artist
         if best is None:
             break
         order.append(int(rows.ids[best]))

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import ConflictError, DataError, NotFoundError
-from ..genres import Vocabulary
+from ..genres import Vocabulary, fold
 from .db import Feedback, Track, User, UserGenre, storable
 
 LIKED_WEIGHT = 1.0
@@ -20,31 +21,47 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_user(session: Session, name: str, likes: list[str], vocabulary: Vocabulary, *,
-                admin: bool = False) -> tuple[User, str]:
-    """Create a user who likes ``likes`` (any names the vocabulary knows: "Hip-Hop", "metal"); returns
-    the user and the API token (shown once). An admin (``admin``) may correct and remove any track; nobody
-    becomes one by being first (see :func:`brand_new`)."""
-    name = (storable(name, 10_000) or "").strip()
+def listener_name(name: str) -> tuple[str, str]:
+    """A listener's name as stored (NFKC-normalised, single spaces, control characters dropped) and as compared
+    (:func:`~genrefuse.genres.fold`: ``ALICE`` and full-width ``ａｌｉｃｅ`` are ``alice``)."""
+    name = " ".join(unicodedata.normalize("NFKC", storable(name, 10_000) or "").split())
     if not name or len(name) > 128:
         raise DataError("a user name must have 1 to 128 characters (control characters do not count)")
+    return name, fold(name)[:128]
+
+
+def create_user(session: Session, name: str, likes: list[str], vocabulary: Vocabulary, *,
+                admin: bool = False, first_admin: bool = False) -> tuple[User, str]:
+    """Create a user who likes ``likes`` (any names the vocabulary knows: "Hip-Hop", "metal"); returns
+    the user and the API token (shown once). An admin (``admin``) may correct and remove any track. With
+    ``first_admin`` the user is an admin when the library is brand-new (no other listener, no track), decided
+    in the transaction that creates the user: of several at once, one claims it (:attr:`User.first_admin`
+    is unique) and the others are plain listeners. A name that differs from a listener's only in case, width
+    or spacing is taken (:class:`ConflictError`)."""
+    name, key = listener_name(name)
     likes = vocabulary.resolve_all(likes)
     token = secrets.token_urlsafe(32)
-    user = User(name=name, token_hash=hash_token(token), is_admin=admin,
+    user = User(name=name, name_key=key, token_hash=hash_token(token), is_admin=admin,
                 genres=[UserGenre(genre=g, weight=LIKED_WEIGHT) for g in likes])
     session.add(user)
     try:
+        session.flush()                     # the insert takes the write lock (SQLite) before anything is counted
+        if first_admin and _alone(session, user):
+            user.is_admin, user.first_admin = True, 1
+            session.flush()
         session.commit()
     except IntegrityError:
         session.rollback()
+        taken = session.scalar(select(User.id).where((User.name_key == key) | (User.name == name)))
+        if taken is None and first_admin:   # another sign-up claimed the first admin meanwhile
+            return create_user(session, name, likes, vocabulary, admin=admin)
         raise ConflictError(f"a user named {name!r} already exists") from None
     return user, token
 
 
-def brand_new(session: Session) -> bool:
-    """A library with no listener and no track yet: its first web sign-up on a loopback server is its owner
-    (an admin); on any other library only `genrefuse users add --admin` makes one."""
-    return not session.scalar(select(func.count()).select_from(User)) and \
+def _alone(session: Session, user: User) -> bool:
+    """Whether ``user`` is the library's only listener and it holds no track: a brand-new library."""
+    return not session.scalar(select(func.count()).select_from(User).where(User.id != user.id)) and \
         not session.scalar(select(func.count()).select_from(Track))
 
 
@@ -66,7 +83,12 @@ def user_by_token(session: Session, token: str | None) -> User | None:
 
 
 def user_by_name(session: Session, name: str) -> User:
-    user = session.scalar(select(User).where(User.name == storable(name, 128)))
+    """The listener called ``name`` as names are compared (:func:`listener_name`), or by the exact name."""
+    try:
+        clean, key = listener_name(name)
+    except DataError:
+        raise NotFoundError(f"no user named {name!r}") from None
+    user = session.scalar(select(User).where((User.name_key == key) | (User.name == clean)).order_by(User.id))
     if user is None:
         raise NotFoundError(f"no user named {name!r}")
     return user

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ...library.db import Feedback, Track, User
 from ...library.recommend import give_feedback, recommend, withdraw_feedback
-from ...library.users import brand_new, create_user, rotate_token
+from ...library.users import create_user, rotate_token
 from ..deps import ALL, Lib, Listener, State, client_address
 from ..schemas import (FeedbackGiven, FeedbackList, FeedbackWithdrawn, Me, NewFeedback, NewToken, NewUser,
                        Recommendations, TrackId, UserCreated, errors)
@@ -31,8 +31,7 @@ def new_user(body: NewUser, request: Request, state: State) -> dict:
         raise HTTPException(429, f"too many sign-ups on this server (at most {state.signups_total.limit} an hour)",
                             headers={"Retry-After": "3600"})
     with state.library.Session() as s:
-        admin = state.settings.local and brand_new(s)
-        user, token = create_user(s, body.name, body.likes, state.library.vocabulary, admin=admin)
+        user, token = create_user(s, body.name, body.likes, state.library.vocabulary, first_admin=state.settings.local)
     state.signups.record(client)
     state.signups_total.record(ALL)
     return {"id": user.id, "name": user.name, "token": token, "likes": sorted(user.weights()),

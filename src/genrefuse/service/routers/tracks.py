@@ -27,7 +27,9 @@ def upload(file: Annotated[UploadFile, File(description="an audio file: wav, au,
            user: Listener, state: State, response: Response) -> dict:
     """Classify an audio file and file it under its genre (the same content twice is stored once: 200)."""
     library, max_bytes = state.library, state.settings.max_upload_bytes
-    name = Path(file.filename or "upload").name
+    name = Path(file.filename or "").name
+    if not name.strip(" ."):                 # no name, or only dots ("."): never the temporary file's own name
+        name = "upload"
     tmp = store.incoming_path(library.dir, f".{store.safe_ext(name)}")
     size = 0
     try:
