@@ -27,6 +27,7 @@ class ModelHandle:
         self.id: str = info.id
         self.genres: tuple[str, ...] = info.genres
         self.rules: Rules = info.rules.with_options(min_confidence=min_confidence, min_familiarity=min_familiarity)
+        self._options = {"min_confidence": min_confidence, "min_familiarity": min_familiarity}     # the user's
         self.recipe: str = recipe_id(info.feature_params, info.window_policy)
         self.options: dict = info.options           # what `learn` was asked (relearning repeats it)
         self._model: GenreModel | None = None
@@ -42,8 +43,7 @@ class ModelHandle:
         if self._model is None:
             with self._lock:
                 if self._model is None:
-                    self._model = GenreModel.load(self.folder, min_confidence=self.rules.min_confidence,
-                                                  min_familiarity=self.rules.min_familiarity)
+                    self._model = GenreModel.load(self.folder, **self._options)
         return self._model
 
     def judge(self, genre: str, confidence: float, familiarity: float | None = None, *,

@@ -68,6 +68,7 @@ class Bundle:
     window_policy: WindowPolicy = field(default_factory=WindowPolicy)
     temperature: float = 1.0              # probabilities are softmax(log p / temperature), fitted on held-out data
     min_confidence: float = 0.0           # answers less confident than this are called unsure
+    genre_confidence: dict[str, float] | None = None   # per genre, where calibrated genre by genre (else the above)
     training_rows: TrainingRows | None = None     # what it was trained on (familiarity, learning on top of it)
     familiarity_reference: np.ndarray | None = None   # each training row's held-out k-NN distance
     familiarity_floor: float = FLOOR      # less familiar than this: "none of these" (unknown)
@@ -82,7 +83,8 @@ class Bundle:
     def rules(self) -> Rules:
         """How this model's probabilities and familiarity become an answer (its own thresholds)."""
         return Rules.for_model(self.genres, min_confidence=self.min_confidence,
-                               min_familiarity=self.familiarity_floor, reads_tagger=self.uses_tags)
+                               min_familiarity=self.familiarity_floor, reads_tagger=self.uses_tags,
+                               genre_confidence=self.genre_confidence)
 
     @property
     def uses_mel(self) -> bool:
@@ -166,7 +168,8 @@ class Bundle:
         cfg = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "kind": self.kind, "genres": self.genres,
             "feature_params": self.feature_params.to_dict(), "window_policy": self.window_policy.to_dict(),
-            "calibration": {"temperature": self.temperature, "min_confidence": self.min_confidence},
+            "calibration": {"temperature": self.temperature, "min_confidence": self.min_confidence,
+                            **({"genre_confidence": self.genre_confidence} if self.genre_confidence else {})},
             "table_mean": self.table_mean.tolist(), "table_std": self.table_std.tolist(),
             "library_versions": library_versions(),
             "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -232,6 +235,12 @@ def unsure_threshold(cfg: dict) -> float:
     return float((cfg.get("calibration") or {}).get("min_confidence", 0.0))
 
 
+def genre_thresholds(cfg: dict) -> dict[str, float] | None:
+    """Per genre, the confidence under which its answers are unsure, for a model calibrated genre by genre."""
+    given = (cfg.get("calibration") or {}).get("genre_confidence")
+    return {str(g): float(v) for g, v in given.items()} if given else None
+
+
 def read_config(folder: str | Path) -> dict:
     """A model folder's ``config.json``, checked to be a bundle this version can read."""
     folder = Path(folder)
@@ -280,7 +289,8 @@ def model_info(folder: str | Path) -> ModelInfo:
                      genres=tuple(cfg["genres"]),
                      rules=Rules.for_model(cfg["genres"], min_confidence=unsure_threshold(cfg),
                                            min_familiarity=float(fam.get("floor", FLOOR)),
-                                           reads_tagger=KINDS[cfg["kind"]].uses_tags),
+                                           reads_tagger=KINDS[cfg["kind"]].uses_tags,
+                                           genre_confidence=genre_thresholds(cfg)),
                      feature_params=dict(cfg["feature_params"]), window_policy=dict(cfg.get("window_policy") or {}),
                      options=dict((cfg.get("card") or {}).get("options") or {}))
 
@@ -327,7 +337,8 @@ def load_bundle(folder: str | Path) -> Bundle:
     fam = cfg.get("familiarity") or {}
     return Bundle(kind, model, list(cfg["genres"]), params, np.asarray(cfg["table_mean"]), np.asarray(cfg["table_std"]),
                   extra, *tags, window_policy=policy, temperature=float(cal.get("temperature", 1.0)),
-                  min_confidence=unsure_threshold(cfg), training_rows=load_training_rows(folder),
+                  min_confidence=unsure_threshold(cfg), genre_confidence=genre_thresholds(cfg),
+                  training_rows=load_training_rows(folder),
                   familiarity_reference=np.asarray(fam["held_out"], np.float64) if fam.get("held_out") else None,
                   familiarity_floor=float(fam.get("floor", FLOOR)), familiarity_k=int(fam.get("k", K)))
 
@@ -354,23 +365,41 @@ def describe_model(path: str | Path | None = None) -> str:
     if info.rules.tagger_genres:
         lines.append(f"  genres from the tagger: {', '.join(info.rules.tagger_genres)}, named for a track the head "
                      f"finds unknown when the tagger's evidence is {info.rules.new_genre:.2f} or more and leads "
-                     f"(none of GTZAN's 443 FF training tracks got one); measured on the shared real-dev recordings "
-                     f"(benchmarks/real_world.py): electronic only; folk, soul and punk had no recordings to measure")
+                     f"(none of GTZAN's 443 FF training tracks got one)")
     lines.append(f"  trained on: {card.get('training_data') or training.get('source', 'unknown')}")
     loud = (card.get("inputs") or {}).get("loud_masters")
     if loud:
         lines.append(f"  each training row also as a loud master moves it (brightened, limited at drives "
                      f"{', '.join(f'{d:g}' for d in loud['drives'])}; measured on the shared GTZAN clips), weighted "
                      f"{loud['weight']:g}: steadier on recordings mastered unlike GTZAN's (benchmarks/head_choices.py)")
+    for g, n in (card.get("genres_learnt") or {}).items():
+        lines.append(f"    {g:<12} {n['gtzan']:>4} GTZAN tracks, {n['real']:>4} real recordings")
     measured = card.get("measured")
-    if measured:
+    real = (measured or {}).get("real")
+    if real:
+        pct = lambda x: f"{100 * x['mean']:.1f}% +- {100 * x['std']:.1f}"  # noqa: E731
+        lines.append(f"  measured on real recordings ({measured['method']}): of {real['recordings']} of its genres "
+                     f"{pct(real['right'])} right (best genre), {pct(real['right_and_sure'])} right and sure, "
+                     f"{pct(real['confidently_wrong'])} confidently wrong; {pct(real['sure_precision'])} of sure answers "
+                     f"right; of {real['others']} of other genres {pct(real['others_sure'])} answered sure")
+        for g, x in real["per_genre"].items():
+            prec = "none sure" if x["sure_precision"] is None else f"sure answers naming it {100 * x['sure_precision']:.0f}% right"
+            lines.append(f"    {g:<12} {x['examples']:>4} real recordings: recall {100 * x['recall']:.0f}%, "
+                         f"{100 * x['sure']:.0f}% answered sure, {prec}")
+        lines.append(f"  calibration: temperature {measured['temperature']:.2f}; unsure below a confidence chosen genre "
+                     f"by genre, the lowest at which 93% of that genre's answers were right out of fold ("
+                     + ", ".join(f"{g} {'never sure' if v > 1 else f'{v:.2f}'}"
+                                 for g, v in (measured.get("genre_confidence") or {}).items()) + ")")
+    elif measured:
         lines.append(f"  accuracy: {measured['accuracy_mean']:.3f} +- {measured['accuracy_std']:.3f} ({measured['method']})")
         lines.append(f"  calibration: temperature {measured['temperature']:.2f}, ECE {measured['ece_uncalibrated']:.3f} -> "
                      f"{measured['ece_calibrated']:.3f} out of fold")
     threshold = unsure_threshold(cfg)
-    lines.append(f"  unsure below confidence {threshold:.2f}"
-                 + (f": out of fold {measured['sure_fraction']:.0%} of answers were sure and {measured['sure_accuracy']:.1%} "
-                    f"of those right" if measured and measured.get("sure_accuracy") is not None else ""))
+    if not real:
+        lines.append(f"  unsure below confidence {threshold:.2f}"
+                     + (f": out of fold {measured['sure_fraction']:.0%} of answers were sure and "
+                        f"{measured['sure_accuracy']:.1%} of those right"
+                        if measured and measured.get("sure_accuracy") is not None else ""))
     fam = cfg.get("familiarity")
     if fam:
         lines.append(f"  unknown (none of these) below familiarity {fam['floor']:.2f}: {fam['method']}")

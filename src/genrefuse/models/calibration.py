@@ -71,3 +71,23 @@ def confidence_threshold(proba: np.ndarray, y: np.ndarray, *, precision: float =
         return float(conf.max()) if len(conf) else 1.0
     k = ok[-1]                          # the most answers kept at that precision
     return float(conf[order][k]) if k < len(order) - 1 else 0.0
+
+
+def genre_thresholds(proba: np.ndarray, y: np.ndarray, *, precision: float = 0.9, min_answers: int = 5
+                     ) -> dict[int, float]:
+    """Per class (column), the lowest confidence at or above which held-out answers of that class were right at
+    least ``precision`` of the time, counting at least ``min_answers`` answers; a class whose answers never reach
+    it gets a threshold above 1 (never sure). ``proba`` ``(n, k)``, ``y`` ``(n,)``."""
+    conf, best = np.max(proba, axis=1), np.argmax(proba, axis=1)
+    out = {}
+    for k in range(proba.shape[1]):
+        mine = best == k
+        c, ok = conf[mine], (np.asarray(y)[mine] == k)
+        order = np.argsort(-c)
+        hits = np.cumsum(ok[order]) / np.arange(1, len(order) + 1)
+        good = np.flatnonzero((hits >= precision) & (np.arange(1, len(order) + 1) >= min_answers))
+        out[k] = float(c[order][good[-1]]) if len(good) else NEVER_SURE
+    return out
+
+
+NEVER_SURE = 1.01           # a threshold no confidence reaches

@@ -125,10 +125,17 @@ class Rules:
     genres: tuple[str, ...] = ()
     new_genre: float | None = None          # evidence that names a genre from the tagger (None: never)
     support: bool = False                   # an answer needs the taggers' support (evidence.SUPPORT)
+    # per genre, the confidence under which an answer of it is unsure (a model calibrated genre by genre; a genre
+    # not named here, or None: min_confidence); ((genre, threshold), ...)
+    genre_confidence: tuple[tuple[str, float], ...] | None = None
+
+    def threshold(self, genre: str) -> float:
+        """The confidence under which an answer of ``genre`` is unsure."""
+        return dict(self.genre_confidence or ()).get(genre, self.min_confidence)
 
     @classmethod
     def for_model(cls, genres: Iterable[str], *, min_confidence: float, min_familiarity: float,
-                  reads_tagger: bool) -> "Rules":
+                  reads_tagger: bool, genre_confidence: dict[str, float] | None = None) -> "Rules":
         """A saved model's rules: its thresholds, and for a model that reads the tagger the taggers' word on
         its answers of GTZAN's genres, on whose tracks those levels were chosen (dispute, support); genres
         from the taggers only for a model of GTZAN's genres alone (a library's own model names its own)."""
@@ -137,7 +144,7 @@ class Rules:
         names = reads_tagger and evidence.heard_on_gtzan(genres)
         return cls(min_confidence=min_confidence, min_familiarity=min_familiarity, genres=genres,
                    dispute=evidence.DISPUTE if judges else None, new_genre=evidence.NEW_GENRE if names else None,
-                   support=judges)
+                   support=judges, genre_confidence=tuple(sorted(genre_confidence.items())) if genre_confidence else None)
 
     @property
     def hears(self) -> bool:
@@ -145,9 +152,12 @@ class Rules:
         return self.dispute is not None or self.new_genre is not None or self.support
 
     def with_options(self, *, min_confidence: float | None = None, min_familiarity: float | None = None) -> "Rules":
-        """These rules with a user's thresholds where given (None: the model's own)."""
+        """These rules with a user's thresholds where given (None: the model's own); a user's ``min_confidence``
+        holds for every genre."""
         changes = {k: float(v) for k, v in (("min_confidence", min_confidence), ("min_familiarity", min_familiarity))
                    if v is not None}
+        if min_confidence is not None:
+            changes["genre_confidence"] = None
         return replace(self, **changes)
 
     def judge(self, genre: str, confidence: float, familiarity: float | None = None, *, confirmed: bool = False,
@@ -167,7 +177,7 @@ class Rules:
             weak = self.support and evidence.unsupported(genre, heard)
         head = genre in self.genres or not self.genres
         support = heard.get(genre) if self.hears else None
-        return Verdict(genre, float(confidence), unsure=bool(confidence < self.min_confidence or by is not None or weak),
+        return Verdict(genre, float(confidence), unsure=bool(confidence < self.threshold(genre) or by is not None or weak),
                        unknown=bool(familiarity is not None and familiarity < self.min_familiarity and not confirmed),
                        familiarity=familiarity, confirmed=confirmed, disputed_by=by,
                        known_by="model" if head and not confirmed else "person", support=support)
