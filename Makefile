@@ -32,7 +32,9 @@ demo: $(VENV)/.installed-dev
 	$(VENV)/bin/genrefuse demo $(ARGS)
 
 # Rebuild the packaged default model (src/genrefuse/default_model) from ../shared/data: GTZAN's 443
-# fault-filtered training tracks, their table rows and published musicnn taggrams (about 15 s).
+# fault-filtered training tracks (their table rows and published musicnn taggrams) and the real recordings of
+# real-train and real-dev (analysed once, cached in ~/.cache/genrefuse/real-rows), judged by cross-validation
+# grouped by artist. Seeded; the time and peak memory it took are in docs/model.md.
 SHARED ?= ../shared/data
 default-model: $(VENV)/.installed-dev
 	$(PY) -m genrefuse.training.default_model --shared $(SHARED) --out src/genrefuse/default_model

@@ -58,28 +58,35 @@ def _peers(r: dict) -> str:
     return "".join(parts)
 
 
-def _outcomes(r: dict) -> str:
-    k, t, o, s = r["known"], r["tagger"], r["other"], r["sure"]
-    flagged = k["flagged, best genre right"] + k["flagged, best genre wrong"]
-    return (f"of {k['n']} in GTZAN's genres {k['right']} right, {flagged} flagged (unsure or unknown), "
-            f"{k['confidently wrong']} confidently wrong; of {t['n']} electronic ones {t['right']} named so; of "
-            f"{o['n']} of other genres {o['unknown']} unknown, {o['unsure']} unsure, {o['sure']} \"sure\" of a genre "
-            f"they are not; {s['right']} of {s['n']} sure answers right ({s['precision']:.0%})")
+def _pct(x: dict) -> str:
+    return f"{100 * x['mean']:.0f}% (+- {100 * x['std']:.0f})"
 
 
-def _real_world(r: dict) -> str:
-    out = (f"- Real recordings from outside GTZAN (`benchmarks/real_world.py`, {', '.join(r['folders'])}, the "
-           f"{r['model']} model): {_outcomes(r)}. The same answers in the same run without the musicnn "
-           f"tagger's word (before it): {_outcomes(r['without_tagger'])}.")
-    if r.get("learned"):
-        runs = r["learned"]["runs"]
-        span = lambda f: "-".join(dict.fromkeys(str(v) for v in sorted(f(x) for x in runs)))  # noqa: E731
-        out += (f" A library that learns the other recordings (`genrefuse learn`, each left out in turn, "
-                f"{len(runs)} seeds): of {runs[0]['known']['n']} in GTZAN's genres {span(lambda x: x['known']['right'])}"
-                f" right, {span(lambda x: x['known']['confidently wrong'])} confidently wrong; sure answers "
-                f"{span(lambda x: x['sure']['right'])} right of {span(lambda x: x['sure']['n'])} ([your genres]"
-                f"(docs/your-genres.md)).")
-    return out
+def _grouped_figures(x: dict) -> str:
+    return (f"{_pct(x['right'])} right, {_pct(x['right_and_sure'])} right and sure, {_pct(x['confidently_wrong'])} "
+            f"confidently wrong, {_pct(x['sure_precision'])} of sure answers right")
+
+
+def _grouped(r: dict) -> str:
+    mine = r["candidates"][r["chosen"]]["with_tagger"]
+    return (f"- Real recordings from outside GTZAN (`benchmarks/real_world.py --grouped`, {', '.join(r['folders'])}): "
+            f"the packaged model, judged by cross-validation grouped by artist over the {mine['recordings']} real "
+            f"recordings of its {len(r['genres'])} genres ({len(r['seeds'])} fold seeds; a recording is judged by a "
+            f"model that did not train on its artist): {_grouped_figures(mine)}; of {mine['others']} recordings of "
+            f"other genres {_pct(mine['others_sure'])} answered \"sure\". The GTZAN-only model shipped before, on the "
+            f"same recordings in the same run: {_grouped_figures(r['gtzan_only']['with_tagger'])}. Per genre: "
+            f"[the model](docs/model.md).")
+
+
+def grouped_card() -> str:
+    """The model card's table of the grouped cross-validation (``real_grouped.json``), from the benchmark itself."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from real_world import grouped_table
+
+    r = json.loads((RESULTS / "real_grouped.json").read_text())
+    return (f"Written by `benchmarks/figures.py` from `benchmarks/results/real_grouped.json` (`python "
+            f"benchmarks/real_world.py --grouped --json benchmarks/results/real_grouped.json`, {r['seconds']:g} s on a "
+            f"{r['machine']['cores']}-core {r['machine']['cpu']}).\n\n" + grouped_table(r))
 
 
 def _similar(r: dict) -> str:
@@ -105,7 +112,7 @@ def block() -> str:
              f"{machine['cpu']}):", "",
              _startup(json.loads((RESULTS / "startup.json").read_text())),
              _peers(json.loads((RESULTS / "peers.json").read_text())),
-             _real_world(json.loads((RESULTS / "real_world.json").read_text())),
+             _grouped(json.loads((RESULTS / "real_grouped.json").read_text())),
              _similar(json.loads((RESULTS / "similar.json").read_text())),
              _scale(json.loads((RESULTS / "similar_scale.json").read_text()))]
     return "\n".join(textwrap.fill(line, width=110, subsequent_indent="  ", break_on_hyphens=False) if line else line
@@ -114,20 +121,23 @@ def block() -> str:
 
 def genre_card() -> str:
     """The model card's table: per genre the default model answers, how it is known, the taggers' word for it,
-    its support level, and what real-dev measured (``real_world.json`` rows, one run)."""
+    its support level, and what the grouped cross-validation over real recordings measured (``real_grouped.json``)."""
     from genrefuse.genres import GTZAN_GENRES
     from genrefuse.models import evidence
     from genrefuse.pretrained.weights import MSD
 
-    rw = json.loads((RESULTS / "real_world.json").read_text())
+    rg = json.loads((RESULTS / "real_grouped.json").read_text())
+    per_genre = rg["candidates"][rg["chosen"]]["with_tagger"]["per_genre"]
     levels = json.loads((RESULTS / "tagger_blend.json").read_text())["support"]
-    rows = rw["rows"]
-    lines = [f"Written by `benchmarks/figures.py` from `benchmarks/results/real_world.json` ({', '.join(rw['folders'])}, "
-             f"one run) and `tagger_blend.json` (GTZAN's 443 fault-filtered training tracks).", "",
-             "| genre | known from | the taggers' word (tags) | support level | real-dev recordings: right / flagged / "
-             "confidently wrong | real-dev sure answers naming it: right of |", "|---|---|---|---|---|---|"]
-    for g in list(GTZAN_GENRES) + list(evidence.TAGGER_GENRES):
-        known = "GTZAN (the head)" if g in GTZAN_GENRES else "the taggers (a track the head finds unknown)"
+    lines = [f"Written by `benchmarks/figures.py` from `benchmarks/results/real_grouped.json` (cross-validation grouped "
+             f"by artist over {', '.join(rg['folders'])}, {len(rg['seeds'])} fold seeds) and `tagger_blend.json` "
+             f"(GTZAN's 443 fault-filtered training tracks).", "",
+             "| genre | known from | the taggers' word (tags) | support level | real recordings: recall | real: answered "
+             "sure | real: sure answers naming it right |", "|---|---|---|---|---|---|---|"]
+    head = list(rg["genres"])
+    for g in head + [t for t in evidence.TAGGER_GENRES if t not in head]:
+        known = "GTZAN and real recordings (the head)" if g in GTZAN_GENRES else \
+            "real recordings (the head)" if g in head else "the taggers (a track the head finds unknown)"
         sources = {**evidence.EVIDENCE, **evidence.TAGGER_GENRES}.get(g, {})
         word = "; ".join(f"{'MSD' if t == MSD else 'MTT'}: {', '.join(tags)}" for t, tags in sources.items()) or \
             "none (never disputed from its own tags, no support needed)"
@@ -139,15 +149,13 @@ def genre_card() -> str:
             level = f"{evidence.NEW_GENRE} to be named at all"
         else:
             level = "none"
-        mine = [r for r in rows if r["truth"] == g]
-        measured = "no recordings: not measured" if not mine else " / ".join(str(sum(
-            r["outcome"] in keys for r in mine)) for keys in (("right",), ("flagged, best genre right",
-                                                             "flagged, best genre wrong"), ("confidently wrong",)))
-        if mine:
-            measured = f"{len(mine)}: {measured}"
-        sure = [r for r in rows if r["genre"] == g and not r["unsure"] and not r["unknown"]]
-        named = f"{sum(r['truth'] == g for r in sure)} of {len(sure)}" if sure else "none"
-        lines.append(f"| {g} | {known} | {word} | {level} | {measured} | {named} |")
+        x = per_genre.get(g)
+        if x is None:
+            lines.append(f"| {g} | {known} | {word} | {level} | not measured (not a genre of the head) | - | - |")
+            continue
+        prec = "none sure" if x["sure_precision"] is None else f"{100 * x['sure_precision']:.0f}%"
+        lines.append(f"| {g} | {known} | {word} | {level} | {100 * x['recall']:.0f}% of {x['examples']} | "
+                     f"{100 * x['sure']:.0f}% | {prec} |")
     return "\n".join(lines)
 
 
@@ -309,6 +317,7 @@ def main() -> int:
     a = ap.parse_args()
     status = 0
     blocks = ((a.readme, START, END, block), (a.model_card, GENRES_START, GENRES_END, genre_card),
+              (a.model_card, "<!-- grouped:start -->", "<!-- grouped:end -->", grouped_card),
               (a.model_card, "<!-- blend:start -->", "<!-- blend:end -->", blend_table),
               (a.model_card, "<!-- heads:start -->", "<!-- heads:end -->", heads_table),
               (a.library_page, "<!-- similar:start -->", "<!-- similar:end -->", similar_table),

@@ -100,6 +100,19 @@ def table_model(train_dir, tmp_path_factory) -> Path:
     return root / "run" / "model"
 
 
+@pytest.fixture(scope="session")
+def gtzan_model(tmp_path_factory) -> Path:
+    """The packaged recipe as it was before real recordings: GTZAN's ten genres from GTZAN's 443 training rows
+    alone (training.default_model.build_gtzan_model), for what a model of GTZAN's genres alone does (the taggers
+    naming electronic, for one)."""
+    from genrefuse.training.default_model import build_gtzan_model
+
+    shared = shared_path("musicnn").parent
+    out = tmp_path_factory.mktemp("gtzan-model") / "model"
+    build_gtzan_model(shared, out)
+    return out
+
+
 def free_port() -> int:
     import socket
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from genrefuse.cli import main
+from genrefuse.genres import GTZAN_GENRES
 
 from conftest import shared_path
 
@@ -20,15 +21,20 @@ def test_the_packaged_model_is_small_and_loads_without_shared_data():
     assert set(files) == {"config.json", "model.safetensors", "training_rows.safetensors"}
     assert sum(files.values()) < 2 * 2**20
     cfg = read_config(DEFAULT_MODEL_DIR)
-    assert cfg["kind"] == "logreg+musicnn" and cfg["genres"][0] == "blues" and len(cfg["genres"]) == 10
+    assert cfg["kind"] == "logreg+musicnn" and cfg["genres"][:10] == list(GTZAN_GENRES)
+    assert cfg["genres"][10:] == ["electronic", "latin", "rnb"]           # learnt from real recordings
     card = cfg["card"]
-    assert card["tracks"] == 443 and "fault-filtered" in card["training_data"]
-    assert 0.5 < card["measured"]["accuracy_mean"] < 1 and 0 < cfg["calibration"]["min_confidence"] < 1
+    assert card["tracks"] > 900 and "fault-filtered" in card["training_data"] and "real-train" in card["training_data"]
+    real = card["measured"]["real"]
+    assert 0.5 < real["right"]["mean"] < 1 and real["recordings"] > 450 and "grouped by artist" in card["measured"]["method"]
+    assert 0 < cfg["calibration"]["min_confidence"] < 1 and set(cfg["calibration"]["genre_confidence"]) == set(cfg["genres"])
     model = genrefuse.load_model()                     # no path: the default
     assert model.genres == cfg["genres"] and model.bundle.window_policy.max_windows == 4
-    rows = model.bundle.training_rows                  # what familiarity measures against: the 443 tracks
-    assert len(rows) == 443 and rows.tags.shape == (443, 100) and set(rows.labels) == set(cfg["genres"])
-    assert cfg["familiarity"]["floor"] == 0.05 and len(cfg["familiarity"]["held_out"]) == 443
+    rows = model.bundle.training_rows                  # what familiarity measures against: GTZAN's and real rows
+    n = card["tracks"]
+    assert len(rows) == n and rows.tags.shape == (n, 100) and set(rows.labels) == set(cfg["genres"])
+    assert sum(t.startswith("real-") for t in rows.tracks) == n - 443
+    assert cfg["familiarity"]["floor"] == 0.05 and len(cfg["familiarity"]["held_out"]) == n
 
 
 def test_predict_without_a_model_gives_confidence_and_unsure(capsys):
@@ -43,25 +49,35 @@ def test_predict_without_a_model_gives_confidence_and_unsure(capsys):
         assert abs(sum(line["probabilities"].values()) - 1) < 1e-5
     # what the shipped model says of these five clips (four from the FF validation list, one from its test
     # list, none seen in training): a regression check of the packaged files, not a claim of accuracy
-    assert [line["genre"] for line in lines] == ["blues", "classical", "pop", "reggae", "reggae"]
+    assert [line["genre"] for line in lines] == ["blues", "classical", "country", "reggae", "disco"]
     assert not lines[1]["unsure"] and lines[4]["unknown"]          # classical 0.997; hiphop: far from the training data
     assert main(["predict", "default", clips[1], "--min-confidence", "1"]) == 0
     assert "\tclassical\t0.997 unsure\t" in capsys.readouterr().out      # not "1.00 unsure" under a threshold of 1
 
 
-def test_rebuilding_reproduces_the_shipped_model(tmp_path):
-    """`make default-model` from ../shared/data gives the same model as the files in the package."""
-    from genrefuse.inference.predict import load_model
+def test_a_quick_rebuild_from_a_few_real_recordings_computes_the_shipped_rows(tmp_path):
+    """`make default-model` on a small subset (one real recording of each genre): the whole recipe runs (rows
+    from audio, grouped cross-validation, calibration genre by genre, familiarity, the card), and the rows it
+    computes from those recordings' audio are the ones the shipped model was trained on."""
+    from genrefuse.models.bundle import DEFAULT_MODEL_DIR, load_bundle, read_config
     from genrefuse.training.default_model import build_default_model
 
-    shared = shared_path("musicnn").parent
-    build_default_model(shared, tmp_path / "model")
-    shipped, rebuilt = load_model("default"), load_model(tmp_path / "model")
-    clip = shared_path("gtzan-clips", "country", "country.00000.au")
-    inputs = shipped.preprocess(clip)
-    assert np.abs(shipped.forward(inputs) - rebuilt.forward(inputs)).max() < 1e-6
-    assert abs(shipped.bundle.temperature - rebuilt.bundle.temperature) < 1e-6
-    assert shipped.bundle.min_confidence == pytest.approx(rebuilt.bundle.min_confidence, abs=1e-6)
+    shared = shared_path("real-train").parent
+    bundle = build_default_model(shared, tmp_path / "model", real_per_genre=1, min_examples=1, min_groups=1, jobs=2,
+                                 cache=tmp_path / "cache")
+    assert bundle.genres[:10] == list(GTZAN_GENRES) and {"electronic", "latin", "rnb"} <= set(bundle.genres)
+    card = read_config(tmp_path / "model")["card"]
+    real = card["measured"]["real"]
+    assert real["recordings"] >= 13 and set(real["per_genre"]) == set(bundle.genres)
+    assert set(card["measured"]["genre_confidence"]) == set(bundle.genres)
+    rebuilt, shipped = load_bundle(tmp_path / "model").training_rows, load_bundle(DEFAULT_MODEL_DIR).training_rows
+    where = {t: i for i, t in enumerate(shipped.tracks)}
+    mine = [i for i, t in enumerate(rebuilt.tracks) if t.startswith("real-")]
+    assert len(mine) >= 13 and all(rebuilt.tracks[i] in where for i in mine)
+    theirs = [where[rebuilt.tracks[i]] for i in mine]
+    scale = shipped.table.std(axis=0) + 1e-9
+    assert np.abs((rebuilt.table[mine] - shipped.table[theirs]) / scale).max() < 1e-3     # across CPUs: float noise
+    assert np.abs(rebuilt.tags[mine] - shipped.tags[theirs]).max() < 1e-3
 
 
 def test_models_card_and_evaluate_default(tmp_path, capsys):
@@ -74,7 +90,8 @@ def test_models_card_and_evaluate_default(tmp_path, capsys):
     assert main(["evaluate", "default", str(table), "--embeddings", str(emb), "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["n"] == 443 and report["accuracy"] > 0.9          # its own training tracks: no test
-    assert 0 <= report["ece"] < 0.2 and len(report["reliability"]) == 10
+    # calibrated on real recordings (temperature and thresholds from their grouped CV), not on these tracks
+    assert 0 <= report["ece"] < 0.3 and len(report["reliability"]) == 10
     assert (tmp_path / "reliability.png").stat().st_size > 10_000
 
 
@@ -149,3 +166,15 @@ def test_onnx_runtime_without_onnx_falls_back_with_one_line(train_dir, tmp_path)
     assert r.returncode == 0 and clip.name in r.stdout, r.stderr
     warnings = [line for line in r.stderr.splitlines() if "warning" in line]
     assert len(warnings) == 1 and "pip install onnx" in warnings[0] and "Traceback" not in r.stderr, r.stderr
+
+
+def test_the_shipped_model_s_answers_on_a_few_real_recordings(capsys):
+    """A regression check of the packaged files on shared real recordings (four were trained on, the folk one
+    is of a genre the model lacks): what it says of them, not a claim of accuracy."""
+    names = ["latin/20234231-latin.ogg", "electronic/20234231-edm.ogg", "classical/20234231-classical.ogg",
+             "hiphop/20234231-hiphop.ogg", "folk/amyy350-folk.ogg"]
+    files = [str(shared_path("real-train", *n.split("/"))) for n in names]
+    assert main(["predict", *files, "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["genre"] for line in lines] == ["latin", "electronic", "electronic", "hiphop", "latin"]
+    assert all(line["unsure"] for line in lines)           # hip-hop and latin are never sure; the rest too weak

@@ -456,8 +456,9 @@ def add_parsers(sub) -> None:
     s.add_argument("--from-tags", action="store_true", help="also learn from the genre tags the files came with "
                    "(several genres in one tag are split on ; , / |; a file tagged with several counts for each)")
     s.add_argument("--base", choices=("default", "none"), default="default",
-                   help="default: learn on top of the packaged model's 443 GTZAN training tracks, so its ten genres "
-                        "stay known (default); none: only the library's own labels")
+                   help="default: learn on top of the packaged model's training rows (GTZAN's 443 training tracks and "
+                        "the real recordings it learnt from), so its genres stay known (default); none: only the "
+                        "library's own labels")
     s.add_argument("--min-examples", type=_at_least(3), default=3, metavar="N",
                    help="tracks a genre needs to be learned (default and least 3: with fewer, cross-validation cannot "
                         "test it); genres with fewer are left out, named on the model card; under "

@@ -151,10 +151,11 @@ def learn_library(lib: Library, *, from_tags: bool = False, base: str = "default
     bundle.extra["card"].update({
         "name": f"library {lib.dir.name}",
         "summary": f"the genres of the library {lib.dir.resolve()}, learned from {report.labelled} of its tracks"
-                   + (" on top of the packaged model's 443 GTZAN training tracks" if base == "default" else ""),
+                   + (f" on top of the packaged model's {len(base_rows)} training rows (GTZAN's and real recordings')"
+                      if base == "default" else ""),
         "training_data": f"{report.confirmed} confirmed and {report.from_tags} tagged library tracks"
-                         + (", and GTZAN's 443 fault-filtered training tracks (the packaged model's rows)"
-                            if base == "default" else ""),
+                         + (f", and the packaged model's {len(base_rows)} training rows (GTZAN's 443 fault-filtered "
+                            "training tracks and real recordings)" if base == "default" else ""),
         "base": base, "library_tracks_per_genre": dict(sorted(counts.items())),
         "options": {"from_tags": from_tags, "base": base, "min_examples": min_examples, "seed": seed},
         "limits": ["labels from files' own tags are trusted as they are: a wrong tag teaches a wrong example "

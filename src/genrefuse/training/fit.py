@@ -46,10 +46,11 @@ def shifted_rows(X: np.ndarray, y: np.ndarray, config: TrainConfig, *, scale: np
 
 def fit_one(kind: str, data: LabelledData, split: dict[str, np.ndarray], genres: list[str], *,
             config: TrainConfig, params: FeatureParams, progress: bool = True,
-            cache_dir: str | Path | None = None) -> tuple[Bundle, list[dict]]:
+            cache_dir: str | Path | None = None, weights: np.ndarray | None = None) -> tuple[Bundle, list[dict]]:
     """Train one model on ``split['train']`` (validating on ``split['valid']``) and bundle it; with
-    ``config.augment``, augmented copies of the training clips join them (through the cache).
-    Returns the bundle and the per-epoch history (empty for kNN/SVM)."""
+    ``config.augment``, augmented copies of the training clips join them (through the cache). ``weights``
+    ``(len(data),)``: each row's weight (logistic regression kinds; a row's loud-master copies keep its weight
+    times theirs). Returns the bundle and the per-epoch history (empty for kNN/SVM)."""
     spec = model_kind(kind)
     if config.augment and not spec.uses_mel:
         raise DataError(f"--augment is for the audio kinds (cnn, fusion, fusion+musicnn), not {kind}")
@@ -68,12 +69,15 @@ def fit_one(kind: str, data: LabelledData, split: dict[str, np.ndarray], genres:
     if not spec.neural:
         fit_idx = np.concatenate([tr, va])            # no epochs to validate: train on both
         X = np.hstack([z] + ([tags] if tags is not None else []))
-        rows, labels, weights = shifted_rows(X[fit_idx], y[fit_idx], config, scale=np.concatenate(
+        rows, labels, shifted = shifted_rows(X[fit_idx], y[fit_idx], config, scale=np.concatenate(
             [std] + ([tags_std] if tags is not None else [])))
-        model = ClassicModel(kind, len(genres), seed=config.seed, **(config.hyper or {})).fit(rows, labels, weights)
+        if weights is not None:
+            own = np.tile(np.asarray(weights, np.float64)[fit_idx], len(rows) // len(fit_idx))
+            shifted = own if shifted is None else shifted * own
+        model = ClassicModel(kind, len(genres), seed=config.seed, **(config.hyper or {})).fit(rows, labels, shifted)
         return Bundle(kind, model, genres, params, mean, std, extra, tags_mean, tags_std), []
-    if config.shifts:
-        raise DataError(f"input shifts are for the classic kinds, not {kind}")
+    if config.shifts or weights is not None:
+        raise DataError(f"input shifts and row weights are for the classic kinds, not {kind}")
     members = spec.members if config.members is None else config.members
     if members < 1:
         raise DataError(f"an ensemble needs at least one member, not {members}")
