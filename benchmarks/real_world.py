@@ -164,7 +164,7 @@ def learned_once(kept: list, means: list, base, model, *, seed: int) -> dict:
                                np.concatenate([means[j].tags for j in others]),
                                [folder_genre(kept[j][0]["folder"]) for j in others],
                                [kept[j][0]["file"] for j in others])
-        bundle = learn_rows(join([base, library]), seed=seed).bundle
+        bundle = learn_rows(join([base, library]), seed=seed, own=set(library.tracks)).bundle
         bundle.window_policy = model.bundle.window_policy
         with tempfile.TemporaryDirectory() as folder:
             bundle.save(folder)
@@ -277,6 +277,7 @@ def grouped(shared: Path, *, seeds: tuple[int, ...], jobs: int | None = None) ->
         for tagger in (True, False):
             answers = real_cv.outcomes(folds, real, temperature=t, min_familiarity=floor, tagger=tagger)
             row["with_tagger" if tagger else "without_tagger"] = real_cv.summary(answers, real, genres)
+        row["open_set_auroc"] = real_cv.open_set(folds, real)
         out["candidates"][recipe.name] = row
         print(f"{recipe.name}: {_line(row['with_tagger'])}; GTZAN CV {sum(row['gtzan_cv']) / len(seeds):.3f}",
               file=sys.stderr)
@@ -314,6 +315,11 @@ def grouped_table(r: dict) -> str:
     for name, x, g in rows:
         lines.append(f"| {name} | {cell(x['right'])} | {cell(x['right_and_sure'])} | {cell(x['confidently_wrong'])} | "
                      f"{cell(x['sure_precision'])} | {cell(x['others_sure'])} | {gcv(g)} |")
+    auroc = r["candidates"][r["chosen"]].get("open_set_auroc") or {}
+    if auroc.get("mean") is not None:
+        lines += ["", f"Familiarity (\"none of these\") tells the {r['candidates'][r['chosen']]['with_tagger']['others']} "
+                      f"recordings of genres the shipped recipe lacks from those of its genres with an AUROC of "
+                      f"{auroc['mean']:.3f} +- {auroc['std']:.3f} out of fold."]
     chosen = r["candidates"][r["chosen"]]["with_tagger"]["per_genre"]
     old = r["gtzan_only"]["with_tagger"]["per_genre"]
     lines += ["", "| genre | real examples | recall | answered sure | sure answers right | recall before (GTZAN only) |",

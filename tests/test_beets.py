@@ -16,12 +16,14 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 GTZAN = {"blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"}
 
 
-def _beets(tmp_path: Path, name: str, *, auto: bool) -> dict:
+def _beets(tmp_path: Path, name: str, *, auto: bool, model: Path | None = None) -> dict:
+    """A beets home; ``model``: the plugin's model (default: the packaged one)."""
     home = tmp_path / name
     (home / "config").mkdir(parents=True)
     (home / "config" / "config.yaml").write_text(
         f"directory: {home / 'music'}\nlibrary: {home / 'library.db'}\nplugins: genrefuse\n"
-        f"import:\n  write: yes\n  copy: yes\n  quiet: yes\ngenrefuse:\n  auto: {'yes' if auto else 'no'}\n")
+        f"import:\n  write: yes\n  copy: yes\n  quiet: yes\ngenrefuse:\n  auto: {'yes' if auto else 'no'}\n"
+        + (f"  model: {model}\n" if model else ""))
     return {**os.environ, "BEETSDIR": str(home / "config"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
 
 
@@ -66,8 +68,8 @@ def clips(tmp_path):
     return folder
 
 
-def test_beet_genrefuse_stores_genres_and_tags(clips, tmp_path):
-    env = _beets(tmp_path, "manual", auto=False)
+def test_beet_genrefuse_stores_genres_and_tags(clips, tmp_path, gtzan_model):
+    env = _beets(tmp_path, "manual", model=gtzan_model, auto=False)
     beet(env, "import", "-A", str(clips))
     assert listing(env)["blues"] == ""                      # nothing until asked
     beet(env, "genrefuse")
@@ -88,18 +90,18 @@ def test_beet_genrefuse_stores_genres_and_tags(clips, tmp_path):
     assert listing(env)["tagged"] == "Italo Disco" and len(list(cache.rglob("*.safetensors"))) == 4
 
 
-def test_auto_predicts_at_import(clips, tmp_path):
-    env = _beets(tmp_path, "auto", auto=True)
+def test_auto_predicts_at_import(clips, tmp_path, gtzan_model):
+    env = _beets(tmp_path, "auto", model=gtzan_model, auto=True)
     beet(env, "import", "-A", str(clips))
     got = listing(env)
     assert got["blues"] == "blues" and got["classical"] == "classical" and got["tagged"] == "Italo Disco"
     assert file_genres(env)["classical"] == ["classical"]
 
 
-def test_moods_and_the_tempo_go_to_beets_fields(clips, tmp_path):
+def test_moods_and_the_tempo_go_to_beets_fields(clips, tmp_path, gtzan_model):
     """``moods: yes``: the tempo into beets' own bpm field (the table's estimate: blues.00000's published tempo
     is 123.05) and the tagger's moods into a mood field, also for an item whose genre is kept."""
-    env = _beets(tmp_path, "moods", auto=False)
+    env = _beets(tmp_path, "moods", model=gtzan_model, auto=False)
     cfg = Path(env["BEETSDIR"]) / "config.yaml"
     cfg.write_text(cfg.read_text() + "  moods: yes\n")
     beet(env, "import", "-A", str(clips))
@@ -115,7 +117,7 @@ def test_moods_and_the_tempo_go_to_beets_fields(clips, tmp_path):
     assert float(beet(env, "ls", "-f", "$energy", "title:classical").stdout.strip()) == prediction.energy
 
 
-def test_an_album_gets_one_genre(tmp_path):
+def test_an_album_gets_one_genre(tmp_path, gtzan_model):
     """Three jazz recordings imported as one beets album, one of which the model alone is unsure of: `beet
     genrefuse` pools them, each item and the album get jazz."""
     import shutil
@@ -133,7 +135,7 @@ def test_an_album_gets_one_genre(tmp_path):
         f.pop("genre", None)
         f["title"], f["album"], f["albumartist"] = dst.stem, "Night Set", "The Trio"
         f.save()
-    env = _beets(tmp_path, "album", auto=False)
+    env = _beets(tmp_path, "album", model=gtzan_model, auto=False)
     beet(env, "import", "-A", str(folder))
     r = beet(env, "-v", "genrefuse")
     got = dict(line.split("|", 1) for line in beet(env, "ls", "-f", "$title|$genres").stdout.splitlines())

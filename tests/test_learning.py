@@ -154,12 +154,12 @@ def test_familiarity_says_none_of_these_far_from_the_training_rows():
 
     b = load_bundle(model_folder(None))
     rows = b.training_rows
-    own = [b.familiarity_of(ModelInputs(rows.table[i:i + 1], tags=rows.tags[i:i + 1])) for i in range(0, 443, 40)]
+    own = [b.familiarity_of(ModelInputs(rows.table[i:i + 1], tags=rows.tags[i:i + 1])) for i in range(0, len(rows), 40)]
     assert np.median(own) > 0.5 and min(own) > b.familiarity_floor      # a training track is its own neighbour
     far = ModelInputs(rows.table[:1] + 8 * b.table_std, tags=rows.tags[:1])
     assert b.familiarity_of(far) < b.familiarity_floor       # unlike everything it was trained on
     fam = b.familiarity()
-    assert len(b.familiarity_reference) == 443 and fam.of_distance(fam.reference[0] / 2, "blues") == 1.0
+    assert len(b.familiarity_reference) == len(rows) and fam.of_distance(fam.reference[0] / 2, "blues") == 1.0
     assert fam.of_distance(fam.reference[-1] * 2, "rock") == 0.0
 
 
@@ -168,7 +168,7 @@ def test_predict_json_has_familiarity_unknown_and_styles():
     r = subprocess.run([sys.executable, "-m", "genrefuse.cli", "predict", "--json", str(clip)], capture_output=True,
                        text=True, check=True)
     p = json.loads(r.stdout)
-    assert p["genre"] == "blues" and abs(p["confidence"] - 0.660215) < 1e-4     # the packaged model's answer
+    assert p["genre"] == "blues" and abs(p["confidence"] - 0.637017) < 1e-4     # the packaged model's answer
     assert 0.2 < p["familiarity"] <= 1 and p["unknown"] is False
     assert p["styles"][0]["name"] == "blues" and all(s["score"] >= 0.2 for s in p["styles"])
 

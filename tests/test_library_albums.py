@@ -29,29 +29,31 @@ def _album(folder, files, *, album="Night Set", artist="The Trio"):
 
 
 @pytest.fixture(scope="module")
-def ingested(tmp_path_factory):
+def ingested(tmp_path_factory, gtzan_model):
+    """The album ingested with a head of GTZAN's genres alone, which never heard these recordings (the packaged
+    model learnt from them)."""
     from genrefuse.cli import main
 
     root = tmp_path_factory.mktemp("albums")
     _album(root / "music", [*JAZZ, FAR])
     lib = root / "lib"
-    assert main(["ingest", str(root / "music"), "--library", str(lib), "--jobs", "1"]) == 0
+    assert main(["ingest", str(root / "music"), "--library", str(lib), "--jobs", "1", "--model", str(gtzan_model)]) == 0
     return lib
 
 
-def _tracks(lib):
+def _tracks(lib, model):
     from genrefuse.library.db import Track
     from genrefuse.library.library import Library
 
-    library = Library.open(lib, create=False)
+    library = Library.open(lib, model, create=False)
     with library.Session() as s:
         return library, {t.original_name: t for t in s.query(Track)}
 
 
-def test_an_album_s_tracks_are_judged_by_it_and_a_far_one_is_flagged(ingested, capsys):
+def test_an_album_s_tracks_are_judged_by_it_and_a_far_one_is_flagged(ingested, gtzan_model, capsys):
     from genrefuse.cli import main
 
-    library, t = _tracks(ingested)
+    library, t = _tracks(ingested, gtzan_model)
     jazz2, dub = t["uriopass_jazz2.mp3"], t[FAR.split("/")[1]]
     assert library.own_verdict(jazz2).genre == "jazz" and library.own_verdict(jazz2).unsure   # alone: unsure
     assert jazz2.album["genre"] == "jazz" and jazz2.album["name"] == "The Trio - Night Set"
@@ -60,14 +62,14 @@ def test_an_album_s_tracks_are_judged_by_it_and_a_far_one_is_flagged(ingested, c
     assert library.needs_look(dub)                                                  # far: for a person
     assert (ingested / "electronic" / dub.stored_path.split("/", 1)[1]).is_file()
     capsys.readouterr()
-    assert main(["library", "list", "--unsure", "--library", str(ingested)]) == 0
+    assert main(["library", "list", "--unsure", "--library", str(ingested), "--model", str(gtzan_model)]) == 0
     listed = {line.split("\t")[0] for line in capsys.readouterr().out.splitlines()}
     assert str(dub.id) in listed and str(jazz2.id) not in listed
     r = library.describe(jazz2)
     assert r["album"] == "The Trio - Night Set" and r["album_genre"] == "jazz" and not r["unsure"]
 
 
-def test_album_filing_moves_files_and_moves_them_back(tmp_path):
+def test_album_filing_moves_files_and_moves_them_back(tmp_path, gtzan_model):
     """Rows rewritten to make the album's answer rock while one track alone says blues: that track's file
     moves to rock; a confirmed track never moves; when the album stops agreeing the track goes back."""
     from genrefuse.cli import main
@@ -76,8 +78,9 @@ def test_album_filing_moves_files_and_moves_them_back(tmp_path):
 
     _album(tmp_path / "music", JAZZ, album="Mixed", artist="Someone")
     lib = tmp_path / "lib"
-    assert main(["ingest", str(tmp_path / "music"), "--library", str(lib), "--jobs", "1", "--no-album"]) == 0
-    library, t = _tracks(lib)
+    assert main(["ingest", str(tmp_path / "music"), "--library", str(lib), "--jobs", "1", "--no-album", "--model",
+                 str(gtzan_model)]) == 0
+    library, t = _tracks(lib, gtzan_model)
     assert all(x.album == {"name": "Someone - Mixed"} for x in t.values())          # --no-album: not pooled
     a, b, c = (t[r.split("/")[1]].id for r in JAZZ)
     heard = {"rock": 0.6, "blues": 0.3}
@@ -96,7 +99,7 @@ def test_album_filing_moves_files_and_moves_them_back(tmp_path):
             library.refile(s.get(Track, tid), g)
     done = file_albums(library, ["someone\x1fmixed"])
     assert done.albums == ["Someone - Mixed: rock (2 of 3 tracks say so)"] and done.refiled == 1
-    library, t = _tracks(lib)
+    library, t = _tracks(lib, gtzan_model)
     moved = next(x for x in t.values() if x.id == c)
     assert moved.genre == "rock" and moved.stored_path.startswith("rock/") and (lib / moved.stored_path).is_file()
     assert not list((lib / "blues").glob("*")) and moved.album["genre"] == "rock" and library.verdict(moved).sure
@@ -105,7 +108,7 @@ def test_album_filing_moves_files_and_moves_them_back(tmp_path):
     library.relabel(a, "rock")                             # a person's word: rock, and it stays put
     rows(b={"country": 0.9, "rock": 0.1}, c={"blues": 0.55, "rock": 0.45})     # the album no longer agrees
     done = file_albums(library, ["someone\x1fmixed"])
-    library, t = _tracks(lib)
+    library, t = _tracks(lib, gtzan_model)
     back = next(x for x in t.values() if x.id == c)
     assert back.genre == "blues" and back.stored_path.startswith("blues/") and (lib / back.stored_path).is_file()
     assert "genre" not in back.album and not (lib / moved.stored_path).exists()

@@ -237,7 +237,6 @@ JAZZ = ["jazz/uriopass_jazz.mp3", "jazz/uriopass_jazz2.mp3", "jazz/bensound-thej
 def _album(folder: Path, *, album: str = "Night Set") -> list[Path]:
     import shutil
 
-    import mutagen
 
     folder.mkdir(parents=True, exist_ok=True)
     out = []
@@ -260,41 +259,43 @@ def _retag(path: Path, album: str) -> None:
     f.save()
 
 
-def _rows(lib: Path) -> dict:
+def _rows(lib: Path, model: Path) -> dict:
     from genrefuse.library.db import Track
     from genrefuse.library.library import Library
 
-    library = Library.open(lib, create=False)
+    library = Library.open(lib, model, create=False)
     with library.Session() as s:
         return library, {Path(t.original_name).name: t for t in s.query(Track)}
 
 
-def test_an_album_left_with_one_track_and_a_retagged_album_are_judged_again(tmp_path, capsys):
+def test_an_album_left_with_one_track_and_a_retagged_album_are_judged_again(gtzan_model, tmp_path, capsys):
+    """With a head of GTZAN's genres alone (which never heard these recordings; one of them it is unsure of)."""
+    model = ["--model", str(gtzan_model)]
     files = _album(tmp_path / "music")
     lib = tmp_path / "lib"
-    _ingest(lib, files)
-    library, t = _rows(lib)
+    _ingest(lib, files, *model)
+    library, t = _rows(lib, gtzan_model)
     alone = t["uriopass_jazz2.mp3"]
     assert library.own_verdict(alone).unsure and alone.album.get("genre") == "jazz" and library.verdict(alone).sure
     for name in ("uriopass_jazz.mp3", "bensound-thejazzpiano.mp3"):
-        assert main(["library", "remove", str(t[name].id), "--library", str(lib)]) == 0
-    library, t = _rows(lib)
+        assert main(["library", "remove", str(t[name].id), "--library", str(lib), *model]) == 0
+    library, t = _rows(lib, gtzan_model)
     alone = t["uriopass_jazz2.mp3"]
     assert alone.album == {"name": "The Trio - Night Set"} and library.needs_look(alone)     # no longer "sure"
     # indexed in place, then retagged on disk
     files = _album(tmp_path / "mine")
     lib = tmp_path / "in-place"
-    _ingest(lib, files, "--in-place")
-    library, t = _rows(lib)
+    _ingest(lib, files, "--in-place", *model)
+    library, t = _rows(lib, gtzan_model)
     assert library.verdict(t["uriopass_jazz2.mp3"]).sure
     _retag(files[1], "Another Album")                       # uriopass_jazz2.mp3 leaves the album
     capsys.readouterr()
-    assert main(["library", "scan", "--library", str(lib)]) == 0
+    assert main(["library", "scan", "--library", str(lib), *model]) == 0
     assert f"track {t['uriopass_jazz2.mp3'].id}: its album tags changed" in capsys.readouterr().out
-    library, t = _rows(lib)
+    library, t = _rows(lib, gtzan_model)
     moved = t["uriopass_jazz2.mp3"]
     assert moved.album == {"name": "The Trio - Another Album"} and library.needs_look(moved)
-    assert main(["library", "check", "--library", str(lib)]) == 0
+    assert main(["library", "check", "--library", str(lib), *model]) == 0
 
 
 # ------------------------------------------------------------------- 5. an interrupted refile, repaired
@@ -359,13 +360,13 @@ def test_a_listener_who_likes_a_tagger_genre_is_recommended_its_tracks(train_dir
     lib = tmp_path / "lib"
     _ingest(lib, [train_dir / "techno" / "techno.00001.wav", train_dir / "swing" / "swing.00001.wav"])
     library = Library.open(lib, create=False)
-    assert "electronic" in library.model_genres
+    assert "folk" in library.model_genres and "folk" not in library.handle.genres
     with library.Session() as s:                  # the packaged model named it from the tagger (not in its head)
         t = s.get(Track, 1)
-        t.genre, t.evidence = "electronic", {**(t.evidence or {}), "electronic": 0.62}
-        assert "electronic" not in t.probabilities
+        t.genre, t.evidence = "folk", {**(t.evidence or {}), "folk": 0.62}
+        assert "folk" not in t.probabilities
         s.commit()
-    assert main(["users", "add", "eve", "--likes", "electronic", "--library", str(lib)]) == 0
+    assert main(["users", "add", "eve", "--likes", "folk", "--library", str(lib)]) == 0
     capsys.readouterr()
     assert main(["recommend", "eve", "--library", str(lib)]) == 0
     out = capsys.readouterr().out

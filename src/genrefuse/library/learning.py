@@ -143,7 +143,7 @@ def learn_library(lib: Library, *, from_tags: bool = False, base: str = "default
         parts.insert(0, base_rows)
     log.info("fitting and cross-validating (%d library tracks%s)", len(set(rows.tracks)),
              " and the packaged model's training rows" if base == "default" else "")
-    learned = learn_rows(join(parts), seed=seed, min_examples=min_examples)
+    learned = learn_rows(join(parts), seed=seed, min_examples=min_examples, own=set(rows.tracks))
     bundle = learned.bundle
     _count_examples(report, rows, set(bundle.genres))
     bundle.window_policy = base_bundle.window_policy          # the same windows, so the cache stays valid

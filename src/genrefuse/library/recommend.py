@@ -164,7 +164,7 @@ class TrackIndex:
             if i < len(rows.ids) and rows.ids[i] == track.id:
                 col = {g: j for j, g in enumerate(rows.genres)}
                 rows.probs[i] = self._vector(track.probabilities, track.genre, bool(track.confirmed), col,
-                                             track.evidence)
+                                             getattr(track, "evidence", None))
 
     def remove(self, track_id: int) -> None:
         """A track was removed: it scores nothing from now on (and, gone from the database, is never offered)."""

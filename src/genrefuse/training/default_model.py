@@ -185,7 +185,7 @@ def build_real_model(shared: str | Path, out: str | Path, recordings: list[RealR
     bundle.genre_confidence = by_genre
     real_cv.fit_familiarity(bundle, combined, len(gtzan), real, seed=FOLD_SEEDS[0])
     answers = real_cv.outcomes(folds, real, temperature=temperature, min_familiarity=bundle.familiarity_floor)
-    figures = real_cv.summary(answers, real, genres)
+    figures = {**real_cv.summary(answers, real, genres), "open_set_auroc": real_cv.open_set(folds, real)}
     counts = Counter(r.genre for r in recordings)
     bundle.extra = {"card": {**CARD, **REAL_CARD, "kind": kind, "tracks": len(combined), "genres_learnt": {
         g: {"gtzan": gtzan.labels.count(g), "real": counts.get(g, 0)} for g in genres},

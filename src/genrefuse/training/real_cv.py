@@ -231,6 +231,18 @@ def outcomes(folds: Folds, real: RealRows, *, temperature: float, min_familiarit
     return out
 
 
+def open_set(folds: Folds, real: RealRows) -> dict:
+    """How well familiarity tells the recordings of genres the model lacks from those of its genres, out of fold:
+    the area under the ROC curve of unfamiliarity (1 - familiarity) per seed, mean and spread."""
+    from sklearn.metrics import roc_auc_score
+
+    other = np.array([r.genre not in folds.genres for r in real.recordings])
+    if other.all() or not other.any():
+        return {"mean": None, "std": None}
+    aucs = [float(roc_auc_score(other, 1 - np.nan_to_num(f, nan=1.0))) for f in folds.familiarity]
+    return {"mean": float(np.mean(aucs)), "std": float(np.std(aucs))}
+
+
 def judged_by(bundle: Bundle, real: RealRows, genres: list[str], *, tagger: bool = True
               ) -> list[list[tuple[str, str, str]]]:
     """Each recording's ``(outcome, answer, best genre)`` by a model that never saw them (one "seed"), its own rules and
