@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError
-from ..genres import Vocabulary
+from ..genres import GTZAN_GENRES, Vocabulary
 
 SOURCES = "SOURCES.tsv"
 # the electronic styles of the real folders, read as electronic
@@ -28,8 +28,6 @@ def genre_of(folder_genre: str) -> str:
     name = folder_genre.strip().lower()
     if name in ELECTRONIC_STYLES:
         return "electronic"
-    from ..genres import GTZAN_GENRES
-
     return Vocabulary(GTZAN_GENRES).get(name) or name
 
 

@@ -34,6 +34,7 @@ from ..models.verdict import Verdict
 from ..parallel import pid_alive
 from ..tagging import TAGGABLE, read_metadata, write_genre
 from . import store
+from .albums import file_albums
 from .db import LibraryGenre, Removal, SourceFolder, Track, User, database_problem, default_db_url, make_engine, session_factory, storable
 from .features import save_features
 from .locks import track_lock
@@ -367,8 +368,6 @@ class Library:
     def _repool(self, album_key: str | None) -> None:
         """Pool the album ``album_key`` again after one of its tracks changed (:mod:`.albums`)."""
         if album_key:
-            from .albums import file_albums
-
             file_albums(self, [album_key])
 
     def refile(self, current: Track, genre: str, *, confirm: bool = False,

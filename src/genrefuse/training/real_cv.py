@@ -12,6 +12,7 @@ Outcomes per recording (as ``benchmarks/real_world.py`` names them): for a genre
 """
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from dataclasses import dataclass, replace
 
@@ -26,6 +27,7 @@ from ..models.calibration import apply_temperature, confidence_threshold, fit_te
 from ..models.calibration import genre_thresholds as class_thresholds
 from ..models.training_rows import TrainingRows
 from ..models.verdict import Rules
+from ..preprocess.track import ModelInputs
 from .fit import fit_one
 from .real_rows import RealRows
 from .trainer import TrainConfig
@@ -86,8 +88,6 @@ def grouped_folds(real: RealRows, *, k: int = FOLDS, seed: int = 0) -> list[np.n
     if max(Counter(labels).values()) < k:                # too few of every genre to stratify (a quick rebuild)
         return [test for _, test in GroupKFold(n_splits=min(k, len(set(groups)))).split(labels, labels, groups)]
     cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
-    import warnings
-
     with warnings.catch_warnings():               # genres with fewer recordings than folds: spread as they fall
         warnings.simplefilter("ignore", UserWarning)
         return [test for _, test in cv.split(np.zeros(len(labels)), labels, groups)]
@@ -146,8 +146,6 @@ def gtzan_accuracy(gtzan: LabelledData, real: RealRows, genres: list[str], *, ki
     """GTZAN's blocked cross-validation (blocks of 10 track numbers per genre held out, the real recordings always
     training), per fold seed: the share of GTZAN's held-out training tracks whose best genre is right (an
     estimate that has been about 0.02 off the fault-filtered test)."""
-    from ..preprocess.track import ModelInputs
-
     y = np.array([genres.index(g) for g in gtzan.labels])
     out = []
     for seed in seeds:
@@ -172,8 +170,6 @@ def cross_validate(gtzan: LabelledData, real: RealRows, genres: list[str], *, ki
             train = real.subset(np.setdiff1d(np.arange(n), test))
             bundle, data = fit(gtzan, train, genres, kind=kind, config=config, recipe=recipe)
             held = real.subset(test)
-            from ..preprocess.track import ModelInputs
-
             inputs = ModelInputs(held.table.astype(np.float64), None, held.tags)
             proba[s, test] = bundle.probabilities(inputs)
             fold_of[s, test] = f
@@ -248,8 +244,6 @@ def judged_by(bundle: Bundle, real: RealRows, genres: list[str], *, tagger: bool
     """Each recording's ``(outcome, answer, best genre)`` by a model that never saw them (one "seed"), its own rules and
     thresholds; ``genres`` decide which recordings count as of a known genre (a genre the model names from the
     taggers can be right)."""
-    from ..preprocess.track import ModelInputs
-
     rules = bundle.rules if tagger else Rules.for_model(bundle.genres, min_confidence=bundle.rules.min_confidence,
                                                         min_familiarity=bundle.rules.min_familiarity, reads_tagger=False)
     out = []
