@@ -111,14 +111,13 @@ def library_holding(path: str | Path, *, libraries: Iterable[str | Path] = ()) -
 
 
 def check_output(path: str | Path, *, kind: str | None = None, folder: bool = False, replace: bool = False,
-                 resumes: bool = False, libraries: Iterable[str | Path] = (), flag: str = "--replace") -> Path:
+                 resumes: bool = False, libraries: Iterable[str | Path] = ()) -> Path:
     """Refuse (one :class:`DataError` naming ``path``) an output path a user gave that would lose data, before
     anything is written: inside a genrefuse library (its database, audio, model, backups: ``libraries`` names
     the ones in use, any folder holding a library's database counts); an existing path that is not what is
     written (a folder for a file, a device, a file for a folder, a file of another ``kind``: see
     :data:`OUTPUT_KINDS`); an existing file of the same kind unless ``replace`` (or ``resumes``: the writer
-    carries on from it); and for a file, a folder that does not exist (never invented). ``flag``: the option
-    that says replace. Returns ``path``."""
+    carries on from it); and for a file, a folder that does not exist (never invented). Returns ``path``."""
     path = Path(path)
     lib = library_holding(path, libraries=libraries)
     if lib is not None:
@@ -146,7 +145,7 @@ def check_output(path: str | Path, *, kind: str | None = None, folder: bool = Fa
             raise DataError(f"{path}: exists and is not {words} (it would be lost): nothing was written; "
                             "choose another path")
         if head and not (replace or resumes):
-            raise DataError(f"{path}: exists; {flag} replaces it (nothing was written)")
+            raise DataError(f"{path}: exists; --replace replaces it (nothing was written)")
     return path
 
 

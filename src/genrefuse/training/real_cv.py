@@ -3,8 +3,8 @@ cross-validation grouped by artist over the real recordings (GTZAN's rows always
 
 Every choice made for the packaged model (the row weights, the temperature, the unsure threshold) is made on
 these folds' out-of-fold answers, never on a held-out set. The unsure threshold reported beside a fold is
-*cross-fitted*: chosen (overall and genre by genre) on the other folds' answers, so that no recording's own label chose the threshold that
-judges it.
+*cross-fitted*: chosen (overall and genre by genre) on the other folds' answers, so that no recording's own
+label chose the threshold that judges it.
 
 Outcomes per recording (as ``benchmarks/real_world.py`` names them): for a genre the model knows, **right**
 (sure and right), **flagged** (unsure or unknown) or **confidently wrong** (sure and wrong); for another genre,
@@ -35,8 +35,8 @@ from .trainer import TrainConfig
 FOLDS = 5
 PRECISION_TARGET = 0.9       # sure answers on real recordings are right this often out of fold
 # Each genre's own threshold aims higher, since a genre has few answers to choose it on: at 0.90 genre by genre,
-# 87% of sure answers were right with the threshold cross-fitted; at 0.93, 92% (benchmarks/real_world.py
-# --grouped, the shipped recipe, 3 fold seeds; 0.95 gave 94% at three quarters of the sure answers)
+# 87% of sure answers were right with the threshold cross-fitted; at 0.93, 92% (the shipped recipe, 3 fold
+# seeds; 0.95 with at least 10 answers a genre gave 94%, with a quarter fewer answers right and sure)
 GENRE_PRECISION = 0.93
 
 
