@@ -80,3 +80,17 @@ def test_a_file_named_like_an_option_is_a_file(tmp_path, monkeypatch, capsys):
     assert main(["predict", "--json", "--help.wav"]) == 1
     line = json.loads(capsys.readouterr().out.strip())
     assert line["path"].endswith("--help.wav") and "not a readable audio file" in line["error"]
+
+
+def test_log_flags_are_taken_after_the_command_too(synth_dir, capsys):
+    """`genrefuse ingest DIR -q` (issue 42): -v and -q after the command, at any depth, as before it."""
+    from genrefuse.cli.main import build_parser
+
+    p = build_parser()
+    a = p.parse_args(["ingest", "x", "--library", "l", "-q"])
+    assert (a.quiet, a.verbose) == (1, 0)
+    a = p.parse_args(["-v", "library", "list", "--library", "l", "-qq"])
+    assert (a.verbose, a.quiet) == (1, 2)
+    assert p.parse_args(["-q", "users", "list", "--library", "l"]).quiet == 1      # before it, as always
+    assert main(["features", str(synth_dir / "dub"), "--out", "/dev/null/x.csv", "-q"]) == 2     # parsed, then refused
+    assert "no such folder" in capsys.readouterr().err

@@ -27,7 +27,21 @@ def build_parser() -> argparse.ArgumentParser:
     model_commands.add_parsers(sub)
     library_commands.add_parsers(sub)
     similar_commands.add_parsers(sub)
+    _log_flags_everywhere(sub)
     return p
+
+
+def _log_flags_everywhere(sub: argparse._SubParsersAction) -> None:
+    """Let -v and -q come after the command too (``genrefuse ingest DIR -q``), in every subcommand at any depth;
+    given there, they replace those given before it."""
+    for parser in sub.choices.values():
+        parser.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                            help="more of the log on stderr (as before the command)")
+        parser.add_argument("-q", "--quiet", action="count", default=argparse.SUPPRESS,
+                            help="less of the log (as before the command)")
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _log_flags_everywhere(action)
 
 
 TCMALLOC = ("/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4", "/usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4",
