@@ -28,7 +28,10 @@ def genre_of(folder_genre: str) -> str:
     name = folder_genre.strip().lower()
     if name in ELECTRONIC_STYLES:
         return "electronic"
-    return Vocabulary(GTZAN_GENRES).get(name) or name
+    return _GTZAN.get(name) or name
+
+
+_GTZAN = Vocabulary(GTZAN_GENRES)
 
 
 @dataclass(frozen=True)

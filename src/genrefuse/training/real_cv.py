@@ -21,7 +21,6 @@ import numpy as np
 from ..datasets.labelled import LabelledData
 from ..datasets.splits import blocked_folds
 from ..features.params import DEFAULT_PARAMS
-from ..models import evidence
 from ..models.bundle import Bundle
 from ..models.calibration import apply_temperature, confidence_threshold, fit_temperature
 from ..models.calibration import genre_thresholds as class_thresholds
@@ -181,12 +180,17 @@ def cross_validate(gtzan: LabelledData, real: RealRows, genres: list[str], *, ki
     return Folds(genres, proba, fam, fold_of)
 
 
+def _classes(real: RealRows, genres: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per recording, whether its genre is one of ``genres`` ``(n,)`` and its index there (-1: none) ``(n,)``."""
+    known = np.array([r.genre in genres for r in real.recordings])
+    return known, np.array([genres.index(r.genre) if k else -1 for r, k in zip(real.recordings, known)])
+
+
 def calibration(folds: Folds, real: RealRows, *, precision: float = PRECISION_TARGET
                 ) -> tuple[float, float, dict[str, float]]:
     """The temperature, the overall unsure threshold and each genre's (:func:`genre_thresholds`), fitted on the
     pooled out-of-fold answers of the recordings of the model's genres (every seed)."""
-    known = np.array([r.genre in folds.genres for r in real.recordings])
-    y = np.array([folds.genres.index(r.genre) if r.genre in folds.genres else -1 for r in real.recordings])
+    known, y = _classes(real, folds.genres)
     pooled = folds.proba[:, known].reshape(-1, len(folds.genres))
     yy = np.tile(y[known], len(folds.proba))
     t = fit_temperature(pooled, yy)
@@ -205,9 +209,8 @@ def outcomes(folds: Folds, real: RealRows, *, temperature: float, min_familiarit
              tagger: bool = True, precision: float = PRECISION_TARGET) -> list[list[tuple[str, str, str]]]:
     """Per seed, each recording's ``(outcome, answer, best genre)``, judged with the threshold cross-fitted on the other
     folds of that seed, by the rules a saved model of these genres has (``tagger``: with the taggers' word)."""
-    known = np.array([r.genre in folds.genres for r in real.recordings])
-    y = np.array([folds.genres.index(r.genre) if r.genre in folds.genres else -1 for r in real.recordings])
-    heard = [evidence.of_tags(msd=real.tags[i, :50], mtt=real.mtt[i]) for i in range(len(real))]
+    known, y = _classes(real, folds.genres)
+    heard = [real.heard(i) for i in range(len(real))]
     out = []
     for s in range(len(folds.proba)):
         cal = apply_temperature(folds.proba[s], temperature)
@@ -251,7 +254,7 @@ def judged_by(bundle: Bundle, real: RealRows, genres: list[str], *, tagger: bool
         inputs = ModelInputs(real.table[i:i + 1].astype(np.float64), None, real.tags[i:i + 1])
         p = bundle.probabilities(inputs)[0]
         best = bundle.genres[int(np.argmax(p))]
-        heard = evidence.of_tags(msd=real.tags[i, :50], mtt=real.mtt[i]) if tagger else {}
+        heard = real.heard(i) if tagger else {}
         v = rules.of(dict(zip(bundle.genres, map(float, p))), bundle.familiarity_of(inputs, best), heard=heard)
         out.append((_outcome(v, r.genre, r.genre in genres), v.answer, v.genre))
     return [out]

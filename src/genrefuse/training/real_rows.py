@@ -20,6 +20,7 @@ from ..datasets.real import RealRecording
 from ..errors import DataError
 from ..features.params import DEFAULT_PARAMS
 from ..io import atomic_path, cache_dir, file_hash
+from ..models import evidence
 from ..parallel import map_items
 from ..preprocess.track import track_inputs
 
@@ -36,6 +37,11 @@ class RealRows:
 
     def __len__(self) -> int:
         return len(self.recordings)
+
+    def heard(self, i: int) -> dict[str, float]:
+        """Recording ``i``'s taggers' evidence per genre (:func:`~genrefuse.models.evidence.of_tags`), as
+        prediction reads it from the same inputs."""
+        return evidence.of_tags(msd=self.tags[i, :50], mtt=self.mtt[i])
 
     def subset(self, idx) -> "RealRows":
         idx = np.asarray(idx, int)
