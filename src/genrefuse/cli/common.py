@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
+from ..io import check_output
 from ..parallel import default_jobs
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
@@ -104,8 +106,6 @@ def output_option(parser: argparse.ArgumentParser, *flags: str, kind: str | None
     every command (:func:`genrefuse.io.check_output`: never inside a library, never over something of another
     kind, never into a folder that does not exist). An output file of ``kind`` that is neither ``folder`` nor
     ``resumes`` (the command carries on from it) gets ``--replace``, without which an existing one is kept."""
-    from pathlib import Path
-
     action = parser.add_argument(*flags, type=Path, **kw)
     if not (folder or resumes):
         parser.add_argument("--replace", action="store_true", help=f"replace {action.metavar or action.dest.upper()} "
@@ -117,8 +117,6 @@ def output_option(parser: argparse.ArgumentParser, *flags: str, kind: str | None
 def check_outputs(args: argparse.Namespace) -> None:
     """Check every output path the command was given (see :func:`output_option`), against the library in use
     too (its folder, and a SQLite database named by ``--db``)."""
-    from ..io import check_output
-
     libraries = [p for p in (getattr(args, "library", None),) if p is not None]
     db = getattr(args, "db", None) or ""
     if db.startswith("sqlite:///"):
