@@ -205,12 +205,15 @@ def audio_recommend_table() -> str:
 def albums_table() -> str:
     """The commands page's album table (``albums.json``)."""
     r = json.loads((RESULTS / "albums.json").read_text())
-    return "\n".join([f"{r['tracks']} real-dev recordings of genres the packaged model names, in {r['albums']} "
-                      f"album-like groups of up to {r['size']} (`benchmarks/albums.py`):", "",
-                      "| | right and sure |", "|---|---|",
-                      f"| tracks, each on its own | {r['tracks_right_own']} of {r['tracks']} |",
-                      f"| tracks, with their album's genre | {r['tracks_right_album']} of {r['tracks']} |",
-                      f"| albums (the pooled answer) | {r['albums_right']} of {r['albums']} |"])
+    return "\n".join([f"{r['tracks']} real-dev recordings of genres a model of GTZAN's genres alone names (it never "
+                      f"heard them; the packaged model learnt from them), in {r['albums']} album-like groups of up to "
+                      f"{r['size']} (`benchmarks/albums.py`):", "",
+                      "| | right | right and sure |", "|---|---|---|",
+                      f"| tracks, each on its own | {r['tracks_right_own']} of {r['tracks']} | "
+                      f"{r['tracks_sure_own']} of {r['tracks']} |",
+                      f"| tracks, with their album's genre | {r['tracks_right_album']} of {r['tracks']} | "
+                      f"{r['tracks_sure_album']} of {r['tracks']} |",
+                      f"| albums (the pooled answer) | | {r['albums_right']} of {r['albums']} |"])
 
 
 def recommend_scale_table() -> str:

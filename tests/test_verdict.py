@@ -363,8 +363,10 @@ def test_tag_moods_writes_the_mood_and_tempo_whatever_becomes_of_the_genre(tmp_p
 
 def test_an_album_s_tracks_take_its_genre_but_one_far_from_it_keeps_its_own(gtzan_model, tmp_path):
     """Four real recordings tagged as one album: three jazz ones (one of which the model alone is unsure of)
-    and a dubstep one. The album's pooled answer is jazz, sure and coherent: the unsure track gets it, the
-    dubstep one, far from jazz, keeps its own and says so. With --no-album the unsure one is left alone."""
+    and a dubstep one. The album's pooled answer is jazz, sure and coherent, but it never makes a track surer
+    than its own evidence: the track unsure alone is left (its line names the album's genre and how to write it
+    anyway, `--include-unsure`); the dubstep one, far from jazz, keeps its own and says so. With --no-album the
+    unsure one is left alone too."""
     import mutagen
 
     real = shared_path("real-dev")
@@ -385,7 +387,11 @@ def test_an_album_s_tracks_take_its_genre_but_one_far_from_it_keeps_its_own(gtza
     model = ["--model", str(gtzan_model)]        # a head of GTZAN's genres, which never heard these recordings
     lines = {line.split("\t")[0].rsplit("/", 1)[-1]: line
              for line in run("tag", str(tmp_path / "album"), *model).stdout.splitlines() if "\t" in line}
-    assert "\ttagged\t" in lines["uriopass_jazz2.mp3"] and "the album's genre (3 of 4 tracks say jazz)" in lines["uriopass_jazz2.mp3"]
+    unsure = lines["uriopass_jazz2.mp3"]
+    assert "\tunsure\t" in unsure and "the album's genre (3 of 4 tracks say jazz)" in unsure, unsure
+    assert "--include-unsure writes it" in unsure and "\ttagged\t" in lines["uriopass_jazz.mp3"]
+    assert mutagen.File(tmp_path / "album" / "uriopass_jazz2.mp3", easy=True).get("genre") is None
+    assert "\ttagged\t" in run("tag", "--include-unsure", str(tmp_path / "album" / "uriopass_jazz2.mp3"), *model).stdout
     assert mutagen.File(tmp_path / "album" / "uriopass_jazz2.mp3", easy=True)["genre"] == ["Jazz"]
     assert "far from its album's genre (jazz)" in lines["bensound-dubstep.mp3"]
     assert mutagen.File(tmp_path / "album" / "bensound-dubstep.mp3", easy=True)["genre"] == ["Electronic"]

@@ -10,13 +10,15 @@ run only decodes to find them. Options, in the ``genrefuse:`` section of beets' 
     model: default        # the packaged model, a model folder, or a genrefuse library (its learnt model)
     count: 1              # the most probable genres to store
     separator: ", "       # between them, where beets has a single genre string
-    min_confidence: null  # leave tracks less confident than this (null: the model's own threshold)
+    min_confidence: null  # leave tracks less confident than this (null: the model's own thresholds); an answer
+                          # the musicnn taggers dispute is unsure whatever this says
     force: no             # replace genres an item already has
     styles: no            # also store the musicnn tagger's styles (electronic, house, punk, ...)
     unknown: skip         # "none of these": skip, closest (store the closest genre), or a value to store
     album: yes            # the items of one beets album whose answers mostly agree get the album's genre,
-                          # pooled from their probabilities (the album's genre field too); one far from it
-                          # keeps its own
+                          # pooled from their probabilities (the album's own genre field too); one far from it
+                          # keeps its own; an item is never surer than its own evidence: one the model is
+                          # unsure of on its own is left as it is, whatever its album says
     moods: no             # also store the tagger's moods in ``mood`` ("happy, party"), the tempo in ``bpm`` and
                           # the energy (0..1, loud and fast against quiet, soft and slow) in ``energy``,
                           # whatever becomes of the genre
@@ -99,10 +101,10 @@ class GenrefusePlugin(BeetsPlugin):
                                      min_confidence=None if threshold is None else float(threshold))
         return self._model
 
-    def process(self, item, *, write: bool, pretend: bool = False, prediction=None, album_genre: str | None = None
-                ) -> None:
+    def process(self, item, *, write: bool, pretend: bool = False, prediction=None, album_verdict=None) -> None:
         """Predict one item (unless its ``prediction`` is given) and store its genre (and, when beets is set to
-        write, its file's tag); ``album_genre``: its coherent album's genre, stored instead of its own."""
+        write, its file's tag); ``album_verdict``: the verdict on it under its coherent album's genre
+        (genrefuse's ``within_album``), stored instead of its own where it is sure."""
         old, name = _genres(item), _name(item)
         moods = self.config["moods"].get(bool)
         keep = bool(old) and not self.config["force"].get(bool)      # the verdict's first rule
@@ -130,13 +132,16 @@ class GenrefusePlugin(BeetsPlugin):
                     item.try_sync(write=write, move=False)
         if keep:
             return
-        values = [album_genre] if album_genre is not None else self.values(prediction)
+        verdict = album_verdict or prediction.verdict
+        values = self.values(prediction, verdict=verdict)
         if not values:
             if moods and not pretend:
                 item.try_sync(write=write, move=False)
-            why = "unlike every genre the model knows" if prediction.unknown else \
-                f"unsure ({prediction.genre} {prediction.confidence:.2f}" + \
-                (f"; the tagger hears {prediction.disputed_by})" if prediction.disputed_by else ")")
+            why = "unlike every genre the model knows" if verdict.unknown else \
+                f"unsure ({verdict.genre} {verdict.confidence:.2f}" + \
+                (f"; the tagger hears {verdict.disputed_by})" if verdict.disputed_by else ")")
+            if album_verdict is not None:
+                why += f"; its album's genre is {verdict.genre}, which it is not sure of on its own"
             self._log.info("{}: left as it is: {}", name, why)
             return
         self._log.info("{}: {} -> {}", name, ", ".join(old) or "(no genre)", ", ".join(values))
@@ -151,7 +156,7 @@ class GenrefusePlugin(BeetsPlugin):
     def process_album(self, lib, album_id: int, items: list, *, write: bool, pretend: bool = False) -> None:
         """One beets album: its items pooled into one genre (genrefuse's album verdict); a coherent album's items
         and the album itself take it, an item far from it and the items of an incoherent album their own."""
-        from genrefuse.inference.albums import album_verdict
+        from genrefuse.inference.albums import album_verdict, within_album
 
         kept = [i for i in items if _genres(i) and not self.config["force"].get(bool)]
         for item in kept:                 # a genre the collection has stays, undecoded (unless moods are asked)
@@ -180,8 +185,10 @@ class GenrefusePlugin(BeetsPlugin):
                            len(done), whole.verdict.answer)
         for k, item in enumerate(done):
             if k in whole.members:
-                self.process(item, write=write, pretend=pretend, prediction=predictions[item.id],
-                             album_genre=whole.genre)
+                p = predictions[item.id]
+                self.process(item, write=write, pretend=pretend, prediction=p, album_verdict=within_album(
+                    self.model.rules, whole.genre, whole.verdict.confidence, p.probabilities, p.familiarity,
+                    p.evidence))
             else:
                 if k in whole.far:
                     self._log.info("{}: far from its album's genre ({}): keeps its own", _name(item), whole.genre)
@@ -194,7 +201,7 @@ class GenrefusePlugin(BeetsPlugin):
                     album.genres = [whole.genre]
                 else:
                     album.genre = whole.genre
-                album.store()
+                album.store(inherit=False)       # the items' genres are each their own (above), never the album's
                 self._log.info("{}: album genre {} ({} of {} tracks)", name, whole.genre, whole.agree, len(done))
 
     def similar(self, lib, seed, n: int) -> list[tuple[object, float]]:
@@ -224,10 +231,12 @@ class GenrefusePlugin(BeetsPlugin):
                 scored.append((item, float(np.dot(v, target))))
         return sorted(scored, key=lambda pair: -pair[1])[:n]
 
-    def values(self, prediction) -> list[str]:
-        """What to store for a prediction (genrefuse's verdict decides): its top genres, styles if asked; none
-        for a guess to leave alone; for "none of these" what ``unknown`` says."""
-        decision = prediction.verdict.tag_decision(existing=False)
+    def values(self, prediction, *, verdict=None) -> list[str]:
+        """What to store for a prediction (genrefuse's ``verdict`` decides: the prediction's own, or the one under
+        its album's genre): its top genres (the album's genre), styles if asked; none for a guess to leave alone;
+        for "none of these" what ``unknown`` says."""
+        verdict = verdict or prediction.verdict
+        decision = verdict.tag_decision(existing=False)
         if decision == SKIP_UNKNOWN:
             policy = self.config["unknown"].as_str()
             if policy == "skip":
@@ -236,6 +245,8 @@ class GenrefusePlugin(BeetsPlugin):
                 return [policy]
         elif decision == SKIP_UNSURE:
             return []
+        if verdict is not prediction.verdict:             # the album's genre
+            return [verdict.genre]
         values = [g for g, _ in prediction.top(self.config["count"].get(int))]
         if self.config["styles"].get(bool):
             values += [name for name, _ in prediction.styles if name not in values]

@@ -1,9 +1,10 @@
-"""Reading and writing a file's own tags with mutagen: the genre (ID3v2.4 ``TCON`` in mp3, Vorbis comment
-``GENRE`` in ogg and flac), and the artist and title a library names its files by.
+"""Reading and writing a file's own tags with mutagen: the genre (ID3v2.4 ``TCON`` in mp3 and in a wav file's
+``id3`` chunk, as foobar2000, Picard and mp3tag write it; Vorbis comment ``GENRE`` in ogg and flac), and the
+artist and title a library names its files by.
 
 Only the tag changes: mutagen rewrites the tag block and copies the audio frames as they are, in a copy
 that is renamed over the file (mutagen alone rewrites Ogg pages in place: a crash there damaged audio).
-wav and au files are left untagged (their tag chunks are read by few players).
+au files are left untagged (the format has no tag block).
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from pathlib import Path
 from .errors import AudioError
 from .parallel import pid_alive
 
-TAGGABLE = ("mp3", "ogg", "flac")
+TAGGABLE = ("mp3", "ogg", "flac", "wav")
+ID3_KINDS = ("mp3", "wav")              # formats whose genre goes into an ID3 tag
 TEMP_SUFFIX = ".genrefuse-tag"
 _TEMP_NAME = re.compile(r"^\..+\.(\d+)" + re.escape(TEMP_SUFFIX) + "$")
 
@@ -73,7 +75,7 @@ def read_metadata(path: str | Path) -> FileMetadata:
 
 def write_genre(path: str | Path, genre: str | None, *, kind: str, mood: str | None = None,
                 bpm: float | None = None) -> None:
-    """Set the genre tag of an mp3, ogg or flac file (``kind``: the format the bytes hold, as
+    """Set the genre tag of an mp3, ogg, flac or wav file (``kind``: the format the bytes hold, as
     :attr:`genrefuse.audio.AudioHeader.extension` says; ``genre`` None: leave it), and where given its mood
     (ID3 TMOO, Vorbis MOOD) and tempo (ID3 TBPM, Vorbis BPM, a whole number). Crash-safe: the tag is written into a copy beside
     the file (``.NAME.PID.genrefuse-tag``), flushed, given the original's mode and times, and renamed over
@@ -116,7 +118,7 @@ def _set_genre(path: Path, genre: str | None, *, kind: str, name: Path, mood: st
     if f is None:
         raise AudioError(name, "mutagen does not recognise its format")
     try:
-        if kind == "mp3":
+        if kind in ID3_KINDS:
             from mutagen.id3 import ID3, TBPM, TCON, TMOO
 
             if f.tags is None:

@@ -63,18 +63,20 @@ def cmd_ingest(a: argparse.Namespace) -> int:
     where = {"copy": "copied into", "move": "moved into", "link": "linked into", "in-place": "indexed where they are for"}
     print(f"{counted(r.added, 'tracks')} added ({where[a.mode]} {a.library}), {r.existing} already in the library",
           file=sys.stderr)
-    look = [(p, t) for p, t, created in r.tracks if created and not t["confirmed"] and (t["unknown"] or t["unsure"])]
-    if look:
-        verb = "needs" if len(look) == 1 else "need"
-        print(f"{counted(len(look), 'new tracks')} {verb} a person (unknown or unsure), filed under the closest genre "
-              "for now and flagged:",
-              file=sys.stderr)
-        for p, t in look:
-            print(f"  {t['id']}\t{t['genre']}\t{sureness(t, threshold)}\t{p}", file=sys.stderr)
     if r.tracks:
         from ..library.review import review_queue
 
-        queue = len(review_queue(_library(a)))
+        lib = _library(a)
+        new = {t["id"]: p for p, t, created in r.tracks if created}
+        # judged now, after their albums were pooled: the same rule as `library review` and the page
+        look = [(new[t.id], lib.describe(t)) for t in lib.tracks(needing_a_look=True) if t.id in new]
+        if look:
+            verb = "needs" if len(look) == 1 else "need"
+            print(f"{counted(len(look), 'new tracks')} {verb} a person (unknown, unsure or far from its album's genre), "
+                  "filed under the closest genre for now and flagged:", file=sys.stderr)
+            for p, t in look:
+                print(f"  {t['id']}\t{t['genre']}\t{sureness(t, threshold)}\t{p}", file=sys.stderr)
+        queue = len(review_queue(lib))
         if queue:
             print(f"the library's review queue holds {counted(queue, 'tracks')} in all (also older ones, and files whose "
                   f"own genre tag the model contradicts): `genrefuse library review --library {a.library}`",
@@ -333,7 +335,8 @@ def cmd_tag(a: argparse.Namespace) -> int:
     counts: dict[str, int] = {}
     failures = []
     for o in tag_files(a.inputs, model, dry_run=a.dry_run, force=a.force, top=a.top, separator=a.separator,
-                       follow_links=a.follow_links, styles=a.styles, moods=a.moods, album=not a.no_album):
+                       follow_links=a.follow_links, styles=a.styles, moods=a.moods, album=not a.no_album,
+                       include_unsure=a.include_unsure):
         counts[o.action] = counts.get(o.action, 0) + 1
         if o.action == FAILED:
             failures.append(o.detail)
@@ -427,8 +430,9 @@ def add_parsers(sub) -> None:
     s.add_argument("--new", action="store_true", help="GENRE is a new genre of this library (without it a name the "
                    "library does not know is refused, with the closest known names suggested)")
     library_options(s)
-    s = lib.add_parser("review", help="tracks that need a person, most useful first: likely mis-tagged files, "
-                       "unknown tracks, tracks the newest model would file elsewhere, unsure ones")
+    s = lib.add_parser("review", help="every track flagged for a person, most useful first: likely mis-tagged files, "
+                       "files whose tag the model disputes, unknown tracks, tracks far from their album's genre, tracks "
+                       "the newest model would file elsewhere, unsure ones")
     s.add_argument("--json", action="store_true", help="one JSON object per line")
     s.add_argument("--limit", type=_positive_int, metavar="N", help="at most N tracks")
     library_options(s)
@@ -499,7 +503,8 @@ def add_parsers(sub) -> None:
     library_options(s)
 
     s = sub.add_parser("tag", help="write the predicted genre into audio files' own tags, in place")
-    s.add_argument("inputs", nargs="+", type=Path, metavar="FILE_OR_FOLDER", help="mp3, ogg and flac files or folders")
+    s.add_argument("inputs", nargs="+", type=Path, metavar="FILE_OR_FOLDER", help="mp3, ogg, flac and wav files or "
+                   "folders")
     s.add_argument("--model", default="default", help=MODEL_HELP)
     s.add_argument("--dry-run", action="store_true", help="say what would be written; change no file")
     s.add_argument("--min-confidence", type=_fraction, metavar="X",
@@ -508,6 +513,8 @@ def add_parsers(sub) -> None:
                    "left untagged")
     s.add_argument("--force", action="store_true", help="replace a genre tag a file already has (by default it is "
                    "kept, and reported)")
+    s.add_argument("--include-unsure", action="store_true", help="also write unsure answers (by default only sure ones "
+                   "are written; unknown tracks never are)")
     s.add_argument("--keep-existing", action="store_true", help="the default now (files that have a genre tag keep "
                    "it); accepted for older scripts")
     s.add_argument("--top", type=_positive_int, default=1, metavar="K", help="write the K most probable genres (default 1)")

@@ -11,7 +11,7 @@ far track, which keeps its own and is listed for a person.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +66,15 @@ def _pool(rules, predictions: Sequence) -> tuple[Verdict, dict[str, float], dict
     heard_keys = {k for p in predictions for k in p.evidence}
     heard = {k: float(np.mean([p.evidence.get(k, 0.0) for p in predictions])) for k in heard_keys}
     return rules.of(pooled, float(np.median(fams)) if fams else None, heard=heard), pooled, heard
+
+
+def within_album(rules, genre: str, album_confidence: float, probabilities: Mapping[str, float],
+                 familiarity: float | None, heard: Mapping[str, float] | None) -> Verdict:
+    """The verdict on a track filed under its album's ``genre``, judged by ``rules`` on the track's own evidence:
+    its own probability of that genre (never more than the album's confidence), its own familiarity and taggers'
+    evidence. Sure only where the track alone would be sure of that genre."""
+    return rules.judge(genre, min(float(album_confidence), float(probabilities.get(genre, 0.0))), familiarity,
+                       heard=heard)
 
 
 def album_verdict(rules, predictions: Sequence) -> AlbumVerdict:

@@ -1,9 +1,10 @@
 """Writing predicted genres into files' own tags (``genrefuse tag``): predict -> decide -> write.
 
 A file is left as it is when the track is unknown (unlike every genre the model knows), when the answer
-is unsure (below ``min_confidence``), when it already has a
-genre (unless ``force``), when its format is one that is not tagged (wav, au), and under
-``dry_run``; each of those is reported, as is a file that cannot be read or written.
+is unsure (below ``min_confidence``, or disputed by the taggers; unless ``include_unsure``), when it already has a
+genre (unless ``force``), when its format is one that is not tagged (au), and under ``dry_run``; each of those is
+reported, as is a file that cannot be read or written. A track of an album is never surer than its own evidence
+(:func:`~.albums.within_album`): a track unsure on its own is left, whatever its album says.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from ..errors import AudioError, GenrefuseError
 from ..genres import Vocabulary
 from ..tagging import TAGGABLE, read_metadata, remove_stale_temporaries, write_genre
 from ..models.verdict import KEEP, SKIP_UNKNOWN, SKIP_UNSURE, WRITE
-from .albums import album_verdict, group
+from .albums import album_verdict, group, within_album
 from .predict import GenreModel
 
 # what happened to a file
@@ -52,12 +53,12 @@ def genre_text(ranked: list[tuple[str, float]], *, top: int = 1, separator: str 
 
 def tag_files(inputs: Iterable[str | Path], model: GenreModel, *, dry_run: bool = False, force: bool = False,
               top: int = 1, separator: str = "; ", follow_links: bool = False, styles: int = 0,
-              moods: bool = False, album: bool = True) -> Iterator[TagOutcome]:
+              moods: bool = False, album: bool = True, include_unsure: bool = False) -> Iterator[TagOutcome]:
     """Predict each file's genre and write it into the file's genre tag, one outcome per file, as the
     model's verdict decides (:meth:`~genrefuse.models.verdict.Verdict.tag_decision`: a file that has a genre
     tag keeps it unless ``force``; unknown and unsure answers are not written; thresholds are the model's,
-    set when it was loaded); ``styles``: at most this many of the tagger's styles follow the genres in the
-    tag; ``moods``: also write the tagger's moods (mood tag; nothing where it hears none) and the tempo (bpm
+    set when it was loaded; ``include_unsure`` writes unsure answers too); ``styles``: at most this many of the
+    tagger's styles follow the genres in the tag; ``moods``: also write the tagger's moods (mood tag; nothing where it hears none) and the tempo (bpm
     tag), whatever becomes of the genre; ``album``: the tracks of a coherent album (by their album tags) get
     the album's genre (:mod:`.albums`), except those far from it, which keep their own and say so. A link found in a named folder that leads outside the named folders is left alone unless
     ``follow_links``; files named themselves are tagged wherever their links lead."""
@@ -89,16 +90,19 @@ def tag_files(inputs: Iterable[str | Path], model: GenreModel, *, dry_run: bool 
             pred = preds[path]
             extra = {"mood": separator.join(n for n, _ in pred.moods) or None, "bpm": pred.bpm} if moods else {}
             if whole is not None and i in whole.members:
+                mine = within_album(model.rules, whole.genre, whole.verdict.confidence, pred.probabilities,
+                                    pred.familiarity, pred.evidence)        # never surer than the track alone
                 yield _tag_one(path, pred, threshold=model.min_confidence, dry_run=dry_run, force=force, extra=extra,
-                               value=genre_text([(whole.genre, whole.verdict.confidence)], top=1, separator=separator),
-                               verdict=whole.verdict, meta=metas.get(path),
+                               include_unsure=include_unsure, verdict=mine, meta=metas.get(path),
+                               value=genre_text([(whole.genre, mine.confidence)], top=1, separator=separator),
                                note=f"; the album's genre ({whole.agree} of {len(done)} tracks say {whole.genre})")
                 continue
             note = f"; far from its album's genre ({whole.genre}): its own kept, worth a look" \
                 if whole is not None and i in whole.far else ""
             yield _tag_one(path, pred, threshold=model.min_confidence, dry_run=dry_run, force=force, extra=extra,
+                           include_unsure=include_unsure, note=note, meta=metas.get(path),
                            value=genre_text(pred.top(max(1, top)), top=top, separator=separator, styles=pred.styles,
-                                            max_styles=styles), note=note, meta=metas.get(path))
+                                            max_styles=styles))
 
 
 def _inside(path: Path, roots: list[str]) -> bool:
@@ -107,14 +111,16 @@ def _inside(path: Path, roots: list[str]) -> bool:
 
 
 def _tag_one(path: Path, pred, *, threshold: float, dry_run: bool, force: bool, value: str,
-             extra: dict | None = None, verdict=None, note: str = "", meta=None) -> TagOutcome:
+             extra: dict | None = None, verdict=None, note: str = "", meta=None, include_unsure: bool = False
+             ) -> TagOutcome:
     v = verdict or pred.verdict                         # the album's, for a track of a coherent album
     try:
         kind = header(path).extension
-        if kind not in TAGGABLE:
-            return TagOutcome(str(path), SKIPPED, value, f"{kind} files are left untagged")
         old = "; ".join((meta or read_metadata(path)).genres) or None
-        decision = v.tag_decision(existing=bool(old), force=force)
+        if kind not in TAGGABLE:
+            return TagOutcome(str(path), SKIPPED, value, f"{kind} files are left untagged (they have no tag block)",
+                              old=old)
+        decision = v.tag_decision(existing=bool(old), force=force, include_unsure=include_unsure)
         extra = {k: v for k, v in (extra or {}).items() if v is not None}
         also = ""
         if extra:
@@ -134,10 +140,11 @@ def _tag_one(path: Path, pred, *, threshold: float, dry_run: bool, force: bool, 
             why = f"the tagger hears {v.disputed_by}" if v.disputed_by else \
                 f"confidence {v.confidence:.3f} < {threshold:.3f}" if v.confidence < threshold else \
                 f"the tagger hardly hears {v.genre} ({v.support or 0:.2f})"
-            return outcome(UNSURE, detail=why)
+            return outcome(UNSURE, detail=why + " (--include-unsure writes it)")
+        said = f"confidence {v.confidence:.2f}" + (", unsure" if v.unsure else "")
         if dry_run:
-            return outcome(WOULD_TAG, detail=f"confidence {v.confidence:.2f}")
+            return outcome(WOULD_TAG, detail=said)
         write_genre(path, value, kind=kind, **extra)
-        return outcome(TAGGED, detail=f"confidence {v.confidence:.2f}")
+        return outcome(TAGGED, detail=said)
     except AudioError as exc:
         return TagOutcome(str(path), FAILED, value, str(exc))

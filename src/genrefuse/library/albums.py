@@ -6,7 +6,8 @@ After each batch (``ingest``, ``library scan``, an upload) and each change of a 
 album tags changed on disk and found by ``library scan``), every album touched is pooled again with all its
 tracks in the library; an album left with one track leaves it to its own answer. When the album is **coherent**, each of its tracks not confirmed by a
 person is filed under the album's genre (the file moves to that folder; the track keeps its own
-probabilities, and is judged by the album's answer, see :meth:`Library.verdict`), except a track **far**
+probabilities and is judged on its own evidence for that genre, see :meth:`Library.verdict`: a track unsure
+on its own stays flagged for a person), except a track **far**
 from it, which keeps its own genre and goes on the list of tracks for a person. A track the album no longer
 carries (the album became incoherent, or the track far) goes back to its own genre. Confirmed tracks are
 never moved; they are pooled as the genre the person gave.

@@ -25,7 +25,7 @@ from ..audio import duration, header
 from ..errors import AudioError, DataError, ForbiddenError, GoneError, NotFoundError
 from ..fingerprint import audio_hash
 from ..genres import Vocabulary, split_genre_tag
-from ..inference.albums import album_key, album_name
+from ..inference.albums import album_key, album_name, within_album
 from ..inference.handle import ModelHandle
 from ..inference.predict import GenreModel
 from ..io import file_hash
@@ -458,11 +458,12 @@ class Library:
 
     def verdict(self, track: Track) -> Verdict:
         """The library's model's verdict on a stored track (its rules, the track's stored answer); a track
-        filed by its album's genre is judged by the album's pooled answer."""
+        filed by its album's genre is judged on its own evidence for that genre (:func:`within_album`: pooling
+        never makes a track surer than it is alone)."""
         album = track.album or {}
         if not track.confirmed and album.get("genre") == track.genre and album.get("confidence") is not None:
-            return self.handle.judge(track.genre, album["confidence"], album.get("familiarity"),
-                                     heard=album.get("evidence") or {})
+            return within_album(self.handle.rules, track.genre, album["confidence"], track.probabilities,
+                                track.familiarity, track.heard)
         return self.handle.judge(track.genre, track.confidence, track.familiarity, confirmed=track.confirmed,
                                  heard=track.heard)
 
@@ -481,8 +482,9 @@ class Library:
         update_unsure_playlist(self.dir, session, needs_look=self.needs_look)
 
     def describe(self, track: Track) -> dict:
-        """A track as the API shows it, with ``unsure`` and ``unknown`` judged by this library's model."""
-        return track.to_json(self.verdict(track))
+        """A track as the API shows it, with ``unsure`` and ``unknown`` judged by this library's model, and whether
+        it ``needs_look`` (:meth:`needs_look`)."""
+        return {**track.to_json(self.verdict(track)), "needs_look": self.needs_look(track)}
 
     def audio_path(self, track: Track) -> Path:
         return self.dir / track.stored_path

@@ -119,6 +119,17 @@ def unsupported(genre: str, ev: Mapping[str, float]) -> bool:
     return genre in SUPPORT and genre in ev and ev[genre] < SUPPORT[genre]
 
 
+def contradicts(answer: str, tagged: Iterable[str], ev: Mapping[str, float]) -> bool:
+    """Whether the taggers' evidence ``ev`` sides with ``answer`` against a file's ``tagged`` genres: they hear
+    ``answer`` strongly (:data:`DISPUTE` or more) and hardly hear any tagged genre (each under its :data:`SUPPORT`
+    level). Where they have no word for the answer or for a tagged genre, or were not heard, they settle nothing
+    (False): the model and the tag merely disagree."""
+    tagged = list(tagged)
+    if not tagged or ev.get(answer, 0.0) < DISPUTE:
+        return False
+    return all(g in SUPPORT and g in ev and ev[g] < SUPPORT[g] for g in tagged)
+
+
 def tagger_genre(ev: Mapping[str, float], *, exclude: Iterable[str] = (), threshold: float = NEW_GENRE
                  ) -> tuple[str, float] | None:
     """``(genre, evidence)`` of the taggers' genre (:data:`TAGGER_GENRES`, less ``exclude``: those a model

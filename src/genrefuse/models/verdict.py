@@ -83,14 +83,15 @@ class Verdict:
         """Unconfirmed and either unsure or unknown: a person should look at it."""
         return not self.confirmed and not self.sure
 
-    def tag_decision(self, *, existing: bool, force: bool = False) -> str:
+    def tag_decision(self, *, existing: bool, force: bool = False, include_unsure: bool = False) -> str:
         """What becomes of a file's genre tag: :data:`KEEP` an existing one (unless ``force``), else
-        :data:`SKIP_UNKNOWN` or :data:`SKIP_UNSURE` (nothing written), else :data:`WRITE`."""
+        :data:`SKIP_UNKNOWN` or :data:`SKIP_UNSURE` (nothing written; an unsure answer is written when asked,
+        ``include_unsure``), else :data:`WRITE`. A confirmed answer is always sure."""
         if existing and not force:
             return KEEP
         if self.unknown:
             return SKIP_UNKNOWN
-        if self.unsure:
+        if self.unsure and not include_unsure:
             return SKIP_UNSURE
         return WRITE
 

@@ -75,6 +75,8 @@ class TrackOut(BaseModel):
     album_genre: str | None = Field(None, description="the album's genre when the track is filed by it (its album "
                                                       "is coherent: pooled, sure, and most tracks agree)")
     in_place: bool = Field(description="indexed where it is (`ingest --in-place`): the file is the user's, not a copy")
+    needs_look: bool = Field(False, description="flagged for a person (unsure, unknown, or far from its album's "
+                                                "genre, and not confirmed): exactly the tracks in /api/review")
 
 
 class TrackUploaded(TrackOut):
@@ -121,7 +123,7 @@ class Correction(BaseModel):
 
 class ReviewItemOut(BaseModel):
     id: int
-    reason: str = Field(description="mis-tagged, unknown, refile or unsure (the queue's order)")
+    reason: str = Field(description="mis-tagged, disagree, unknown, far, refile or unsure (the queue's order)")
     why: str
     file: str = Field(description="its path inside the library")
     genre: str = Field(description="its genre now")

@@ -14,5 +14,6 @@ router = APIRouter(prefix="/api/review", tags=["review"])
 
 @router.get("", response_model=ReviewQueue, responses=errors(422))
 def review(library: Lib, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict:
-    """Likely mis-tagged files, unknown tracks, tracks the newest model would file elsewhere, unsure ones."""
+    """Every track that needs a person: likely mis-tagged files, unknown tracks, files whose tag the model disputes,
+    tracks far from their album's genre, tracks the newest model would file elsewhere, unsure ones."""
     return {"tracks": [item.to_json() for item in review_queue(library, limit=limit)]}

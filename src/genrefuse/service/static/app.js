@@ -224,8 +224,8 @@ function play(t) {
 }
 
 function genreTag(t) {
-  const doubt = !t.confirmed && (t.unsure || t.unknown);
-  const label = t.confirmed ? `${t.genre} ✓` : t.unknown ? `unknown (closest ${t.genre})` : t.genre + (t.unsure ? "?" : "");
+  const doubt = !t.confirmed && (t.unsure || t.unknown || t.needs_look);   // needs_look: as /api/review lists it
+  const label = t.confirmed ? `${t.genre} ✓` : t.unknown ? `unknown (closest ${t.genre})` : t.genre + (doubt ? "?" : "");
   return el("span", { className: "tag" + (doubt ? " unsure" : "") + (t.confirmed ? " confirmed" : ""),
     textContent: label, title: t.confirmed ? "genre confirmed by a listener" : confidenceText(t) });
 }
