@@ -265,7 +265,7 @@ def cmd_learn(a: argparse.Namespace) -> int:
 
 @command("users")
 def cmd_users(a: argparse.Namespace) -> int:
-    from ..library.users import create_user, list_users, remove_user
+    from ..library.users import create_user, list_users, remove_user, set_admin
 
     lib = _library(a)
     with lib.Session() as s:
@@ -273,6 +273,11 @@ def cmd_users(a: argparse.Namespace) -> int:
             user, token = create_user(s, a.name, a.likes.split(","), lib.vocabulary, admin=a.admin)
             role = " as an admin (may correct and remove any track)" if user.is_admin else ""
             print(f"user {user.name} (id {user.id}) created{role}; API token (shown once): {token}")
+        elif a.users_command == "admin":
+            user = set_admin(s, a.name, admin=not a.revoke)
+            print(f"user {user.name} (id {user.id}) is " + ("now an admin: may correct and remove any track (on the "
+                  "page: reload it)" if user.is_admin else "a plain listener again: may change only the tracks they "
+                  "added"))
         elif a.users_command == "list":
             users = list_users(s)
             for u in users:
@@ -480,7 +485,12 @@ def add_parsers(sub) -> None:
     s.add_argument("--likes", default="", help="comma-separated genres the listener likes (default: none yet; "
                    "likes and skips teach the rest)")
     s.add_argument("--admin", action="store_true",
-                   help="may correct and remove any track (the only way to an admin on a library in use)")
+                   help="may correct and remove any track (`users admin NAME` makes an existing listener one)")
+    library_options(s)
+    s = users.add_parser("admin", help="make a listener (one who signed up on the page, say) an admin, who may "
+                         "correct and remove any track")
+    s.add_argument("name", help="the listener's name")
+    s.add_argument("--revoke", action="store_true", help="make them a plain listener again")
     library_options(s)
     s = users.add_parser("list", help="the listeners, their feedback and favourite genres")
     library_options(s)

@@ -442,8 +442,10 @@ class Library:
         if track is None:
             raise NotFoundError(f"no track {track_id}")
         if by is not None and not by.is_admin and track.added_by != by.id:
-            raise ForbiddenError(f"track {track_id} was added by another listener: only they or a library admin "
-                                 "may change it")
+            who = "came in from the command line (no listener added it)" if track.added_by is None else \
+                "was added by another listener"
+            raise ForbiddenError(f"track {track_id} {who}: only its uploader or a library admin may change it (an admin "
+                                 "is made with `genrefuse users admin NAME --library DIR`)")
         return track
 
     def _retag(self, path: Path, genre: str) -> None:

@@ -38,6 +38,7 @@ class ReviewItem:
     suggested: str              # the model's genre
     confidence: float
     familiarity: float | None
+    added_by: int | None        # the listener who added it (None: the command line); they or an admin may change it
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -90,7 +91,7 @@ def review_queue(lib: Library, *, limit: int | None = None) -> list[ReviewItem]:
         if flagged is not None and reason in ("unknown", "unsure") and view.sure:
             view = flagged              # the newest model is sure, the library's verdict is not: the latter stands
         items.append(ReviewItem(t.id, reason, WHY[reason], t.stored_path, t.genre, tagged, view.genre,
-                                view.confidence, view.familiarity))
+                                view.confidence, view.familiarity, t.added_by))
 
     def key(item: ReviewItem):
         rank = REASONS.index(item.reason)

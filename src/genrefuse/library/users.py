@@ -106,6 +106,15 @@ def list_users(session: Session) -> list[dict]:
     return out
 
 
+def set_admin(session: Session, name: str, *, admin: bool = True) -> User:
+    """Make the listener ``name`` an admin (who may correct and remove any track), or with ``admin`` False a plain
+    listener again; the way to an admin for someone who signed up on the page of a library in use."""
+    user = user_by_name(session, name)
+    user.is_admin = admin
+    session.commit()
+    return user
+
+
 def remove_user(session: Session, name: str) -> None:
     """Remove a listener, their token and feedback; the tracks they added stay (without their name)."""
     user = user_by_name(session, name)

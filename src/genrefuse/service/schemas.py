@@ -131,6 +131,8 @@ class ReviewItemOut(BaseModel):
     suggested: str = Field(description="the model's genre (held out for tracks a library model learned from)")
     confidence: float
     familiarity: float | None
+    added_by: int | None = Field(None, description="the listener who added it (null: the command line); only they or "
+                                                   "an admin may correct it")
 
 
 class ReviewQueue(BaseModel):

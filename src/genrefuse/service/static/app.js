@@ -61,7 +61,7 @@ async function signIn(token, { quiet = false } = {}) {
     return false;
   }
   showListener();
-  await Promise.all([refreshRecommendations(), refreshLiked(), refreshTracks()]);
+  await Promise.all([refreshRecommendations(), refreshLiked(), refreshTracks(), refreshReview()]);
   return true;
 }
 
@@ -78,9 +78,24 @@ function signOut() {
   refreshRecommendations();
   refreshLiked();
   refreshTracks();
+  refreshReview();
+}
+
+function mayChange(t) {
+  // the server's rule (library.Library._writable): the listener who added a track, or an admin
+  return !!me && (me.admin || t.added_by === me.id);
+}
+
+function showRole() {
+  // who may correct what, and how to become an admin, said before anyone clicks
+  $("role-hint").textContent = !me ? "Sign in to correct genres: a listener may correct and remove the tracks they added."
+    : me.admin ? "You are an admin: you may correct and remove any track."
+    : "You may correct and remove the tracks you added. To correct any track, whoever runs the server makes you " +
+      `an admin: genrefuse users admin ${me.name} --library LIBRARY (then reload this page).`;
 }
 
 function showListener() {
+  showRole();
   $("signed-in").hidden = !me;
   $("sign-in-forms").hidden = !!me;
   $("me-name").textContent = me ? me.name : "";
@@ -267,7 +282,9 @@ function trackItem(t, extra = []) {
 }
 
 function fixControl(t) {
-  // "wrong genre?" opens a choice of genres; saving moves the file and marks the label confirmed
+  // "wrong genre?" opens a choice of genres; saving moves the file and marks the label confirmed. Shown only to
+  // those who may change the track (its uploader, an admin): nobody is offered what the server would refuse
+  if (!mayChange(t)) return [];
   const box = el("span", { className: "fix" });
   const open = el("button", { className: "link wrong", type: "button", textContent: "wrong genre?",
     title: "file it under another genre (the file moves; the label counts as confirmed)" });
@@ -288,7 +305,7 @@ function fixControl(t) {
     box.replaceChildren(select, name, save);
   };
   box.append(open);
-  return box;
+  return [box];
 }
 
 function likeControl(t) {
@@ -360,7 +377,7 @@ async function refreshTracks() {
   const page = await api(`/api/tracks?${params}`);
   if (!latest()) return;
   if (!page.tracks.length && offset > 0) { offset = Math.max(0, offset - PAGE); return refreshTracks(); }
-  $("track-list").replaceChildren(...(page.tracks.length ? page.tracks.map((t) => trackItem(t, [fixControl(t), likeControl(t), ...removeControl(t)]))
+  $("track-list").replaceChildren(...(page.tracks.length ? page.tracks.map((t) => trackItem(t, [...fixControl(t), likeControl(t), ...removeControl(t)]))
     : [el("li", { className: "muted", textContent: $("search").value.trim() ? "No track matches." : "No tracks here yet." })]));
   $("page-info").textContent = page.total ? `${offset + 1}–${offset + page.tracks.length} of ${page.total}` : "";
   $("prev-page").disabled = offset === 0;
@@ -390,16 +407,17 @@ async function refreshReview() {
   $("review-list").replaceChildren(...(tracks.length ? tracks.map((r) => {
     const tagged = r.tagged.length ? ` (tagged ${r.tagged.join(", ")})` : "";
     // the stored file's name, without the library's " [hash8]" and the extension
-    const t = { id: r.id, name: r.file.split("/").pop().replace(/ \[[0-9a-f]{8}\](\.\w+)?$/, "").replace(/\.\w{2,4}$/, "") };
+    const t = { id: r.id, added_by: r.added_by, name: r.file.split("/").pop().replace(/ \[[0-9a-f]{8}\](\.\w+)?$/, "").replace(/\.\w{2,4}$/, "") };
     const accept = el("button", { type: "button", className: "accept", textContent: `make it ${r.suggested}`,
-      onclick: () => (me ? correct(t, r.suggested, false, "review-status") : say("review-status", "Sign in to review.", "error")) });
+      onclick: () => correct(t, r.suggested, false, "review-status") });
     const keep = el("button", { type: "button", className: "keep", textContent: `keep ${r.genre}`,
-      onclick: () => (me ? correct(t, r.genre, false, "review-status") : say("review-status", "Sign in to review.", "error")) });
+      onclick: () => correct(t, r.genre, false, "review-status") });
+    const actions = !mayChange(t) ? [] : r.suggested === r.genre ? [keep] : [accept, keep];   // "make it X": another X
     const li = el("li", {}, el("span", { className: "tag unsure", textContent: r.reason, title: r.why }),
       el("span", { className: "name", textContent: t.name, title: r.file }),
       el("span", { className: "muted", textContent: r.suggested === r.genre ? `${r.genre}${tagged} ${Math.round(100 * r.confidence)}%`
         : `${r.genre}${tagged} → ${r.suggested} ${Math.round(100 * r.confidence)}%` }),
-      ...(r.suggested === r.genre ? [] : [accept]), keep);      // "make it X" only when X is another genre
+      ...actions);
     li.dataset.id = r.id;
     li.dataset.reason = r.reason;
     return li;
