@@ -74,6 +74,15 @@ def test_learn_from_tags_predict_and_review_through_the_cli(tagged_collection, t
     card = json.loads((lib / "model" / "config.json").read_text())["card"]["learned"]
     assert card["genres"]["ambient"]["examples"] == 5 and card["genres"]["doom"]["examples"] == 7
     assert card["genres"]["blues"]["examples"] > 40 and 0 <= card["genres"]["dub"]["cv_recall"] <= 1
+    # learning adds, never removes: the packaged model's genres from the taggers stay (the old rule dropped them
+    # as soon as a library had a genre of its own, so a track the packaged model named folk became unknown)
+    from genrefuse.models.bundle import model_info
+
+    rules = model_info(lib / "model").rules
+    assert set(rules.tagger_genres) == set(card["kept"]) == {"folk", "soul", "punk"}, card.get("kept")
+    v = rules.of(dict.fromkeys(rules.genres, 1 / len(rules.genres)), 0.0, heard={"folk": 0.7, "rock": 0.1})
+    assert v.answer == "folk" and v.known_by == "tagger"
+    assert "folk" in out.out and "kept: named from the musicnn taggers" in out.out
     # unseen files of the new genres, through the library's model
     assert main(["predict", "--model", str(lib), "--json", str(unseen)]) == 0
     preds = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

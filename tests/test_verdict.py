@@ -415,3 +415,26 @@ def test_energy_is_loud_and_fast_against_quiet_soft_and_slow():
     assert energy_of(tags(fast=0.3, slow=0.1)) == 0.75
     assert energy_of(tags(loud=0.2, fast=0.2, quiet=0.1, soft=0.1, slow=0.2)) == 0.5
     assert energy_of(tags(slow=0.4)) == 0.0 and energy_of(tags(piano=0.9)) == 0.5      # no word either way
+
+
+def test_review_says_mis_tagged_only_when_the_taggers_side_with_the_model():
+    """Issue 42: of 7 files the queue called "likely mis-tagged", 6 had the right tag. A file is mis-tagged only
+    where the model is sure and the taggers hear its genre strongly and the tagged one hardly at all; otherwise
+    the model and the tag merely disagree (either may be wrong), and the queue says so."""
+    from genrefuse.genres import GTZAN_GENRES
+    from genrefuse.library.db import Track
+    from genrefuse.library.review import REASONS, reason_of
+    from genrefuse.models.verdict import Verdict
+
+    sure_metal = Verdict("metal", 0.95, unsure=False, unknown=False, familiarity=0.8)
+    known = list(GTZAN_GENRES)
+
+    def track(**heard):
+        return Track(genre="metal", confirmed=False, evidence=heard, album=None)
+
+    assert reason_of(track(metal=0.6, rock=0.05), sure_metal, ["rock"], known) == "mis-tagged"
+    assert reason_of(track(metal=0.6, rock=0.4), sure_metal, ["rock"], known) == "disagree"   # they hear rock too
+    assert reason_of(track(metal=0.3, rock=0.05), sure_metal, ["rock"], known) == "disagree"  # metal not strongly
+    assert reason_of(track(metal=0.6), sure_metal, ["reggae"], known) == "disagree"      # no word for reggae
+    assert reason_of(track(metal=0.6, rock=0.05), sure_metal, ["metal"], known) is None  # the tag agrees
+    assert REASONS.index("mis-tagged") < REASONS.index("disagree") < REASONS.index("unsure")

@@ -248,6 +248,9 @@ def cmd_learn(a: argparse.Namespace) -> int:
         print(f"{g:<24}{m['examples']:>9}{m['cv_recall']:>11.2f}{few}")
     for g, m in card["left_out"].items():
         print(f"{g:<24}{m['examples']:>9}  left out: {m['why']}")
+    for g, why in card.get("kept", {}).items():
+        if g not in card["left_out"]:
+            print(f"{g:<24}{'-':>9}  kept: {why}")
     scarce = [g for g, m in card["genres"].items() if m["examples"] < FEW_EXAMPLES]
     if scarce:
         print(f"{', '.join(scarce)}: fewer than {FEW_EXAMPLES} examples each, so the model knows them poorly and their "

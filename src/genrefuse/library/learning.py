@@ -2,6 +2,11 @@
 came with, features from the library's cache, on top of a base model's training rows; then every track
 gets the new model's opinion (its ``suggestion``), held out for the tracks it learned from.
 
+Learning adds genres, never silently removes one: on top of the packaged model, every genre it learnt from
+examples is in its training rows, and the genres it names from the musicnn taggers (folk, soul, punk) stay
+named so (the card's ``kept``), whatever the library's tags hold; a library genre with too few examples is
+left out and named on the card.
+
 Labels: a confirmed genre is the label. Otherwise, with ``from_tags``, each genre the file's tag named
 (split on ``;`` ``,`` ``/`` ``|``, mapped through the vocabulary; a name it does not know becomes a new
 genre of the library): a file tagged with several genres counts as an example of each.
@@ -145,6 +150,14 @@ def learn_library(lib: Library, *, from_tags: bool = False, base: str = "default
              " and the packaged model's training rows" if base == "default" else "")
     learned = learn_rows(join(parts), seed=seed, min_examples=min_examples, own=set(rows.tracks))
     bundle = learned.bundle
+    if base == "default":       # learning adds, never removes: the packaged model's genres from the taggers stay
+        kept = [g for g in base_bundle.rules.tagger_genres if g not in bundle.genres]
+        bundle.extra["tagger_genres"] = kept
+        learned.card["kept"] = {g: "named from the musicnn taggers, as the packaged model names it (too few tags to "
+                                   "learn it here)" for g in kept}
+        for g in kept:
+            if g in learned.card["left_out"]:
+                learned.card["left_out"][g]["why"] += "; kept from the packaged model (named from the taggers)"
     _count_examples(report, rows, set(bundle.genres))
     bundle.window_policy = base_bundle.window_policy          # the same windows, so the cache stays valid
     counts = Counter(dict(zip(rows.tracks, rows.labels)).values())

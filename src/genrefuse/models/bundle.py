@@ -84,7 +84,7 @@ class Bundle:
         """How this model's probabilities and familiarity become an answer (its own thresholds)."""
         return Rules.for_model(self.genres, min_confidence=self.min_confidence,
                                min_familiarity=self.familiarity_floor, reads_tagger=self.uses_tags,
-                               genre_confidence=self.genre_confidence)
+                               genre_confidence=self.genre_confidence, tagger_genres=self.extra.get("tagger_genres"))
 
     @property
     def uses_mel(self) -> bool:
@@ -290,7 +290,8 @@ def model_info(folder: str | Path) -> ModelInfo:
                      rules=Rules.for_model(cfg["genres"], min_confidence=unsure_threshold(cfg),
                                            min_familiarity=float(fam.get("floor", FLOOR)),
                                            reads_tagger=KINDS[cfg["kind"]].uses_tags,
-                                           genre_confidence=genre_thresholds(cfg)),
+                                           genre_confidence=genre_thresholds(cfg),
+                                           tagger_genres=cfg.get("tagger_genres")),
                      feature_params=dict(cfg["feature_params"]), window_policy=dict(cfg.get("window_policy") or {}),
                      options=dict((cfg.get("card") or {}).get("options") or {}))
 

@@ -130,13 +130,13 @@ def contradicts(answer: str, tagged: Iterable[str], ev: Mapping[str, float]) -> 
     return all(g in SUPPORT and g in ev and ev[g] < SUPPORT[g] for g in tagged)
 
 
-def tagger_genre(ev: Mapping[str, float], *, exclude: Iterable[str] = (), threshold: float = NEW_GENRE
-                 ) -> tuple[str, float] | None:
-    """``(genre, evidence)`` of the taggers' genre (:data:`TAGGER_GENRES`, less ``exclude``: those a model
-    knows itself) when its evidence is at least ``threshold`` and more than any :data:`EVIDENCE` genre's;
+def tagger_genre(ev: Mapping[str, float], *, exclude: Iterable[str] = (), threshold: float = NEW_GENRE,
+                 only: Iterable[str] | None = None) -> tuple[str, float] | None:
+    """``(genre, evidence)`` of the taggers' genre (:data:`TAGGER_GENRES`, or ``only`` those of them, less
+    ``exclude``: those a model knows itself) when its evidence is at least ``threshold`` and more than any :data:`EVIDENCE` genre's;
     else None."""
     exclude = set(exclude)
-    candidates = [(ev[g], g) for g in TAGGER_GENRES if g not in exclude and g in ev]
+    candidates = [(ev[g], g) for g in (only if only is not None else TAGGER_GENRES) if g not in exclude and g in ev]
     if not candidates:
         return None
     score, genre = max(candidates)

@@ -129,6 +129,8 @@ class Rules:
     # per genre, the confidence under which an answer of it is unsure (a model calibrated genre by genre; a genre
     # not named here, or None: min_confidence); ((genre, threshold), ...)
     genre_confidence: tuple[tuple[str, float], ...] | None = None
+    # the genres it may answer from the taggers (None: every one of evidence.TAGGER_GENRES it does not know itself)
+    named: tuple[str, ...] | None = None
 
     def threshold(self, genre: str) -> float:
         """The confidence under which an answer of ``genre`` is unsure."""
@@ -136,16 +138,21 @@ class Rules:
 
     @classmethod
     def for_model(cls, genres: Iterable[str], *, min_confidence: float, min_familiarity: float,
-                  reads_tagger: bool, genre_confidence: dict[str, float] | None = None) -> "Rules":
+                  reads_tagger: bool, genre_confidence: dict[str, float] | None = None,
+                  tagger_genres: Iterable[str] | None = None) -> "Rules":
         """A saved model's rules: its thresholds, and for a model that reads the tagger the taggers' word on
         its answers of GTZAN's genres, on whose tracks those levels were chosen (dispute, support); genres
-        from the taggers only for a model of GTZAN's genres alone (a library's own model names its own)."""
+        from the taggers for a model of GTZAN's genres (and the packaged model's others) alone, or those a
+        model names itself (``tagger_genres``: a library's model keeps the packaged model's, see
+        :func:`genrefuse.library.learning.learn_library`)."""
         genres = tuple(genres)
         judges = reads_tagger and any(evidence.judged(g) for g in genres)
-        names = reads_tagger and evidence.heard_on_gtzan(genres)
+        named = None if tagger_genres is None else tuple(g for g in tagger_genres if g not in genres)
+        names = reads_tagger and (bool(named) if named is not None else evidence.heard_on_gtzan(genres))
         return cls(min_confidence=min_confidence, min_familiarity=min_familiarity, genres=genres,
                    dispute=evidence.DISPUTE if judges else None, new_genre=evidence.NEW_GENRE if names else None,
-                   support=judges, genre_confidence=tuple(sorted(genre_confidence.items())) if genre_confidence else None)
+                   support=judges, genre_confidence=tuple(sorted(genre_confidence.items())) if genre_confidence else None,
+                   named=named)
 
     @property
     def hears(self) -> bool:
@@ -185,7 +192,8 @@ class Rules:
 
     def from_tagger(self, genre: str) -> bool:
         """Whether ``genre`` is one this model answers from the tagger (not one its head knows)."""
-        return self.new_genre is not None and genre in evidence.TAGGER_GENRES and genre not in self.genres
+        return self.new_genre is not None and genre in evidence.TAGGER_GENRES and genre not in self.genres and \
+            (self.named is None or genre in self.named)
 
     @property
     def tagger_genres(self) -> tuple[str, ...]:
@@ -200,7 +208,7 @@ class Rules:
         genre = max(probabilities, key=probabilities.__getitem__)
         v = self.judge(genre, probabilities[genre], familiarity, heard=heard)
         if v.unknown and self.new_genre is not None and heard:
-            named = evidence.tagger_genre(heard, exclude=self.genres, threshold=self.new_genre)
+            named = evidence.tagger_genre(heard, exclude=self.genres, threshold=self.new_genre, only=self.named)
             if named is not None:
                 return self.judge(named[0], named[1], familiarity, heard=heard)
         return v
