@@ -74,8 +74,19 @@ def _grouped(r: dict) -> str:
             f"recordings of its {len(r['genres'])} genres ({len(r['seeds'])} fold seeds; a recording is judged by a "
             f"model that did not train on its artist): {_grouped_figures(mine)}; of {mine['others']} recordings of "
             f"other genres {_pct(mine['others_sure'])} answered \"sure\". The GTZAN-only model shipped before, on the "
-            f"same recordings in the same run: {_grouped_figures(r['gtzan_only']['with_tagger'])}. Per genre: "
-            f"[the model](docs/model.md).")
+            f"same recordings in the same run: {_grouped_figures(r['gtzan_only']['with_tagger'])}."
+            + _materials(mine) + " Per genre and per kind of material: [the model](docs/model.md).")
+
+
+def _materials(mine: dict) -> str:
+    """The README's sentence per kind of material, with its sample size (where the benchmark gave them)."""
+    rows = mine.get("per_material")
+    if not rows:
+        return ""
+    parts = [f"{kind} {100 * row['right']:.0f}% right, {100 * row['right_and_sure']:.0f}% right and sure (of "
+             f"{row['recordings']})" for kind, row in sorted(rows.items(), key=lambda kv: -kv[1]["recordings"])
+             if row["recordings"]]
+    return " By kind of material: " + "; ".join(parts) + "."
 
 
 def grouped_card() -> str:

@@ -320,6 +320,16 @@ def grouped_table(r: dict) -> str:
         lines += ["", f"Familiarity (\"none of these\") tells the {r['candidates'][r['chosen']]['with_tagger']['others']} "
                       f"recordings of genres the shipped recipe lacks from those of its genres with an AUROC of "
                       f"{auroc['mean']:.3f} +- {auroc['std']:.3f} out of fold."]
+    materials = r["candidates"][r["chosen"]]["with_tagger"].get("per_material")
+    if materials:
+        lines += ["", "By kind of material (`datasets.real.material_of`, from each recording's source notes; the shipped "
+                      "recipe, means over the seeds; few recordings of a kind make a rough figure):", "",
+                  "| material | recordings of its genres | right | right and sure | confidently wrong | other genres "
+                  "(answered sure) |", "|---|---|---|---|---|---|"]
+        pct = lambda row, key: f"{100 * row[key]:.0f}%" if key in row else "-"  # noqa: E731
+        for kind, row in sorted(materials.items(), key=lambda kv: -kv[1]["recordings"]):
+            lines.append(f"| {kind} | {row['recordings']} | {pct(row, 'right')} | {pct(row, 'right_and_sure')} | "
+                         f"{pct(row, 'confidently_wrong')} | {row['others']} ({pct(row, 'others_sure')}) |")
     chosen = r["candidates"][r["chosen"]]["with_tagger"]["per_genre"]
     old = r["gtzan_only"]["with_tagger"]["per_genre"]
     lines += ["", "| genre | real examples | recall | answered sure | sure answers right | recall before (GTZAN only) |",

@@ -105,7 +105,20 @@ def test_copy_link_and_in_place_leave_the_users_folder_as_it_was(mode, table_mod
         assert mutagen.File(fixed)["genre"] == ["Ambient"] and fixed.stat().st_nlink == 1
     assert main(["library", "remove", str(next(t for t, _, _, _ in stored if t != tid)), *args]) == 0
     assert tree(music) == before                                      # byte-identical, nothing gone
+    capsys.readouterr()
     assert main(["library", "check", *args]) == 0, capsys.readouterr()
+    said = capsys.readouterr()
+    n = len(rows(lib))                # every track's file counted, also where it is ("54 tracks, 0 files" before)
+    where = f" ({n} indexed where they are)" if mode == "in-place" else ""
+    assert f"no problems: {n} tracks, {n} files{where}" in said.out + said.err
+    # the confirmed track: a person's word is never "unsure", whatever the model's probability of it
+    from genrefuse.library.db import Track
+    from genrefuse.library.library import Library
+
+    library = Library.open(lib, table_model, create=False)
+    with library.Session() as s:
+        confirmed = library.describe(s.get(Track, tid))
+    assert confirmed["confirmed"] and confirmed["genre"] == "ambient" and not confirmed["unsure"]
 
 
 def test_move_leaves_nothing_behind(table_model, music, tmp_path, capsys):
@@ -215,7 +228,7 @@ def test_ctrl_c_stops_an_ingest_and_a_classify_within_3_s(table_model, train_dir
 
 def test_unsure_tracks_are_listed_and_a_failed_first_ingest_leaves_no_library(table_model, train_dir, tmp_path,
                                                                             capsys):
-    from genrefuse.cli.common import confidence_text
+    from genrefuse.models.verdict import confidence_text
 
     lib = tmp_path / "lib"
     fake = tmp_path / "fake.mp3"

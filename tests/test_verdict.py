@@ -244,7 +244,7 @@ def test_an_answer_the_tagger_hardly_hears_is_unsure():
     assert untagged.dispute is None and not untagged.hears                # no genre of GTZAN's: no tagger needed
     from genrefuse.cli.common import sureness
 
-    assert sureness(weak.fields(), 0.6).endswith(f"unsure (the tagger hardly hears rock: {SUPPORT['rock'] - 0.01:.2f})")
+    assert sureness(weak.fields(), Rules(min_confidence=0.6)).endswith(f"unsure (the tagger hardly hears rock: {SUPPORT['rock'] - 0.01:.2f})")
 
 
 def test_the_dispute_threshold_is_what_gtzan_gives():

@@ -31,7 +31,7 @@ from pathlib import Path
 from beets import ui
 from beets.plugins import BeetsPlugin
 
-from genrefuse.models.verdict import SKIP_UNKNOWN, SKIP_UNSURE
+from genrefuse.models.verdict import SKIP_UNKNOWN, SKIP_UNSURE, confidence_text
 
 
 class GenrefusePlugin(BeetsPlugin):
@@ -138,7 +138,7 @@ class GenrefusePlugin(BeetsPlugin):
             if moods and not pretend:
                 item.try_sync(write=write, move=False)
             why = "unlike every genre the model knows" if verdict.unknown else \
-                f"unsure ({verdict.genre} {verdict.confidence:.2f}" + \
+                f"unsure ({verdict.genre} {confidence_text(verdict.confidence, self.model.rules.threshold(verdict.genre))}" + \
                 (f"; the tagger hears {verdict.disputed_by})" if verdict.disputed_by else ")")
             if album_verdict is not None:
                 why += f"; its album's genre is {verdict.genre}, which it is not sure of on its own"

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..io import check_output
+from ..models.verdict import confidence_text
 from ..parallel import default_jobs
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
@@ -28,10 +29,14 @@ def counted(n: int, plural: str) -> str:
     return f"{n} {plural[:-1] if n == 1 else plural}"
 
 
-def sureness(record: dict, threshold: float) -> str:
+def sureness(record: dict, rules) -> str:
     """How sure an answer was, as every command prints it: ``0.91 sure``, ``0.578 unsure``, ``0.90 unsure
-    (the tagger hears jazz)``, ``0.62 unknown (...)``; ``record`` has the verdict's fields."""
+    (the tagger hears jazz)``, ``0.62 unknown (...)``; ``record`` has the verdict's fields, ``rules`` the model's
+    (:class:`~genrefuse.models.verdict.Rules`: the answer's genre's threshold decides the decimals)."""
+    threshold = rules.threshold(record["genre"])
     c = confidence_text(record["confidence"], threshold)
+    if record.get("confirmed"):
+        return "confirmed"
     if record.get("unknown"):
         return f"{c} unknown (none of the model's genres; closest shown)"
     if record.get("disputed_by"):
@@ -39,15 +44,6 @@ def sureness(record: dict, threshold: float) -> str:
     if record["unsure"] and record["confidence"] >= threshold and record.get("support") is not None:
         return f"{c} unsure (the tagger hardly hears {record['genre']}: {record['support']:.2f})"
     return f"{c} {'unsure' if record['unsure'] else 'sure'}"
-
-
-def confidence_text(confidence: float, threshold: float) -> str:
-    """``confidence`` to 2 decimals, or as many more as it takes not to read as the threshold it falls
-    under (0.578 under 0.5783 is "0.578 unsure", not "0.58 unsure")."""
-    digits = 2
-    while digits < 6 and confidence != threshold and round(confidence, digits) == round(threshold, digits):
-        digits += 1
-    return f"{confidence:.{digits}f}"
 
 
 def _report_failures(failures: list[str], what: str) -> None:

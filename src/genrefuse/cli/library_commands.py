@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import GenrefuseError
+from ..models.verdict import confidence_text
 from .common import FAMILIARITY_HELP, JOBS_HELP, MODEL_HELP, counted, _at_least, _fraction, _positive_int, _report_failures, command, embed_missing, output_option, sureness
 
 FEW_EXAMPLES = 5     # a learned genre with fewer tracks than this gets a warning: its CV recall means little
@@ -42,7 +43,7 @@ def cmd_ingest(a: argparse.Namespace) -> int:
     from ..library.ingest import ingest_many
     from ..library.library import library_model_dir
 
-    threshold = ModelHandle(library_model_dir(a.library, a.model)).rules.min_confidence
+    rules = ModelHandle(library_model_dir(a.library, a.model)).rules
 
     def each(line) -> None:             # as each file finishes, not at the end
         if line.error is not None:
@@ -53,7 +54,7 @@ def cmd_ingest(a: argparse.Namespace) -> int:
             print(json.dumps({"path": line.path, "created": line.created, "same_recording": line.same_recording,
                               "track": line.track}), flush=True)
         else:
-            print(f"{line.path}\t{line.track['genre']}\t{sureness(line.track, threshold)}\t{_ingest_status(line)}", flush=True)
+            print(f"{line.path}\t{line.track['genre']}\t{sureness(line.track, rules)}\t{_ingest_status(line)}", flush=True)
 
     r = ingest_many(a.inputs, library_dir=a.library, model_dir=a.model, db_url=a.db, jobs=a.jobs,
                     write_tags=a.write_tags, mode=a.mode, albums=not a.no_album, each=each)
@@ -75,7 +76,7 @@ def cmd_ingest(a: argparse.Namespace) -> int:
             print(f"{counted(len(look), 'new tracks')} {verb} a person (unknown, unsure or far from its album's genre), "
                   "filed under the closest genre for now and flagged:", file=sys.stderr)
             for p, t in look:
-                print(f"  {t['id']}\t{t['genre']}\t{sureness(t, threshold)}\t{p}", file=sys.stderr)
+                print(f"  {t['id']}\t{t['genre']}\t{sureness(t, rules)}\t{p}", file=sys.stderr)
         queue = len(review_queue(lib))
         if queue:
             print(f"the library's review queue holds {counted(queue, 'tracks')} in all (also older ones, and files whose "
@@ -126,7 +127,7 @@ def _list(lib, a: argparse.Namespace) -> int:
     genre = lib.vocabulary.resolve(a.genre) if a.genre else None
     rows = lib.tracks(genre=genre, needing_a_look=a.unsure)
     for t in rows:
-        label = "confirmed" if t.confirmed else sureness(lib.describe(t), lib.min_confidence)
+        label = sureness(lib.describe(t), lib.handle.rules)
         print(f"{t.id}\t{t.genre}\t{label}\t{t.stored_path}", flush=True)
     print(counted(len(rows), "unsure or unknown tracks" if a.unsure else "tracks") + (f" of {genre}" if genre else "")
           + (f" (below {lib.min_confidence:.2f} or unfamiliar; confirm or correct with `genrefuse library "
@@ -156,7 +157,8 @@ def _review(lib, a: argparse.Namespace) -> int:
             print(json.dumps(it.to_json()))
             continue
         tag = f" (tagged {', '.join(it.tagged)})" if it.tagged else ""
-        print(f"{it.id}\t{it.reason}\t{it.genre}{tag} -> {it.suggested} {it.confidence:.2f}\t{it.file}")
+        c = confidence_text(it.confidence, lib.handle.rules.threshold(it.suggested))
+        print(f"{it.id}\t{it.reason}\t{it.genre}{tag} -> {it.suggested} {c}\t{it.file}")
     print(f"{counted(len(items), 'tracks')} {'needs' if len(items) == 1 else 'need'} a person"
           + ("" if items else ": none") + "; confirm or correct with "
           f"`genrefuse library relabel ID GENRE --library {a.library}`", file=sys.stderr)

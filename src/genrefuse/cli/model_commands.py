@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import GenrefuseError
+from ..models.verdict import confidence_text
 from .common import (CACHE_HELP, counted, sureness, DEVICE_HELP, FAMILIARITY_HELP, JOBS_HELP, MODEL_HELP, _fraction, _non_negative, _positive_int,
                      _report_failures, command, output_option)
 
@@ -188,10 +189,11 @@ def cmd_predict(a: argparse.Namespace) -> int:
             top = ", ".join(f"{g} {p:.3f}" for g, p in pred.top(a.top or 3))
             if pred.unknown:
                 print(f"{path}\tunknown\tnone of the model's genres (familiarity {pred.familiarity:.3f}; closest "
-                      f"{pred.genre} {pred.confidence:.2f})\t({top})", flush=True)
+                      f"{pred.genre} {confidence_text(pred.confidence, model.rules.threshold(pred.genre))})\t({top})",
+                      flush=True)
                 continue
             styles = f"\tstyles: {', '.join(n for n, _ in pred.styles[:3])}" if a.styles and pred.styles else ""
-            print(f"{path}\t{pred.genre}\t{sureness(pred.verdict.fields(), model.min_confidence)}\t({top})"
+            print(f"{path}\t{pred.genre}\t{sureness(pred.verdict.fields(), model.rules)}\t({top})"
                   f"{styles}", flush=True)
     if not seen:
         raise GenrefuseError(f"no audio files in {', '.join(inputs)}")

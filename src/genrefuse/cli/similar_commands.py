@@ -73,14 +73,16 @@ def add_parsers(sub) -> None:
 
     s = sub.add_parser("similar", help="the library's tracks most like a track or an audio file")
     s.add_argument("seed", metavar="TRACK_OR_FILE", help="a library track's id, or an audio file (analysed, not added)")
-    s.add_argument("-n", type=positive_int, default=10, help="how many tracks (default 10)")
+    s.add_argument("--limit", "-n", dest="n", type=positive_int, default=10, metavar="N",
+                   help="how many tracks (default 10; -n is its short form)")
     s.add_argument("--json", action="store_true", help="one JSON object per track: similarity, id, answer, genre, "
                    "artist, title, name, path")
     library_options(s)
 
     s = sub.add_parser("radio", help="a playlist that walks from a seed track to similar ones (M3U)")
     s.add_argument("track_id", type=positive_int, help="the seed: a library track's id")
-    s.add_argument("-n", type=positive_int, default=20, help="at most this many tracks, the seed first (default 20)")
+    s.add_argument("--limit", "-n", dest="n", type=positive_int, default=20, metavar="N",
+                   help="at most this many tracks, the seed first (default 20; -n is its short form)")
     output_option(s, "--out", kind="playlist", metavar="FILE.m3u8",
                   help="write the playlist here (default: standard output); never inside the library, never over a "
                        "file that is not a playlist")

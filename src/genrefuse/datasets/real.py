@@ -34,16 +34,37 @@ def genre_of(folder_genre: str) -> str:
 _GTZAN = Vocabulary(GTZAN_GENRES)
 
 
+# What kind of material a recording is, from its SOURCES.tsv row (file name and note), so that figures can be given
+# per kind: the rule was fixed from the notes before any figure per kind was seen. The first kind whose words the
+# row holds; else a full production (a released track: an album's, a dance record, a streamed or downloaded song).
+MATERIALS: dict[str, tuple[str, ...]] = {
+    "traditional or art-music recording": ("saraga", "ragadataset", "cante100", "tonas", "brid_", "vietnamese",
+                                           "hat xam", "carnatic", "hindustani", "tibetan"),
+    "solo instrument or bare beat": ("solo piano", "drum-kit beat", "a-cappella", "percussion-only", "irmas_"),
+    "loop, sample pack or library cue": ("loop", "sample-pack", "essentia_", "bensound-", "uriopass_jazz",
+                                         "game-music"),
+}
+FULL_PRODUCTION = "full production"
+
+
+def material_of(row: dict[str, str]) -> str:
+    """The kind of material (:data:`MATERIALS`, else :data:`FULL_PRODUCTION`) a SOURCES.tsv row describes."""
+    text = " ".join(row.get(k) or "" for k in ("file", "note", "repo", "source_repo")).casefold()
+    return next((kind for kind, words in MATERIALS.items() if any(w in text for w in words)), FULL_PRODUCTION)
+
+
 @dataclass(frozen=True)
 class RealRecording:
     """One labelled recording: its file, its genre (:func:`genre_of`), the group cross-validation keeps
-    together (its artist, else its source), whether its label is ``weak``, and its SHA-256 (from SOURCES.tsv)."""
+    together (its artist, else its source), whether its label is ``weak``, its SHA-256 (from SOURCES.tsv) and the
+    kind of material it is (:func:`material_of`)."""
 
     path: Path
     genre: str
     group: str
     weak: bool
     sha256: str
+    material: str = FULL_PRODUCTION     # :func:`material_of`
 
     @property
     def id(self) -> str:
@@ -70,7 +91,8 @@ def read_real(folder: str | Path) -> list[RealRecording]:
             group = (row.get("artist") or "").strip().casefold() or \
                 (row.get("repo") or row.get("source_repo") or row["file"]).strip()
             out.append(RealRecording(path, genre_of(row["genre"]), f"{folder.name}:{group}",
-                                     (row.get("label_strength") or "strong").strip() == "weak", row.get("sha256", "")))
+                                     (row.get("label_strength") or "strong").strip() == "weak", row.get("sha256", ""),
+                                     material_of(row)))
     return out
 
 

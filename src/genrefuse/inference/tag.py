@@ -17,7 +17,7 @@ from ..audio import header, iter_audio_files
 from ..errors import AudioError, GenrefuseError
 from ..genres import Vocabulary
 from ..tagging import TAGGABLE, read_metadata, remove_stale_temporaries, write_genre
-from ..models.verdict import KEEP, SKIP_UNKNOWN, SKIP_UNSURE, WRITE
+from ..models.verdict import KEEP, SKIP_UNKNOWN, SKIP_UNSURE, WRITE, confidence_text
 from .albums import album_verdict, group, within_album
 from .predict import GenreModel
 
@@ -92,14 +92,14 @@ def tag_files(inputs: Iterable[str | Path], model: GenreModel, *, dry_run: bool 
             if whole is not None and i in whole.members:
                 mine = within_album(model.rules, whole.genre, whole.verdict.confidence, pred.probabilities,
                                     pred.familiarity, pred.evidence)        # never surer than the track alone
-                yield _tag_one(path, pred, threshold=model.min_confidence, dry_run=dry_run, force=force, extra=extra,
+                yield _tag_one(path, pred, rules=model.rules, dry_run=dry_run, force=force, extra=extra,
                                include_unsure=include_unsure, verdict=mine, meta=metas.get(path),
                                value=genre_text([(whole.genre, mine.confidence)], top=1, separator=separator),
                                note=f"; the album's genre ({whole.agree} of {len(done)} tracks say {whole.genre})")
                 continue
             note = f"; far from its album's genre ({whole.genre}): its own kept, worth a look" \
                 if whole is not None and i in whole.far else ""
-            yield _tag_one(path, pred, threshold=model.min_confidence, dry_run=dry_run, force=force, extra=extra,
+            yield _tag_one(path, pred, rules=model.rules, dry_run=dry_run, force=force, extra=extra,
                            include_unsure=include_unsure, note=note, meta=metas.get(path),
                            value=genre_text(pred.top(max(1, top)), top=top, separator=separator, styles=pred.styles,
                                             max_styles=styles))
@@ -110,10 +110,11 @@ def _inside(path: Path, roots: list[str]) -> bool:
     return any(target == r or target.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
 
-def _tag_one(path: Path, pred, *, threshold: float, dry_run: bool, force: bool, value: str,
+def _tag_one(path: Path, pred, *, rules, dry_run: bool, force: bool, value: str,
              extra: dict | None = None, verdict=None, note: str = "", meta=None, include_unsure: bool = False
              ) -> TagOutcome:
     v = verdict or pred.verdict                         # the album's, for a track of a coherent album
+    threshold = rules.threshold(v.genre)
     try:
         kind = header(path).extension
         old = "; ".join((meta or read_metadata(path)).genres) or None
@@ -138,10 +139,10 @@ def _tag_one(path: Path, pred, *, threshold: float, dry_run: bool, force: bool, 
                                            f"closest {v.genre}")
         if decision == SKIP_UNSURE:
             why = f"the tagger hears {v.disputed_by}" if v.disputed_by else \
-                f"confidence {v.confidence:.3f} < {threshold:.3f}" if v.confidence < threshold else \
-                f"the tagger hardly hears {v.genre} ({v.support or 0:.2f})"
+                f"confidence {confidence_text(v.confidence, threshold)} < {threshold:.2f}" if v.confidence < threshold \
+                else f"the tagger hardly hears {v.genre} ({v.support or 0:.2f})"
             return outcome(UNSURE, detail=why + " (--include-unsure writes it)")
-        said = f"confidence {v.confidence:.2f}" + (", unsure" if v.unsure else "")
+        said = f"confidence {confidence_text(v.confidence, threshold)}" + (", unsure" if v.unsure else "")
         if dry_run:
             return outcome(WOULD_TAG, detail=said)
         write_genre(path, value, kind=kind, **extra)

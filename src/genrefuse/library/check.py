@@ -32,13 +32,15 @@ NOT_GENRE_FOLDERS = {store.INCOMING, locks.FOLDER, PLAYLISTS, CF_FOLDER, BACKUPS
 class CheckReport:
     problems: list[str] = field(default_factory=list)
     tracks: int = 0
-    files: int = 0
+    files: int = 0              # audio files found: in the genre folders and, of tracks indexed in place, where they are
+    in_place: int = 0           # of ``files``, those indexed where they are (``ingest --in-place``)
     repaired: list[str] = field(default_factory=list)      # with ``repair``: what was mended (no longer a problem)
 
     def summary(self) -> str:
         verdict = f"{len(self.problems)} problems" if self.problems else "no problems"
         mended = f"; {len(self.repaired)} repaired" if self.repaired else ""
-        return f"{verdict}: {self.tracks} tracks, {self.files} files{mended}"
+        where = f" ({self.in_place} indexed where they are)" if self.in_place else ""
+        return f"{verdict}: {self.tracks} tracks, {self.files} files{where}{mended}"
 
 
 def _audio_problem(path, identity: str | None) -> str | None:
@@ -78,6 +80,9 @@ def check_library(library: Library, *, hashes: bool = True, progress: bool = Fal
         if not path.is_file():
             report.problems.append(f"track {tid}: its file {rel} is missing")
             continue
+        if os.path.isabs(rel):                 # indexed in place: the user's file, outside the genre folders
+            report.files += 1
+            report.in_place += 1
         st = path.stat()
         inodes[(st.st_dev, st.st_ino)] = (tid, rel)
         if hashes and file_hash(path) != digest:

@@ -79,6 +79,14 @@ class Track(Base):
         return os.path.isabs(self.stored_path)
 
     @property
+    def display_name(self) -> str:
+        """How every face names the track to a person: ``artist - title`` from its file's tags, else the title,
+        else the file's name without its extension."""
+        if self.artist and self.title:
+            return f"{self.artist} - {self.title}"
+        return self.title or os.path.splitext(self.original_name or "")[0] or self.original_name or f"track {self.id}"
+
+    @property
     def heard(self) -> dict[str, float]:
         """The taggers' evidence per genre that the answer's rules read: the stored one, or for a row stored
         before it was kept what its styles still show."""

@@ -286,7 +286,7 @@ def recommend(session: Session, user: User, *, limit: int = 10, index: TrackInde
                     "liked_with": with_, "sounds_like": sounds_like})
     named = liked_with | {r["sounds_like"] for r in out if r["sounds_like"] is not None}
     if named:
-        rows = dict(session.execute(select(Track.id, Track.original_name).where(Track.id.in_(named))).all())
+        rows = {t.id: t.display_name for t in session.scalars(select(Track).where(Track.id.in_(named)))}
         for r in out:
             for key in ("liked_with", "sounds_like"):
                 if r[key] is not None:

@@ -30,6 +30,15 @@ UNKNOWN = "unknown"          # the answer for a track unlike all of a model's ge
 KEEP, SKIP_UNKNOWN, SKIP_UNSURE, WRITE = "keep", "unknown", "unsure", "write"
 
 
+def confidence_text(confidence: float, threshold: float) -> str:
+    """How every face prints a confidence: to 2 decimals, or as many more as it takes not to read as the threshold
+    it falls under (0.578 under 0.5783 is "0.578 unsure", not "0.58 unsure"). JSON gives 6 decimals."""
+    digits = 2
+    while digits < 6 and confidence != threshold and round(confidence, digits) == round(threshold, digits):
+        digits += 1
+    return f"{confidence:.{digits}f}"
+
+
 @dataclass(frozen=True)
 class Verdict:
     """One track's answer.
@@ -40,9 +49,10 @@ class Verdict:
         The most probable genre (the confirmed one for a track a person confirmed); for an unknown track
         only the closest.
     confidence : float
-        The model's probability of ``genre``.
+        The model's probability of ``genre`` (for a confirmed track, still the model's: the person's word is
+        ``confirmed``).
     unsure : bool
-        ``confidence`` is below the threshold: a guess.
+        ``confidence`` is below the threshold: a guess (never for a confirmed track).
     unknown : bool
         Unlike every genre the model knows (never for a confirmed track).
     familiarity : float or None
@@ -185,7 +195,8 @@ class Rules:
             weak = self.support and evidence.unsupported(genre, heard)
         head = genre in self.genres or not self.genres
         support = heard.get(genre) if self.hears else None
-        return Verdict(genre, float(confidence), unsure=bool(confidence < self.threshold(genre) or by is not None or weak),
+        low = confidence < self.threshold(genre) and not confirmed        # a person's word is never a guess
+        return Verdict(genre, float(confidence), unsure=bool(low or by is not None or weak),
                        unknown=bool(familiarity is not None and familiarity < self.min_familiarity and not confirmed),
                        familiarity=familiarity, confirmed=confirmed, disputed_by=by,
                        known_by="model" if head and not confirmed else "person", support=support)

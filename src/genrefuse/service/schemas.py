@@ -175,7 +175,8 @@ class Because(BaseModel):
 
 class LikedWith(BaseModel):
     id: int
-    name: str
+    name: str = Field(description="how a person knows it: 'artist - title' from its tags, else its title, else its "
+                                   "file name without the extension")
 
 
 class Recommendation(BaseModel):

@@ -306,4 +306,25 @@ def summary(answers: list[list[tuple[str, str, str]]], real: RealRows, genres: l
                          "sure": float(np.mean([len(s) / len(idx) for s in sure])),
                          "sure_precision": float(np.mean(prec)) if prec else None}
     out["per_genre"] = genre_rows
+    out["per_material"] = per_material(answers, real, genres)
+    return out
+
+
+def per_material(answers: list[list[tuple[str, str, str]]], real: RealRows, genres: list[str]) -> dict:
+    """The figures of :func:`summary` per kind of material (:attr:`RealRecording.material`): of its recordings of
+    the model's genres (``recordings``) the share right, right and sure, and confidently wrong (means over the
+    seeds), and how many of its recordings are of other genres (``others``) and the share of those answered sure."""
+    out = {}
+    for kind in sorted({r.material for r in real.recordings}):
+        mine = [i for i, r in enumerate(real.recordings) if r.material == kind and r.genre in genres]
+        others = [i for i, r in enumerate(real.recordings) if r.material == kind and r.genre not in genres]
+        row = {"recordings": len(mine), "others": len(others)}
+        if mine:
+            row.update({key: float(np.mean([np.mean([test(seed[i], real.recordings[i].genre) for i in mine])
+                                            for seed in answers]))
+                        for key, test in (("right", lambda a, g: a[2] == g), ("right_and_sure", lambda a, g: a[0] == "right"),
+                                          ("confidently_wrong", lambda a, g: a[0] == "confidently wrong"))})
+        if others:
+            row["others_sure"] = float(np.mean([np.mean([seed[i][0] == "sure" for i in others]) for seed in answers]))
+        out[kind] = row
     return out

@@ -13,18 +13,26 @@ from ..deps import State
 from ..schemas import RadioOut, SimilarList, TrackId, errors
 
 router = APIRouter(prefix="/api/tracks", tags=["similar"])
+# `n`, the old name of `limit` (every list of the API takes `limit`); still read, so that older scripts work
+OLD_N = Query(ge=1, le=200, deprecated=True, description="the old name of limit")
+
+
+def _limit(limit: int | None, n: int | None, default: int) -> int:
+    return limit or n or default
 
 
 @router.get("/{track_id}/similar", response_model=SimilarList, responses=errors(404, 410, 422))
-async def similar(track_id: TrackId, state: State, n: Annotated[int, Query(ge=1, le=100)] = 10) -> dict:
-    """The ``n`` tracks most like this one by their audio (the musicnn taggers' tags), most similar first.
+async def similar(track_id: TrackId, state: State, limit: Annotated[int | None, Query(ge=1, le=100)] = None,
+                  n: Annotated[int | None, OLD_N] = None) -> dict:
+    """The ``limit`` (default 10) tracks most like this one by their audio (the musicnn taggers' tags), most similar first.
     A track without an embedding gets one now (its file analysed once); ``unembedded`` counts the library's
     tracks still without one, which are left out (``genrefuse similar`` embeds them all, once)."""
     library = state.library
 
     def work():
         with state.analyses:
-            seed, hits = similar_tracks(library, track_id=track_id, n=n, index=state.similar_index)
+            seed, hits = similar_tracks(library, track_id=track_id, n=min(100, _limit(limit, n, 10)),
+                                        index=state.similar_index)
         return seed, hits, len(state.similar_index.pending)
 
     seed, hits, left = await run_in_threadpool(work)
@@ -38,10 +46,11 @@ def _radio(state, track_id: int, n: int):
 
 
 @router.get("/{track_id}/radio", response_model=RadioOut, responses=errors(404, 410, 422))
-async def radio_json(track_id: TrackId, state: State, n: Annotated[int, Query(ge=1, le=200)] = 20) -> dict:
-    """A playlist from this track: each next one the track most like both the seed and the one before it,
+async def radio_json(track_id: TrackId, state: State, limit: Annotated[int | None, Query(ge=1, le=200)] = None,
+                     n: Annotated[int | None, OLD_N] = None) -> dict:
+    """A playlist from this track (at most ``limit`` tracks, default 20): each next one the track most like both the seed and the one before it,
     never by the same artist as the one before it, never a recording twice; the seed first."""
-    tracks = await run_in_threadpool(_radio, state, track_id, n)
+    tracks = await run_in_threadpool(_radio, state, track_id, _limit(limit, n, 20))
     return {"tracks": [state.library.describe(t) for t in tracks]}
 
 
@@ -49,9 +58,9 @@ async def radio_json(track_id: TrackId, state: State, n: Annotated[int, Query(ge
             responses={200: {"content": {"audio/x-mpegurl": {}}, "description": "an extended M3U playlist whose "
                                                                                  "entries are the tracks' audio URLs"},
                        **errors(404, 410, 422)})
-async def radio_m3u(track_id: TrackId, state: State, n: Annotated[int, Query(ge=1, le=200)] = 20
-                    ) -> Response:
+async def radio_m3u(track_id: TrackId, state: State, limit: Annotated[int | None, Query(ge=1, le=200)] = None,
+                    n: Annotated[int | None, OLD_N] = None) -> Response:
     """The radio as an M3U playlist for a player, each entry the track's ``/api/tracks/{id}/audio``."""
-    tracks = await run_in_threadpool(_radio, state, track_id, n)
+    tracks = await run_in_threadpool(_radio, state, track_id, _limit(limit, n, 20))
     text = playlist_text(tracks, paths=[f"/api/tracks/{t.id}/audio" for t in tracks])
     return Response(text, media_type="audio/x-mpegurl")

@@ -318,11 +318,11 @@ async function showSimilar(t) {
   $("similar").hidden = false;
   $("similar-seed").textContent = displayName(t);
   $("similar-list").replaceChildren();
-  $("radio-link").href = `/api/tracks/${t.id}/radio.m3u8?n=20`;
+  $("radio-link").href = `/api/tracks/${t.id}/radio.m3u8?limit=20`;
   $("radio-link").download = `radio - ${displayName(t)}.m3u8`;
   say("similar-status", "Listening for similar tracks…");
   try {
-    const r = await api(`/api/tracks/${t.id}/similar?n=10`);
+    const r = await api(`/api/tracks/${t.id}/similar?limit=10`);
     $("similar-list").replaceChildren(...r.tracks.map((s) => trackItem(s.track,
       [el("span", { className: "muted similarity", textContent: `${Math.round(100 * s.similarity)}% alike` })])));
     const left = r.unembedded ? ` (${r.unembedded} older tracks not compared yet: \`genrefuse similar\` compares them once)` : "";
