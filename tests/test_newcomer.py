@@ -109,6 +109,11 @@ def test_the_quick_start_takes_a_newcomer_to_an_admin_on_the_page(browser, tmp_p
         item.locator("button.save").click()
         page.wait_for_selector("#library-status:has-text('filed under blues')")
         assert foreign == []
+        said = run([*commands[-1], "--revoke"]).stdout                 # and back, when the owner says so
+        assert "a plain listener again" in said
+        token = page.evaluate("JSON.parse(localStorage.getItem('genrefuse-users')).newcomer")
+        me = httpx.get(url + "/api/me", headers={"Authorization": f"Bearer {token}"}).json()
+        assert me["admin"] is False
     finally:
         proc.terminate()
         proc.wait(timeout=30)
