@@ -228,7 +228,7 @@ def test_ctrl_c_stops_an_ingest_and_a_classify_within_3_s(table_model, train_dir
 
 def test_unsure_tracks_are_listed_and_a_failed_first_ingest_leaves_no_library(table_model, train_dir, tmp_path,
                                                                             capsys):
-    from genrefuse.models.verdict import confidence_text
+    from genrefuse.display import confidence_text
 
     lib = tmp_path / "lib"
     fake = tmp_path / "fake.mp3"

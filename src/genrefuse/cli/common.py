@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..io import check_output
-from ..models.verdict import confidence_text
+from ..display import confidence_text
 from ..parallel import default_jobs
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import GenrefuseError
-from ..models.verdict import confidence_text
+from ..display import confidence_text
 from .common import FAMILIARITY_HELP, JOBS_HELP, MODEL_HELP, counted, _at_least, _fraction, _positive_int, _report_failures, command, embed_missing, output_option, sureness
 
 FEW_EXAMPLES = 5     # a learned genre with fewer tracks than this gets a warning: its CV recall means little

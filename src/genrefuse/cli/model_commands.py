@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import GenrefuseError
-from ..models.verdict import confidence_text
+from ..display import confidence_text
 from .common import (CACHE_HELP, counted, sureness, DEVICE_HELP, FAMILIARITY_HELP, JOBS_HELP, MODEL_HELP, _fraction, _non_negative, _positive_int,
                      _report_failures, command, output_option)
 

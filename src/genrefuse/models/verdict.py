@@ -22,21 +22,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
+from ..display import confidence_text  # noqa: F401  (one format for every face)
 from . import evidence
 
 UNKNOWN = "unknown"          # the answer for a track unlike all of a model's genres
 
 # what to do with a file's genre tag
 KEEP, SKIP_UNKNOWN, SKIP_UNSURE, WRITE = "keep", "unknown", "unsure", "write"
-
-
-def confidence_text(confidence: float, threshold: float) -> str:
-    """How every face prints a confidence: to 2 decimals, or as many more as it takes not to read as the threshold
-    it falls under (0.578 under 0.5783 is "0.578 unsure", not "0.58 unsure"). JSON gives 6 decimals."""
-    digits = 2
-    while digits < 6 and confidence != threshold and round(confidence, digits) == round(threshold, digits):
-        digits += 1
-    return f"{confidence:.{digits}f}"
 
 
 @dataclass(frozen=True)
