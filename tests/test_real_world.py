@@ -85,3 +85,24 @@ def test_learn_judges_each_recording_by_a_model_learnt_from_the_others(tmp_path)
     assert sum(run["tagger"][k] for k in ("right", "flagged, best genre right", "flagged, best genre wrong",
                                           "confidently wrong")) == 4
     assert "seed 0: GTZAN's genres" in r.stdout
+
+
+def test_each_real_recording_has_its_kind_of_material():
+    """Issue 42: figures per kind of material (solo instrument, loops, full productions), with their sample sizes,
+    so that solo piano and drum loops do not stand for modern productions."""
+    from genrefuse.datasets.real import FULL_PRODUCTION, material_of
+
+    assert material_of({"file": "jazz/piast_solo-piano_jazz.mp3", "note": "solo piano; expert genre tag"}) == \
+        "solo instrument or bare beat"
+    assert material_of({"file": "techno/essentia_techno_loop.mp3", "note": "file name (loop)"}) == \
+        "loop, sample pack or library cue"
+    assert material_of({"file": "carnatic/smstools_carnatic.wav", "note": "file name 'carnatic'"}) == \
+        "traditional or art-music recording"
+    assert material_of({"file": "rock/emotify-090.ogg", "note": "Emotify clip rock/90; ID3 genre 'Alternative Rock'"}) \
+        == FULL_PRODUCTION
+    import json
+    from pathlib import Path
+
+    r = json.loads((Path(__file__).resolve().parents[1] / "benchmarks/results/real_grouped.json").read_text())
+    rows = r["candidates"][r["chosen"]]["with_tagger"]["per_material"]
+    assert sum(x["recordings"] for x in rows.values()) == r["candidates"][r["chosen"]]["with_tagger"]["recordings"]
