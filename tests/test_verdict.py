@@ -26,7 +26,7 @@ def test_each_rule_once():
     unknown = rules.judge("rock", 0.99, 0.01)
     assert unknown.answer == UNKNOWN and unknown.genre == "rock" and not unknown.sure and unknown.needs_look
     confirmed = rules.judge("rock", 0.3, 0.01, confirmed=True)
-    assert not confirmed.unknown and confirmed.unsure and not confirmed.needs_look    # a person decided
+    assert not confirmed.unknown and not confirmed.unsure and not confirmed.needs_look    # a person decided
     assert rules.judge("rock", 0.99, None).sure                        # no familiarity measured: never unknown
     assert sure.tag_decision(existing=True) == KEEP and sure.tag_decision(existing=True, force=True) == WRITE
     assert unknown.tag_decision(existing=False) == SKIP_UNKNOWN
