@@ -73,8 +73,10 @@ def _grouped(r: dict) -> str:
             f"the packaged model, judged by cross-validation grouped by artist over the {mine['recordings']} real "
             f"recordings of its {len(r['genres'])} genres ({len(r['seeds'])} fold seeds; a recording is judged by a "
             f"model that did not train on its artist): {_grouped_figures(mine)}; of {mine['others']} recordings of "
-            f"other genres {_pct(mine['others_sure'])} answered \"sure\". The GTZAN-only model shipped before, on the "
-            f"same recordings in the same run: {_grouped_figures(r['gtzan_only']['with_tagger'])}."
+            f"other genres {_pct(mine['others_sure'])} answered \"sure\". In the same run, "
+            + (f"without the tagger's penultimate features (the model shipped before them): "
+               f"{_grouped_figures(r['without_deep']['with_tagger'])}; " if "without_deep" in r else "")
+            + f"the GTZAN-only model shipped before real recordings: {_grouped_figures(r['gtzan_only']['with_tagger'])}."
             + _materials(mine) + " Per genre and per kind of material: [the model](docs/model.md).")
 
 

@@ -52,7 +52,7 @@ def gtzan(shared: Path) -> dict:
     from genrefuse import load_model
     from genrefuse.models.calibration import apply_temperature
     from genrefuse.pretrained.weights import MSD_TAGS
-    from genrefuse.training.default_model import KIND, cross_validate, ff_training_data, training_config
+    from genrefuse.training.default_model import GTZAN_KIND as KIND, cross_validate, ff_training_data, training_config
 
     data = ff_training_data(shared)
     model = load_model(None)

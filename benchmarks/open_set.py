@@ -34,7 +34,7 @@ from genrefuse.features.params import DEFAULT_PARAMS  # noqa: E402
 from genrefuse.genres import genre_order  # noqa: E402
 from genrefuse.models.familiarity import FLOOR, knn_distance, unknown_rate  # noqa: E402
 from genrefuse.training.fit import familiarity_folds, fit_familiarity, fit_one  # noqa: E402
-from genrefuse.training.default_model import KIND, training_config  # noqa: E402
+from genrefuse.training.default_model import GTZAN_KIND as KIND, training_config  # noqa: E402
 from genrefuse.training.trainer import TrainConfig  # noqa: E402
 
 AIM = {"auroc_mean": 0.85, "unknown_rate_known": 0.10}

@@ -126,8 +126,11 @@ def test_kind_registry_says_what_each_kind_reads():
     assert PAPER_KINDS == ("fusion", "cnn", "mlp", "knn", "svm")
     assert {k for k, v in KINDS.items() if v.uses_mel} == {"fusion", "cnn", "fusion+musicnn"}
     assert {k for k, v in KINDS.items() if v.uses_tags} == {"musicnn", "mlp+musicnn", "fusion+musicnn", "logreg+musicnn",
-                                                            "balanced-logreg+musicnn"}
-    assert {k for k, v in KINDS.items() if not v.neural} == {"knn", "svm", "logreg", "logreg+musicnn", "balanced-logreg+musicnn"}
+                                                            "balanced-logreg+musicnn", "logreg+musicnn+deep",
+                                                            "balanced-logreg+musicnn+deep"}
+    assert {k for k, v in KINDS.items() if v.uses_deep} == {"logreg+musicnn+deep", "balanced-logreg+musicnn+deep"}
+    assert {k for k, v in KINDS.items() if not v.neural} == {"knn", "svm", "logreg", "logreg+musicnn", "balanced-logreg+musicnn",
+                                                             "logreg+musicnn+deep", "balanced-logreg+musicnn+deep"}
     assert all(v.summary for v in KINDS.values()) and all(v.estimator for v in KINDS.values() if not v.neural)
     for kind, spec in KINDS.items():
         if spec.neural:

@@ -263,7 +263,7 @@ class GenrefusePlugin(BeetsPlugin):
         from genrefuse.fingerprint import audio_hash
         from genrefuse.io import cache_dir
         from genrefuse.features.params import recipe_id
-        from genrefuse.preprocess.cache import ArrayCache, get_inputs, put_inputs
+        from genrefuse.preprocess.cache import ArrayCache, complete, get_inputs, put_inputs
 
         model = self.model
         cfg = model.bundle
@@ -271,7 +271,7 @@ class GenrefusePlugin(BeetsPlugin):
         cache = ArrayCache(cache_dir("beets"))
         identity = audio_hash(path)       # the samples' SHA-256, whatever tags beets writes
         inputs = get_inputs(cache, identity, recipe)
-        if inputs is None or (cfg.uses_tags and inputs.mtt is None):     # rows kept before MTT was heard
+        if not complete(inputs, cfg):     # rows kept before MTT was heard, or the penultimate features read
             inputs = model.preprocess(path)
             put_inputs(cache, identity, recipe, inputs)     # table and taggram rows (Mel inputs are not kept)
         return inputs

@@ -42,20 +42,21 @@ class LabelledData:
     source: str
     tags: np.ndarray | None = None    # (n, 100) musicnn taggram summaries, or None
     segment: np.ndarray | None = None  # (n,) each row's segment of its track when rows are segments, or None
+    deep: np.ndarray | None = None    # (n, 400) the penultimate features' summary (NaN rows: absent), or None
 
     def __len__(self) -> int:
         return len(self.labels)
 
     @property
     def inputs(self) -> ModelInputs:
-        return ModelInputs(self.table, self.mel, self.tags)
+        return ModelInputs(self.table, self.mel, self.tags, deep=self.deep)
 
     def subset(self, idx: np.ndarray) -> "LabelledData":
         pick = lambda a: None if a is None else a[idx]  # noqa: E731
         items = lambda xs: None if xs is None else [xs[i] for i in idx]  # noqa: E731
         return LabelledData(self.table[idx], pick(self.mel), items(self.labels), items(self.tracks),
                             items(self.names), items(self.paths), items(self.hashes), self.source, pick(self.tags),
-                            pick(self.segment))
+                            pick(self.segment), pick(self.deep))
 
 
 def load_labelled(data: str | Path | list[str | Path], *, with_mel: bool, with_tags: bool = False,

@@ -180,7 +180,8 @@ class GenreModel:
             sr = self.params.sr
         b = self.bundle
         return track_inputs(x, sr=sr, params=self.params, policy=b.window_policy, mel=b.uses_mel, tags=b.uses_tags,
-                            tag_backend=self.tag_backend, hear=b.uses_tags)     # MTT: evidence and embedding
+                            tag_backend=self.tag_backend, hear=b.uses_tags,     # MTT: evidence and embedding
+                            deep=b.uses_deep)
 
     def forward(self, inputs: ModelInputs) -> np.ndarray:
         """Probabilities ``(n_windows, n_genres)`` of raw inputs (standardised by the bundle)."""

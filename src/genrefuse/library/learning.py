@@ -25,6 +25,7 @@ from ..errors import AudioError, DataError
 from ..genres import split_genre_tag
 from ..models.bundle import Bundle, load_bundle, model_folder, model_id
 from ..models.training_rows import TrainingRows, join
+from ..preprocess.cache import complete
 from ..preprocess.track import ModelInputs
 from ..progress import progress_bar
 from ..tagging import read_metadata
@@ -74,20 +75,22 @@ def track_features(lib: Library, track: Track, model) -> tuple[ModelInputs, bool
     computed."""
     identity = track.audio_hash or track.content_hash        # rows from before audio identities: their bytes
     cached = load_features(lib.dir, identity, lib.recipe)
-    if cached is not None:
+    if complete(cached, model.bundle):
         return cached, False
     inputs = model.preprocess(lib.audio_path(track))
     save_features(lib.dir, identity, lib.recipe, inputs)
     return inputs, True
 
 
-def library_rows(lib: Library, *, from_tags: bool, progress: bool = True) -> tuple[TrainingRows, LearnReport, dict]:
-    """The labelled rows of the library (one per analysis window), a report, and every track's features."""
+def library_rows(lib: Library, *, from_tags: bool, progress: bool = True, reader=None
+                 ) -> tuple[TrainingRows, LearnReport, dict]:
+    """The labelled rows of the library (one per track), a report, and every track's features (as ``reader``
+    computes them, a :class:`~genrefuse.inference.predict.GenreModel`: default the library's model)."""
     report = LearnReport(lib.dir / store.MODEL, {})
     with lib.Session() as s:
         tracks = s.scalars(select(Track).order_by(Track.id)).all()
-    table, tags, labels, ids, features = [], [], [], [], {}
-    model = lib.model
+    table, tags, deep, labels, ids, features = [], [], [], [], [], {}
+    model = reader or lib.model
     if not model.bundle.uses_tags:
         raise DataError(f"{lib.dir}: its model ({lib.model_dir}) reads no musicnn taggrams, which a library's own "
                         f"model learns from; learn with the packaged one (--model default)")
@@ -109,12 +112,14 @@ def library_rows(lib: Library, *, from_tags: bool, progress: bool = True) -> tup
         for g in genres:
             table.append(mean.table)
             tags.append(mean.tags)
+            deep.append(mean.deep)
             labels.append(g)
             ids.append(f"track-{t.id}")
     if not labels:
         raise DataError(f"{lib.dir}: no labelled tracks to learn from (confirm or correct some with `genrefuse library "
                         f"relabel`, or use --from-tags for the genre tags the files carry)")
-    return TrainingRows(np.concatenate(table), np.concatenate(tags), labels, ids), report, features
+    deep_rows = None if any(d is None for d in deep) else np.concatenate(deep)
+    return TrainingRows(np.concatenate(table), np.concatenate(tags), labels, ids, deep_rows), report, features
 
 
 def _count_examples(report: LearnReport, rows: TrainingRows, learned: set[str]) -> None:
@@ -132,14 +137,19 @@ def learn_library(lib: Library, *, from_tags: bool = False, base: str = "default
     """Fit the library's model into ``LIBRARY/model`` (replaced whole) and refresh every track's suggestion
     (``min_examples``: tracks a genre needs, default :data:`~genrefuse.training.learn.MIN_EXAMPLES`).
     Needs the ``[train]`` extra; the rest of the library does not."""
-    from ..training.learn import MIN_EXAMPLES, learn_rows          # here: PyTorch loads only for learning
+    from ..training.learn import KIND, KIND_DEEP, MIN_EXAMPLES, learn_rows    # here: PyTorch loads only for learning
 
     min_examples = MIN_EXAMPLES if min_examples is None else min_examples
     if base not in BASES:
         raise DataError(f"unknown base {base!r}; choose from {', '.join(BASES)}")
-    rows, report, features = library_rows(lib, from_tags=from_tags, progress=progress)
     base_dir = model_folder(None)
     base_bundle = load_bundle(base_dir)                 # its rows and window policy
+    reader = lib.model
+    if base_bundle.uses_deep and not reader.bundle.uses_deep:       # learn from all the packaged model reads
+        from ..inference.predict import load_model
+
+        reader = load_model(None)
+    rows, report, features = library_rows(lib, from_tags=from_tags, progress=progress, reader=reader)
     parts = [rows]
     if base == "default":
         base_rows = base_bundle.training_rows
@@ -148,7 +158,9 @@ def learn_library(lib: Library, *, from_tags: bool = False, base: str = "default
         parts.insert(0, base_rows)
     log.info("fitting and cross-validating (%d library tracks%s)", len(set(rows.tracks)),
              " and the packaged model's training rows" if base == "default" else "")
-    learned = learn_rows(join(parts), seed=seed, min_examples=min_examples, own=set(rows.tracks))
+    joined = join(parts)
+    kind = KIND_DEEP if joined.deep is not None and not np.isnan(joined.deep).all() else KIND
+    learned = learn_rows(joined, kind=kind, seed=seed, min_examples=min_examples, own=set(rows.tracks))
     bundle = learned.bundle
     if base == "default":       # learning adds, never removes: the packaged model's genres from the taggers stay
         kept = [g for g in base_bundle.rules.tagger_genres if g not in bundle.genres]
@@ -245,4 +257,5 @@ def refresh_suggestions(lib: Library, bundle: Bundle, mid: str, features: dict[i
 
 def track_mean(inputs: ModelInputs) -> ModelInputs:
     """A track's windows averaged into one row (what a library model learns from and is asked about)."""
-    return ModelInputs(inputs.table.mean(axis=0, keepdims=True), tags=inputs.tags.mean(axis=0, keepdims=True))
+    mean = lambda a: None if a is None else a.mean(axis=0, keepdims=True)  # noqa: E731
+    return ModelInputs(mean(inputs.table), tags=mean(inputs.tags), deep=mean(inputs.deep))

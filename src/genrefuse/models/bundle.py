@@ -36,7 +36,8 @@ FORMAT = "genrefuse-model"
 FORMAT_VERSION = 4      # 2: architecture.members (ensembles); 3: window_policy, calibration; 4: familiarity, training rows
 CONFIG, WEIGHTS = "config.json", "model.safetensors"
 _OWN_KEYS = ("format", "format_version", "kind", "genres", "feature_params", "window_policy", "calibration", "table_mean",
-             "table_std", "library_versions", "saved_at", "architecture", "tags_mean", "tags_std", "familiarity")
+             "table_std", "library_versions", "saved_at", "architecture", "tags_mean", "tags_std", "familiarity",
+             "deep_mean", "deep_std")
 
 
 def library_versions() -> dict[str, str]:
@@ -73,6 +74,8 @@ class Bundle:
     familiarity_reference: np.ndarray | None = None   # each training row's held-out k-NN distance
     familiarity_floor: float = FLOOR      # less familiar than this: "none of these" (unknown)
     familiarity_k: int = K
+    deep_mean: np.ndarray | None = None   # (400,) standardisation of the penultimate features' summary (kinds that read it)
+    deep_std: np.ndarray | None = None
     _familiarity: Familiarity | None = field(default=None, repr=False)
 
     @property
@@ -97,6 +100,16 @@ class Bundle:
     @property
     def uses_tags(self) -> bool:
         return self.spec.uses_tags
+
+    @property
+    def uses_deep(self) -> bool:
+        return self.spec.uses_deep
+
+    def standardise_deep(self, deep: np.ndarray) -> np.ndarray:
+        """The penultimate features' summary ``(n, 400)``, standardised; a row without them (NaN: a training row
+        of GTZAN's, whose published data lack them) is the training mean, 0."""
+        z = (np.asarray(deep, np.float64) - self.deep_mean) / self.deep_std
+        return np.nan_to_num(z, nan=0.0).astype(np.float32)
 
     def standardise_tags(self, tags: np.ndarray) -> np.ndarray:
         return ((np.asarray(tags, np.float64) - self.tags_mean) / self.tags_std).astype(np.float32)
@@ -154,9 +167,14 @@ class Bundle:
         if self.uses_mel and inputs.mel is None:
             raise DataError(f"the {self.kind} model needs Mel spectrograms (audio)")
         predictor = predictor or self.predictor(device=device)
+        deep = {}
+        if self.uses_deep:      # rows without them (a feature table and published taggrams) stand at the mean, as
+            # GTZAN's published rows did in training; audio always has them (the model's preprocess computes them)
+            deep["deep"] = self.standardise_deep(inputs.deep if inputs.deep is not None else
+                                                 np.full((len(inputs.table), len(self.deep_mean)), np.nan))
         proba = predictor.probabilities(mel=inputs.mel if self.uses_mel else None,
                                         table=self.standardise(inputs.table) if self.uses_table else None,
-                                        tags=self.standardise_tags(inputs.tags) if self.uses_tags else None)
+                                        tags=self.standardise_tags(inputs.tags) if self.uses_tags else None, **deep)
         return apply_temperature(proba, self.temperature)
 
     def track_probabilities(self, inputs: ModelInputs, *, predictor: Predictor | None = None,
@@ -177,6 +195,8 @@ class Bundle:
         }
         if self.tags_mean is not None:
             cfg["tags_mean"], cfg["tags_std"] = self.tags_mean.tolist(), self.tags_std.tolist()
+        if self.deep_mean is not None:
+            cfg["deep_mean"], cfg["deep_std"] = self.deep_mean.tolist(), self.deep_std.tolist()
         if self.has_familiarity:
             cfg["familiarity"] = familiarity_config(self.familiarity_reference, k=self.familiarity_k,
                                                     floor=self.familiarity_floor)
@@ -336,12 +356,16 @@ def load_bundle(folder: str | Path) -> Bundle:
     tags = [np.asarray(cfg[k]) if k in cfg else None for k in ("tags_mean", "tags_std")]
     cal = cfg.get("calibration") or {}
     fam = cfg.get("familiarity") or {}
+    if KINDS[kind].uses_deep and "deep_mean" not in cfg:
+        raise ModelError(f"{folder}: a {kind} model without the standardisation of its penultimate-feature input")
     return Bundle(kind, model, list(cfg["genres"]), params, np.asarray(cfg["table_mean"]), np.asarray(cfg["table_std"]),
                   extra, *tags, window_policy=policy, temperature=float(cal.get("temperature", 1.0)),
                   min_confidence=unsure_threshold(cfg), genre_confidence=genre_thresholds(cfg),
                   training_rows=load_training_rows(folder),
                   familiarity_reference=np.asarray(fam["held_out"], np.float64) if fam.get("held_out") else None,
-                  familiarity_floor=float(fam.get("floor", FLOOR)), familiarity_k=int(fam.get("k", K)))
+                  familiarity_floor=float(fam.get("floor", FLOOR)), familiarity_k=int(fam.get("k", K)),
+                  deep_mean=np.asarray(cfg["deep_mean"]) if "deep_mean" in cfg else None,
+                  deep_std=np.asarray(cfg["deep_std"]) if "deep_std" in cfg else None)
 
 
 def describe_model(path: str | Path | None = None) -> str:

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .familiarity import N_TAGS
 from .kinds import KINDS, ModelKind
 
-TAG_COLUMNS = 2 * N_TAGS    # the musicnn summary's columns, after the table's: the tags' means, then their spreads
+TABLE_COLUMNS = 57          # the table's columns, first in every row
 
 
 def make_estimator(spec: ModelKind, *, seed: int = 0, **hyper):
@@ -53,7 +52,7 @@ def sample_weights(y: np.ndarray, *, class_weight: str | None, few_boost: float 
 
 class ClassicModel:
     """A classic model over standardised rows: the table's 57 columns, then (for kinds that read the tagger)
-    the 100 of the musicnn summary. :meth:`probabilities` gives ``(n, n_classes)``.
+    the 100 of the musicnn summary, then (for kinds that read them) the 400 of the penultimate features' summary. :meth:`probabilities` gives ``(n, n_classes)``.
 
     Parameters
     ----------
@@ -115,12 +114,12 @@ class ClassicModel:
         return KINDS[self.kind]
 
     def _column_scale(self, width: int, weight: float | None) -> np.ndarray | None:
-        """Per-column factors ``(width,)`` that weight the table's columns (those before the taggram summary's
-        :data:`TAG_COLUMNS`) by ``weight``; None where nothing is weighted."""
+        """Per-column factors ``(width,)`` that weight the table's columns (the first :data:`TABLE_COLUMNS`) by
+        ``weight``; None where nothing is weighted."""
         if weight is None or float(weight) == 1.0 or not (self.spec.uses_table and self.spec.uses_tags):
             return None
         scale = np.ones(width)
-        scale[:width - TAG_COLUMNS] = float(weight)
+        scale[:TABLE_COLUMNS] = float(weight)
         return scale
 
     def _check_is_fitted(self) -> None:
@@ -174,11 +173,11 @@ class ClassicModel:
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.predict_proba(X).argmax(axis=1)
 
-    def probabilities(self, *, mel=None, table: np.ndarray | None = None, tags: np.ndarray | None = None
-                      ) -> np.ndarray:
-        """``(n, n_classes)`` from standardised ``table`` ``(n, 57)`` and, when the kind reads it, ``tags``
-        ``(n, 100)``."""
-        return self.predict_proba(np.hstack([np.asarray(a, np.float64) for a in (table, tags) if a is not None]))
+    def probabilities(self, *, mel=None, table: np.ndarray | None = None, tags: np.ndarray | None = None,
+                      deep: np.ndarray | None = None) -> np.ndarray:
+        """``(n, n_classes)`` from standardised ``table`` ``(n, 57)`` and, when the kind reads them, ``tags``
+        ``(n, 100)`` and ``deep`` ``(n, 400)``."""
+        return self.predict_proba(np.hstack([np.asarray(a, np.float64) for a in (table, tags, deep) if a is not None]))
 
     def state(self) -> dict[str, np.ndarray]:
         self._check_is_fitted()

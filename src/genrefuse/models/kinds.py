@@ -2,8 +2,9 @@
 which classic estimator it fits, and its defaults. Adding a kind is one line here; the command line's
 help, training, saving and loading all read it from here.
 
-Inputs are named ``mel`` (the CNN's Mel spectrogram), ``table`` (the 57 features) and ``tags`` (the
-musicnn taggram summary); callers ask a kind, never compare against lists of names.
+Inputs are named ``mel`` (the CNN's Mel spectrogram), ``table`` (the 57 features), ``tags`` (the
+musicnn taggram summary) and ``deep`` (the summary of the MSD tagger's penultimate features); callers ask a
+kind, never compare against lists of names.
 """
 from __future__ import annotations
 
@@ -51,6 +52,10 @@ class ModelKind:
     def uses_tags(self) -> bool:
         return "tags" in self.inputs
 
+    @property
+    def uses_deep(self) -> bool:
+        return "deep" in self.inputs
+
 
 def _net(name: str, inputs: str, summary: str, *, paper: bool = False, **defaults) -> ModelKind:
     return ModelKind(name, frozenset(inputs.split()), True, paper, summary, **defaults)
@@ -79,7 +84,13 @@ KINDS: dict[str, ModelKind] = {k.name: k for k in (
              C=10.0, gamma="scale"),
     _classic("logreg", "table", "logistic regression on the 57 features", "logreg", C=0.1),
     _classic("logreg+musicnn", "table tags", "logistic regression on the 57 features and the musicnn taggram "
-             "summary (the packaged default model)", "logreg", C=0.1),
+             "summary (the packaged model before it read the penultimate features)", "logreg", C=0.1),
+    _classic("logreg+musicnn+deep", "table tags deep", "logistic regression on the 57 features, the musicnn taggram "
+             "summary and the summary of the MSD tagger's penultimate features (the packaged default model)", "logreg",
+             C=0.1),
+    _classic("balanced-logreg+musicnn+deep", "table tags deep", "class-balanced logistic regression on the table, "
+             "the taggram summary and the penultimate features' summary (what `genrefuse learn` fits on top of a "
+             "model that reads them)", "logreg", C=0.03, class_weight="balanced", few_boost=FEW_BOOST),
     _classic("balanced-logreg+musicnn", "table tags", "class-balanced logistic regression on the table and taggram summary, for a "
              "library's own genres (what `genrefuse learn` fits)", "logreg", C=0.03, class_weight="balanced",
              few_boost=FEW_BOOST),

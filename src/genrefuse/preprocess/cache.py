@@ -58,11 +58,13 @@ class ArrayCache:
 
 def put_inputs(cache: ArrayCache, identity: str, recipe: str, inputs: ModelInputs) -> Path | None:
     """Cache a track's table ``(n_windows, 57)`` and taggram ``(n_windows, 100)`` rows, and the MTT tagger's
-    ``(n_windows, 50)`` where heard (nothing for inputs without a taggram: Mel inputs are large and quick to
-    remake)."""
+    ``(n_windows, 50)`` and the penultimate features' summary ``(n_windows, 400)`` where computed (nothing for
+    inputs without a taggram: Mel inputs are large and quick to remake)."""
     if inputs.tags is None:
         return None
     heard = {} if inputs.mtt is None else {"mtt": np.asarray(inputs.mtt, np.float32)}
+    if inputs.deep is not None:
+        heard["deep"] = np.asarray(inputs.deep, np.float32)
     return cache.put(identity, recipe, table=np.asarray(inputs.table, np.float64),
                      tags=np.asarray(inputs.tags, np.float32), **heard)
 
@@ -75,5 +77,13 @@ def get_inputs(cache: ArrayCache, identity: str, recipe: str) -> ModelInputs | N
     table, tags = arrays["table"], arrays["tags"]
     if table.ndim != 2 or table.shape[1] != 57 or tags.shape != (len(table), 100):
         return None
-    mtt = arrays.get("mtt")
-    return ModelInputs(table, tags=tags, mtt=mtt if mtt is not None and mtt.shape == (len(table), 50) else None)
+    mtt, deep = arrays.get("mtt"), arrays.get("deep")
+    return ModelInputs(table, tags=tags, mtt=mtt if mtt is not None and mtt.shape == (len(table), 50) else None,
+                       deep=deep if deep is not None and deep.shape == (len(table), 400) else None)
+
+
+def complete(inputs: ModelInputs | None, bundle) -> bool:
+    """Whether cached ``inputs`` hold all that ``bundle``'s model and rules read (rows cached before the MTT
+    tagger was heard, or before the penultimate features were an input, are not)."""
+    return inputs is not None and not (bundle.uses_tags and inputs.mtt is None) and \
+        not (bundle.uses_deep and inputs.deep is None)

@@ -28,13 +28,16 @@ class ModelInputs:
     ``table`` ``(n, 57)`` float64, raw (not standardised); ``mel`` ``(n, n_mels, n_frames)`` float32 in
     [0, 1] or None; ``tags`` ``(n, 100)`` float32 musicnn taggram summaries (the track's, repeated per
     window) or None; ``mtt`` ``(n, 50)`` float32, the MTT tagger's mean tag scores (the track's, repeated
-    per window), or None where not heard (no model input: only the answer's rules read it).
+    per window), or None where not heard (no model input: only the answer's rules read it); ``deep``
+    ``(n, 400)`` float32, the MSD tagger's 200 penultimate features summarised as ``tags`` are (each one's mean
+    over the patches, then its spread; the track's, repeated per window), or None where the model reads none.
     """
 
     table: np.ndarray
     mel: np.ndarray | None = None
     tags: np.ndarray | None = None
     mtt: np.ndarray | None = None
+    deep: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.table)
@@ -44,7 +47,7 @@ class ModelInputs:
         """Rows of several tracks one after another (for one batched inference)."""
         stack = lambda xs: None if any(x is None for x in xs) else np.concatenate(xs)  # noqa: E731
         return cls(np.concatenate([p.table for p in parts]), stack([p.mel for p in parts]),
-                   stack([p.tags for p in parts]), stack([p.mtt for p in parts]))
+                   stack([p.tags for p in parts]), stack([p.mtt for p in parts]), stack([p.deep for p in parts]))
 
 
 _TAGGER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="genrefuse-tagger")
@@ -56,26 +59,27 @@ MTT_STRIDE = 2
 
 
 def _window_taggram(y: np.ndarray, sr: int, hop: float, backend: str, hear: bool
-                    ) -> tuple[np.ndarray, np.ndarray | None]:
-    """The MSD taggram ``(n_patches, 50)`` of a window, and with ``hear`` the MTT one of every
-    :data:`MTT_STRIDE`-th of the same patches."""
+                    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """The MSD taggram ``(n_patches, 50)`` of a window, with ``hear`` the MTT one of every
+    :data:`MTT_STRIDE`-th of the same patches, and the MSD tagger's penultimate features ``(n_patches, 200)``."""
     from ..pretrained.tagger import load_tagger
     from ..pretrained.weights import MTT
 
     P = mi.patches(mi.log_mel(mi.resample(y, sr)), hop_frames=mi.hop_frames(hop))
-    msd = load_tagger(backend=backend).taggram(P)[0]
-    return msd, load_tagger(backend=backend, model=MTT).taggram(P[::MTT_STRIDE])[0] if hear else None
+    msd, pen = load_tagger(backend=backend).taggram(P)
+    return msd, load_tagger(backend=backend, model=MTT).taggram(P[::MTT_STRIDE])[0] if hear else None, pen
 
 
 def track_inputs(
     x: str | Path | np.ndarray, *, sr: int | None = None, params: FeatureParams = DEFAULT_PARAMS,
     policy: WindowPolicy | None = None, mel: bool = True, tags: bool = False, tag_backend: str = "auto",
-    name: str | None = None, hear: bool = False,
+    name: str | None = None, hear: bool = False, deep: bool = False,
 ) -> ModelInputs:
     """The inputs of every analysed window of ``x``: an audio file, or a waveform (mono, or
     ``(channels, samples)``) at ``sr`` Hz. ``mel`` and ``tags`` say whether the model reads the Mel
     input and the musicnn summary; the table is always computed (it is cheap beside the Mel input and
-    every report carries it). ``hear`` (with ``tags``): also the MTT tagger's mean tags of the same patches.
+    every report carries it). ``hear`` (with ``tags``): also the MTT tagger's mean tags of the same patches;
+    ``deep`` (with ``tags``): also the summary of the MSD tagger's penultimate features (the same pass).
 
     The musicnn summary is the mean and standard deviation of each tag over the 3 s patches (every
     ``policy.patch_hop_seconds``, 1 s by default) of every analysed window; for a clip of one window
@@ -84,10 +88,10 @@ def track_inputs(
     Returns
     -------
     ModelInputs with one row per window: table ``(n, 57)``, mel ``(n, n_mels, n_frames)`` or None,
-    tags ``(n, 100)`` or None, mtt ``(n, 50)`` or None.
+    tags ``(n, 100)`` or None, mtt ``(n, 50)`` or None, deep ``(n, 400)`` or None.
     """
     policy = policy or WindowPolicy(window_seconds=params.window_seconds)
-    tables, mels, grams, heard = [], [], [], []
+    tables, mels, grams, heard, pens = [], [], [], [], []
     for y, y_sr in iter_windows(x, sr=sr, policy=policy, name=name):
         # the tagger (ONNX Runtime, which releases the GIL) runs beside the table features
         pending = _TAGGER.submit(_window_taggram, y, y_sr, policy.patch_hop_seconds, tag_backend, hear) if tags else None
@@ -100,16 +104,20 @@ def track_inputs(
             mels.append(m)
         if gram is not None:
             grams.append(gram[0])
+            pens.append(gram[2])
             if gram[1] is not None:
                 heard.append(gram[1])
     n = len(tables)
     summary = np.repeat(tag_summary(np.concatenate(grams))[None], n, axis=0) if tags else None
     mtt = np.repeat(np.concatenate(heard).mean(axis=0, dtype=np.float64).astype(np.float32)[None], n, axis=0) \
         if heard else None
-    return ModelInputs(np.stack(tables), np.stack(mels) if mel else None, summary, mtt)
+    pen = np.repeat(tag_summary(np.concatenate(pens))[None], n, axis=0) if tags and deep else None
+    return ModelInputs(np.stack(tables), np.stack(mels) if mel else None, summary, mtt, pen)
 
 
 def file_inputs(path: str | Path, *, params: FeatureParams = DEFAULT_PARAMS, policy: WindowPolicy | None = None,
-                mel: bool = True, tags: bool = False, tag_backend: str = "auto", hear: bool = False) -> ModelInputs:
+                mel: bool = True, tags: bool = False, tag_backend: str = "auto", hear: bool = False,
+                deep: bool = False) -> ModelInputs:
     """:func:`track_inputs` of a file, for worker pools (a module-level function pickles)."""
-    return track_inputs(path, params=params, policy=policy, mel=mel, tags=tags, tag_backend=tag_backend, hear=hear)
+    return track_inputs(path, params=params, policy=policy, mel=mel, tags=tags, tag_backend=tag_backend, hear=hear,
+                        deep=deep)

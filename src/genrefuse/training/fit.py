@@ -28,6 +28,14 @@ def standardisation(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.where(std > 0, std, 1.0)
 
 
+def deep_standardisation(deep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`standardisation` of the penultimate features' summary over the rows that have it (a row of GTZAN's
+    published data has none: NaN), which then stand at the mean (0 once standardised)."""
+    mean = np.nanmean(deep, axis=0)
+    std = np.nanstd(deep, axis=0)
+    return mean, np.where(std > 0, std, 1.0)
+
+
 def shifted_rows(X: np.ndarray, y: np.ndarray, config: TrainConfig, *, scale: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Standardised training rows ``X`` ``(n, d)`` and classes ``y``, with, for each of ``config.shifts`` (raw
@@ -37,8 +45,12 @@ def shifted_rows(X: np.ndarray, y: np.ndarray, config: TrainConfig, *, scale: np
     if not config.shifts:
         return X, y, None
     shifts = np.asarray(config.shifts, np.float64)
-    if shifts.ndim != 2 or shifts.shape[1] != X.shape[1]:
+    if shifts.ndim != 2 or shifts.shape[1] > X.shape[1]:
         raise DataError(f"input shifts of shape {shifts.shape} do not fit rows of {X.shape[1]} columns")
+    # measured on the table and the taggram summary (the first columns); columns after them (the penultimate
+    # features' summary) are not moved
+    shifts = np.pad(shifts, ((0, 0), (0, X.shape[1] - shifts.shape[1])))
+    scale = np.pad(scale, (0, X.shape[1] - len(scale)), constant_values=1.0)
     moved = [X + (s / scale).astype(X.dtype) for s in shifts]
     weights = np.concatenate([np.ones(len(X))] + [np.full(len(X), config.shift_weight)] * len(moved))
     return np.vstack([X, *moved]), np.tile(y, 1 + len(moved)), weights
@@ -66,16 +78,24 @@ def fit_one(kind: str, data: LabelledData, split: dict[str, np.ndarray], genres:
             raise DataError(f"{data.source}: the {kind} model needs musicnn inputs (audio, or --embeddings)")
         tags_mean, tags_std = standardisation(data.tags[tr])
         tags = ((data.tags - tags_mean) / tags_std).astype(np.float32)
+    deep, deep_mean, deep_std = None, None, None
+    if spec.uses_deep:
+        if data.deep is None or np.isnan(data.deep[tr]).all():
+            raise DataError(f"{data.source}: the {kind} model learns from the musicnn tagger's penultimate features, which "
+                            "these rows lack (audio computes them)")
+        deep_mean, deep_std = deep_standardisation(data.deep[tr])
+        deep = np.nan_to_num((data.deep - deep_mean) / deep_std, nan=0.0).astype(np.float32)
     if not spec.neural:
         fit_idx = np.concatenate([tr, va])            # no epochs to validate: train on both
-        X = np.hstack([z] + ([tags] if tags is not None else []))
+        X = np.hstack([z] + [a for a in (tags, deep) if a is not None])
         rows, labels, shifted = shifted_rows(X[fit_idx], y[fit_idx], config, scale=np.concatenate(
             [std] + ([tags_std] if tags is not None else [])))
         if weights is not None:
             own = np.tile(np.asarray(weights, np.float64)[fit_idx], len(rows) // len(fit_idx))
             shifted = own if shifted is None else shifted * own
         model = ClassicModel(kind, len(genres), seed=config.seed, **(config.hyper or {})).fit(rows, labels, shifted)
-        return Bundle(kind, model, genres, params, mean, std, extra, tags_mean, tags_std), []
+        return Bundle(kind, model, genres, params, mean, std, extra, tags_mean, tags_std, deep_mean=deep_mean,
+                      deep_std=deep_std), []
     if config.shifts or weights is not None:
         raise DataError(f"input shifts and row weights are for the classic kinds, not {kind}")
     members = spec.members if config.members is None else config.members
@@ -146,7 +166,8 @@ def fit_familiarity(bundle: Bundle, data: LabelledData, *, seed: int = 0, folds:
     """Keep ``data``'s rows in the bundle and measure their held-out nearest-neighbour distances (the
     reference that familiarity percentiles come from); returns them ``(n,)``."""
     rows = TrainingRows(np.asarray(data.table, np.float64), None if data.tags is None or not bundle.uses_tags
-                        else np.asarray(data.tags, np.float32), list(data.labels), list(data.tracks))
+                        else np.asarray(data.tags, np.float32), list(data.labels), list(data.tracks),
+                        None if data.deep is None or not bundle.uses_deep else np.asarray(data.deep, np.float32))
     return bundle.fit_familiarity(rows, folds if folds is not None else familiarity_folds(data, seed=seed))
 
 

@@ -24,6 +24,7 @@ from .fit import fit_familiarity, fit_one, track_folds
 from .trainer import TrainConfig
 
 KIND = "balanced-logreg+musicnn"
+KIND_DEEP = "balanced-logreg+musicnn+deep"     # where the rows hold the penultimate features (the packaged model's)
 MIN_EXAMPLES = 3            # tracks a genre needs to be learned (fewer: left out, named on the card)
 PRECISION_TARGET = 0.9
 
@@ -37,7 +38,7 @@ class Learned:
 
 def as_data(rows: TrainingRows, *, source: str = "rows") -> LabelledData:
     return LabelledData(np.asarray(rows.table, np.float64), None, list(rows.labels), list(rows.tracks),
-                        list(rows.tracks), None, None, source, rows.tags)
+                        list(rows.tracks), None, None, source, rows.tags, deep=rows.deep)
 
 
 def fit_rows(rows: TrainingRows, *, kind: str = KIND, seed: int = 0, genres: list[str] | None = None) -> Bundle:

@@ -24,7 +24,7 @@ from ..features.params import DEFAULT_PARAMS
 from ..models.bundle import Bundle
 from ..models.calibration import apply_temperature, confidence_threshold, fit_temperature
 from ..models.calibration import genre_thresholds as class_thresholds
-from ..models.training_rows import TrainingRows
+from ..models.training_rows import DEEP_COLUMNS, TrainingRows
 from ..models.verdict import Rules
 from ..preprocess.track import ModelInputs
 from .fit import fit_one
@@ -65,7 +65,8 @@ def combined(gtzan: LabelledData, real: RealRows, genres: list[str], *, recipe: 
     labels = list(gtzan.labels) + [r.genre for r in sub.recordings]
     tracks = list(gtzan.tracks) + [r.id for r in sub.recordings]
     data = LabelledData(np.vstack([gtzan.table, sub.table.astype(np.float64)]), None, labels, tracks, tracks,
-                        None, None, "gtzan+real", np.vstack([gtzan.tags, sub.tags]).astype(np.float32))
+                        None, None, "gtzan+real", np.vstack([gtzan.tags, sub.tags]).astype(np.float32),
+                        deep=np.vstack([absent(len(gtzan)), sub.deep]))
     weights = np.concatenate([np.full(len(gtzan), recipe.gtzan_weight), [r.weight for r in sub.recordings]])
     if weighting == "balanced":
         total = Counter()
@@ -76,6 +77,12 @@ def combined(gtzan: LabelledData, real: RealRows, genres: list[str], *, recipe: 
     elif weighting != "plain":
         raise ValueError(f"unknown weighting {weighting!r} (plain or balanced)")
     return data, weights
+
+
+def absent(n: int) -> np.ndarray:
+    """``n`` rows of penultimate-feature summaries that are not there (GTZAN's published data lack them): NaN,
+    which a model standardises to the training mean."""
+    return np.full((n, DEEP_COLUMNS), np.nan, np.float32)
 
 
 def grouped_folds(real: RealRows, *, k: int = FOLDS, seed: int = 0) -> list[np.ndarray]:
@@ -125,7 +132,7 @@ def fit_familiarity(bundle: Bundle, data: LabelledData, n_gtzan: int, real: Real
     """Keep the combined rows in ``bundle`` and measure their held-out distances (grouped as above)."""
     ids = {r.id: r.group for r in real.recordings}
     rows = TrainingRows(np.asarray(data.table, np.float64), np.asarray(data.tags, np.float32), list(data.labels),
-                        list(data.tracks))
+                        list(data.tracks), None if data.deep is None or not bundle.uses_deep else data.deep)
     bundle.fit_familiarity(rows, familiarity_folds(data, n_gtzan, ids, seed=seed))
 
 
@@ -153,7 +160,8 @@ def gtzan_accuracy(gtzan: LabelledData, real: RealRows, genres: list[str], *, ki
             bundle, _ = fit(gtzan, real, genres, kind=kind, config=config, recipe=recipe,
                             train_gtzan=np.setdiff1d(np.arange(len(gtzan)), split["test"]))
             held = gtzan.subset(split["test"])
-            pred[split["test"]] = bundle.probabilities(ModelInputs(held.table, None, held.tags)).argmax(axis=1)
+            inputs = ModelInputs(held.table, None, held.tags, deep=absent(len(held)))
+            pred[split["test"]] = bundle.probabilities(inputs).argmax(axis=1)
         out.append(float(np.mean(pred == y)))
     return out
 
@@ -168,8 +176,7 @@ def cross_validate(gtzan: LabelledData, real: RealRows, genres: list[str], *, ki
         for f, test in enumerate(grouped_folds(real, seed=seed)):
             train = real.subset(np.setdiff1d(np.arange(n), test))
             bundle, data = fit(gtzan, train, genres, kind=kind, config=config, recipe=recipe)
-            held = real.subset(test)
-            inputs = ModelInputs(held.table.astype(np.float64), None, held.tags)
+            inputs = real.inputs(test)
             proba[s, test] = bundle.probabilities(inputs)
             fold_of[s, test] = f
             if familiarity:
@@ -251,7 +258,7 @@ def judged_by(bundle: Bundle, real: RealRows, genres: list[str], *, tagger: bool
                                                         min_familiarity=bundle.rules.min_familiarity, reads_tagger=False)
     out = []
     for i, r in enumerate(real.recordings):
-        inputs = ModelInputs(real.table[i:i + 1].astype(np.float64), None, real.tags[i:i + 1])
+        inputs = real.inputs([i])
         p = bundle.probabilities(inputs)[0]
         best = bundle.genres[int(np.argmax(p))]
         heard = real.heard(i) if tagger else {}

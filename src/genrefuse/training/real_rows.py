@@ -1,8 +1,9 @@
 """The model inputs of real labelled recordings (:mod:`genrefuse.datasets.real`), computed from their audio
 as prediction computes them (the default model's window policy: the table, the MSD taggram summary and the MTT
-tagger's mean tags), one row per recording (the mean of its windows), cached by the file's content.
+tagger's mean tags and the summary of the MSD tagger's penultimate features), one row per recording (the mean of
+its windows), cached by the file's content.
 
-The cache is a folder of ``<sha256>.npz`` files (``table``, ``tags``, ``mtt``; no pickle), one per recording,
+The cache is a folder of ``<sha256>.npz`` files (``table``, ``tags``, ``mtt``, ``deep``; no pickle), one per recording,
 under ``~/.cache/genrefuse/real-rows/<recipe>``; a recording is analysed once, whatever reads it later.
 """
 from __future__ import annotations
@@ -22,18 +23,20 @@ from ..features.params import DEFAULT_PARAMS
 from ..io import atomic_path, cache_dir, file_hash
 from ..models import evidence
 from ..parallel import map_items
-from ..preprocess.track import track_inputs
+from ..preprocess.track import ModelInputs, track_inputs
 
 
 @dataclass
 class RealRows:
     """One row per recording: ``table`` ``(n, 57)``, ``tags`` ``(n, 100)`` (MSD summary), ``mtt`` ``(n, 50)``,
-    and the recordings themselves (genre, group, weight)."""
+    ``deep`` ``(n, 400)`` (the MSD tagger's penultimate features, summarised), and the recordings themselves
+    (genre, group, weight)."""
 
     recordings: list[RealRecording]
     table: np.ndarray
     tags: np.ndarray
     mtt: np.ndarray
+    deep: np.ndarray
 
     def __len__(self) -> int:
         return len(self.recordings)
@@ -45,12 +48,18 @@ class RealRows:
 
     def subset(self, idx) -> "RealRows":
         idx = np.asarray(idx, int)
-        return RealRows([self.recordings[i] for i in idx], self.table[idx], self.tags[idx], self.mtt[idx])
+        return RealRows([self.recordings[i] for i in idx], self.table[idx], self.tags[idx], self.mtt[idx],
+                        self.deep[idx])
+
+    def inputs(self, idx=None) -> ModelInputs:
+        """The rows ``idx`` (default all) as model inputs (one row per recording)."""
+        idx = np.arange(len(self)) if idx is None else np.asarray(idx, int)
+        return ModelInputs(self.table[idx].astype(np.float64), None, self.tags[idx], self.mtt[idx], self.deep[idx])
 
 
 def recipe(policy: WindowPolicy) -> str:
     """What the cached rows depend on: the feature parameters and the window policy (a hash of both)."""
-    text = json.dumps({"params": DEFAULT_PARAMS.__dict__, "policy": policy.to_dict(), "rows": 1}, sort_keys=True,
+    text = json.dumps({"params": DEFAULT_PARAMS.__dict__, "policy": policy.to_dict(), "rows": 2}, sort_keys=True,
                       default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -63,7 +72,7 @@ def _read(cached: Path) -> tuple[np.ndarray, ...] | None:
     if not cached.is_file():
         return None
     with np.load(cached, allow_pickle=False) as z:
-        return z["table"], z["tags"], z["mtt"]
+        return z["table"], z["tags"], z["mtt"], z["deep"]
 
 
 def _rows_of(recording: RealRecording, *, policy: WindowPolicy, folder: Path) -> tuple[np.ndarray, ...]:
@@ -71,10 +80,11 @@ def _rows_of(recording: RealRecording, *, policy: WindowPolicy, folder: Path) ->
     rows = _read(cached)
     if rows is not None:
         return rows
-    inputs = track_inputs(recording.path, params=DEFAULT_PARAMS, policy=policy, mel=False, tags=True, hear=True)
-    rows = (inputs.table.mean(axis=0), inputs.tags.mean(axis=0), inputs.mtt.mean(axis=0))
+    inputs = track_inputs(recording.path, params=DEFAULT_PARAMS, policy=policy, mel=False, tags=True, hear=True,
+                          deep=True)
+    rows = (inputs.table.mean(axis=0), inputs.tags.mean(axis=0), inputs.mtt.mean(axis=0), inputs.deep.mean(axis=0))
     with atomic_path(cached, suffix=".npz") as tmp:
-        np.savez(tmp, table=rows[0], tags=rows[1], mtt=rows[2])
+        np.savez(tmp, table=rows[0], tags=rows[1], mtt=rows[2], deep=rows[3])
     return rows
 
 
@@ -92,4 +102,4 @@ def real_rows(recordings: list[RealRecording], *, policy: WindowPolicy, jobs: in
             raise DataError(out.error)
         found[out.item.path] = out.value
     parts = [found[r.path] for r in recordings]
-    return RealRows(list(recordings), *(np.stack([p[i] for p in parts]).astype(np.float32) for i in range(3)))
+    return RealRows(list(recordings), *(np.stack([p[i] for p in parts]).astype(np.float32) for i in range(4)))
