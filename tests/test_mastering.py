@@ -11,15 +11,17 @@ import soundfile as sf
 
 from genrefuse.errors import DataError
 from genrefuse.features.columns import FEATURE_COLUMNS
-from genrefuse.models.classic import TAG_COLUMNS, ClassicModel
+from genrefuse.models.classic import ClassicModel
 from genrefuse.training.fit import shifted_rows
 from genrefuse.training.mastering import input_shifts, loud_master
 from genrefuse.training.trainer import TrainConfig
 
+TAG_COLUMNS = 100         # the musicnn summary: 50 means, 50 spreads
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _rows(n=120, table=7, seed=0):
+def _rows(n=120, table=57, seed=0):
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 3, n)
     X = rng.normal(size=(n, table + TAG_COLUMNS)) + y[:, None] * 0.3
@@ -33,7 +35,7 @@ def test_a_table_weight_is_folded_into_the_coefficients():
 
     X, y = _rows()
     scale = np.ones(X.shape[1])
-    scale[:7] = 0.5
+    scale[:57] = 0.5                       # the table: the first 57 columns
     ours = ClassicModel("logreg+musicnn", 3, table_weight=0.5).fit(X, y)
     ref = LogisticRegression(C=0.1, max_iter=5000).fit(X * scale, y)
     assert np.allclose(ours.predict_proba(X), ref.predict_proba(X * scale), atol=1e-6)

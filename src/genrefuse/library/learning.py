@@ -31,7 +31,7 @@ from ..progress import progress_bar
 from ..tagging import read_metadata
 from . import store
 from .db import Track
-from .features import load_features, save_features
+from .features import load_features, recipe_id, save_features
 from .library import Library
 
 BASES = ("default", "none")
@@ -145,10 +145,11 @@ def learn_library(lib: Library, *, from_tags: bool = False, base: str = "default
     base_dir = model_folder(None)
     base_bundle = load_bundle(base_dir)                 # its rows and window policy
     reader = lib.model
-    if base_bundle.uses_deep and not reader.bundle.uses_deep:       # learn from all the packaged model reads
-        from ..inference.predict import load_model
+    same_inputs = recipe_id(base_bundle.feature_params.to_dict(), base_bundle.window_policy.to_dict()) == lib.recipe
+    if base == "default" and base_bundle.uses_deep and not reader.bundle.uses_deep and same_inputs:
+        from ..inference.predict import load_model      # a library that learnt before the penultimate features
 
-        reader = load_model(None)
+        reader = load_model(None)       # were an input: its tracks' features computed as the packaged model does
     rows, report, features = library_rows(lib, from_tags=from_tags, progress=progress, reader=reader)
     parts = [rows]
     if base == "default":
@@ -159,7 +160,9 @@ def learn_library(lib: Library, *, from_tags: bool = False, base: str = "default
     log.info("fitting and cross-validating (%d library tracks%s)", len(set(rows.tracks)),
              " and the packaged model's training rows" if base == "default" else "")
     joined = join(parts)
-    kind = KIND_DEEP if joined.deep is not None and not np.isnan(joined.deep).all() else KIND
+    kind = KIND_DEEP if rows.deep is not None else KIND     # only where the library's own rows have them
+    if kind == KIND:
+        joined.deep = None
     learned = learn_rows(joined, kind=kind, seed=seed, min_examples=min_examples, own=set(rows.tracks))
     bundle = learned.bundle
     if base == "default":       # learning adds, never removes: the packaged model's genres from the taggers stay
