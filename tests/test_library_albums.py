@@ -1,5 +1,5 @@
 """A library files an album's tracks under the album's genre: pooled after each batch (ingest, upload), the
-tracks of a coherent album filed (and judged) by its answer, a track far from it kept under its own and
+tracks of a coherent album filed under its answer (each judged on its own evidence), a track far from it kept under its own and
 flagged for a person, a person's correction never moved, a track the album no longer carries filed back."""
 from __future__ import annotations
 
@@ -7,25 +7,17 @@ import shutil
 
 import pytest
 
-from conftest import shared_path
+from conftest import JAZZ, retag_album, shared_path
 
-JAZZ = ["jazz/uriopass_jazz.mp3", "jazz/uriopass_jazz2.mp3", "jazz/bensound-thejazzpiano.mp3"]
 FAR = "dubstep/bensound-dubstep.mp3"
 
 
 def _album(folder, files, *, album="Night Set", artist="The Trio"):
-    import mutagen
-
     folder.mkdir(parents=True, exist_ok=True)
     for rel in files:
         dst = folder / rel.split("/")[1]
         shutil.copy(shared_path("real-dev", *rel.split("/")), dst)
-        f = mutagen.File(dst, easy=True)
-        if f.tags is None:
-            f.add_tags()
-        f.pop("genre", None)
-        f["album"], f["albumartist"] = album, artist
-        f.save()
+        retag_album(dst, album, artist=artist)
 
 
 @pytest.fixture(scope="module")
