@@ -31,7 +31,8 @@ from pathlib import Path
 from beets import ui
 from beets.plugins import BeetsPlugin
 
-from genrefuse.models.verdict import SKIP_UNKNOWN, SKIP_UNSURE, confidence_text
+from genrefuse.display import confidence_text
+from genrefuse.models.verdict import SKIP_UNKNOWN, SKIP_UNSURE
 
 
 class GenrefusePlugin(BeetsPlugin):

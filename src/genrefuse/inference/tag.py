@@ -17,7 +17,8 @@ from ..audio import header, iter_audio_files
 from ..errors import AudioError, GenrefuseError
 from ..genres import Vocabulary
 from ..tagging import TAGGABLE, read_metadata, remove_stale_temporaries, write_genre
-from ..models.verdict import KEEP, SKIP_UNKNOWN, SKIP_UNSURE, WRITE, confidence_text
+from ..display import confidence_text
+from ..models.verdict import KEEP, SKIP_UNKNOWN, SKIP_UNSURE, WRITE
 from .albums import album_verdict, group, within_album
 from .predict import GenreModel
 

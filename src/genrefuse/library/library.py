@@ -474,10 +474,11 @@ class Library:
         is filed under."""
         return self.handle.rules.of(track.probabilities, track.familiarity, heard=track.heard)
 
-    def needs_look(self, track: Track) -> bool:
+    def needs_look(self, track: Track, *, verdict: Verdict | None = None) -> bool:
         """Unconfirmed and either unsure (below the model's threshold), unknown (unfamiliar), or far from
-        its album's genre."""
-        return self.verdict(track).needs_look or (not track.confirmed and bool((track.album or {}).get("far")))
+        its album's genre; ``verdict``: :meth:`verdict`'s, when the caller has it already."""
+        v = verdict or self.verdict(track)
+        return v.needs_look or (not track.confirmed and bool((track.album or {}).get("far")))
 
     def flag_unsure(self, session) -> None:
         """Keep ``playlists/_unsure.m3u8`` (the tracks that need a person) current."""
@@ -486,7 +487,8 @@ class Library:
     def describe(self, track: Track) -> dict:
         """A track as the API shows it, with ``unsure`` and ``unknown`` judged by this library's model, and whether
         it ``needs_look`` (:meth:`needs_look`)."""
-        return {**track.to_json(self.verdict(track)), "needs_look": self.needs_look(track)}
+        v = self.verdict(track)
+        return {**track.to_json(v), "needs_look": self.needs_look(track, verdict=v)}
 
     def audio_path(self, track: Track) -> Path:
         return self.dir / track.stored_path

@@ -84,7 +84,8 @@ def review_queue(lib: Library, *, limit: int | None = None) -> list[ReviewItem]:
     for t in tracks:
         view = opinion(lib, t)
         tagged = list(dict.fromkeys(lib.vocabulary.get(g) or g.casefold() for g in (t.file_genres or [])))
-        flagged = lib.verdict(t) if lib.needs_look(t) else None
+        own = lib.verdict(t)
+        flagged = own if lib.needs_look(t, verdict=own) else None
         reason = reason_of(t, view, tagged, lib.model_genres, flagged=flagged)
         if reason is None:
             continue

@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from ..display import confidence_text  # noqa: F401  (one format for every face)
 from . import evidence
 
 UNKNOWN = "unknown"          # the answer for a track unlike all of a model's genres
