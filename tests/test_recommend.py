@@ -228,3 +228,56 @@ def test_the_track_index_benchmark_reads_a_real_library_in_a_fresh_process(tmp_p
     res = json.loads(out.read_text())["results"]["this tree"]
     assert res["tracks_read"] == 12000 and res["seconds"] >= 0 and res["peak_rss_mb"] >= res["rss_before_mb"] > 0
     assert "| this tree |" in r.stdout
+
+
+def test_a_large_library_s_picks_from_the_postings_are_those_of_scoring_every_track(tmp_path, monkeypatch):
+    """Scoring only the top of the listener's genres (deeper until nothing left out could rank) gives exactly
+    the picks of scoring every track, ties (rounded probabilities, confirmed tracks) included: for listeners with
+    and without likes, before and after tracks are corrected, removed and added behind the postings' back."""
+    from datetime import datetime
+
+    from genrefuse.library import recommend as rec
+    from genrefuse.library.db import Feedback, Track, UserGenre, make_engine, session_factory
+
+    genres = ["blues", "jazz", "rock", "pop", "metal", "reggae"]
+    rng = np.random.default_rng(3)
+    url = f"sqlite:///{tmp_path / 'lib.sqlite'}"                             # a real SQLite file
+    engine = make_engine(url)
+    n, when = 6000, datetime(2026, 12, 7)
+    p = np.round(rng.dirichlet(np.full(len(genres), 0.3), n), 2)           # coarse: many equal scores
+    with engine.begin() as con:
+        con.execute(Track.__table__.insert(), [
+            {"id": i + 1, "content_hash": f"{i:064x}", "original_name": f"t{i}.mp3", "stored_path": f"x/t{i}.mp3",
+             "duration": 180.0, "genre": genres[int(p[i].argmax())], "probabilities": dict(zip(genres, p[i].tolist())),
+             "model_id": "m", "added_at": when, "confirmed": bool(i % 97 == 0)} for i in range(n)])
+        con.execute(User.__table__.insert(), [{"id": u + 1, "name": f"l{u}", "token_hash": f"h{u}", "created_at": when}
+                                              for u in range(12)])
+        con.execute(UserGenre.__table__.insert(), [{"user_id": u + 1, "genre": g, "weight": float(1 + u % 3)}
+                                                   for u in range(12) for g in rng.choice(genres, 1 + u % 3, replace=False)])
+        con.execute(Feedback.__table__.insert(), [{"user_id": u + 1, "track_id": int(t), "action": "like", "created_at": when}
+                                                  for u in range(8) for t in rng.choice(400, 15, replace=False) + 1])
+    Session = session_factory(engine)
+
+    def picks(session, index, dense: bool, cf) -> list[list]:
+        monkeypatch.setattr(rec, "DENSE_UP_TO", 10**9 if dense else 0)
+        monkeypatch.setattr(rec, "CANDIDATE_DEPTH", 16)                     # several rounds deeper
+        return [[(r["track"]["id"], r["score"]) for r in recommend(session, session.get(User, u), index=index, cf=cf,
+                                                                   limit=12)] for u in range(1, 13)]
+
+    with Session() as s:
+        cf, _ = refit_collaborative(s, tmp_path)
+        index = rec.TrackIndex(genres)
+        assert picks(s, index, False, cf) == picks(s, index, True, cf)
+        assert picks(s, index, False, None) == picks(s, index, True, None)
+        first = picks(s, index, True, cf)
+        assert all(len(p) == 12 for p in first)
+        track = s.get(Track, first[0][5][0])          # a pick moved to the listener's own genre, confirmed
+        track.genre, track.confirmed = genres[0], True
+        index.update(track)
+        index.remove(first[1][0][0])
+        s.add(Track(content_hash="f" * 64, original_name="new.mp3", stored_path="x/new.mp3", duration=60.0,
+                    genre="jazz", probabilities={"jazz": 0.99, "rock": 0.01}, model_id="m"))
+        s.commit()
+        assert rec.TrackIndex.REBUILD > 3 and index._postings is not None         # not rebuilt: scored besides
+        after = picks(s, index, False, cf)
+        assert after == picks(s, index, True, cf) and after != first

@@ -83,11 +83,15 @@ class CFModel:
 
     def because(self, item: int, items: np.ndarray) -> int | None:
         """Of the user's ``items``, the one most similar to ``item`` (None when none is a neighbour)."""
-        if not len(items):
-            return None
-        sims = np.asarray(self.similarity[items][:, item].todense()).ravel()
-        best = int(np.argmax(sims))
-        return int(items[best]) if sims[best] > 0 else None
+        return self.because_many(np.array([item]), items)[0]
+
+    def because_many(self, targets: np.ndarray, items: np.ndarray) -> list[int | None]:
+        """:meth:`because` for each of ``targets`` (item indices), in one slice of the similarities."""
+        if not len(items) or not len(targets):
+            return [None] * len(targets)
+        sims = self.similarity[items][:, np.asarray(targets, int)].toarray()        # (items, targets)
+        best = sims.argmax(axis=0)
+        return [int(items[b]) if sims[b, j] > 0 else None for j, b in enumerate(best)]
 
 
 def item_similarity(matrix: sp.csr_matrix, *, neighbours: int) -> sp.csr_matrix:

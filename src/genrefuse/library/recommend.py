@@ -21,14 +21,16 @@ Each pick says why: ``because`` (the genres giving at least 20% of its genre sco
 listener's liked track it goes with) and ``sounds_like`` (the liked track it sounds most like, where the
 audio score counted).
 
-Scoring is vectorised over a :class:`TrackIndex` kept in memory and topped up from the database, so
-one request over a million tracks costs a matrix-vector product and a partial sort.
+Scoring is vectorised over a :class:`TrackIndex` kept in memory and topped up from the database. A large
+library is not scored whole: the index keeps each genre's tracks ranked (:class:`Postings`), and a request scores
+the top of the listener's genres, deeper until no track left out could rank among its picks, with every track the
+collaborative and audio parts name: the same picks as scoring every track, at a few thousand tracks' cost.
 """
 from __future__ import annotations
 
 import functools
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +40,6 @@ from sqlalchemy.orm import Session
 from .. import collab
 from ..ranking import positions_in
 from ..errors import DataError, NotFoundError
-from .approximate import Approximate
 from .db import Feedback, Track, User, UserGenre, removed_since
 from .similar import Rows, SimilarIndex
 
@@ -56,6 +57,8 @@ MAX_LIKES_HEARD = 100    # the listener's most recent likes whose sound counts (
                          # of the embeddings with these)
 HEARD_PER_LIKE = 50      # with the similar-track graph (large libraries): candidates taken per liked track
 FLOOR_SAMPLE = 10_000    # ... and the tracks (a fixed random sample) whose best similarity sets the floor
+DENSE_UP_TO = 50_000     # libraries up to this many tracks are scored whole; larger ones from the postings
+CANDIDATE_DEPTH = 1024   # tracks taken first from the top of each of the listener's genres (then 4x deeper)
 
 
 @dataclass(frozen=True)
@@ -79,16 +82,64 @@ class Tracks:
         return positions_in(self.ids, ids)
 
 
+class Postings:
+    """Per genre column of a :class:`Tracks` view, the positions of the tracks with evidence for it, most first
+    (ties: the newest first), and their values then: what lets a request score a few thousand tracks of a million
+    and know that no other can rank higher (:func:`recommend`). Built for the first :attr:`built` rows; rows
+    appended since, and rows rewritten in place since (:attr:`dirty`: corrected or removed tracks), are not in
+    it, and every request scores them."""
+
+    def __init__(self, rows: Tracks):
+        self.built, self.width = len(rows.ids), rows.probs.shape[1]
+        self.order, self.values = [], []
+        for g in range(self.width):
+            col = rows.probs[:, g]
+            nz = np.flatnonzero(col > 0)
+            order = nz[np.lexsort((-nz, -col[nz]))]
+            self.order.append(order)
+            self.values.append(col[order])
+        self.dirty: frozenset[int] = frozenset()
+
+
 class TrackIndex:
-    """Every track's id and genre-probability vector, in memory, in id order (newest last): :attr:`rows`."""
+    """Every track's id and genre-probability vector, in memory, in id order (newest last): :attr:`rows`, and
+    per genre the tracks ranked by it (:class:`Postings`, built when a request first needs them)."""
 
     PAGE = 5000              # rows read at a time
+    REBUILD = 20_000         # rows appended or rewritten since the postings were built that make them rebuilt
 
     def __init__(self, genres: list[str]):
         genres = tuple(dict.fromkeys(genres))
         self.rows = Tracks(np.zeros(0, np.int64), np.zeros((0, len(genres)), np.float32), genres)
+        self._postings: Postings | None = None
+        self._building: set[int] | None = None  # rows rewritten while postings are being built
         self._removal = 0                    # the last removal (db.Removal) seen
         self._lock = threading.Lock()
+
+    def postings(self, rows: Tracks) -> tuple[Postings, np.ndarray]:
+        """Postings that fit ``rows`` (a view this index published; built, or rebuilt when too much changed since)
+        and the positions of ``rows`` that every request must score besides them (appended or rewritten since)."""
+        with self._lock:
+            post = self._postings
+            if post is None or post.width != rows.probs.shape[1] or post.built > len(rows.ids) \
+                    or len(rows.ids) - post.built + len(post.dirty) > self.REBUILD:
+                post, self._building = None, set()
+        if post is None:
+            post = Postings(rows)            # outside the lock: other requests go on meanwhile
+            with self._lock:
+                post.dirty = frozenset(self._building or ())     # rewritten while it was being built
+                self._building = None
+                self._postings = post
+        extra = np.union1d(np.fromiter(post.dirty, np.int64, len(post.dirty)), np.arange(post.built, len(rows.ids)))
+        return post, extra[extra < len(rows.ids)]
+
+    def _touched(self, positions) -> None:
+        """Rows rewritten in place (under the lock): every request scores them whatever the postings say."""
+        changed = {int(p) for p in positions}
+        if self._postings is not None and changed:
+            self._postings.dirty = self._postings.dirty | changed
+        if self._building is not None:
+            self._building |= changed
 
     @property
     def ids(self) -> np.ndarray:
@@ -165,6 +216,7 @@ class TrackIndex:
                 col = {g: j for j, g in enumerate(rows.genres)}
                 rows.probs[i] = self._vector(track.probabilities, track.genre, bool(track.confirmed), col,
                                              getattr(track, "evidence", None))
+                self._touched([i])
 
     def remove(self, track_id: int) -> None:
         """A track was removed: it scores nothing from now on (and, gone from the database, is never offered)."""
@@ -176,6 +228,7 @@ class TrackIndex:
         rows = self.rows
         at, found = positions_in(rows.ids, track_ids)
         rows.probs[at[found]] = 0.0
+        self._touched(at[found])
 
     def positions(self, ids) -> np.ndarray:
         """Index positions of the given track ids, now (ids not indexed are dropped)."""
@@ -218,12 +271,18 @@ def recommend(session: Session, user: User, *, limit: int = 10, index: TrackInde
               audio_share: float = AUDIO_SHARE) -> list[dict]:
     """Up to ``limit`` picks for ``user``, best first: ``{"track", "score", "genre_score", "because",
     "liked_with"}`` (``score``: the blend, 0..1, at least ``MIN_SCORE``; ``genre_score``: weights .
-    genre evidence). ``include_own``: also the tracks the listener added herself.
-    ``index``: a kept :class:`TrackIndex` (refreshed here); ``cf``: the fitted collaborative model;
+    genre evidence; equal scores: the newest track first). ``include_own``: also the tracks the listener added
+    herself. ``index``: a kept :class:`TrackIndex` (refreshed here); ``cf``: the fitted collaborative model;
     ``collab_share``: fixes the collaborative part's share (0: genre alone, 1: listeners alone; for
     evaluation) instead of deriving it from the listener's likes; ``audio``: the tracks' embeddings (a kept
     :class:`~genrefuse.library.similar.SimilarIndex`, refreshed here; None: no audio part), ``audio_share``
-    its share of the blend (0: none)."""
+    its share of the blend (0: none).
+
+    A library of up to :data:`DENSE_UP_TO` tracks is scored whole. A larger one is scored from its
+    :class:`Postings`: the tracks ranked highest in the listener's genres, deeper until no track left out could
+    rank among the picks (its genre score is bounded by the last ones taken), with every track the
+    collaborative and the audio parts name: the same picks as scoring every track, at a few thousand tracks'
+    cost."""
     weights = user.weights()
     if index is None:
         index = TrackIndex(sorted({*weights, *(g for (g,) in session.execute(select(Track.genre).distinct()))}))
@@ -232,12 +291,12 @@ def recommend(session: Session, user: User, *, limit: int = 10, index: TrackInde
     if not n:
         return []
     w = np.array([weights.get(g, 0.0) for g in view.genres], np.float32)
-    genre_score = view.probs @ w
     rated, liked = _history(session, user)
-    eligible = genre_score > 1e-9
-    score = genre_score / max(float(w.sum()), 1e-9)             # 0..1: the share of the listener's taste
-    if collab_share == 1.0:
-        score, eligible = np.zeros(n, np.float32), np.zeros(n, bool)
+    blocked = view.positions(rated)
+    if not include_own:
+        blocked = np.union1d(blocked, view.positions(
+            session.scalars(select(Track.id).where(Track.added_by == user.id)).all()))
+    part = _Parts(view=view, w=w, blocked=blocked, genre=0.0 if collab_share == 1.0 else 1.0)
     cf_items = np.zeros(0, int)
     if cf is not None and len(liked):
         cf_items = np.array([i for i in map(cf.item_index, liked) if i is not None], int)
@@ -245,45 +304,47 @@ def recommend(session: Session, user: User, *, limit: int = 10, index: TrackInde
         share = len(liked) / (len(liked) + COLLAB_PRIOR) if collab_share is None else collab_share
         cf_all = cf.scores(cf_items, np.ones(len(cf_items), np.float32))      # 0..1, 0: no evidence
         cf_pos, known = view.lookup(cf.item_keys_array)
-        cf_scores = np.zeros(n, np.float32)
-        cf_scores[cf_pos[known]] = cf_all[known]
-        neighbours = np.zeros(n, bool)
-        neighbours[view.positions(cf.item_keys_array[_neighbour_items(cf, cf_items)])] = True
-        eligible |= neighbours
-        score = (1 - share) * score + share * cf_scores
-    sounds, nearest_liked = _audio(session, audio, view, liked) if audio is not None and audio_share > 0 \
-        else (None, None)
-    if sounds is not None:
-        eligible |= sounds > 0
-        score = (1 - audio_share) * score + audio_share * sounds
-    score = np.where(eligible & (score >= MIN_SCORE), score, -np.inf)
-    score[view.positions(rated)] = -np.inf
-    if not include_own:
-        score[view.positions(session.scalars(select(Track.id).where(Track.added_by == user.id)).all())] = -np.inf
+        scored = known & (cf_all > 0)
+        order = np.argsort(cf_pos[scored])
+        part.cf_pos, part.cf_val = cf_pos[scored][order], cf_all[scored][order].astype(np.float32)
+        part.neighbours = np.unique(view.positions(cf.item_keys_array[_neighbour_items(cf, cf_items)]))
+        part.genre *= 1 - share
+        part.cf = share
+    part.sound = _Sound.of(session, audio, view, liked) if audio is not None and audio_share > 0 else None
+    if part.sound is not None:
+        part.genre, part.cf, part.audio = part.genre * (1 - audio_share), part.cf * (1 - audio_share), audio_share
+    pos = None if n <= DENSE_UP_TO or (part.sound is not None and part.sound.everywhere) \
+        else _candidates(index, part, limit)
+    score, sounds_like = part.scores(pos)
+    at = np.arange(n) if pos is None else pos
     k = min(limit, int(np.isfinite(score).sum()))
     if k <= 0:
         return []
-    top = np.argpartition(-score, k - 1)[:k]
-    top = top[np.lexsort((-view.ids[top], -score[top]))]       # ties: the newest first
-    ids = [int(i) for i in view.ids[top]]
+    kth = -np.partition(-score, k - 1)[k - 1]
+    tied = np.flatnonzero(score >= kth)             # every track at the k-th score or above: ties by the newest
+    top = tied[np.lexsort((-view.ids[at[tied]], -score[tied]))][:k]
+    ids = [int(i) for i in view.ids[at[top]]]
+    genre_score = view.probs[at[top]] @ w
     tracks = {t.id: t for t in session.scalars(select(Track).where(Track.id.in_(ids)))}
     liked_with: set[int] = set()
+    because: dict[int, int | None] = {}
+    if len(cf_items):
+        known = [(tid, cf.item_index(tid)) for tid in ids if cf.item_index(tid) is not None]
+        because = dict(zip([tid for tid, _ in known], cf.because_many(np.array([i for _, i in known]), cf_items)))
     out = []
-    for pos, tid in zip(top, ids):
+    for j, (i, tid) in enumerate(zip(top, ids)):
         t = tracks.get(tid)
         if t is None:
             continue
         with_ = None
-        if len(cf_items) and cf.item_index(tid) is not None:
-            j = cf.because(cf.item_index(tid), cf_items)
-            if j is not None:
-                with_ = int(cf.item_keys[j])
-                liked_with.add(with_)
-        sounds_like = int(nearest_liked[pos]) if sounds is not None and sounds[pos] > 0 else None
-        out.append({"track": describe(t) if describe else t.to_json(), "score": round(float(score[pos]), 6),
-                    "genre_score": round(float(genre_score[pos]), 6),
-                    "because": genre_because(weights, t.probabilities, t.genre, t.evidence) if genre_score[pos] > 1e-9 else [],
-                    "liked_with": with_, "sounds_like": sounds_like})
+        if because.get(tid) is not None:
+            with_ = int(cf.item_keys[because[tid]])
+            liked_with.add(with_)
+        like = int(sounds_like[i]) if sounds_like is not None and sounds_like[i] >= 0 else None
+        out.append({"track": describe(t) if describe else t.to_json(), "score": round(float(score[i]), 6),
+                    "genre_score": round(float(genre_score[j]), 6),
+                    "because": genre_because(weights, t.probabilities, t.genre, t.evidence) if genre_score[j] > 1e-9 else [],
+                    "liked_with": with_, "sounds_like": like})
     named = liked_with | {r["sounds_like"] for r in out if r["sounds_like"] is not None}
     if named:
         rows = {t.id: t.display_name for t in session.scalars(select(Track).where(Track.id.in_(named)))}
@@ -294,47 +355,141 @@ def recommend(session: Session, user: User, *, limit: int = 10, index: TrackInde
     return out
 
 
-def _audio(session: Session, audio: SimilarIndex, index: Tracks, liked: list[int]
-           ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Per track of ``index`` (a :class:`TrackIndex`'s rows): how much it sounds like the listener's liked
-    tracks (0..1: its best cosine similarity to them, above the library's median, scaled to the best), and the
-    liked track it is nearest; (None, None) when none of her likes has an embedding.
+@dataclass
+class _Parts:
+    """One request's blend, scored at any positions of ``view``: ``genre`` times the genre score (the listener's
+    weights ``w`` . each track's evidence, over their total), ``cf`` times the collaborative score (at the
+    positions ``cf_pos``, ascending: ``cf_val``; a neighbour of her likes is eligible), ``audio`` times the
+    sound (:class:`_Sound`); ``blocked`` positions are never offered."""
 
-    Every indexed track is compared, except where the index has its approximate graph (a large library):
-    then the :data:`HEARD_PER_LIKE` nearest of each liked track are (the rest score 0, as tracks under the
-    median do), and the median is that of a fixed random sample of :data:`FLOOR_SAMPLE` tracks."""
-    audio.refresh(session)
-    heard = audio.rows            # one consistent view of the index, whatever another request adds meanwhile
-    at = heard.positions(liked[-MAX_LIKES_HEARD:])               # those of her likes that have an embedding
-    if not len(at):
-        return None, None
-    mine_ids, mine = heard.ids[at], heard.vectors[at]
-    rows, sample = _compared(heard, audio.graph, mine)
-    sims = (heard.vectors if rows is None else heard.vectors[rows]) @ mine.T      # (compared tracks, liked)
-    best, which = sims.max(axis=1), sims.argmax(axis=1)
-    floor = float(np.median(best if sample is None else best[sample]))
-    top = float(best.max())
-    scaled = np.clip((best - floor) / max(top - floor, 1e-9), 0.0, 1.0)
-    pos, found = index.lookup(heard.ids if rows is None else heard.ids[rows])
-    sounds, nearest = np.zeros(len(index.ids), np.float32), np.full(len(index.ids), -1, np.int64)
-    sounds[pos[found]] = scaled[found]
-    nearest[pos[found]] = mine_ids[which[found]]
-    return sounds, nearest
+    view: Tracks
+    w: np.ndarray
+    blocked: np.ndarray
+    genre: float = 1.0
+    cf: float = 0.0
+    audio: float = 0.0
+    cf_pos: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    cf_val: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    neighbours: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    sound: "_Sound | None" = None
+
+    @property
+    def named(self) -> np.ndarray:
+        """The positions the collaborative and audio parts score (any other scores by its genre alone)."""
+        extra = [self.cf_pos, self.neighbours]
+        if self.sound is not None and self.sound.candidates is not None:
+            extra.append(self.sound.candidates)
+        return np.unique(np.concatenate(extra))
+
+    def scores(self, pos: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """The blended score at ``pos`` (None: every track), -inf where there is nothing to recommend a track
+        (or it is blocked, or under ``MIN_SCORE``), and the liked track each sounds most like (-1: none)."""
+        probs = self.view.probs if pos is None else self.view.probs[pos]
+        m = len(probs)
+        g = probs @ self.w
+        eligible = (g > 1e-9) if self.genre > 0 else np.zeros(m, bool)
+        score = (self.genre / max(float(self.w.sum()), 1e-9)) * g
+        at = np.arange(m) if pos is None else pos
+        if len(self.cf_pos):
+            i = np.minimum(np.searchsorted(self.cf_pos, at), len(self.cf_pos) - 1)
+            hit = self.cf_pos[i] == at
+            score[hit] += self.cf * self.cf_val[i[hit]]
+            j = np.minimum(np.searchsorted(self.neighbours, at), max(len(self.neighbours) - 1, 0))
+            if len(self.neighbours):
+                eligible |= self.neighbours[j] == at
+        nearest = None
+        if self.sound is not None:
+            sounds, nearest = self.sound.at(self.view, pos)
+            eligible |= sounds > 0
+            score += self.audio * sounds
+        score = np.where(eligible & (score >= MIN_SCORE), score, -np.inf)
+        if len(self.blocked):
+            i = np.minimum(np.searchsorted(self.blocked, at), len(self.blocked) - 1)
+            score[self.blocked[i] == at] = -np.inf
+        return score, nearest
 
 
-def _compared(heard: Rows, graph: Approximate | None, mine: np.ndarray
-              ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Which of the indexed tracks ``heard`` to compare with the liked ones: all (None, None), or with the
-    index's ``graph`` the positions of the candidates and the floor's sample, and where the sample lies among
-    them."""
-    if graph is None or len(heard) <= FLOOR_SAMPLE:
-        return None, None
-    candidates = graph.search_many(mine, HEARD_PER_LIKE)
-    if candidates is None:
-        return None, None
-    sample = _sample(len(heard))
-    rows = np.union1d(heard.positions(sorted(candidates)), sample)
-    return rows, np.searchsorted(rows, sample)
+def _candidates(index: TrackIndex, part: _Parts, limit: int) -> np.ndarray:
+    """The positions to score so that the ``limit`` best of them are the ``limit`` best of all (ascending): the
+    top of each of the listener's genres' postings, ever deeper, with every track the other parts name and
+    every track rewritten since the postings were built, until the ``limit``-th best score beats what any
+    track left out could reach (its genre score is at most the weights . the values where each genre was cut)."""
+    post, extra = index.postings(part.view)
+    weighted = [g for g in np.flatnonzero(part.w > 0) if g < post.width and len(post.order[g])]
+    fixed = np.union1d(extra, part.named)
+    depth = CANDIDATE_DEPTH
+    total = max(float(part.w.sum()), 1e-9)
+    while True:
+        pos = np.unique(np.concatenate([fixed, *(post.order[g][:depth] for g in weighted)])).astype(np.int64)
+        if part.genre <= 0 or not weighted:
+            return pos
+        left = [g for g in weighted if depth < len(post.order[g])]
+        if not left:
+            return pos                                   # every track with evidence for her genres is in
+        bound = part.genre * sum(float(part.w[g]) * float(post.values[g][depth]) for g in left) / total
+        if bound < MIN_SCORE:
+            return pos                                   # none left out could be offered
+        score, _ = part.scores(pos)
+        finite = score[np.isfinite(score)]
+        if len(finite) >= limit and -np.partition(-finite, limit - 1)[limit - 1] > bound:
+            return pos
+        depth *= 4
+
+
+@dataclass
+class _Sound:
+    """How much tracks sound like the listener's liked tracks (0..1: the best cosine similarity of a track's
+    embedding to theirs, above the library's median ``floor``, scaled to the ``top``), and the liked track each is
+    nearest. ``everywhere``: every indexed track is compared (a library without the similar-track graph);
+    else the graph's :data:`HEARD_PER_LIKE` nearest of each liked track (``candidates``, positions of the track
+    view) and any track a request scores besides, the median being that of a fixed random sample of
+    :data:`FLOOR_SAMPLE` tracks."""
+
+    heard: Rows
+    mine_ids: np.ndarray
+    mine: np.ndarray
+    floor: float
+    top: float
+    everywhere: bool
+    candidates: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, session: Session, audio: SimilarIndex, view: Tracks, liked: list[int]) -> "_Sound | None":
+        """The sound of ``liked`` (None when none of them has an embedding)."""
+        audio.refresh(session)
+        heard = audio.rows        # one consistent view of the index, whatever another request adds meanwhile
+        at = heard.positions(liked[-MAX_LIKES_HEARD:])               # those of her likes that have an embedding
+        if not len(at):
+            return None
+        mine_ids, mine = heard.ids[at], heard.vectors[at]
+        graph = audio.graph if len(heard) > FLOOR_SAMPLE else None
+        candidates = None if graph is None else graph.search_many(mine, HEARD_PER_LIKE)
+        if candidates is None:                               # every track compared
+            best = (heard.vectors @ mine.T).max(axis=1)
+            return cls(heard, mine_ids, mine, float(np.median(best)), float(best.max()), True)
+        sample = _sample(len(heard))
+        floor = float(np.median((heard.vectors[sample] @ mine.T).max(axis=1)))
+        near = heard.positions(sorted(candidates))
+        top = float(max((heard.vectors[near] @ mine.T).max(), floor))
+        return cls(heard, mine_ids, mine, floor, top, False, view.positions(heard.ids[near]))
+
+    def at(self, view: Tracks, pos: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The sound score and the nearest liked track's id (-1: none) at ``pos`` of ``view`` (None: every track;
+        without the graph's every-track comparison, the graph's candidates there and 0 elsewhere)."""
+        if pos is None and not self.everywhere:
+            pos_c = self.candidates
+            s, near = self.at(view, pos_c)
+            sounds, nearest = np.zeros(len(view.ids), np.float32), np.full(len(view.ids), -1, np.int64)
+            sounds[pos_c], nearest[pos_c] = s, near
+            return sounds, nearest
+        ids = view.ids if pos is None else view.ids[pos]
+        hp, found = positions_in(self.heard.ids, ids)
+        sims = self.heard.vectors[hp[found]] @ self.mine.T              # (compared tracks, liked)
+        scaled = np.clip((sims.max(axis=1) - self.floor) / max(self.top - self.floor, 1e-9), 0.0, 1.0)
+        sounds, nearest = np.zeros(len(ids), np.float32), np.full(len(ids), -1, np.int64)
+        sounds[found] = scaled
+        nearest[found] = np.where(scaled > 0, self.mine_ids[sims.argmax(axis=1)], -1)
+        return sounds, nearest
 
 
 @functools.lru_cache(maxsize=4)
