@@ -10,13 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-try:                                    # one place for the version: pyproject.toml, as installed
-    from importlib.metadata import PackageNotFoundError, version as _version
-
-    __version__ = _version("genrefuse")
-except PackageNotFoundError:            # run from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
-
 if TYPE_CHECKING:
     from .inference.predict import GenreModel, Prediction
 
@@ -50,6 +43,15 @@ def __getattr__(name: str):
         from .inference import predict
 
         return getattr(predict, name)
+    if name == "__version__":       # read when first asked for (one place: pyproject.toml, as installed); reading
+        from importlib.metadata import PackageNotFoundError, version     # the metadata took 50 ms of a cold predict
+
+        try:
+            found = version("genrefuse")
+        except PackageNotFoundError:        # run from a source tree that was never installed
+            found = "0.0.0+unknown"
+        globals()["__version__"] = found
+        return found
     raise AttributeError(f"module 'genrefuse' has no attribute {name!r}")
 
 

@@ -15,12 +15,22 @@ from ..logs import level_for, log_to_stderr
 from .common import COMMANDS, _fail, check_outputs
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
+class _Version(argparse.Action):
+    """``--version``: the installed version, read only when asked for."""
 
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from .. import __version__
+
+        parser.exit(message=f"genrefuse {__version__}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="genrefuse", description="Music genre classification (CNN + MLP feature "
                                 "fusion) and a genre-filed music library.")
-    p.add_argument("--version", action="version", version=f"genrefuse {__version__}")
+    p.add_argument("--version", action=_Version, help="show the version and exit")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more of the log on stderr (debug)")
     p.add_argument("-q", "--quiet", action="count", default=0, help="less of the log: -q warnings only, -qq errors only")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
