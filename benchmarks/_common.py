@@ -8,6 +8,14 @@ import platform
 from pathlib import Path
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_data() -> Path:
+    """The shared data folder: ``$GENREFUSE_SHARED_DATA``, else ``../shared/data`` beside the checkout."""
+    return Path(os.environ.get("GENREFUSE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
 def machine() -> dict:
     cpu = platform.processor() or platform.machine()
     try:

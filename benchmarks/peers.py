@@ -79,30 +79,41 @@ from genrefuse.audio import iter_windows, resample
 from genrefuse.features import dsp, musicnn_input as mi
 from genrefuse.features.fast import _fast_clip_inputs, hpss_signals
 from genrefuse.features.params import DEFAULT_PARAMS as P
+from genrefuse.pretrained.embed import tag_summary
 from genrefuse.pretrained.tagger import load_tagger
+from genrefuse.preprocess.track import MTT_STRIDE, ModelInputs
 from genrefuse import load_model
-files = sys.argv[1:]
-policy = load_model().bundle.window_policy
-from genrefuse.preprocess.track import MTT_STRIDE
+model, files = load_model(sys.argv[1]), sys.argv[2:]
+policy = model.bundle.window_policy
 tagger, mtt = load_tagger(), load_tagger(model="MTT_musicnn")
-cost = {k: 0.0 for k in ("decode", "resample to 16 kHz", "musicnn log-Mel", "musicnn tagger", "MTT tagger", "HPSS",
-                         "the other table features and the Mel input")}
+cost = {k: 0.0 for k in ("decode", "resample to 22050 and 16 kHz", "musicnn log-Mel", "musicnn tagger", "MTT tagger", "HPSS",
+                         "the other table features and the Mel input", "the model's answer")}
 def timed(name, fn, *a, **k):
     t = time.perf_counter(); out = fn(*a, **k); cost[name] += time.perf_counter() - t; return out
+windows = 0
 for f in files:
-    (y, sr), = timed("decode", lambda: list(iter_windows(f, sr=None, policy=policy)))
-    y16 = timed("resample to 16 kHz", mi.resample, y, sr)
-    patches = mi.patches(timed("musicnn log-Mel", mi.log_mel, y16), hop_frames=mi.hop_frames(policy.patch_hop_seconds))
-    timed("musicnn tagger", tagger.taggram, patches)
-    timed("MTT tagger", mtt.taggram, patches[::MTT_STRIDE])
-    y22 = resample(y, sr, P.sr)
-    D = dsp.stft(y22, n_fft=P.n_fft, hop=P.hop_length)
-    timed("HPSS", hpss_signals, D, np.abs(D), y=y22)
-    t = time.perf_counter(); _fast_clip_inputs(y22, P); whole = time.perf_counter() - t
-    cost["the other table features and the Mel input"] += whole
+    it, tables, grams, pens, heard = iter(iter_windows(f, sr=None, policy=policy)), [], [], [], []
+    while (w := timed("decode", next, it, None)) is not None:
+        y, sr = w
+        windows += 1
+        y22 = timed("resample to 22050 and 16 kHz", resample, y, sr, P.sr)
+        y16 = timed("resample to 22050 and 16 kHz", mi.resample, y22, P.sr)
+        patches = mi.patches(timed("musicnn log-Mel", mi.log_mel, y16), hop_frames=mi.hop_frames(policy.patch_hop_seconds))
+        g, p = timed("musicnn tagger", tagger.taggram, patches)
+        heard.append(timed("MTT tagger", mtt.taggram, patches[::MTT_STRIDE])[0])
+        D = dsp.stft(y22, n_fft=P.n_fft, hop=P.hop_length)
+        timed("HPSS", hpss_signals, D, np.abs(D), y=y22)
+        t = time.perf_counter(); tables.append(_fast_clip_inputs(y22, P)[1]); whole = time.perf_counter() - t
+        cost["the other table features and the Mel input"] += whole
+        grams.append(g); pens.append(p)
+    n = len(tables)
+    inputs = ModelInputs(np.stack(tables), None, np.repeat(tag_summary(np.concatenate(grams))[None], n, 0),
+                         np.repeat(np.concatenate(heard).mean(0)[None], n, 0),
+                         np.repeat(tag_summary(np.concatenate(pens))[None], n, 0))
+    timed("the model's answer", model.bundle.probabilities, inputs)
 cost["the other table features and the Mel input"] -= cost["HPSS"]
 import json
-print(json.dumps({k: v / len(files) for k, v in cost.items()}))
+print(json.dumps({"windows": windows / len(files), "stages": {k: v / len(files) for k, v in cost.items()}}))
 """
 
 
@@ -119,6 +130,13 @@ def run(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd[:4])} ... failed: {err[-800:]}")
     return time.perf_counter() - t, peak, out
+
+
+def stage_costs(files: list[str], model: str = "default") -> dict:
+    """Each stage's seconds per file on one core (``stages``) and the windows analysed per file (``windows``),
+    by ``model``'s window policy."""
+    _, _, out = run([sys.executable, "-c", textwrap.dedent(STAGES), model, *files], {**os.environ, "OMP_NUM_THREADS": "1"})
+    return json.loads(out.splitlines()[-1])
 
 
 def main() -> None:
@@ -161,9 +179,7 @@ def main() -> None:
                     continue
                 raise
             rows[name] = {"clips_per_s": float(out.split()[-1]), "peak_mb": peak, "note": note}
-        env1 = {**os.environ, "OMP_NUM_THREADS": "1"}
-        _, _, out = run([sys.executable, "-c", textwrap.dedent(STAGES), *files[:10]], env1)
-        stages = json.loads(out.splitlines()[-1])
+        stages = stage_costs(files[:10])["stages"]
     ess = rows.get("Essentia MusicExtractor", {}).get("clips_per_s")
     table = []
     for name, r in rows.items():

@@ -68,8 +68,11 @@ def test_windows_split_consecutively():
 def test_window_policy_bounds_the_windows_of_long_tracks():
     policy = WindowPolicy(max_windows=5)
     spans = policy.spans(3600 * SR, SR)                       # an hour: 120 windows, 5 analysed
-    assert len(spans) == 5 and spans[0] == (0, 30 * SR) and spans[-1] == (3570 * SR, 30 * SR)
-    assert all(b[0] > a[0] for a, b in zip(spans, spans[1:]))
+    assert len(spans) == 5 and all(length == 30 * SR for _, length in spans)
+    assert [start + 15 * SR for start, _ in spans] == [360 * SR, 1080 * SR, 1800 * SR, 2520 * SR, 3240 * SR]
+    middle = WindowPolicy(max_windows=1).spans(240 * SR, SR)        # a 4-minute song: its middle 30 s
+    assert middle == [(105 * SR, 30 * SR)]
+    assert WindowPolicy(max_windows=2).spans(61 * SR, SR) == [(0, 30 * SR), (30 * SR, 30 * SR)]   # not more than 2
     assert WindowPolicy.from_dict(policy.to_dict()) == policy
     assert WindowPolicy.from_dict(None) == WindowPolicy()
 

@@ -30,7 +30,7 @@ def test_the_packaged_model_is_small_and_loads_without_shared_data():
     assert 0.5 < real["right"]["mean"] < 1 and real["recordings"] > 450 and "grouped by artist" in card["measured"]["method"]
     assert 0 < cfg["calibration"]["min_confidence"] < 1 and set(cfg["calibration"]["genre_confidence"]) == set(cfg["genres"])
     model = genrefuse.load_model()                     # no path: the default
-    assert model.genres == cfg["genres"] and model.bundle.window_policy.max_windows == 4
+    assert model.genres == cfg["genres"] and model.bundle.window_policy.max_windows == 1
     rows = model.bundle.training_rows                  # what familiarity measures against: GTZAN's and real rows
     n = card["tracks"]
     assert len(rows) == n and rows.tags.shape == (n, 100) and set(rows.labels) == set(cfg["genres"])
@@ -182,7 +182,7 @@ def test_the_shipped_model_s_answers_on_a_few_real_recordings(capsys):
     files = [str(shared_path("real-train", *n.split("/"))) for n in names]
     assert main(["predict", *files, "--json"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [line["genre"] for line in lines] == ["latin", "electronic", "classical", "hiphop", "latin"]
+    assert [line["genre"] for line in lines] == ["latin", "electronic", "classical", "hiphop", "pop"]
     assert [line["unsure"] for line in lines] == [False, True, True, True, True]    # hip-hop is never sure
 
 

@@ -44,7 +44,8 @@ def test_the_packaged_model_s_answers_on_the_shared_clips_are_pinned():
     files, not a claim of accuracy), through `predict --json`. With the penultimate features the techno loop is
     an unsure electronic (a reggae before) and the full-length jazz track an unsure jazz (classical before);
     GTZAN's blues clip became a sure country (unsure blues before), and its hip-hop clip an unsure electronic
-    (unknown before)."""
+    (unknown before). Since one window in the middle of a song (and plain weights), the breakbeat track is an unsure
+    electronic (an unsure rock before)."""
     clips = sorted(shared_path("gtzan-clips").glob("*/*.au"))
     real = shared_path("real-dev")
     dubstep = sorted((real / "dubstep").iterdir()) + [
@@ -63,7 +64,7 @@ def test_the_packaged_model_s_answers_on_the_shared_clips_are_pinned():
                    "essentia_techno_loop.mp3": ("electronic", True, "model"),
                    "protegerpw_jazz.mp3": ("jazz", True, "model"), "piast_solo-piano_poppiano.mp3":
                    ("classical", True, "model"),
-                   "giantsteps_key_10089_Jason_Sparks_Close_My_Eyes.mp3": ("rock", True, "model")}, got
+                   "giantsteps_key_10089_Jason_Sparks_Close_My_Eyes.mp3": ("electronic", True, "model")}, got
 
 
 def test_learn_judges_each_recording_by_a_model_learnt_from_the_others(tmp_path):

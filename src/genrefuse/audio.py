@@ -383,8 +383,10 @@ class WindowPolicy:
 
     A file up to ``window_seconds`` (+1%, GTZAN's clips run to 30.13 s) is one window, whole. A longer
     one is cut into consecutive ``window_seconds`` pieces; the last, shorter piece counts when it is at
-    least ``min_tail_seconds`` long. Of more than ``max_windows`` pieces, that many are taken, spread
-    evenly from the first to the last, so that work and memory are bounded whatever the length.
+    least ``min_tail_seconds`` long. A track of more than ``max_windows`` pieces is cut into ``max_windows``
+    equal parts and one full window centred in each is analysed (one window: the middle of the track, where
+    the real recordings the models are judged on were excerpted; intros and fade-outs are left out), so
+    that work and memory are bounded whatever the length.
     Models with the musicnn branch tag 3 s patches every ``patch_hop_seconds`` inside each window.
     """
 
@@ -402,8 +404,9 @@ class WindowPolicy:
         if len(spans) > 1 and spans[-1][1] < self.min_tail_seconds * sr:
             spans.pop()
         if len(spans) > self.max_windows:
-            keep = np.unique(np.round(np.linspace(0, len(spans) - 1, self.max_windows)).astype(int))
-            spans = [spans[i] for i in keep]
+            part = n_samples / self.max_windows
+            spans = [(min(n_samples - n, max(0, int(round((i + 0.5) * part - n / 2)))), n)
+                     for i in range(self.max_windows)]
         return spans
 
     def to_dict(self) -> dict:

@@ -93,10 +93,14 @@ def track_inputs(
     policy = policy or WindowPolicy(window_seconds=params.window_seconds)
     tables, mels, grams, heard, pens = [], [], [], [], []
     for y, y_sr in iter_windows(x, sr=sr, policy=policy, name=name):
+        # decoded once, resampled once to the analysis rate (GTZAN's and the real training recordings' 22050 Hz),
+        # which both the table and the tagger (from there to its 16 kHz) read
+        y = resample(y, y_sr, params.sr)
+        y_sr = params.sr
         # the tagger (ONNX Runtime, which releases the GIL) runs beside the table features
         pending = _TAGGER.submit(_window_taggram, y, y_sr, policy.patch_hop_seconds, tag_backend, hear) if tags else None
         try:
-            m, t = clip_inputs(resample(y, y_sr, params.sr), params=params)
+            m, t = clip_inputs(y, params=params)
         finally:
             gram = pending.result() if pending is not None else None
         tables.append(t)
