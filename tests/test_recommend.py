@@ -255,7 +255,7 @@ def test_a_large_library_s_picks_from_the_postings_are_those_of_scoring_every_tr
         con.execute(UserGenre.__table__.insert(), [{"user_id": u + 1, "genre": g, "weight": float(1 + u % 3)}
                                                    for u in range(12) for g in rng.choice(genres, 1 + u % 3, replace=False)])
         con.execute(Feedback.__table__.insert(), [{"user_id": u + 1, "track_id": int(t), "action": "like", "created_at": when}
-                                                  for u in range(8) for t in rng.choice(400, 15, replace=False) + 1])
+                                                  for u in range(8) for t in rng.choice(3000, 40, replace=False) + 1])
     Session = session_factory(engine)
 
     def picks(session, index, dense: bool, cf) -> list[list]:

@@ -313,9 +313,10 @@ def recommend(session: Session, user: User, *, limit: int = 10, index: TrackInde
     part.sound = _Sound.of(session, audio, view, liked) if audio is not None and audio_share > 0 else None
     if part.sound is not None:
         part.genre, part.cf, part.audio = part.genre * (1 - audio_share), part.cf * (1 - audio_share), audio_share
-    pos = None if n <= DENSE_UP_TO or (part.sound is not None and part.sound.everywhere) \
-        else _candidates(index, part, limit)
-    score, sounds_like = part.scores(pos)
+    if n <= DENSE_UP_TO or (part.sound is not None and part.sound.everywhere):
+        pos, (score, sounds_like) = None, part.scores(None)
+    else:
+        pos, score, sounds_like = _candidates(index, part, limit)
     at = np.arange(n) if pos is None else pos
     k = min(limit, int(np.isfinite(score).sum()))
     if k <= 0:
@@ -373,14 +374,6 @@ class _Parts:
     neighbours: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     sound: "_Sound | None" = None
 
-    @property
-    def named(self) -> np.ndarray:
-        """The positions the collaborative and audio parts score (any other scores by its genre alone)."""
-        extra = [self.cf_pos, self.neighbours]
-        if self.sound is not None and self.sound.candidates is not None:
-            extra.append(self.sound.candidates)
-        return np.unique(np.concatenate(extra))
-
     def scores(self, pos: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
         """The blended score at ``pos`` (None: every track), -inf where there is nothing to recommend a track
         (or it is blocked, or under ``MIN_SCORE``), and the liked track each sounds most like (-1: none)."""
@@ -409,30 +402,35 @@ class _Parts:
         return score, nearest
 
 
-def _candidates(index: TrackIndex, part: _Parts, limit: int) -> np.ndarray:
-    """The positions to score so that the ``limit`` best of them are the ``limit`` best of all (ascending): the
-    top of each of the listener's genres' postings, ever deeper, with every track the other parts name and
-    every track rewritten since the postings were built, until the ``limit``-th best score beats what any
-    track left out could reach (its genre score is at most the weights . the values where each genre was cut)."""
+def _candidates(index: TrackIndex, part: _Parts, limit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The positions to score so that the ``limit`` best of them are the ``limit`` best of all (ascending), with
+    their :meth:`_Parts.scores`: the top of each of the listener's genres' postings and of her collaborative
+    scores, ever deeper, with every track the audio part heard and every track rewritten since the postings were
+    built, until the ``limit``-th best score beats what any track left out could reach (its genre score is at
+    most the weights . the values where each genre was cut, its collaborative score the value where that was cut,
+    and the audio part scores only what it heard)."""
     post, extra = index.postings(part.view)
     weighted = [g for g in np.flatnonzero(part.w > 0) if g < post.width and len(post.order[g])]
-    fixed = np.union1d(extra, part.named)
+    heard = part.sound.candidates if part.sound is not None and part.sound.candidates is not None \
+        else np.zeros(0, np.int64)
+    fixed = np.union1d(extra, heard)
+    by_cf = np.argsort(-part.cf_val, kind="stable")
+    cf_order, cf_values = part.cf_pos[by_cf], part.cf_val[by_cf]
     depth = CANDIDATE_DEPTH
     total = max(float(part.w.sum()), 1e-9)
     while True:
-        pos = np.unique(np.concatenate([fixed, *(post.order[g][:depth] for g in weighted)])).astype(np.int64)
-        if part.genre <= 0 or not weighted:
-            return pos
-        left = [g for g in weighted if depth < len(post.order[g])]
-        if not left:
-            return pos                                   # every track with evidence for her genres is in
+        lists = [*(post.order[g][:depth] for g in weighted if part.genre > 0), cf_order[:depth]]
+        pos = np.unique(np.concatenate([fixed, *lists])).astype(np.int64)
+        score, nearest = part.scores(pos)
+        left = [g for g in weighted if depth < len(post.order[g])] if part.genre > 0 else []
         bound = part.genre * sum(float(part.w[g]) * float(post.values[g][depth]) for g in left) / total
-        if bound < MIN_SCORE:
-            return pos                                   # none left out could be offered
-        score, _ = part.scores(pos)
+        if depth < len(cf_values):
+            bound += part.cf * float(cf_values[depth])
+        if (not left and depth >= len(cf_values)) or bound < MIN_SCORE:
+            return pos, score, nearest               # every track that could be offered is in
         finite = score[np.isfinite(score)]
         if len(finite) >= limit and -np.partition(-finite, limit - 1)[limit - 1] > bound:
-            return pos
+            return pos, score, nearest
         depth *= 4
 
 
@@ -467,8 +465,7 @@ class _Sound:
         if candidates is None:                               # every track compared
             best = (heard.vectors @ mine.T).max(axis=1)
             return cls(heard, mine_ids, mine, float(np.median(best)), float(best.max()), True)
-        sample = _sample(len(heard))
-        floor = float(np.median((heard.vectors[sample] @ mine.T).max(axis=1)))
+        floor = _floor(heard, mine_ids, mine)
         near = heard.positions(sorted(candidates))
         top = float(max((heard.vectors[near] @ mine.T).max(), floor))
         return cls(heard, mine_ids, mine, floor, top, False, view.positions(heard.ids[near]))
@@ -490,6 +487,27 @@ class _Sound:
         sounds[found] = scaled
         nearest[found] = np.where(scaled > 0, self.mine_ids[sims.argmax(axis=1)], -1)
         return sounds, nearest
+
+
+_FLOORS: dict[tuple[int, bytes], tuple[Rows, float]] = {}
+_FLOORS_LOCK = threading.Lock()
+
+
+def _floor(heard: Rows, mine_ids: np.ndarray, mine: np.ndarray) -> float:
+    """The median, over the fixed sample of ``heard``, of each track's best similarity to the liked ``mine``:
+    remembered for these rows and these likes (a listener's next request, until she likes another track or the
+    index changes, skips the sample's product)."""
+    key = (id(heard), np.asarray(mine_ids, np.int64).tobytes())
+    with _FLOORS_LOCK:
+        hit = _FLOORS.get(key)
+    if hit is not None and hit[0] is heard:
+        return hit[1]
+    floor = float(np.median((heard.vectors[_sample(len(heard))] @ mine.T).max(axis=1)))
+    with _FLOORS_LOCK:
+        if len(_FLOORS) >= 1024:
+            _FLOORS.clear()
+        _FLOORS[key] = (heard, floor)
+    return floor
 
 
 @functools.lru_cache(maxsize=4)
