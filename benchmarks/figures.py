@@ -1,5 +1,6 @@
 """The figures in README.md and the docs pages, written from the benchmarks' own results
-(``benchmarks/results/*.json``, each written by its benchmark's ``--json``) rather than typed by hand.
+(``benchmarks/results/*.json``, each written by its benchmark's ``--json``, and ``research/results/*.json``,
+written by the experiments in ``research/`` that chose the model's design) rather than typed by hand.
 
 Each block lies between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` in its page (the list is in
 :func:`main`: the README's figures, the model card's per-genre, blend and head-choice tables, the library
@@ -20,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
+RESEARCH = ROOT / "research" / "results"        # the experiments that chose the model's design
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"
 GENRES_START, GENRES_END = "<!-- genres:start -->", "<!-- genres:end -->"
 PREDICT = "genrefuse predict (packaged model, 30 s clip)"
@@ -158,7 +160,7 @@ def genre_card() -> str:
 
     rg = json.loads((RESULTS / "real_grouped.json").read_text())
     per_genre = rg["candidates"][rg["chosen"]]["with_tagger"]["per_genre"]
-    levels = json.loads((RESULTS / "tagger_blend.json").read_text())["support"]
+    levels = json.loads((RESEARCH / "tagger_blend.json").read_text())["support"]
     lines = [f"Written by `benchmarks/figures.py` from `benchmarks/results/real_grouped.json` (cross-validation grouped "
              f"by artist over {', '.join(rg['folders'])}, {len(rg['seeds'])} fold seeds) and `tagger_blend.json` "
              f"(GTZAN's 443 fault-filtered training tracks).", "",
@@ -251,10 +253,13 @@ def recommend_scale_table() -> str:
     r = json.loads((RESULTS / "recommend_scale.json").read_text())
     f, e, load = r["function"], r["endpoint"], r["endpoint"]["load"]
     ms = lambda v: f"{v['p50_ms']:g} / {v['p95_ms']:g} / {v['max_ms']:g} ms"  # noqa: E731
-    lines = [f"{r['tracks']:,} tracks in {r['database']}, on a {r['machine']['cores']}-core {r['machine']['cpu']} "
+    lines = [f"{r['tracks']:,} tracks in {r['database']}, on a{_on(r)[1:-1].replace('[', ' ')} "
              f"(`benchmarks/recommend_scale.py`):", "",
              "| one listener's 10 recommendations | p50 / p95 / max | |", "|---|---|---|",
-             f"| `recommend()` | {ms(f)} | the index loads once, in {f['index_load_s']:g} s |",
+             f"| `recommend()` | {ms(f)} | the index loads once, in {f['index_load_s']:g} s"
+             + (f"; the first request ranks each genre's tracks ({f['first_call_s']:g} s) |" if "first_call_s" in f else " |"),
+             *([f"| the same, scoring every track (the path before, same run) | {ms(f['whole'])} | the same picks "
+                f"for {f['same_picks']:.0%} of the calls |"] if "whole" in f else []),
              f"| `GET /api/me/recommendations` | {ms(e)} | the first request, sent as the server starts, waits "
              f"while the index is read ({e['first_request_s']:g} s) |",
              f"| the same, {load['clients']} concurrent listeners | {ms(load)} | {load['requests_per_s']:g} requests/s, "
@@ -271,7 +276,7 @@ def recommend_scale_table() -> str:
 
 def blend_table() -> str:
     """The model card's table of the genre blend (``genre_blend.json``)."""
-    r = json.loads((RESULTS / "genre_blend.json").read_text())
+    r = json.loads((RESEARCH / "genre_blend.json").read_text())
     g, d = r["gtzan"], r["real_dev"]
     lines = [f"| w | GTZAN blocked CV accuracy ({g['tracks']} fault-filtered training tracks, 3 fold seeds) | "
              f"real-dev: right genre (top-1), of its {d['recordings']} recordings of GTZAN's genres |", "|---|---|---|"]
@@ -285,9 +290,10 @@ def blend_table() -> str:
 def heads_table() -> str:
     """The model card's table of the training choices for music unlike GTZAN's (``head_choices.json``), in the
     benchmark's own layout."""
+    sys.path.insert(0, str(ROOT / "research"))
     from head_choices import table
 
-    return table(json.loads((RESULTS / "head_choices.json").read_text()))
+    return table(json.loads((RESEARCH / "head_choices.json").read_text()))
 
 
 def learned_table() -> str:

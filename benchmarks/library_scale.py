@@ -22,8 +22,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_table, shared_data, write_json  # noqa: E402
-from peers import run, stage_costs  # noqa: E402
+from _common import shared_data  # noqa: E402
+from _harness import Report, Table, run  # noqa: E402
+from peers import run as run_command, stage_costs  # noqa: E402
 
 AIM_TRACKS_PER_HOUR = 10_000
 REFERENCE_WINDOWS = 4          # the packaged model's policy before: 4 windows spread over the song
@@ -74,7 +75,7 @@ def with_windows(model: Path, windows: int, work: Path) -> Path:
 
 def classify_run(folder: Path, model: Path, out: Path) -> dict:
     out.unlink(missing_ok=True)
-    wall, peak, _ = run([sys.executable, "-m", "genrefuse.cli", "classify", str(folder), "--model", str(model),
+    wall, peak, _ = run_command([sys.executable, "-m", "genrefuse.cli", "classify", str(folder), "--model", str(model),
                          "--out", str(out), "--jobs", "2", "-q"])
     with open(out) as f:
         answers = {r["path"]: r["genre"] for r in csv.DictReader(f)}
@@ -108,16 +109,18 @@ def interrupt_seconds(folder: Path, model: Path, out: Path) -> float:
     return time.perf_counter() - t
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--tracks", type=int, default=32, help="songs in the sample, rounded up to a multiple of 32 so that "
                     "the sample and its half share out evenly among 2 workers taking 8 files a task (default 32)")
     ap.add_argument("--stage-tracks", type=int, default=4, help="songs timed stage by stage on one core (default 4)")
     ap.add_argument("--work", type=Path, help="a folder to keep the songs in between runs (default: a temporary one)")
-    ap.add_argument("--json", type=Path)
-    a = ap.parse_args()
+
+
+def measure(a: argparse.Namespace) -> Report:
     if not (shared_data() / "real-train").is_dir():
         sys.exit(f"{shared_data() / 'real-train'}: not here; this benchmark needs the shared real recordings")
+    import soundfile as sf
+
     from genrefuse.models.bundle import DEFAULT_MODEL_DIR
 
     work = a.work or Path(tempfile.mkdtemp(prefix="genrefuse-library-"))
@@ -125,23 +128,17 @@ def main() -> None:
     tracks = songs(work, whole)
     if len(tracks) < whole:
         sys.exit(f"only {len(tracks)} songs could be made of {shared_data() / 'real-train'}; ask for fewer")
-    folder = work / "library"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir()
-    for t in tracks:
-        (folder / t.name).hardlink_to(t)
-    import soundfile as sf
-
+    folder, half = work / "library", work / "half"
+    for where, some in ((folder, tracks), (half, tracks[:len(tracks) // 2])):
+        shutil.rmtree(where, ignore_errors=True)
+        where.mkdir()
+        for t in some:
+            (where / t.name).hardlink_to(t)
     minutes = sum(sf.info(str(t)).duration for t in tracks) / len(tracks) / 60
     shipped = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())["window_policy"]["max_windows"]
     models = {f"packaged ({shipped} window{'s' * (shipped > 1)})": DEFAULT_MODEL_DIR,
               f"same model, {REFERENCE_WINDOWS} windows (before)": with_windows(DEFAULT_MODEL_DIR, REFERENCE_WINDOWS, work)}
     rows, result = {}, {"tracks": len(tracks), "mean_minutes": minutes, "aim_tracks_per_hour": AIM_TRACKS_PER_HOUR}
-    half = folder.with_name("half")
-    shutil.rmtree(half, ignore_errors=True)
-    half.mkdir()
-    for t in tracks[:len(tracks) // 2]:
-        (half / t.name).hardlink_to(t)
     for name, model in models.items():
         r = classify_run(folder, model, work / "out.csv")
         h = classify_run(half, model, work / "out.csv")
@@ -156,29 +153,29 @@ def main() -> None:
     names = list(rows)
     same = sum(rows[names[0]]["answers"][p] == rows[names[1]]["answers"].get(p) for p in rows[names[0]]["answers"])
     result["agreement"] = same / len(tracks)
-    print(f"{len(tracks)} songs of {minutes:.1f} minutes on average, classify --jobs 2 (start-up included)")
-    print_table(["model", "tracks/s (sample)", "s a further track", "start-up s", "10,000 tracks (extrapolated)",
-                 "peak MB", "windows a track"],
-                [[n, f"{r['tracks_per_s']:.2f}", f"{r['marginal_s_per_track']:.3f}", f"{r['start_up_s']:.1f}",
-                  f"{r['hours_for_10000']:.2f} h", f"{r['peak_mb']:.0f}", f"{r['windows']:.1f}"] for n, r in rows.items()])
-    stage_names = list(rows[names[0]]["stages_s_per_track"])
-    print_table(["stage (one core, s a track)", *names],
-                [[s, *(f"{rows[n]['stages_s_per_track'][s]:.3f}" for n in names)] for s in stage_names]
-                + [["all", *(f"{sum(rows[n]['stages_s_per_track'].values()):.3f}" for n in names)]])
-    print(f"same answer with {rows[names[0]]['windows']:.0f} and {REFERENCE_WINDOWS} windows: {same} of {len(tracks)}"
-          " (assembled songs: windows of different recordings)")
     result["ctrl_c_s"] = [interrupt_seconds(folder, DEFAULT_MODEL_DIR, work / "out.csv") for _ in range(3)]
-    print(f"Ctrl-C to exit, classify --jobs 2, 3 tries: {', '.join(f'{x:.2f} s' for x in result['ctrl_c_s'])}")
     hours = rows[names[0]]["hours_for_10000"]
     result["met"] = hours <= 1.0
-    print(f"aim: {AIM_TRACKS_PER_HOUR:,} tracks within an hour; extrapolated {hours:.2f} h: {'met' if result['met'] else 'MISSED'}")
+    stage_names = list(rows[names[0]]["stages_s_per_track"])
+    tables = [Table(["model", "tracks/s (sample)", "s a further track", "start-up s", "10,000 tracks (extrapolated)",
+                     "peak MB", "windows a track"],
+                    [[n, f"{r['tracks_per_s']:.2f}", f"{r['marginal_s_per_track']:.3f}", f"{r['start_up_s']:.1f}",
+                      f"{r['hours_for_10000']:.2f} h", f"{r['peak_mb']:.0f}", f"{r['windows']:.1f}"]
+                     for n, r in rows.items()],
+                    f"{len(tracks)} songs of {minutes:.1f} minutes on average, classify --jobs 2 (start-up included)"),
+              Table(["stage (one core, s a track)", *names],
+                    [[s, *(f"{rows[n]['stages_s_per_track'][s]:.3f}" for n in names)] for s in stage_names]
+                    + [["all", *(f"{sum(rows[n]['stages_s_per_track'].values()):.3f}" for n in names)]])]
+    lines = [f"same answer with {rows[names[0]]['windows']:.0f} and {REFERENCE_WINDOWS} windows: {same} of {len(tracks)}"
+             " (assembled songs: windows of different recordings)",
+             f"Ctrl-C to exit, classify --jobs 2, 3 tries: {', '.join(f'{x:.2f} s' for x in result['ctrl_c_s'])}",
+             f"aim: {AIM_TRACKS_PER_HOUR:,} tracks within an hour; extrapolated {hours:.2f} h: "
+             f"{'met' if result['met'] else 'MISSED'}"]
     for r in rows.values():
         r.pop("answers")
     result["rows"] = rows
-    write_json(a.json, result)
+    return Report(result, tables, lines)
 
 
 if __name__ == "__main__":
-    t0 = time.perf_counter()
-    main()
-    print(f"({time.perf_counter() - t0:.0f} s)")
+    run(measure, doc=__doc__, arguments=arguments)

@@ -249,8 +249,8 @@ def test_an_answer_the_tagger_hardly_hears_is_unsure():
 
 def test_the_dispute_threshold_is_what_gtzan_gives():
     """DISPUTE is the lowest evidence at which at most 5% of GTZAN's 443 FF training tracks would have their
-    true genre disputed, recomputed here from the published taggrams (benchmarks/tagger_blend.py)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    true genre disputed, recomputed here from the published taggrams (research/tagger_blend.py)."""
+    sys.path[:0] = [str(Path(__file__).resolve().parents[1] / d) for d in ("research", "benchmarks")]
     from tagger_blend import gtzan_thresholds
 
     from genrefuse.models.evidence import DISPUTE, SUPPORT

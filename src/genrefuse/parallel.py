@@ -5,18 +5,19 @@ A failure of one input never stops the batch: it comes back as an error string n
 from __future__ import annotations
 
 import itertools
-import multiprocessing as mp
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .logs import configured_level, log_to_stderr
 from .progress import progress_bar
 
 from .errors import GenrefuseError, unforeseen
+
+if TYPE_CHECKING:        # imported where a pool starts: a command that runs none (predict) never pays for them
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 
 @dataclass
@@ -152,6 +153,9 @@ def map_items(
         except StopIteration:
             return
         items = itertools.chain([first], items)
+        import multiprocessing as mp
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
         ctx = mp.get_context("forkserver")  # fork after torch/OpenMP start-up can deadlock
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=init_worker,
                                    initargs=(os.getpid(), configured_level()))

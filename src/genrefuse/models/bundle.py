@@ -396,7 +396,7 @@ def describe_model(path: str | Path | None = None) -> str:
     if loud:
         lines.append(f"  each training row also as a loud master moves it (brightened, limited at drives "
                      f"{', '.join(f'{d:g}' for d in loud['drives'])}; measured on the shared GTZAN clips), weighted "
-                     f"{loud['weight']:g}: steadier on recordings mastered unlike GTZAN's (benchmarks/head_choices.py)")
+                     f"{loud['weight']:g}: steadier on recordings mastered unlike GTZAN's (research/head_choices.py)")
     for g, n in (card.get("genres_learnt") or {}).items():
         lines.append(f"    {g:<12} {n['gtzan']:>4} GTZAN tracks, {n['real']:>4} real recordings")
     measured = card.get("measured")

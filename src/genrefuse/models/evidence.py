@@ -15,7 +15,7 @@ from the tags' names): MSD's tags where it has a word for the genre, MTT's only 
   unlike everything it knows ("unknown") is named one of these when its evidence is at least
   :data:`NEW_GENRE` and more than any head genre's; its confidence is that evidence.
 
-The MSD levels were chosen on GTZAN (``benchmarks/tagger_blend.py``, on the published taggrams of the 443
+The MSD levels were chosen on GTZAN (``research/tagger_blend.py``, on the published taggrams of the 443
 fault-filtered training tracks), so the taggers judge only answers of GTZAN's genres (:func:`judged`), in any
 model that reads them: a library's own model (``genrefuse learn``) keeps their word on its GTZAN genres and
 answers its own genres by its own calibration; only a model of GTZAN's genres alone is given genres from the
@@ -48,7 +48,7 @@ TAGGER_GENRES: dict[str, dict[str, tuple[str, ...]]] = {
     "folk": {MSD: ("folk",)}, "soul": {MSD: ("soul", "rnb")}, "punk": {MSD: ("punk",)},
 }
 
-# The lowest evidence that disputes an answer: chosen by `benchmarks/tagger_blend.py` on the published MSD
+# The lowest evidence that disputes an answer: chosen by `research/tagger_blend.py` on the published MSD
 # taggrams of GTZAN's 443 fault-filtered training tracks alone, as the lowest at which at most 5% of them
 # would have their true genre disputed (4.7% at 0.44). Another genre at this level disputes the answer even
 # where the answer's own evidence is higher (two genres heard strongly): on GTZAN's MSD taggrams that never
@@ -57,7 +57,7 @@ TAGGER_GENRES: dict[str, dict[str, tuple[str, ...]]] = {
 DISPUTE = 0.44
 
 # The least evidence a sure answer of each genre needs: for MSD's genres, the highest level under which at
-# most 5% of GTZAN's 443 fault-filtered training tracks of that genre fall (`benchmarks/tagger_blend.py`,
+# most 5% of GTZAN's 443 fault-filtered training tracks of that genre fall (`research/tagger_blend.py`,
 # recomputed by a test: 4.3-4.9% of them), so that few true answers lose their sureness on GTZAN; for
 # classical (MTT's tag, no GTZAN taggram to measure it on), the floor from which a tag is shown at all
 # (styles.FLOOR, 0.2), not a measured level.

@@ -54,7 +54,7 @@ TAGGRAMS = ("musicnn", "gtzan_ff_train_msd_musicnn_taggram.npz")
 SPLIT = ("gtzan-splits", "fault-filtered")
 CLIPS = ("gtzan-clips",)
 # How much the regression leans on the table against the taggram, and how much a training row moved as a loud
-# master weighs (training/mastering.py): chosen by benchmarks/head_choices.py on GTZAN's blocked CV and on
+# master weighs (training/mastering.py): chosen by research/head_choices.py on GTZAN's blocked CV and on
 # how many real-dev answers an unseen mastering chain changes (not on real-dev's labels; see its rule).
 TABLE_WEIGHT = 1.0
 SHIFT_WEIGHT = 0.25

@@ -8,7 +8,7 @@ shift, as further rows of the same genre with a smaller weight (``training.fit``
 
 :func:`loud_master` is the chain the shifts are measured with: a brighter top (the band above 6 kHz mixed in
 again at 0.6) and heavy limiting (``tanh`` of the peak-normalised signal at a ``drive``; 2 is firm, 4 is
-loud, 8 is clipped flat). ``benchmarks/head_choices.py`` measures what it buys on recordings mastered by
+loud, 8 is clipped flat). ``research/head_choices.py`` measures what it buys on recordings mastered by
 another chain (a bass boost and hard clipping) that training never saw.
 """
 from __future__ import annotations

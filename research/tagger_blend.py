@@ -15,7 +15,7 @@ A genre's **evidence** is the highest mean score of the tags that name it (the p
 
 MTT's tags (classical, techno) have no published GTZAN taggram, so they get no level here.
 
-    python benchmarks/tagger_blend.py [--shared ../shared/data] [--json out.json]
+    python research/tagger_blend.py [--shared ../shared/data] [--json out.json]
 """
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [str(Path(__file__).resolve().parent),                     # research/, then
+                str(Path(__file__).resolve().parents[1] / "benchmarks")]      # the benchmarks' shared bits
 from _common import write_json  # noqa: E402
 
 from genrefuse.models.evidence import EVIDENCE as HEAD  # noqa: E402

@@ -24,7 +24,7 @@ model's (the FF-test aim is 0.83, today's FF test 0.841; CV has tracked it withi
 best genres the unseen master changes least (then the higher CV). real-dev's labels are reported, not used to choose;
 its audio is (unlabelled) in the unseen-master count.
 
-    python benchmarks/head_choices.py [--json benchmarks/results/head_choices.json]
+    python research/head_choices.py [--json research/results/head_choices.json]
 """
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [str(Path(__file__).resolve().parent),                     # research/, then
+                str(Path(__file__).resolve().parents[1] / "benchmarks")]      # the benchmarks' shared bits
 from _common import machine, write_json  # noqa: E402
 from real_world import SHARED, recordings, scored, summary  # noqa: E402
 

@@ -12,7 +12,7 @@ A second yardstick: logistic regression (C = 0.1) on the taggram summary joined 
 so its blocked estimate shows how far the proxy is from the FF test for taggram features
 ("logreg-tags+table" is the same with scikit-learn's default C = 1).
 
-    python benchmarks/ff_blocked_cv.py --table features_30_sec.csv --embeddings ff_train_taggram.npz \
+    python research/ff_blocked_cv.py --table features_30_sec.csv --embeddings ff_train_taggram.npz \
         --split-dir gtzan-splits/fault-filtered --json out/bench/ff_cv.json
 
 ``--fusions concat,gated,attention`` and ``--ensembles 1,5`` compare fusions and ensemble sizes on the
@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [str(Path(__file__).resolve().parent),                     # research/, then
+                str(Path(__file__).resolve().parents[1] / "benchmarks")]      # the benchmarks' shared bits
 from _common import write_json  # noqa: E402
 
 

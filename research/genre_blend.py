@@ -18,7 +18,7 @@ today's model. Two measurements for each w, in one run:
 
 Nothing here is shipped unless it helps both; the figures go to the model card.
 
-    python benchmarks/genre_blend.py [--json benchmarks/results/genre_blend.json]
+    python research/genre_blend.py [--json research/results/genre_blend.json]
 """
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [str(Path(__file__).resolve().parent),                     # research/, then
+                str(Path(__file__).resolve().parents[1] / "benchmarks")]      # the benchmarks' shared bits
 from _common import machine, write_json  # noqa: E402
 from real_world import SHARED, folder_genre, recordings  # noqa: E402
 
