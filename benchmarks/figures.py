@@ -258,7 +258,7 @@ def recommend_scale_table() -> str:
              "| one listener's 10 recommendations | p50 / p95 / max | |", "|---|---|---|",
              f"| `recommend()` | {ms(f)} | the index loads once, in {f['index_load_s']:g} s"
              + (f"; the first request ranks each genre's tracks ({f['first_call_s']:g} s) |" if "first_call_s" in f else " |"),
-             *([f"| the same, scoring every track (the path before, same run) | {ms(f['whole'])} | the same picks "
+             *([f"| the same, scoring every track (the reference, same run) | {ms(f['whole'])} | the same picks "
                 f"for {f['same_picks']:.0%} of the calls |"] if "whole" in f else []),
              f"| `GET /api/me/recommendations` | {ms(e)} | the first request, sent as the server starts, waits "
              f"while the index is read ({e['first_request_s']:g} s) |",

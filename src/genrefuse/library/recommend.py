@@ -56,6 +56,7 @@ AUDIO_SHARE = 0.25       # the audio part's share of the blend, for a listener w
 MAX_LIKES_HEARD = 100    # the listener's most recent likes whose sound counts (a request costs one product
                          # of the embeddings with these)
 HEARD_PER_LIKE = 50      # with the similar-track graph (large libraries): candidates taken per liked track
+GRAPH_LIKES = 20         # ... of her most recent likes (each a graph query; every like still counts in the score)
 FLOOR_SAMPLE = 10_000    # ... and the tracks (a fixed random sample) whose best similarity sets the floor
 DENSE_UP_TO = 50_000     # libraries up to this many tracks are scored whole; larger ones from the postings
 CANDIDATE_DEPTH = 1024   # tracks taken first from the top of each of the listener's genres (then 4x deeper)
@@ -322,8 +323,10 @@ def recommend(session: Session, user: User, *, limit: int = 10, index: TrackInde
     if k <= 0:
         return []
     kth = -np.partition(-score, k - 1)[k - 1]
-    tied = np.flatnonzero(score >= kth)             # every track at the k-th score or above: ties by the newest
-    top = tied[np.lexsort((-view.ids[at[tied]], -score[tied]))][:k]
+    above = np.flatnonzero(score > kth)
+    tied = np.flatnonzero(score == kth)          # ties at the k-th score: the newest (the last positions) first
+    chosen = np.concatenate([above, tied[-(k - len(above)):]])
+    top = chosen[np.lexsort((-view.ids[at[chosen]], -score[chosen]))]
     ids = [int(i) for i in view.ids[at[top]]]
     genre_score = view.probs[at[top]] @ w
     tracks = {t.id: t for t in session.scalars(select(Track).where(Track.id.in_(ids)))}
@@ -382,23 +385,27 @@ class _Parts:
         g = probs @ self.w
         eligible = (g > 1e-9) if self.genre > 0 else np.zeros(m, bool)
         score = (self.genre / max(float(self.w.sum()), 1e-9)) * g
-        at = np.arange(m) if pos is None else pos
-        if len(self.cf_pos):
-            i = np.minimum(np.searchsorted(self.cf_pos, at), len(self.cf_pos) - 1)
-            hit = self.cf_pos[i] == at
+        if pos is None:                          # every track: the parts' positions are the rows themselves
+            score[self.cf_pos] += self.cf * self.cf_val
+            eligible[self.neighbours] = True
+        elif len(self.cf_pos):
+            i = np.minimum(np.searchsorted(self.cf_pos, pos), len(self.cf_pos) - 1)
+            hit = self.cf_pos[i] == pos
             score[hit] += self.cf * self.cf_val[i[hit]]
-            j = np.minimum(np.searchsorted(self.neighbours, at), max(len(self.neighbours) - 1, 0))
             if len(self.neighbours):
-                eligible |= self.neighbours[j] == at
+                j = np.minimum(np.searchsorted(self.neighbours, pos), len(self.neighbours) - 1)
+                eligible |= self.neighbours[j] == pos
         nearest = None
         if self.sound is not None:
             sounds, nearest = self.sound.at(self.view, pos)
             eligible |= sounds > 0
             score += self.audio * sounds
         score = np.where(eligible & (score >= MIN_SCORE), score, -np.inf)
-        if len(self.blocked):
-            i = np.minimum(np.searchsorted(self.blocked, at), len(self.blocked) - 1)
-            score[self.blocked[i] == at] = -np.inf
+        if pos is None:
+            score[self.blocked] = -np.inf
+        elif len(self.blocked):
+            i = np.minimum(np.searchsorted(self.blocked, pos), len(self.blocked) - 1)
+            score[self.blocked[i] == pos] = -np.inf
         return score, nearest
 
 
@@ -439,7 +446,7 @@ class _Sound:
     """How much tracks sound like the listener's liked tracks (0..1: the best cosine similarity of a track's
     embedding to theirs, above the library's median ``floor``, scaled to the ``top``), and the liked track each is
     nearest. ``everywhere``: every indexed track is compared (a library without the similar-track graph);
-    else the graph's :data:`HEARD_PER_LIKE` nearest of each liked track (``candidates``, positions of the track
+    else the graph's :data:`HEARD_PER_LIKE` nearest of each of her :data:`GRAPH_LIKES` latest likes (``candidates``, positions of the track
     view) and any track a request scores besides, the median being that of a fixed random sample of
     :data:`FLOOR_SAMPLE` tracks."""
 
@@ -461,14 +468,14 @@ class _Sound:
             return None
         mine_ids, mine = heard.ids[at], heard.vectors[at]
         graph = audio.graph if len(heard) > FLOOR_SAMPLE else None
-        candidates = None if graph is None else graph.search_many(mine, HEARD_PER_LIKE)
+        candidates = None if graph is None else graph.search_many(mine[-GRAPH_LIKES:], HEARD_PER_LIKE)
         if candidates is None:                               # every track compared
             best = (heard.vectors @ mine.T).max(axis=1)
             return cls(heard, mine_ids, mine, float(np.median(best)), float(best.max()), True)
         floor = _floor(heard, mine_ids, mine)
         near = heard.positions(sorted(candidates))
         top = float(max((heard.vectors[near] @ mine.T).max(), floor))
-        return cls(heard, mine_ids, mine, floor, top, False, view.positions(heard.ids[near]))
+        return cls(heard, mine_ids, mine, floor, top, False, near if _aligned(heard, view) else view.positions(heard.ids[near]))
 
     def at(self, view: Tracks, pos: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """The sound score and the nearest liked track's id (-1: none) at ``pos`` of ``view`` (None: every track;
@@ -480,13 +487,35 @@ class _Sound:
             sounds[pos_c], nearest[pos_c] = s, near
             return sounds, nearest
         ids = view.ids if pos is None else view.ids[pos]
-        hp, found = positions_in(self.heard.ids, ids)
+        if pos is not None and _aligned(self.heard, view):     # every track has its embedding: rows match
+            hp, found = pos, np.ones(len(pos), bool)
+        else:
+            hp, found = positions_in(self.heard.ids, ids)
         sims = self.heard.vectors[hp[found]] @ self.mine.T              # (compared tracks, liked)
         scaled = np.clip((sims.max(axis=1) - self.floor) / max(self.top - self.floor, 1e-9), 0.0, 1.0)
         sounds, nearest = np.zeros(len(ids), np.float32), np.full(len(ids), -1, np.int64)
         sounds[found] = scaled
         nearest[found] = np.where(scaled > 0, self.mine_ids[sims.argmax(axis=1)], -1)
         return sounds, nearest
+
+
+_ALIGNED: dict[tuple[int, int], tuple[Rows, Tracks, bool]] = {}
+
+
+def _aligned(heard: Rows, view: Tracks) -> bool:
+    """Whether the embedded tracks are exactly the indexed ones, row for row (then a track's position in one is
+    its position in the other); remembered for this pair of views."""
+    key = (id(heard), id(view))
+    with _FLOORS_LOCK:
+        hit = _ALIGNED.get(key)
+    if hit is not None and hit[0] is heard and hit[1] is view:
+        return hit[2]
+    same = len(heard.ids) == len(view.ids) and bool(np.array_equal(heard.ids, view.ids))
+    with _FLOORS_LOCK:
+        if len(_ALIGNED) >= 64:
+            _ALIGNED.clear()
+        _ALIGNED[key] = (heard, view, same)
+    return same
 
 
 _FLOORS: dict[tuple[int, bytes], tuple[Rows, float]] = {}
