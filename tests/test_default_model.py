@@ -242,3 +242,28 @@ def test_penultimate_features_are_an_input_and_absent_rows_stand_at_the_mean(tmp
     rows.save(tmp_path)
     back = load_training_rows(tmp_path)
     assert np.array_equal(np.isnan(back.deep), np.isnan(deep)) and np.allclose(back.deep[20:], deep[20:])
+
+
+def test_the_same_answers_whatever_the_thread_count():
+    """Reproducible across thread counts as across CPUs: the packaged model on the shared GTZAN clips with one
+    thread (as in a classify worker) and with every core gives the same answers, probabilities within 1e-4
+    (float32 sums may run in another order; here they agreed to the 6 printed digits)."""
+    import subprocess
+    import sys
+
+    clips = [str(p) for p in sorted(shared_path("gtzan-clips").glob("*/*.au"))]
+
+    def answers(threads: str | None) -> list[dict]:
+        env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+        if threads:
+            env["OMP_NUM_THREADS"] = threads
+        r = subprocess.run([sys.executable, "-m", "genrefuse.cli", "predict", "--json", *clips], capture_output=True,
+                           text=True, timeout=300, env=env)
+        assert r.returncode == 0, r.stderr
+        return [json.loads(line) for line in r.stdout.splitlines()]
+
+    one, every = answers("1"), answers(None)
+    assert [a["answer"] for a in one] == [a["answer"] for a in every] and len(one) == len(clips)
+    assert [a["unsure"] for a in one] == [a["unsure"] for a in every]
+    assert max(abs(a["probabilities"][g] - b["probabilities"][g]) for a, b in zip(one, every)
+               for g in a["probabilities"]) <= 1e-4
