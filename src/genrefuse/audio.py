@@ -234,19 +234,25 @@ def duration(path: str | Path) -> float:
     path = Path(path)
     with _open(path) as f:
         h = _header(f)
-        size = os.stat(path).st_size
-        if h.duration * MIN_BYTES_PER_SECOND <= size or not h.sr:
-            return h.duration
-        n, budget = 0, DecodeBudget(path, size)
-        with quiet_decoder():
-            try:
-                f.seek(0)
-                while len(block := f.read(frames=READ_BLOCK, dtype="int16", always_2d=True)):
-                    budget.spend(block.size)
-                    n += len(block)
-            except (sf.LibsndfileError, RuntimeError, ValueError):
-                pass                                  # a cut-off file: what decoded counts
-        return n / h.sr
+    return _frames(h, path) / h.sr if h.sr else h.duration
+
+
+def _frames(h, path: Path) -> int:
+    """The samples per channel of the file at ``path`` (header ``h``): the header's, unless the file is far too
+    small to hold that much audio; then the decoded samples, counted (within the file's decode budget) through a
+    handle of its own (a decoder that read past a lying header's end may no longer seek)."""
+    size = os.stat(path).st_size
+    if h.duration * MIN_BYTES_PER_SECOND <= size or not h.sr:
+        return h.frames
+    n, budget = 0, DecodeBudget(path, size)
+    with quiet_decoder(), _open(path) as f:
+        try:
+            while len(block := f.read(frames=READ_BLOCK, dtype="int16", always_2d=True)):
+                budget.spend(block.size)
+                n += len(block)
+        except (sf.LibsndfileError, RuntimeError, ValueError):
+            pass                                  # a cut-off file: what decoded counts
+    return n
 
 
 def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
@@ -444,7 +450,8 @@ def iter_windows(
                 budget.spend(count * h.channels)        # before decoding: what a window would cost
                 return _read_mono(f, path, start=start, count=count)
 
-            yield from _windows(read, h.frames, h.sr, policy, name)
+            # the windows of what the file holds (a header that claims days would put them past its end)
+            yield from _windows(read, _frames(h, path), h.sr, policy, name)
         return
     if sr is None:
         raise ValueError("a waveform needs its sample rate (sr=...)")

@@ -15,6 +15,7 @@ RECIPE_VERSIONS = {
     "mel": "mel-1",                 # the CNN's Mel input: dB re max, min-max scaled
     "taggram": "musicnn-msd-v2",    # v2: the 2019 resampler (the name the taggram cache has always had)
     "mtt": "musicnn-mtt-1",         # the second tagger's mean tags, beside the taggram in the library's rows
+    "windows": "centred-1",         # which windows of a long track a policy picks (1: centred in equal parts)
 }
 
 
@@ -30,7 +31,8 @@ def recipe_id(feature_params: dict, window_policy: dict) -> str:
     import hashlib
     import json
 
-    text = json.dumps({"features": feature_params, "windows": window_policy, "recipe": recipe_key("table", "taggram", "mtt")},
+    text = json.dumps({"features": feature_params, "windows": window_policy,
+                       "recipe": recipe_key("table", "taggram", "mtt", "windows")},
                       sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
