@@ -23,8 +23,9 @@ audio score counted).
 
 Scoring is vectorised over a :class:`TrackIndex` kept in memory and topped up from the database. A large
 library is not scored whole: the index keeps each genre's tracks ranked (:class:`Postings`), and a request scores
-the top of the listener's genres, deeper until no track left out could rank among its picks, with every track the
-collaborative and audio parts name: the same picks as scoring every track, at a few thousand tracks' cost.
+the top of the listener's genres and of her collaborative scores, deeper until no track left out could rank among
+its picks, with every track the audio part heard: the same picks as scoring every track, at a few thousand
+tracks' cost.
 """
 from __future__ import annotations
 
@@ -116,21 +117,27 @@ class TrackIndex:
         self._building: set[int] | None = None  # rows rewritten while postings are being built
         self._removal = 0                    # the last removal (db.Removal) seen
         self._lock = threading.Lock()
+        self._build_lock = threading.Lock()
 
     def postings(self, rows: Tracks) -> tuple[Postings, np.ndarray]:
         """Postings that fit ``rows`` (a view this index published; built, or rebuilt when too much changed since)
         and the positions of ``rows`` that every request must score besides them (appended or rewritten since)."""
-        with self._lock:
-            post = self._postings
-            if post is None or post.width != rows.probs.shape[1] or post.built > len(rows.ids) \
-                    or len(rows.ids) - post.built + len(post.dirty) > self.REBUILD:
-                post, self._building = None, set()
-        if post is None:
-            post = Postings(rows)            # outside the lock: other requests go on meanwhile
-            with self._lock:
-                post.dirty = frozenset(self._building or ())     # rewritten while it was being built
-                self._building = None
-                self._postings = post
+        def stale(post: Postings | None) -> bool:
+            return post is None or post.width != rows.probs.shape[1] or post.built > len(rows.ids) \
+                or len(rows.ids) - post.built + len(post.dirty) > self.REBUILD
+
+        post = self._postings
+        if stale(post):
+            with self._build_lock:           # one build at a time; the others wait for it, then use it
+                post = self._postings
+                if stale(post):
+                    with self._lock:
+                        self._building = set()
+                    post = Postings(rows)    # outside the lock: requests on the current postings go on
+                    with self._lock:
+                        post.dirty = frozenset(self._building or ())     # rewritten while it was being built
+                        self._building = None
+                        self._postings = post
         extra = np.union1d(np.fromiter(post.dirty, np.int64, len(post.dirty)), np.arange(post.built, len(rows.ids)))
         return post, extra[extra < len(rows.ids)]
 
@@ -280,10 +287,9 @@ def recommend(session: Session, user: User, *, limit: int = 10, index: TrackInde
     its share of the blend (0: none).
 
     A library of up to :data:`DENSE_UP_TO` tracks is scored whole. A larger one is scored from its
-    :class:`Postings`: the tracks ranked highest in the listener's genres, deeper until no track left out could
-    rank among the picks (its genre score is bounded by the last ones taken), with every track the
-    collaborative and the audio parts name: the same picks as scoring every track, at a few thousand tracks'
-    cost."""
+    :class:`Postings`: the tracks ranked highest in the listener's genres and by her collaborative scores, deeper
+    until no track left out could rank among the picks (:func:`_candidates`), with every track the audio part
+    heard: the same picks as scoring every track, at a few thousand tracks' cost."""
     weights = user.weights()
     if index is None:
         index = TrackIndex(sorted({*weights, *(g for (g,) in session.execute(select(Track.genre).distinct()))}))
