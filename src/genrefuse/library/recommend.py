@@ -505,44 +505,43 @@ class _Sound:
         return sounds, nearest
 
 
-_ALIGNED: dict[tuple[int, int], tuple[Rows, Tracks, bool]] = {}
+class _Memo:
+    """Values computed from index views, which are replaced whole when they change: remembered while the very
+    views asked about are the ones they were computed from (at most ``size`` at a time)."""
+
+    def __init__(self, size: int):
+        self.size, self._values, self._lock = size, {}, threading.Lock()
+
+    def get(self, views: tuple, key, compute):
+        at = (*map(id, views), key)
+        with self._lock:
+            hit = self._values.get(at)
+        if hit is not None and all(a is b for a, b in zip(hit[0], views)):
+            return hit[1]
+        value = compute()
+        with self._lock:
+            if len(self._values) >= self.size:
+                self._values.clear()
+            self._values[at] = (views, value)
+        return value
+
+
+_ALIGNED, _FLOORS = _Memo(64), _Memo(1024)
 
 
 def _aligned(heard: Rows, view: Tracks) -> bool:
     """Whether the embedded tracks are exactly the indexed ones, row for row (then a track's position in one is
-    its position in the other); remembered for this pair of views."""
-    key = (id(heard), id(view))
-    with _FLOORS_LOCK:
-        hit = _ALIGNED.get(key)
-    if hit is not None and hit[0] is heard and hit[1] is view:
-        return hit[2]
-    same = len(heard.ids) == len(view.ids) and bool(np.array_equal(heard.ids, view.ids))
-    with _FLOORS_LOCK:
-        if len(_ALIGNED) >= 64:
-            _ALIGNED.clear()
-        _ALIGNED[key] = (heard, view, same)
-    return same
-
-
-_FLOORS: dict[tuple[int, bytes], tuple[Rows, float]] = {}
-_FLOORS_LOCK = threading.Lock()
+    its position in the other)."""
+    return _ALIGNED.get((heard, view), None, lambda: len(heard.ids) == len(view.ids)
+                        and bool(np.array_equal(heard.ids, view.ids)))
 
 
 def _floor(heard: Rows, mine_ids: np.ndarray, mine: np.ndarray) -> float:
-    """The median, over the fixed sample of ``heard``, of each track's best similarity to the liked ``mine``:
-    remembered for these rows and these likes (a listener's next request, until she likes another track or the
+    """The median, over the fixed sample of ``heard``, of each track's best similarity to the liked ``mine``
+    (remembered for these rows and these likes: a listener's next request, until she likes another track or the
     index changes, skips the sample's product)."""
-    key = (id(heard), np.asarray(mine_ids, np.int64).tobytes())
-    with _FLOORS_LOCK:
-        hit = _FLOORS.get(key)
-    if hit is not None and hit[0] is heard:
-        return hit[1]
-    floor = float(np.median((heard.vectors[_sample(len(heard))] @ mine.T).max(axis=1)))
-    with _FLOORS_LOCK:
-        if len(_FLOORS) >= 1024:
-            _FLOORS.clear()
-        _FLOORS[key] = (heard, floor)
-    return floor
+    return _FLOORS.get((heard,), np.asarray(mine_ids, np.int64).tobytes(),
+                       lambda: float(np.median((heard.vectors[_sample(len(heard))] @ mine.T).max(axis=1))))
 
 
 @functools.lru_cache(maxsize=4)
