@@ -428,8 +428,8 @@ def iter_windows(
     min_seconds: float = MIN_SECONDS, name: str | None = None,
 ) -> Iterator[tuple[np.ndarray, int]]:
     """The analysed windows of a file or a waveform, one at a time: ``(y, sr)`` mono float32 at the
-    source's own rate. A file is decoded window by window (its length comes from the header), so
-    memory is bounded by one window. Raises :class:`AudioError` for a short, silent or non-finite input.
+    source's own rate. A file is decoded window by window (its length comes from the header, unless the file
+    is far too small for it: then from its decoded samples, counted), so memory is bounded by one window. Raises :class:`AudioError` for a short, silent or non-finite input.
 
     Yields
     ------
