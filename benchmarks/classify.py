@@ -1,7 +1,7 @@
 """`genrefuse classify` throughput over synthetic clips with 1 and 2 worker processes, and its peak memory
 on growing numbers of files (it must stay flat).
 
-    python benchmarks/classify.py --clips 200 --memory-clips 250 1000 --json out/bench/classify.json
+    python benchmarks/classify.py --clips 200 --memory-clips 250 1000 [--json FILE]
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import write_json  # noqa: E402
+from _harness import Report, Table, run  # noqa: E402
 
 
 def tree_rss_mb(root: int) -> tuple[float, float]:
@@ -57,16 +57,16 @@ def run_classify(folder: Path, model: Path, jobs: int, out: Path) -> dict:
     return result
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--clips", type=int, default=200, help="clips for the throughput runs (default 200)")
     ap.add_argument("--seconds", type=float, default=30.0, help="length of those clips (default 30)")
     ap.add_argument("--memory-clips", type=int, nargs="*", default=[250, 1000], help="file counts for the memory runs")
     ap.add_argument("--memory-seconds", type=float, default=3.0, help="length of the memory-run clips (default 3)")
     ap.add_argument("--model", type=Path, help="a model folder (default: an mlp trained here on the clips' table)")
     ap.add_argument("--work", type=Path, help="working folder (default: a temporary one)")
-    ap.add_argument("--json")
-    a = ap.parse_args()
+
+
+def measure(a: argparse.Namespace) -> Report:
     from genrefuse.datasets.synth import SYNTH_GENRES, synthesize
 
     work = a.work or Path(tempfile.mkdtemp(prefix="genrefuse-bench-"))
@@ -86,25 +86,25 @@ def main() -> None:
         train_run(work / "table.csv", work / "run", kind="mlp", config=TrainConfig(epochs=30, batch_size=16), progress=False)
         model = work / "run" / "model"
     result = {"clips": per * len(SYNTH_GENRES), "seconds_per_clip": a.seconds, "model": str(model), "throughput": {}}
-    print(f"{'workers':>8}{'clips/s':>10}{'seconds':>10}")
+    speed = []
     for jobs in (1, 2):
         r = run_classify(data, model, jobs, work / f"out{jobs}.csv")
         r["clips_per_s"] = r["files"] / r["seconds"]
         result["throughput"][str(jobs)] = r
-        print(f"{jobs:>8}{r['clips_per_s']:>10.2f}{r['seconds']:>10.1f}")
+        speed.append([jobs, f"{r['clips_per_s']:.2f}", f"{r['seconds']:.1f}"])
     result["scaling_2_vs_1"] = result["throughput"]["2"]["clips_per_s"] / result["throughput"]["1"]["clips_per_s"]
-    print(f"2 workers vs 1: {result['scaling_2_vs_1']:.2f}x")
-    result["memory"] = {}
-    if a.memory_clips:
-        print(f"{'files':>8}{'parent MB':>11}{'workers MB':>11}")
+    result["memory"], memory = {}, []
     for n in a.memory_clips:
         folder = work / f"mem{n}"
         synthesize(folder, per_genre=-(-n // len(SYNTH_GENRES)), seconds=a.memory_seconds, seed=9, progress=False)
         r = run_classify(folder, model, 2, work / f"mem{n}.csv")
         result["memory"][str(n)] = r
-        print(f"{r['files']:>8}{r['parent_peak_mb']:>11.0f}{r['workers_peak_mb']:>11.0f}")
-    write_json(a.json, result)
+        memory.append([r["files"], f"{r['parent_peak_mb']:.0f}", f"{r['workers_peak_mb']:.0f}"])
+    tables = [Table(["workers", "clips/s", "seconds"], speed)]
+    if memory:
+        tables.append(Table(["files", "parent MB", "workers MB"], memory))
+    return Report(result, tables, [f"2 workers vs 1: {result['scaling_2_vs_1']:.2f}x"])
 
 
 if __name__ == "__main__":
-    main()
+    run(measure, doc=__doc__, arguments=arguments)

@@ -1,6 +1,6 @@
 """Per-clip cost of both model inputs: the librosa reference path against the fast path, in one process.
 
-    python benchmarks/features.py --clips 8 --json out/bench_features.json
+    python benchmarks/features.py --clips 8 [--json FILE]
 
 Prints a table and writes reference_s_per_clip, fast_s_per_clip, speedup and max_z_error (the
 largest per-column error of the fast path against the reference, in units of the column's standard
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import write_json  # noqa: E402
+from _harness import Report, Table, run  # noqa: E402
 
 from genrefuse.datasets.synth import SYNTH_GENRES, render_clip  # noqa: E402
 from genrefuse.features.clip import clip_inputs  # noqa: E402
@@ -26,12 +26,12 @@ from genrefuse.features.table import FEATURE_COLUMNS  # noqa: E402
 TABLE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "gtzan-features" / "features_30_sec.csv"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--clips", type=int, default=8, help="synthetic 30 s clips (default 8)")
     ap.add_argument("--seconds", type=float, default=30.0)
-    ap.add_argument("--json", help="write the figures here")
-    a = ap.parse_args()
+
+
+def measure(a: argparse.Namespace) -> Report:
     clips = [render_clip(SYNTH_GENRES[i % len(SYNTH_GENRES)], seconds=a.seconds, index=100 + i) for i in range(a.clips)]
     for method in ("reference", "fast"):        # warm-up: numba compilation, FFT plans
         clip_inputs(clips[0], method=method)
@@ -57,12 +57,11 @@ def main() -> None:
               "fast_s_per_clip": f, "speedup": r / f, "max_z_error": float(z.max()),
               "worst_column": FEATURE_COLUMNS[int(np.argmax(z.max(axis=0)))], "z_scale": scale,
               "reference_clips_per_s": 1 / r, "fast_clips_per_s": 1 / f}
-    print(f"{'path':<12}{'s/clip (median)':>16}{'clips/s':>10}")
-    print(f"{'reference':<12}{r:>16.3f}{1 / r:>10.2f}")
-    print(f"{'fast':<12}{f:>16.3f}{1 / f:>10.2f}")
-    print(f"speedup {r / f:.2f}x; max error {z.max():.1e} standard deviations ({result['worst_column']}, scale: {scale})")
-    write_json(a.json, result)
+    return Report(result, [Table(["path", "s/clip (median)", "clips/s"],
+                                 [["reference", f"{r:.3f}", f"{1 / r:.2f}"], ["fast", f"{f:.3f}", f"{1 / f:.2f}"]])],
+                  [f"speedup {r / f:.2f}x; max error {z.max():.1e} standard deviations ({result['worst_column']}, "
+                   f"scale: {scale})"])
 
 
 if __name__ == "__main__":
-    main()
+    run(measure, doc=__doc__, arguments=arguments)
