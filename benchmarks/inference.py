@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import write_json  # noqa: E402
+from _harness import Report, Table, run  # noqa: E402
 
 from genrefuse.features.params import DEFAULT_PARAMS  # noqa: E402
 from genrefuse.inference.predict import GenreModel  # noqa: E402
@@ -34,11 +34,11 @@ def timed(fn, repeats: int) -> float:
     return (time.perf_counter() - t) / repeats
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--model", type=Path)
-    ap.add_argument("--json")
-    a = ap.parse_args()
+
+
+def measure(a: argparse.Namespace) -> Report:
     model_dir = a.model
     if model_dir is None:
         torch.manual_seed(0)
@@ -50,7 +50,7 @@ def main() -> None:
     p = torch_model.params
     rng = np.random.default_rng(0)
     result = {"model": str(a.model or "untrained fusion (paper size)"), "torch_threads": torch.get_num_threads()}
-    print(f"{'batch':>6}{'torch ms/clip':>15}{'onnx ms/clip':>14}{'speedup':>9}{'max |dp|':>10}")
+    rows = []
     for batch, repeats in ((1, 20), (64, 3)):
         mel = rng.random((batch, p.n_mels, p.n_frames), dtype=np.float32)
         table = rng.standard_normal((batch, 57))
@@ -62,9 +62,9 @@ def main() -> None:
         diff = float(np.abs(pt - po).max())
         result[f"batch{batch}"] = {"torch_s_per_clip": t_torch, "onnx_s_per_clip": t_onnx, "speedup": t_torch / t_onnx,
                                    "max_abs_probability_difference": diff}
-        print(f"{batch:>6}{1000 * t_torch:>15.2f}{1000 * t_onnx:>14.2f}{t_torch / t_onnx:>8.2f}x{diff:>10.1e}")
-    write_json(a.json, result)
+        rows.append([batch, f"{1000 * t_torch:.2f}", f"{1000 * t_onnx:.2f}", f"{t_torch / t_onnx:.2f}x", f"{diff:.1e}"])
+    return Report(result, [Table(["batch", "torch ms/clip", "onnx ms/clip", "speedup", "largest probability difference"], rows)])
 
 
 if __name__ == "__main__":
-    main()
+    run(measure, doc=__doc__, arguments=arguments)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import write_json  # noqa: E402
+from _harness import Report, Table, run  # noqa: E402
 
 from genrefuse.audio import load, load_native  # noqa: E402
 from genrefuse.features import musicnn_input as mi  # noqa: E402
@@ -49,17 +49,16 @@ def best_of(fn, repeats: int = 3) -> float:
     return min(times)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--clips", type=Path)
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
-    ap.add_argument("--json")
-    a = ap.parse_args()
+
+
+def measure(a: argparse.Namespace) -> Report:
     torch.set_num_threads(a.threads)
     paths = clip_paths(a.clips)
     torch_tagger, onnx_tagger = load_tagger(backend="torch"), load_tagger(backend="onnx")
-    rows = []
-    print(f"{'clip':<22}{'decode s':>9}{'soxr s':>8}{'mel s':>8}{'torch s':>9}{'onnx s':>8}{'speedup':>9}{'max |dtag|':>12}")
+    rows, table = [], []
     for path in paths:
         decode = best_of(lambda: mi.resample(*load_native(path)))
         soxr = best_of(lambda: load(path, sr=mi.SR))
@@ -70,12 +69,15 @@ def main() -> None:
         diff = float(np.abs(torch_tagger.taggram(P)[0] - onnx_tagger.taggram(P)[0]).max())
         rows.append({"clip": path.name, "seconds": len(y) / mi.SR, "patches": len(P), "decode_s": decode,
                      "decode_soxr_s": soxr, "mel_s": mel, "torch_s": tt, "onnx_s": to, "speedup": tt / to, "max_abs_tag_difference": diff})
-        print(f"{path.name:<22}{decode:>9.3f}{soxr:>8.3f}{mel:>8.3f}{tt:>9.3f}{to:>8.3f}{tt / to:>8.2f}x{diff:>12.1e}")
+        table.append([path.name, f"{decode:.3f}", f"{soxr:.3f}", f"{mel:.3f}", f"{tt:.3f}", f"{to:.3f}", f"{tt / to:.2f}x",
+                      f"{diff:.1e}"])
     mean = {k: float(np.mean([r[k] for r in rows])) for k in ("decode_s", "decode_soxr_s", "mel_s", "torch_s", "onnx_s", "speedup")}
-    print(f"mean per clip: torch path {mean['decode_s'] + mean['mel_s'] + mean['torch_s']:.2f} s, "
-          f"onnx path {mean['decode_s'] + mean['mel_s'] + mean['onnx_s']:.2f} s ({a.threads} threads)")
-    write_json(a.json, {"threads": a.threads, "clips": rows, "mean": mean})
+    line = (f"mean per clip: torch path {mean['decode_s'] + mean['mel_s'] + mean['torch_s']:.2f} s, "
+            f"onnx path {mean['decode_s'] + mean['mel_s'] + mean['onnx_s']:.2f} s ({a.threads} threads)")
+    return Report({"threads": a.threads, "clips": rows, "mean": mean},
+                  [Table(["clip", "decode s", "soxr s", "mel s", "torch s", "onnx s", "speedup", "largest tag difference"],
+                         table)], [line])
 
 
 if __name__ == "__main__":
-    main()
+    run(measure, doc=__doc__, arguments=arguments)
