@@ -1,7 +1,7 @@
 """Prediction speed with the packaged default model: a warm process on a 30 s clip and a 10-minute track,
 `genrefuse predict` on one clip from a cold start, and `genrefuse classify` throughput.
 
-    python benchmarks/predict.py --json out/bench/predict.json
+    python benchmarks/predict.py [--json FILE]
 
 Aims (the real-music issue): 30 s clip <= 0.5 s and 10-minute track <= 4 s warm, cold `predict` <= 2.5 s,
 `classify` >= 3 clips/s, on this project's 2-core machine. The clips are real GTZAN clips from
@@ -21,7 +21,7 @@ from pathlib import Path
 import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import write_json  # noqa: E402
+from _harness import Report, Table, run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("GENREFUSE_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -56,12 +56,12 @@ def timed(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--repeats", type=int, default=5, help="timed repeats of each warm measurement (median)")
     ap.add_argument("--classify-clips", type=int, default=60, help="files for the classify throughput")
-    ap.add_argument("--json", help="write the results here")
-    a = ap.parse_args()
+
+
+def measure(a: argparse.Namespace) -> Report:
     from genrefuse import load_model
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -91,13 +91,14 @@ def main() -> None:
     rows = [("30 s clip, warm process", "clip_s", "s", "<="), ("10-minute track, warm process", "ten_minutes_s", "s", "<="),
             ("`genrefuse predict` one clip, cold start", "cold_cli_s", "s", "<="),
             (f"`genrefuse classify`, {a.classify_clips} clips (start-up included)", "classify_clips_per_s", "clips/s", ">=")]
-    print("| measurement | result | aim | met |\n|---|---|---|---|")
+    table = []
     for label, key, unit, cmp in rows:
         met = r[key] <= AIMS[key] if cmp == "<=" else r[key] >= AIMS[key]
         r[f"{key}_met"] = met
-        print(f"| {label} | {r[key]:.2f} {unit} | {cmp} {AIMS[key]} | {'yes' if met else 'no'} |")
-    write_json(a.json, {"benchmark": "predict speed, default model", "aims": AIMS, "results": r})
+        table.append([label, f"{r[key]:.2f} {unit}", f"{cmp} {AIMS[key]}", "yes" if met else "no"])
+    return Report({"benchmark": "predict speed, default model", "aims": AIMS, "results": r},
+                  [Table(["measurement", "result", "aim", "met"], table)])
 
 
 if __name__ == "__main__":
-    main()
+    run(measure, doc=__doc__, arguments=arguments)
