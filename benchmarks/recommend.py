@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_table, write_json  # noqa: E402
+from _harness import Report, Table, run  # noqa: E402
 
 GRID = {"factors": (32, 64), "alpha": (1.0, 2.0), "knn_weight": (0.5, 1.0)}
 
@@ -66,12 +66,12 @@ def genrefuse_cf(train, params):
     return score
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--data", required=True, help="the hetrec-lastfm-2k folder")
     ap.add_argument("--seed", type=int, default=0, help="seed of the held-out split and the models (default 0)")
-    ap.add_argument("--json")
-    a = ap.parse_args()
+
+
+def measure(a: argparse.Namespace) -> Report:
 
     from genrefuse.collab import CFParams
     from genrefuse.datasets.hetrec import hold_out, load_plays
@@ -98,15 +98,14 @@ def main() -> None:
     methods = {"popular": popular(train), "item_knn": item_knn(train), "als": als_untuned(train, a.seed),
                "genrefuse": genrefuse_cf(train, chosen)}
     results = {name: evaluate(fn, train, truth) for name, fn in methods.items()}
-    print_table(["method", "precision@10", "recall@10", "NDCG@10"],
-                [[n, f"{r['precision_at_10']:.3f}", f"{r['recall_at_10']:.3f}", f"{r['ndcg_at_10']:.3f}"]
-                 for n, r in results.items()])
-    print(f"genrefuse settings chosen on validation: {({k: best[k] for k in GRID})}; "
-          f"{results['popular']['users']} users, seed {a.seed}, {time.time() - start:.0f} s")
-    write_json(a.json, {"benchmark": "HetRec 2011 Last.fm 2K, 20% of each user's artists held out", "seed": a.seed,
-                        "methods": results, "chosen": {k: best[k] for k in GRID}, "validation": tried,
-                        "seconds": round(time.time() - start, 1)})
+    table = Table(["method", "precision@10", "recall@10", "NDCG@10"],
+                  [[n, f"{r['precision_at_10']:.3f}", f"{r['recall_at_10']:.3f}", f"{r['ndcg_at_10']:.3f}"]
+                   for n, r in results.items()])
+    return Report({"benchmark": "HetRec 2011 Last.fm 2K, 20% of each user's artists held out", "seed": a.seed,
+                   "methods": results, "chosen": {k: best[k] for k in GRID}, "validation": tried}, [table],
+                  [f"genrefuse settings chosen on validation: {({k: best[k] for k in GRID})}; "
+                   f"{results['popular']['users']} users, seed {a.seed}, {time.time() - start:.0f} s"])
 
 
 if __name__ == "__main__":
-    main()
+    run(measure, doc=__doc__, arguments=arguments)
