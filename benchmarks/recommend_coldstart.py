@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_table, write_json  # noqa: E402
+from _harness import Report, Table, run  # noqa: E402
 
 STYLES = 5
 
@@ -73,13 +73,13 @@ def metrics(picks: list[int], truth: set[int], k: int = 10) -> tuple[float, floa
     return hits.sum() / k, (hits * disc[:len(hits)]).sum() / ideal if ideal else 0.0
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--table", required=True, help="features_30_sec.csv (the real tracks)")
     ap.add_argument("--listeners", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--json")
-    a = ap.parse_args()
+
+
+def measure(a: argparse.Namespace) -> Report:
 
     from genrefuse.library.db import Feedback, Track, User, UserGenre, make_engine, session_factory
     from genrefuse.library.recommend import recommend, refit_collaborative
@@ -139,14 +139,13 @@ def main() -> None:
                         res[mode]["new"].append(metrics(ranking(recs, new_ids), truth_new[uid]))
     out = {m: {f"{part}_{name}": float(np.mean([x[j] for x in v[part]])) for part in ("old", "new")
                for j, name in enumerate(("precision_at_10", "ndcg_at_10"))} for m, v in res.items()}
-    print_table(["", "established listeners, old tracks: P@10 / NDCG@10", "new tracks: P@10 / NDCG@10"],
-                [[m, f"{r['old_precision_at_10']:.3f} / {r['old_ndcg_at_10']:.3f}",
-                  f"{r['new_precision_at_10']:.3f} / {r['new_ndcg_at_10']:.3f}"] for m, r in out.items()])
-    write_json(a.json, {"benchmark": "cold start, simulated listeners", "tracks": n, "new_tracks": int(new.sum()),
-                        "listeners": a.listeners, "seed": a.seed, "methods": out,
-                        "seconds": round(time.time() - start, 1)})
-    print(f"{n} tracks ({int(new.sum())} new), {a.listeners} listeners, {time.time() - start:.0f} s")
+    table = Table(["", "established listeners, old tracks: P@10 / NDCG@10", "new tracks: P@10 / NDCG@10"],
+                  [[m, f"{r['old_precision_at_10']:.3f} / {r['old_ndcg_at_10']:.3f}",
+                    f"{r['new_precision_at_10']:.3f} / {r['new_ndcg_at_10']:.3f}"] for m, r in out.items()])
+    return Report({"benchmark": "cold start, simulated listeners", "tracks": n, "new_tracks": int(new.sum()),
+                   "listeners": a.listeners, "seed": a.seed, "methods": out}, [table],
+                  [f"{n} tracks ({int(new.sum())} new), {a.listeners} listeners, {time.time() - start:.0f} s"])
 
 
 if __name__ == "__main__":
-    main()
+    run(measure, doc=__doc__, arguments=arguments)
