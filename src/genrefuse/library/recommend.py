@@ -452,9 +452,11 @@ class _Sound:
     """How much tracks sound like the listener's liked tracks (0..1: the best cosine similarity of a track's
     embedding to theirs, above the library's median ``floor``, scaled to the ``top``), and the liked track each is
     nearest. ``everywhere``: every indexed track is compared (a library without the similar-track graph);
-    else the graph's :data:`HEARD_PER_LIKE` nearest of each of her :data:`GRAPH_LIKES` latest likes (``candidates``, positions of the track
-    view) and any track a request scores besides, the median being that of a fixed random sample of
-    :data:`FLOOR_SAMPLE` tracks."""
+    else the graph's :data:`HEARD_PER_LIKE` nearest of each of her :data:`GRAPH_LIKES` latest likes
+    (``candidates``, positions of the track view) and any track a request scores besides, the median being that
+    of a fixed random sample of :data:`FLOOR_SAMPLE` tracks. Compared everywhere, each embedded track's best
+    similarity and its nearest like (``best``, ``which``, per row of ``heard``) are kept from the one product
+    that set the floor."""
 
     heard: Rows
     mine_ids: np.ndarray
@@ -463,6 +465,8 @@ class _Sound:
     top: float
     everywhere: bool
     candidates: np.ndarray | None = None
+    best: np.ndarray | None = None
+    which: np.ndarray | None = None
 
     @classmethod
     def of(cls, session: Session, audio: SimilarIndex, view: Tracks, liked: list[int]) -> "_Sound | None":
@@ -475,9 +479,11 @@ class _Sound:
         mine_ids, mine = heard.ids[at], heard.vectors[at]
         graph = audio.graph if len(heard) > FLOOR_SAMPLE else None
         candidates = None if graph is None else graph.search_many(mine[-GRAPH_LIKES:], HEARD_PER_LIKE)
-        if candidates is None:                               # every track compared
-            best = (heard.vectors @ mine.T).max(axis=1)
-            return cls(heard, mine_ids, mine, float(np.median(best)), float(best.max()), True)
+        if candidates is None:                               # every track compared, once
+            sims = heard.vectors @ mine.T
+            best = sims.max(axis=1)
+            return cls(heard, mine_ids, mine, float(np.median(best)), float(best.max()), True, best=best,
+                       which=sims.argmax(axis=1))
         floor = _floor(heard, mine_ids, mine)
         near = heard.positions(sorted(candidates))
         top = float(max((heard.vectors[near] @ mine.T).max(), floor))
@@ -497,11 +503,15 @@ class _Sound:
             hp, found = pos, np.ones(len(pos), bool)
         else:
             hp, found = positions_in(self.heard.ids, ids)
-        sims = self.heard.vectors[hp[found]] @ self.mine.T              # (compared tracks, liked)
-        scaled = np.clip((sims.max(axis=1) - self.floor) / max(self.top - self.floor, 1e-9), 0.0, 1.0)
+        if self.best is not None:                    # compared everywhere already
+            best, which = self.best[hp[found]], self.which[hp[found]]
+        else:
+            sims = self.heard.vectors[hp[found]] @ self.mine.T          # (compared tracks, liked)
+            best, which = sims.max(axis=1), sims.argmax(axis=1)
+        scaled = np.clip((best - self.floor) / max(self.top - self.floor, 1e-9), 0.0, 1.0)
         sounds, nearest = np.zeros(len(ids), np.float32), np.full(len(ids), -1, np.int64)
         sounds[found] = scaled
-        nearest[found] = np.where(scaled > 0, self.mine_ids[sims.argmax(axis=1)], -1)
+        nearest[found] = np.where(scaled > 0, self.mine_ids[which], -1)
         return sounds, nearest
 
 
