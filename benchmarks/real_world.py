@@ -36,7 +36,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, write_json  # noqa: E402
+from _common import machine  # noqa: E402
+from _harness import Report, run  # noqa: E402
 
 SHARED = Path(os.environ.get("GENREFUSE_SHARED_DATA", ROOT.parent / "shared" / "data"))
 KNOWN_OUTCOMES = ("right", "flagged, best genre right", "flagged, best genre wrong", "confidently wrong")
@@ -358,11 +359,9 @@ def grouped_table(r: dict) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("folders", nargs="*", type=Path, help="folders of genre folders (default: shared real-dev)")
     ap.add_argument("--model", help="a model folder (default: the packaged model)")
-    ap.add_argument("--json", type=Path, help="write the results, with a row per recording, here")
     ap.add_argument("--rows", action="store_true", help="also print a line per recording")
     ap.add_argument("--grouped", nargs="?", const="0,1,2", default="", metavar="SEEDS",
                     help="instead: train the default recipe on GTZAN and shared real-train + real-dev and judge it by "
@@ -371,30 +370,28 @@ def main() -> int:
     ap.add_argument("--learn", nargs="?", const="0,1,2", default="", metavar="SEEDS",
                     help="also judge each recording by a model learnt from the others (leave one out; needs the "
                     "[train] extra), once per seed of learn's folds (default 0,1,2)")
-    a = ap.parse_args()
+
+
+def _missing(what: str) -> None:
+    print(f"no such folder: {what} (see shared/data/README.md)", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def measure(a: argparse.Namespace) -> Report:
     if a.grouped:
         if not (SHARED / "real-train").is_dir():
-            print(f"no such folder: {SHARED / 'real-train'} (see shared/data/README.md)", file=sys.stderr)
-            return 2
+            _missing(str(SHARED / "real-train"))
         r = grouped(SHARED, seeds=tuple(int(x) for x in a.grouped.split(",") if x.strip()), jobs=a.jobs)
-        print(grouped_table(r))
-        write_json(a.json, r)
-        return 0
+        return Report(r, lines=[grouped_table(r)])
     folders = a.folders or [SHARED / "real-dev"]
     missing = [f for f in folders if not f.is_dir()]
     if missing:
-        print(f"no such folder: {', '.join(map(str, missing))} (see shared/data/README.md)", file=sys.stderr)
-        return 2
+        _missing(", ".join(map(str, missing)))
     r = evaluate(folders, a.model, learn=tuple(int(x) for x in a.learn.split(",") if x.strip()))
-    if a.rows:
-        for row in r["rows"]:
-            print(f"{row['folder']}\t{row['answer']}\t{row['confidence']:.2f}\t{row['outcome']}\t"
-                  f"energy {row['energy']}\t{Path(row['file']).name}")
-    print(table(r))
-    if a.json:
-        write_json(a.json, r)
-    return 0
+    rows = [f"{row['folder']}\t{row['answer']}\t{row['confidence']:.2f}\t{row['outcome']}\t"
+            f"energy {row['energy']}\t{Path(row['file']).name}" for row in r["rows"]] if a.rows else []
+    return Report(r, lines=[*rows, table(r)])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(measure, doc=__doc__.splitlines()[0], arguments=arguments)

@@ -38,7 +38,8 @@ import numpy as np
 
 sys.path[:0] = [str(Path(__file__).resolve().parent),                     # research/, then
                 str(Path(__file__).resolve().parents[1] / "benchmarks")]      # the benchmarks' shared bits
-from _common import machine, write_json  # noqa: E402
+from _common import machine  # noqa: E402
+from _harness import Report, run  # noqa: E402
 from real_world import SHARED, recordings, scored, summary  # noqa: E402
 
 CANDIDATES = ((1.0, 0.0), (0.75, 0.0), (1.0, 0.25), (0.75, 0.25))     # (table_weight, shift_weight)
@@ -143,21 +144,18 @@ def table(r: dict) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--shared", type=Path, default=SHARED)
-    ap.add_argument("--json", type=Path)
-    a = ap.parse_args()
+
+
+def measure(a: argparse.Namespace) -> Report:
     missing = [d for d in ("musicnn", "gtzan-clips", "real-dev") if not (a.shared / d).is_dir()]
     if missing:
         print(f"no {', '.join(missing)} under {a.shared} (see shared/data/README.md)", file=sys.stderr)
-        return 2
+        raise SystemExit(2)
     r = evaluate(a.shared)
-    print(table(r))
-    if a.json:
-        write_json(a.json, r)
-    return 0
+    return Report(r, lines=[table(r)])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(measure, doc=__doc__.splitlines()[0], arguments=arguments)
