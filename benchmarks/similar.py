@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, write_json  # noqa: E402
+from _harness import Report, Table, run  # noqa: E402
 from real_world import SHARED, folder_genre  # noqa: E402
 
 
@@ -112,36 +111,28 @@ def real_dev(folder: Path) -> dict:
     return out
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--shared", type=Path, default=SHARED)
-    ap.add_argument("--json", type=Path)
-    a = ap.parse_args()
-    start = time.perf_counter()
-    result = {"machine": machine()}
+
+
+def measure(a: argparse.Namespace) -> Report:
+    result, tables, lines = {}, [], []
     if (a.shared / "musicnn").is_dir():
-        result["gtzan"] = gtzan(a.shared)
+        result["gtzan"] = g = gtzan(a.shared)
+        lines.append(f"GTZAN, {g['tracks']} fault-filtered training tracks, the {g['k']} nearest (published MSD "
+                     f"taggrams): same genre {g['MSD tags']:.0%} (random {g['random']:.0%})")
     if (a.shared / "real-dev").is_dir():
-        result["real_dev"] = real_dev(a.shared / "real-dev")
-    if len(result) == 1:
+        result["real_dev"] = r = real_dev(a.shared / "real-dev")
+        tables.append(Table(["pick", "3 nearest", "nearest"],
+                            [[name, f"{v['k3']:.0%}", f"{v['k1']:.0%}"] for name, v in r.items()
+                             if isinstance(v, dict) and "k3" in v],
+                            f"real-dev, {r['queries']} of {r['recordings']} recordings with a genre partner: share of "
+                            "the nearest of the same genre"))
+    if not result:
         print(f"no shared data under {a.shared} (see shared/data/README.md)", file=sys.stderr)
-        return 2
-    result["seconds"] = round(time.perf_counter() - start, 1)
-    if "gtzan" in result:
-        g = result["gtzan"]
-        print(f"GTZAN, {g['tracks']} fault-filtered training tracks, the {g['k']} nearest (published MSD taggrams): "
-              f"same genre {g['MSD tags']:.0%} (random {g['random']:.0%})")
-    if "real_dev" in result:
-        r = result["real_dev"]
-        print(f"\nreal-dev, {r['queries']} of {r['recordings']} recordings with a genre partner: share of the nearest "
-              "of the same genre\n\n| pick | 3 nearest | nearest |\n|---|---|---|")
-        for name, v in r.items():
-            if isinstance(v, dict) and "k3" in v:
-                print(f"| {name} | {v['k3']:.0%} | {v['k1']:.0%} |")
-    if a.json:
-        write_json(a.json, result)
-    return 0
+        raise SystemExit(2)
+    return Report(result, tables, lines)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(measure, doc=__doc__.splitlines()[0], arguments=arguments)

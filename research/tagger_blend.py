@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(Path(__file__).resolve().parent),                     # research/, then
                 str(Path(__file__).resolve().parents[1] / "benchmarks")]      # the benchmarks' shared bits
-from _common import write_json  # noqa: E402
+from _harness import Report, Table, run  # noqa: E402
 
 from genrefuse.models.evidence import EVIDENCE as HEAD  # noqa: E402
 from genrefuse.models.evidence import TAGGER_GENRES  # noqa: E402
@@ -76,28 +76,26 @@ def gtzan_thresholds(shared: Path, tags: list[str], *, new_rate: float, dispute_
             "support": support}
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--shared", type=Path, default=Path(os.environ.get("GENREFUSE_SHARED_DATA", ROOT.parent / "shared" / "data")))
     ap.add_argument("--new-rate", type=float, default=0.02)
     ap.add_argument("--dispute-rate", type=float, default=0.05)
     ap.add_argument("--support-rate", type=float, default=0.05)
-    ap.add_argument("--json", type=Path)
-    a = ap.parse_args()
+
+
+def measure(a: argparse.Namespace) -> Report:
     from genrefuse.pretrained.weights import MSD_TAGS
 
     th = gtzan_thresholds(a.shared, list(MSD_TAGS), new_rate=a.new_rate, dispute_rate=a.dispute_rate,
                           support_rate=a.support_rate)
-    print(f"from GTZAN's {th['tracks']} fault-filtered training tracks (published MSD taggrams):")
-    print(f"dispute {th['dispute']} ({th['dispute_rate']:.1%} of true genres disputed); new genre {th['new']} "
-          f"(a tagger genre for {th['new_rate']:.1%} of them)")
-    print("\n| genre | tracks | support level | its tracks below | other tracks at or above |\n|---|---|---|---|---|")
-    for g, s in th["support"].items():
-        print(f"| {g} | {s['tracks']} | {s['level']} | {s['true_below']:.1%} | {s['others_at_or_above']:.1%} |")
-    if a.json:
-        write_json(a.json, th)
-    return 0
+    lines = [f"from GTZAN's {th['tracks']} fault-filtered training tracks (published MSD taggrams):",
+             f"dispute {th['dispute']} ({th['dispute_rate']:.1%} of true genres disputed); new genre {th['new']} "
+             f"(a tagger genre for {th['new_rate']:.1%} of them)"]
+    table = Table(["genre", "tracks", "support level", "its tracks below", "other tracks at or above"],
+                  [[g, s["tracks"], s["level"], f"{s['true_below']:.1%}", f"{s['others_at_or_above']:.1%}"]
+                   for g, s in th["support"].items()])
+    return Report(th, [table], lines)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(measure, doc=__doc__.splitlines()[0], arguments=arguments)
