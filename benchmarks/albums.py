@@ -16,26 +16,22 @@ a wide spread, and the groups are of one genre by construction (real albums mix 
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, print_table, write_json  # noqa: E402
+from _harness import Report, Table, run  # noqa: E402
 from real_world import SHARED, folder_genre  # noqa: E402
 
 
-
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(ap) -> None:
     ap.add_argument("folder", nargs="?", type=Path, default=SHARED / "real-dev")
     ap.add_argument("--size", type=int, default=3, help="recordings per album-like group (default 3)")
-    ap.add_argument("--json", type=Path)
-    a = ap.parse_args()
+
+
+def measure(a) -> Report:
     if not a.folder.is_dir():
-        print(f"no such folder: {a.folder} (see shared/data/README.md)", file=sys.stderr)
-        return 2
+        raise SystemExit(f"no such folder: {a.folder} (see shared/data/README.md)")
     from genrefuse import load_model
     from genrefuse.audio import iter_audio_files
     from genrefuse.inference.albums import album_verdict, within_album
@@ -76,22 +72,19 @@ def main() -> int:
                 right[key] += sum(v.answer == genre for v in verdicts)
                 sure[key] += sum(v.sure and v.genre == genre for v in verdicts)
     n_tracks = sum(len(v) for v in by_genre.values())
-    print(f"{n_tracks} real-dev recordings of genres a model of GTZAN's genres alone names, in {n_albums} album-like "
-          f"groups of up to {a.size}")
-    print_table(["", "right", "right and sure", "of"],
-                [["tracks, each on its own", right["own"], sure["own"], n_tracks],
-                 ["tracks, with their album's genre", right["album"], sure["album"], n_tracks],
-                 ["albums (the pooled answer)", "", albums_right, n_albums]])
-    for r in rows:
-        print(f"  {r['genre']}: {', '.join(r['own_answers'])} -> album {r['album_answer']} "
-              f"({'sure' if r['album_sure'] else 'not sure'}{', coherent' if r['coherent'] else ''})")
-    if a.json:
-        write_json(a.json, {"machine": machine(), "size": a.size, "tracks": n_tracks, "albums": n_albums,
-                            "tracks_right_own": right["own"], "tracks_right_album": right["album"],
-                            "tracks_sure_own": sure["own"], "tracks_sure_album": sure["album"],
-                            "albums_right": albums_right, "rows": rows})
-    return 0
+    lines = [f"  {r['genre']}: {', '.join(r['own_answers'])} -> album {r['album_answer']} "
+             f"({'sure' if r['album_sure'] else 'not sure'}{', coherent' if r['coherent'] else ''})" for r in rows]
+    return Report({"size": a.size, "tracks": n_tracks, "albums": n_albums,
+                   "tracks_right_own": right["own"], "tracks_right_album": right["album"],
+                   "tracks_sure_own": sure["own"], "tracks_sure_album": sure["album"],
+                   "albums_right": albums_right, "rows": rows},
+                  [Table(["", "right", "right and sure", "of"],
+                         [["tracks, each on its own", right["own"], sure["own"], n_tracks],
+                          ["tracks, with their album's genre", right["album"], sure["album"], n_tracks],
+                          ["albums (the pooled answer)", "", albums_right, n_albums]],
+                         title=f"{n_tracks} real-dev recordings of genres a model of GTZAN's genres alone names, in "
+                               f"{n_albums} album-like groups of up to {a.size}")], lines)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(measure, doc=__doc__, arguments=arguments)

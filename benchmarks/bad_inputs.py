@@ -9,7 +9,6 @@ uploaded at once, for each ``--max-analyses`` setting; its peak resident memory 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -20,7 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "tests"))
-from _common import serving, write_json  # noqa: E402
+from _common import serving  # noqa: E402
+from _harness import Report, Table, run  # noqa: E402
 from badfiles import make_corpus  # noqa: E402
 
 BOUND_MB, BOUND_S = 800, 20.0
@@ -62,12 +62,12 @@ def server_run(corpus: dict, tmp: Path, analyses: int) -> dict:
                 "idle_peak_mb": round(idle), "peak_mb": round(peak_rss_mb(proc.pid))}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--json", help="write the results here")
+def arguments(ap) -> None:
     ap.add_argument("--server-analyses", default="2,4",
                     help="comma-separated --max-analyses settings for the server run ('' skips it; default 2,4)")
-    a = ap.parse_args()
+
+
+def measure(a) -> Report:
     rows, server = [], []
     with tempfile.TemporaryDirectory() as tmp:
         corpus = make_corpus(Path(tmp) / "corpus")
@@ -86,20 +86,20 @@ def main() -> None:
                          "as_expected": (expect is None) == ("error" not in line), "outcome": outcome,
                          "seconds": round(seconds, 2), "peak_mb": round(res["kb"] / 1024),
                          "within_bounds": res["kb"] / 1024 <= BOUND_MB and seconds <= BOUND_S})
-    print("| file | size | outcome | time | peak memory |\n|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['file']} | {r['size_kb']} KB | {r['outcome']} | {r['seconds']:.1f} s | {r['peak_mb']} MB |")
+    tables = [Table(["file", "size", "outcome", "time", "peak memory"],
+                    [[r["file"], f"{r['size_kb']} KB", r["outcome"], f"{r['seconds']:.1f} s", f"{r['peak_mb']} MB"]
+                     for r in rows])]
     worst_mb, worst_s = max(r["peak_mb"] for r in rows), max(r["seconds"] for r in rows)
-    print(f"\n{len(rows)} files, {sum(r['as_expected'] for r in rows)} as expected; worst peak {worst_mb} MB, "
-          f"slowest {worst_s:.1f} s (each a fresh process, start-up included); bounds {BOUND_MB} MB and {BOUND_S:g} s")
+    lines = [f"{len(rows)} files, {sum(r['as_expected'] for r in rows)} as expected; worst peak {worst_mb} MB, "
+             f"slowest {worst_s:.1f} s (each a fresh process, start-up included); bounds {BOUND_MB} MB and {BOUND_S:g} s"]
     if server:
-        print("\n| server, 4 hostile uploads at once | answers | time | peak memory (idle) |\n|---|---|---|---|")
-        for r in server:
-            print(f"| --max-analyses {r['max_analyses']} | {', '.join(f'{k} {v}' for k, v in r['uploads'].items())} | "
-                  f"{r['seconds']:.1f} s | {r['peak_mb']} MB ({r['idle_peak_mb']} MB) |")
-    write_json(a.json, {"benchmark": "bad inputs through predict", "bound_mb": BOUND_MB, "bound_s": BOUND_S,
-                        "results": rows, "server": server})
+        tables.append(Table(["server, 4 hostile uploads at once", "answers", "time", "peak memory (idle)"],
+                            [[f"--max-analyses {r['max_analyses']}",
+                              ", ".join(f"{k} {v}" for k, v in r["uploads"].items()), f"{r['seconds']:.1f} s",
+                              f"{r['peak_mb']} MB ({r['idle_peak_mb']} MB)"] for r in server]))
+    return Report({"benchmark": "bad inputs through predict", "bound_mb": BOUND_MB, "bound_s": BOUND_S,
+                   "results": rows, "server": server}, tables, lines)
 
 
 if __name__ == "__main__":
-    main()
+    run(measure, doc=__doc__, arguments=arguments)

@@ -16,27 +16,25 @@ and choices of the corrected tracks; the mean gain and its spread over the repea
 """
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_table, write_json  # noqa: E402
+from _harness import Report, Table, run  # noqa: E402
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(ap) -> None:
     ap.add_argument("--table", required=True, help="features_30_sec.csv")
     ap.add_argument("--embeddings", required=True, help="the published taggrams of the FF training tracks")
     ap.add_argument("--per-genre", type=int, default=5, help="tracks corrected per genre (default 5)")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--block", type=int, default=10)
     ap.add_argument("--repeats", type=int, default=3, help="fold seeds (default 3)")
-    ap.add_argument("--json")
-    a = ap.parse_args()
+
+
+def measure(a) -> Report:
 
     from genrefuse.datasets.labelled import load_labelled
     from genrefuse.datasets.splits import blocked_folds
@@ -45,7 +43,6 @@ def main() -> None:
     from genrefuse.training.fit import fit_one
     from genrefuse.training.trainer import TrainConfig
 
-    start = time.time()
     data = load_labelled(a.table, with_mel=False, with_tags=True, embeddings=a.embeddings, progress=False)
     genres = genre_order(data.labels)
     y = np.array([genres.index(g) for g in data.labels])
@@ -81,16 +78,14 @@ def main() -> None:
               "corrected_accuracy": float(pf.mean()), "corrected_std": float(pf.std()),
               "gain": float((pf - pb).mean()), "gain_std": float((pf - pb).std()),
               "folds_improved": int((fixed > base).sum()), "folds_worse": int((fixed < base).sum()),
-              "fold_results": rows, "seconds": round(time.time() - start, 1)}
-    print_table(["", "accuracy on the rest of the unseen group"],
-                [["base (other groups only)", f"{pb.mean():.3f} +- {pb.std():.3f}"],
-                 [f"+ {a.per_genre} corrected tracks per genre", f"{pf.mean():.3f} +- {pf.std():.3f}"],
-                 ["gain", f"{(pf - pb).mean():+.3f} +- {(pf - pb).std():.3f} "
-                          f"({result['folds_improved']} folds better, {result['folds_worse']} worse "
-                          f"of {len(rows)})"]])
-    if a.json:
-        write_json(a.json, result)
+              "fold_results": rows}
+    return Report(result, [Table(["", "accuracy on the rest of the unseen group"],
+                                 [["base (other groups only)", f"{pb.mean():.3f} +- {pb.std():.3f}"],
+                                  [f"+ {a.per_genre} corrected tracks per genre", f"{pf.mean():.3f} +- {pf.std():.3f}"],
+                                  ["gain", f"{(pf - pb).mean():+.3f} +- {(pf - pb).std():.3f} "
+                                           f"({result['folds_improved']} folds better, {result['folds_worse']} worse "
+                                           f"of {len(rows)})"]])])
 
 
 if __name__ == "__main__":
-    main()
+    run(measure, doc=__doc__, arguments=arguments)

@@ -10,7 +10,6 @@ matrices and tables with a class-dependent shift, so that a net can learn them i
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -18,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import Report, run  # noqa: E402
 
 
 def data(n: int, classes: int, frames: int, seed: int):
@@ -30,12 +31,12 @@ def data(n: int, classes: int, frames: int, seed: int):
     return mel, table, y
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(ap) -> None:
     ap.add_argument("--clips", type=int, default=600)
     ap.add_argument("--epochs", type=int, default=6)
-    ap.add_argument("--json")
-    a = ap.parse_args()
+
+
+def measure(a) -> Report:
     import torch
 
     from genrefuse.models.fusion import Architecture, GenreNet
@@ -51,7 +52,7 @@ def main() -> None:
     result = {"cuda": torch.cuda.is_available(),
               "device_name": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
               "torch": torch.__version__}
-    print(f"torch {torch.__version__}, CUDA: {result['device_name']}")
+    lines = [f"torch {torch.__version__}, CUDA: {result['device_name']}"]
     for device in (["cuda"] if torch.cuda.is_available() else []) + ["cpu"]:
         seed_everything(0)
         net = GenreNet(Architecture(kind="fusion", n_classes=4))
@@ -64,7 +65,7 @@ def main() -> None:
         result[device] = {"seconds_per_epoch": seconds / a.epochs, "final": history[-1],
                           "test_accuracy": float(np.mean(proba.argmax(1) == ty)),
                           "max_probability_difference_vs_cpu": float(np.abs(proba - on_cpu).max())}
-        print(f"{device}: {seconds / a.epochs:.2f} s/epoch ({'fp16 mixed precision' if device == 'cuda' else 'fp32'}), "
+        lines.append(f"{device}: {seconds / a.epochs:.2f} s/epoch ({'fp16 mixed precision' if device == 'cuda' else 'fp32'}), "
               f"last epoch {history[-1]}, test accuracy {result[device]['test_accuracy']:.3f}, "
               f"max |p_{device} - p_cpu| {result[device]['max_probability_difference_vs_cpu']:.1e}")
     if torch.cuda.is_available():
@@ -92,15 +93,11 @@ def main() -> None:
                               "seconds_per_epoch": seconds / a.epochs, "final": history[-1],
                               "test_accuracy": float(np.mean(proba.argmax(1) == ty))}
         distributed.finish()
-        print(f"cuda, data-parallel ({result['cuda_ddp']['backend']}, world size 1, fp16): "
+        lines.append(f"cuda, data-parallel ({result['cuda_ddp']['backend']}, world size 1, fp16): "
               f"{seconds / a.epochs:.2f} s/epoch, last epoch {history[-1]}, "
               f"test accuracy {result['cuda_ddp']['test_accuracy']:.3f}")
-    if a.json:
-        import json
-
-        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.json).write_text(json.dumps(result, indent=2) + "\n")
+    return Report(result, lines=lines)
 
 
 if __name__ == "__main__":
-    main()
+    run(measure, doc=__doc__, arguments=arguments)

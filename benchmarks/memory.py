@@ -9,7 +9,6 @@ accuracy, matters for memory). The long files repeat a real GTZAN clip (or a syn
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -22,7 +21,7 @@ import numpy as np
 import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import write_json  # noqa: E402
+from _harness import Report, Table, run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("GENREFUSE_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -100,11 +99,11 @@ def peak_of(cmd: list[str]) -> tuple[float, float, str]:
     return res["kb"] / 1024, seconds, res["out"].strip()
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(ap) -> None:
     ap.add_argument("--minutes", type=float, nargs="+", default=[0.5, 10, 60], help="track lengths (default 0.5 10 60)")
-    ap.add_argument("--json", help="write the results here")
-    a = ap.parse_args()
+
+
+def measure(a) -> Report:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         table, emb, data = training_data(tmp)
@@ -121,15 +120,13 @@ def main() -> None:
             rows.append({"minutes": minutes, "peak_mb": round(mb, 1), "seconds": round(seconds, 2),
                          "windows": pred["windows"], "genre": pred["genre"], "within_bound": mb <= BOUND_MB})
             path.unlink()
-    print(f"`genrefuse predict` with an mlp+musicnn model ({data}); audio: {source} repeated")
-    print(f"| track | peak memory | time (fresh process) | windows analysed | within {BOUND_MB} MB |")
-    print("|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['minutes']:g} min | {r['peak_mb']:.0f} MB | {r['seconds']:.1f} s | {r['windows']} | "
-              f"{'yes' if r['within_bound'] else 'NO'} |")
-    write_json(a.json, {"benchmark": "predict peak memory", "model": "mlp+musicnn", "training_data": data,
-                        "audio": source, "bound_mb": BOUND_MB, "results": rows})
+    return Report({"benchmark": "predict peak memory", "model": "mlp+musicnn", "training_data": data,
+                   "audio": source, "bound_mb": BOUND_MB, "results": rows},
+                  [Table(["track", "peak memory", "time (fresh process)", "windows analysed", f"within {BOUND_MB} MB"],
+                         [[f"{r['minutes']:g} min", f"{r['peak_mb']:.0f} MB", f"{r['seconds']:.1f} s", r["windows"],
+                           "yes" if r["within_bound"] else "NO"] for r in rows],
+                         title=f"`genrefuse predict` with an mlp+musicnn model ({data}); audio: {source} repeated")])
 
 
 if __name__ == "__main__":
-    main()
+    run(measure, doc=__doc__, arguments=arguments)

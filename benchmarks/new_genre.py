@@ -13,16 +13,15 @@ the default fold seed is 1. An estimate over GTZAN's training tracks, not a test
 """
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ff_train_and_test, print_table, write_json  # noqa: E402
+from _common import ff_train_and_test  # noqa: E402
+from _harness import Report, Table, run  # noqa: E402
 
 from genrefuse.datasets.splits import blocked_folds  # noqa: E402
 from genrefuse.genres import genre_order  # noqa: E402
@@ -75,7 +74,7 @@ def one_genre(args) -> dict:
     return out
 
 
-def run(data, *, kind: str, seed: int, test, jobs: int, ks=KS, draws: int = DRAWS, only=None) -> dict:
+def evaluate(data, *, kind: str, seed: int, test, jobs: int, ks=KS, draws: int = DRAWS, only=None) -> dict:
     genres = [g for g in genre_order(data.labels) if only is None or g in only]
     with ProcessPoolExecutor(jobs) as pool:
         parts = dict(zip(genres, pool.map(one_genre, [(data, g, kind, seed, test, ks, draws) for g in genres])))
@@ -92,8 +91,7 @@ def run(data, *, kind: str, seed: int, test, jobs: int, ks=KS, draws: int = DRAW
             and at["others_accuracy"] >= full - AIM["others_within"]}
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(ap) -> None:
     ap.add_argument("--shared", type=Path, default=Path("../shared/data"), help="the shared data folder")
     ap.add_argument("--test-embeddings", type=Path, metavar="NPZ", help="ask about these tracks instead")
     ap.add_argument("--kind", default="balanced-logreg+musicnn", help="the model kind (default balanced-logreg+musicnn, what `learn` fits)")
@@ -103,24 +101,22 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--draws", type=int, default=DRAWS, help=f"random draws per k (default {DRAWS})")
     ap.add_argument("--genres", help="left out in turn: these, comma-separated (default every genre; fewer for a "
                     "quick check)")
-    ap.add_argument("--json", type=Path, help="write the results here too")
-    a = ap.parse_args(argv)
-    start = time.perf_counter()
+
+
+def measure(a) -> Report:
     data, t = ff_train_and_test(a.shared, a.test_embeddings)
     test = None if t is None else TrainingRows(t.table, t.tags, list(t.labels), list(t.tracks))
-    r = run(data, kind=a.kind, seed=a.seed, test=test, jobs=a.jobs, ks=tuple(int(k) for k in a.ks.split(",")),
+    r = evaluate(data, kind=a.kind, seed=a.seed, test=test, jobs=a.jobs, ks=tuple(int(k) for k in a.ks.split(",")),
             draws=a.draws, only=None if a.genres is None else set(a.genres.split(",")))
     r["genres"] = sorted(r["curve"][next(iter(r["curve"]))]["recall_per_genre"])
-    r["seconds"] = round(time.perf_counter() - start, 1)
-    print(f"a new genre from k tracks, {r['mode']}, {r['kind']}, seed {r['seed']}, {r['draws']} draws per k "
-          f"(an estimate, not a test)\n")
-    print_table(["k", "new genre's recall", "other genres' accuracy"],
-                [[k, f"{v['recall']:.3f} +- {v['recall_std_over_genres']:.3f}", f"{v['others_accuracy']:.3f}"]
-                 for k, v in r["curve"].items()])
-    print(f"\nfull ten-genre model on the same other-genre tracks: {r['full_others_accuracy']:.3f}; aim (k = 5: recall "
-          f">= {AIM['recall']}, others within {AIM['others_within']}) met: {r['aim_met']}; {r['seconds']} s")
-    write_json(a.json, r)
+    return Report(r, [Table(["k", "new genre's recall", "other genres' accuracy"],
+                            [[k, f"{v['recall']:.3f} +- {v['recall_std_over_genres']:.3f}", f"{v['others_accuracy']:.3f}"]
+                             for k, v in r["curve"].items()],
+                            title=f"a new genre from k tracks, {r['mode']}, {r['kind']}, seed {r['seed']}, "
+                                  f"{r['draws']} draws per k (an estimate, not a test)")],
+                  [f"full ten-genre model on the same other-genre tracks: {r['full_others_accuracy']:.3f}; aim (k = 5: "
+                   f"recall >= {AIM['recall']}, others within {AIM['others_within']}) met: {r['aim_met']}"])
 
 
 if __name__ == "__main__":
-    main()
+    run(measure, doc=__doc__, arguments=arguments)

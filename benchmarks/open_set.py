@@ -17,16 +17,15 @@ seeds are 3-5. An estimate over GTZAN's training tracks, not a test.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import replace
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ff_train_and_test, print_table, write_json  # noqa: E402
+from _common import ff_train_and_test  # noqa: E402
+from _harness import Report, Table, run  # noqa: E402
 
 from genrefuse.datasets.labelled import LabelledData  # noqa: E402
 from genrefuse.datasets.splits import blocked_folds  # noqa: E402
@@ -85,7 +84,7 @@ def scores_of(bundle, train: LabelledData, test: LabelledData) -> dict[str, np.n
     return {**out, "_familiarity": familiarity}
 
 
-def run(data: LabelledData, *, kind: str, seeds: list[int], test: LabelledData | None,
+def evaluate(data: LabelledData, *, kind: str, seeds: list[int], test: LabelledData | None,
         config: TrainConfig | None = None) -> dict:
     genres = genre_order(data.labels)
     labels = np.array(data.labels)
@@ -137,8 +136,7 @@ def run(data: LabelledData, *, kind: str, seeds: list[int], test: LabelledData |
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(ap) -> None:
     ap.add_argument("--shared", type=Path, default=Path("../shared/data"), help="the shared data folder")
     ap.add_argument("--test-embeddings", type=Path, metavar="NPZ",
                     help="ask about these tracks instead (taggrams as the shared file; trained then on all 443)")
@@ -146,24 +144,22 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--plain", action="store_true", help="train without the loud-master rows (faster: familiarity "
                     "does not read the head, only its predicted genre does)")
     ap.add_argument("--seeds", default="3,4,5", help="fold seeds (default 3,4,5; the weights were chosen on 0-2)")
-    ap.add_argument("--json", type=Path, help="write the results here too")
-    a = ap.parse_args(argv)
-    start = time.perf_counter()
+
+
+def measure(a) -> Report:
     data, test = ff_train_and_test(a.shared, a.test_embeddings)
     # the packaged kind is trained as the packaged model is (its loud-master rows: training.default_model)
     config = training_config(a.shared) if a.kind == KIND and not a.plain else None
-    r = run(data, kind=a.kind, seeds=[int(s) for s in a.seeds.split(",")], test=test, config=config)
-    r["seconds"] = round(time.perf_counter() - start, 1)
-    print(f"open set, {r['mode']}, {r['kind']}, fold seeds {r['seeds']} (an estimate, not a test)\n")
-    print_table(["left-out genre", "familiarity AUROC"], [[g, f"{v:.3f}"] for g, v in r["auroc_per_genre"].items()])
-    print()
-    print_table(["score", "AUROC, mean of genres and seeds"], [[s, f"{v:.3f}"] for s, v in r["scores_auroc_mean"].items()])
-    print(f"\nfamiliarity AUROC {r['auroc_mean']:.3f} +- {r['auroc_std_over_seeds']:.3f} over seeds (aim >= "
-          f"{AIM['auroc_mean']}); known tracks answered unknown {r['unknown_rate_known']:.3f} (aim <= "
-          f"{AIM['unknown_rate_known']}); left-out tracks answered unknown {r['unknown_rate_unknown']:.3f}; "
-          f"max-probability baseline {r['baseline_auroc_mean']:.3f}; aim met: {r['aim_met']}")
-    write_json(a.json, r)
+    r = evaluate(data, kind=a.kind, seeds=[int(s) for s in a.seeds.split(",")], test=test, config=config)
+    return Report(r, [Table(["left-out genre", "familiarity AUROC"], [[g, f"{v:.3f}"] for g, v in r["auroc_per_genre"].items()],
+                            title=f"open set, {r['mode']}, {r['kind']}, fold seeds {r['seeds']} (an estimate, not a test)"),
+                      Table(["score", "AUROC, mean of genres and seeds"],
+                            [[s, f"{v:.3f}"] for s, v in r["scores_auroc_mean"].items()])],
+                  [f"familiarity AUROC {r['auroc_mean']:.3f} +- {r['auroc_std_over_seeds']:.3f} over seeds (aim >= "
+                   f"{AIM['auroc_mean']}); known tracks answered unknown {r['unknown_rate_known']:.3f} (aim <= "
+                   f"{AIM['unknown_rate_known']}); left-out tracks answered unknown {r['unknown_rate_unknown']:.3f}; "
+                   f"max-probability baseline {r['baseline_auroc_mean']:.3f}; aim met: {r['aim_met']}"])
 
 
 if __name__ == "__main__":
-    main()
+    run(measure, doc=__doc__, arguments=arguments)

@@ -24,18 +24,16 @@ button does. Genre alone can only reach new tracks of that genre through the gen
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, print_table, write_json  # noqa: E402
+from _harness import Report, Table, run  # noqa: E402
 
 SHARED = Path(os.environ.get("GENREFUSE_SHARED_DATA", ROOT.parent / "shared" / "data"))
 SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -86,7 +84,7 @@ def without_genre(data, g: int):
     return names, others, y, proba, means, X
 
 
-def run(seed: int, listeners: int, data, *, unknown: int | None = None) -> dict[float, tuple[float, float]]:
+def simulate(seed: int, listeners: int, data, *, unknown: int | None = None) -> dict[float, tuple[float, float]]:
     """One simulated library; ``unknown``: the listeners all like this genre, which the model does not know
     (they declare no genre; their likes move their weights, as the page's like button does)."""
     from genrefuse.library.db import Feedback, Track, User, UserGenre, make_engine, session_factory
@@ -142,19 +140,17 @@ def run(seed: int, listeners: int, data, *, unknown: int | None = None) -> dict[
     return out
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(ap) -> None:
     ap.add_argument("--shared", type=Path, default=SHARED)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--listeners", type=int, default=300)
-    ap.add_argument("--json", type=Path)
-    a = ap.parse_args()
+
+
+def measure(a) -> Report:
     if not (a.shared / "musicnn").is_dir():
-        print(f"no published taggrams under {a.shared} (see shared/data/README.md)", file=sys.stderr)
-        return 2
+        raise SystemExit(f"no published taggrams under {a.shared} (see shared/data/README.md)")
     from genrefuse.library.recommend import AUDIO_SHARE
 
-    start = time.time()
     data = tracks(a.shared)
 
     def summarise(runs: list[dict]) -> dict:
@@ -169,23 +165,20 @@ def main() -> int:
                           "ndcg_sd": round(float(g.std()), 4)}
         return rows
 
-    known = summarise([run(seed, a.listeners, data) for seed in a.seeds])
+    known = summarise([simulate(seed, a.listeners, data) for seed in a.seeds])
     per_genre = max(10, a.listeners // len(data[1]))
-    unknown = summarise([run(seed, per_genre, without_genre(data, g), unknown=g)
+    unknown = summarise([simulate(seed, per_genre, without_genre(data, g), unknown=g)
                          for seed in a.seeds for g in range(len(data[1]))])
     scenarios = {"listeners of genres the model knows (declared)": known,
                  "listeners of a genre the model does not know (each of the ten in turn, left out of the model)": unknown}
-    for title, rows in scenarios.items():
-        print(f"\n{title}: {len(data[0])} GTZAN tracks (20% new), seeds {a.seeds}; the new tracks, ranked")
-        print_table(["ranking", "P@10 (mean +- sd over the runs)", "NDCG@10 (mean +- sd)"],
+    tables = [Table(["ranking", "P@10 (mean +- sd over the runs)", "NDCG@10 (mean +- sd)"],
                     [[k, f"{v['precision_at_10']:.3f} +- {v['precision_sd']:.3f}",
-                      f"{v['ndcg_at_10']:.3f} +- {v['ndcg_sd']:.3f}"] for k, v in rows.items()])
-    if a.json:
-        write_json(a.json, {"machine": machine(), "tracks": len(data[0]), "listeners": a.listeners,
-                            "listeners_per_unknown_genre": per_genre, "seeds": a.seeds, "known": known,
-                            "unknown": unknown, "seconds": round(time.time() - start, 1)})
-    return 0
+                      f"{v['ndcg_at_10']:.3f} +- {v['ndcg_sd']:.3f}"] for k, v in rows.items()],
+                    title=f"\n{title}: {len(data[0])} GTZAN tracks (20% new), seeds {a.seeds}; the new tracks, ranked")
+              for title, rows in scenarios.items()]
+    return Report({"tracks": len(data[0]), "listeners": a.listeners, "listeners_per_unknown_genre": per_genre,
+                   "seeds": a.seeds, "known": known, "unknown": unknown}, tables)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(measure, doc=__doc__, arguments=arguments)

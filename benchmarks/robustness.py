@@ -11,7 +11,6 @@ Aim (the future-work issue): augmentation lifts shifted-test accuracy by 0.10 or
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_table, write_json  # noqa: E402
+from _harness import Report, Table, run  # noqa: E402
 
 # --augment alone now implies --segments 3 (on whole windows it cost 0.12 of clean accuracy, 2026-11-26)
 RUNS = {"plain": [], "segments 3 s": ["--segments", "3"], "augment (implies segments 3 s)": ["--augment"]}
@@ -43,16 +42,16 @@ def shifted_copy(src: Path, dest: Path, seed: int) -> None:
         sf.write(out, z / max(1.0, float(np.abs(z).max())), sr)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(ap) -> None:
     ap.add_argument("--per-genre", type=int, default=30, help="training clips per genre (default 30)")
     ap.add_argument("--test-per-genre", type=int, default=15)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--seeds", default="0", help="comma-separated training seeds (default 0)")
     ap.add_argument("--runs", default=",".join(RUNS), help="which of: " + ", ".join(RUNS))
-    ap.add_argument("--json")
-    a = ap.parse_args()
+
+
+def measure(a) -> Report:
 
     from genrefuse.cli import main as cli
     from genrefuse.datasets.synth import synthesize
@@ -88,11 +87,12 @@ def main() -> None:
         rs = [r for r in results if r["run"] == name]
         c, s, t = (np.array([r[k] for r in rs]) for k in ("clean", "shifted", "train_seconds"))
         rows.append([name, f"{c.mean():.3f} +- {c.std():.3f}", f"{s.mean():.3f} +- {s.std():.3f}", f"{t.mean():.0f} s"])
-    print_table(["run", "clean test", "shifted test", "training time (features included)"], rows)
-    write_json(a.json, {"benchmark": "robustness to a recording shift", "per_genre": a.per_genre,
-                        "test_per_genre": a.test_per_genre, "seconds": a.seconds, "epochs": a.epochs,
-                        "seeds": seeds, "results": results})
+    # the clip length is "clip_seconds": the runner's "seconds" is the benchmark's own duration
+    return Report({"benchmark": "robustness to a recording shift", "per_genre": a.per_genre,
+                   "test_per_genre": a.test_per_genre, "clip_seconds": a.seconds, "epochs": a.epochs,
+                   "seeds": seeds, "results": results},
+                  [Table(["run", "clean test", "shifted test", "training time (features included)"], rows)])
 
 
 if __name__ == "__main__":
-    main()
+    run(measure, doc=__doc__, arguments=arguments)

@@ -15,7 +15,6 @@ Aim (issue 32): p95 at or under 50 ms for 1,000,000 tracks, with recall of the e
 """
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import os
 import resource
@@ -26,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, print_table, write_json  # noqa: E402
+from _harness import Report, Table, run  # noqa: E402
 
 AIM_P95_MS = 50.0
 K = 10
@@ -107,12 +106,12 @@ CANDIDATES = {"hnswlib (HNSW, M 16, ef 64)": ("hnswlib", build_hnswlib),
               "faiss-cpu (IndexHNSWFlat, M 16, ef 64)": ("faiss", build_faiss_hnsw)}
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(ap) -> None:
     ap.add_argument("--tracks", type=int, default=1_000_000)
     ap.add_argument("--queries", type=int, default=500)
-    ap.add_argument("--json", type=Path)
-    a = ap.parse_args()
+
+
+def measure(a) -> Report:
     X = embeddings(a.tracks)
     rng = np.random.default_rng(1)
     Q = X[rng.choice(len(X), a.queries, replace=False)] + rng.normal(0, 0.01, (a.queries, X.shape[1])).astype(np.float32)
@@ -157,18 +156,18 @@ def main() -> int:
                       "p50_ms": round(float(np.percentile(ms, 50)), 3), "p95_ms": round(float(np.percentile(ms, 95)), 3),
                       "recall_at_10": round(recall(found, truth), 4)}
         del search
-    print(f"{a.tracks:,} synthetic 100-d track embeddings, {a.queries} queries one at a time on one thread "
-          f"(vectors {X.nbytes / 2**20:.0f} MB; process {base:.0f} MB before the indexes)")
-    print_table(["index", "build (s)", "memory (MB)", "p50 (ms)", "p95 (ms)", "recall@10"],
-                [[k, v["build_s"], v["index_mb"], v["p50_ms"], v["p95_ms"], v["recall_at_10"]] for k, v in rows.items()])
     met = {k: v["p95_ms"] <= AIM_P95_MS for k, v in rows.items()}
-    print(f"aim: p95 <= {AIM_P95_MS:g} ms at {a.tracks:,} tracks: " + ", ".join(
-        f"{k.split(' (')[0]} {'met' if ok else 'MISSED'}" for k, ok in met.items()))
-    if a.json:
-        write_json(a.json, {"machine": machine(), "tracks": a.tracks, "queries": a.queries, "k": K, "rows": rows,
-                            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)})
-    return 0
+    return Report({"tracks": a.tracks, "queries": a.queries, "k": K, "rows": rows,
+                   "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)},
+                  [Table(["index", "build (s)", "memory (MB)", "p50 (ms)", "p95 (ms)", "recall@10"],
+                         [[k, v["build_s"], v["index_mb"], v["p50_ms"], v["p95_ms"], v["recall_at_10"]]
+                          for k, v in rows.items()],
+                         title=f"{a.tracks:,} synthetic 100-d track embeddings, {a.queries} queries one at a time on "
+                               f"one thread (vectors {X.nbytes / 2**20:.0f} MB; process {base:.0f} MB before the "
+                               "indexes)")],
+                  [f"aim: p95 <= {AIM_P95_MS:g} ms at {a.tracks:,} tracks: " + ", ".join(
+                      f"{k.split(' (')[0]} {'met' if ok else 'MISSED'}" for k, ok in met.items())])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(measure, doc=__doc__, arguments=arguments)

@@ -11,7 +11,6 @@ A served library does this read once, in the background as it starts (``genrefus
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -20,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_table, write_json  # noqa: E402
+from _harness import Report, Table, run  # noqa: E402
 from recommend_scale import build  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,14 +48,14 @@ def read_once(src: Path, url: str) -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(ap) -> None:
     ap.add_argument("--tracks", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=2, help="fresh processes per source tree (the best time is kept)")
     ap.add_argument("--baseline-src", type=Path, help="an older genrefuse source tree (its src folder) to compare with")
     ap.add_argument("--baseline-name", help="how the results name the older tree (default: its path)")
-    ap.add_argument("--json", type=Path, help="write the results here too")
-    a = ap.parse_args()
+
+
+def measure(a) -> Report:
     trees = {"this tree": ROOT / "src"} | ({a.baseline_name or str(a.baseline_src): a.baseline_src}
                                           if a.baseline_src else {})
     with tempfile.TemporaryDirectory() as tmp:
@@ -67,12 +66,12 @@ def main() -> int:
     rows = {name: {"tracks_read": min(r["tracks"] for r in rs), "seconds": round(min(r["seconds"] for r in rs), 1),
                    "peak_rss_mb": round(max(r["peak_rss_mb"] for r in rs)),
                    "rss_before_mb": round(max(r["rss_before_mb"] for r in rs))} for name, rs in runs.items()}
-    print(f"TrackIndex's first read of a {a.tracks:,}-track SQLite library (best of {a.repeat} fresh processes)\n")
-    print_table(["source", "seconds", "peak memory (MB)", "before the read (MB)"],
-                [[n, r["seconds"], r["peak_rss_mb"], r["rss_before_mb"]] for n, r in rows.items()])
-    write_json(a.json, {"tracks": a.tracks, "repeat": a.repeat, "results": rows})
-    return 0
+    return Report({"tracks": a.tracks, "repeat": a.repeat, "results": rows},
+                  [Table(["source", "seconds", "peak memory (MB)", "before the read (MB)"],
+                         [[n, r["seconds"], r["peak_rss_mb"], r["rss_before_mb"]] for n, r in rows.items()],
+                         title=f"TrackIndex's first read of a {a.tracks:,}-track SQLite library (best of {a.repeat} "
+                               "fresh processes)")])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(measure, doc=__doc__, arguments=arguments)

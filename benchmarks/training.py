@@ -5,7 +5,6 @@ against tcmalloc, and fp32 against bf16 autocast. Each setting runs in its own p
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -14,7 +13,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import write_json  # noqa: E402
+from _harness import Report, Table, run  # noqa: E402
 
 TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
 
@@ -40,33 +39,34 @@ def one_epoch(clips: int, precision: str) -> dict:
     return {"s_per_epoch": time.perf_counter() - t, "loss": loss, "threads": torch.get_num_threads()}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(ap) -> None:
     ap.add_argument("--clips", type=int, default=700)
-    ap.add_argument("--json")
-    ap.add_argument("--child", nargs=2, metavar=("CLIPS", "PRECISION"), help=argparse.SUPPRESS)
-    a = ap.parse_args()
-    if a.child:
-        print(json.dumps(one_epoch(int(a.child[0]), a.child[1])))
-        return
+
+
+def measure(a) -> Report:
     settings = [("default allocator", "", "fp32"), ("tcmalloc", TCMALLOC, "fp32"), ("tcmalloc + bf16", TCMALLOC, "bf16")]
-    results = {}
-    print(f"{'setting':<22}{'s/epoch':>10}{'loss':>8}")
+    results, rows = {}, []
     for name, preload, precision in settings:
         if preload and not os.path.exists(preload):
-            print(f"{name:<22}{'(no ' + preload + ')':>10}")
+            rows.append([name, f"(no {preload})", ""])
             continue
         env = {**os.environ, "LD_PRELOAD": preload, "GENREFUSE_TCMALLOC": "0"}
-        out = subprocess.run([sys.executable, __file__, "--child", str(a.clips), precision], env=env,
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run([sys.executable, "-c", CHILD, str(a.clips), precision], env=env,
+                             capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parent)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         results[name] = r
-        print(f"{name:<22}{r['s_per_epoch']:>10.1f}{r['loss']:>8.3f}")
+        rows.append([name, f"{r['s_per_epoch']:.1f}", f"{r['loss']:.3f}"])
+    lines = []
     if "tcmalloc" in results:
         results["tcmalloc_speedup"] = results["default allocator"]["s_per_epoch"] / results["tcmalloc"]["s_per_epoch"]
-        print(f"tcmalloc: {results['tcmalloc_speedup']:.2f}x faster per epoch")
-    write_json(a.json, {"clips": a.clips, "batch_size": 100, "results": results})
+        lines.append(f"tcmalloc: {results['tcmalloc_speedup']:.2f}x faster per epoch")
+    return Report({"clips": a.clips, "batch_size": 100, "results": results},
+                  [Table(["setting", "s/epoch", "loss"], rows)], lines)
+
+
+# each setting in a fresh process (the allocator is chosen at its start): one epoch, its result as JSON
+CHILD = "import json, sys; from training import one_epoch; print(json.dumps(one_epoch(int(sys.argv[1]), sys.argv[2])))"
 
 
 if __name__ == "__main__":
-    main()
+    run(measure, doc=__doc__, arguments=arguments)

@@ -20,7 +20,6 @@ same fold seeds.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -29,7 +28,7 @@ import numpy as np
 
 sys.path[:0] = [str(Path(__file__).resolve().parent),                     # research/, then
                 str(Path(__file__).resolve().parents[1] / "benchmarks")]      # the benchmarks' shared bits
-from _common import write_json  # noqa: E402
+from _harness import Report, Table, run  # noqa: E402
 
 
 def blocked_folds(tracks: list[str], labels: list[str], *, k: int, block: int, seed: int) -> list[dict]:
@@ -80,8 +79,7 @@ YARDSTICKS = {
 BLENDS = {"blend mlp+musicnn & logreg+musicnn": ("mlp+musicnn", "logreg+musicnn")}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(ap) -> None:
     ap.add_argument("--table", required=True)
     ap.add_argument("--embeddings", required=True)
     ap.add_argument("--split-dir", required=True)
@@ -94,8 +92,9 @@ def main() -> None:
                     help="comma-separated fusions tried for the kinds with several branches (default concat)")
     ap.add_argument("--ensembles", default="",
                     help="comma-separated ensemble sizes tried for the neural kinds (default: each kind's own)")
-    ap.add_argument("--json")
-    a = ap.parse_args()
+
+
+def measure(a) -> Report:
 
     from genrefuse.features.params import DEFAULT_PARAMS
     from genrefuse.genres import genre_order
@@ -151,8 +150,6 @@ def main() -> None:
 
     stratified = make_splits(data, "kfold", folds=a.folds, seed=0)
     results: dict = {}
-    print(f"{'model':<36}{'stratified':>12}{f'blocked-{a.block} (mean of {a.repeats})':>28}{'FF test':>10}"
-          f"{'ECE':>8}", flush=True)
     sizes = [int(n) for n in a.ensembles.split(",") if n] or [None]
     rows = [(kind, fusion, members) for kind in a.models.split(",")
             for fusion in (a.fusions.split(",") if several_branches(kind) else ["concat"])
@@ -171,13 +168,18 @@ def main() -> None:
         elif kind in ISSUE_FF_TEST:
             row["ff_test_issue"] = ISSUE_FF_TEST[kind]
         results[name] = row
+        print(f"{name}: blocked {row['blocked']:.3f} +- {row['blocked_std']:.3f}", file=sys.stderr, flush=True)
+
+    def ff(row: dict) -> str:
         test = row.get("ff_test", row.get("ff_test_issue"))
-        print(f"{name:<36}{row['stratified']:>12.3f}{row['blocked']:>20.3f} +- {row['blocked_std']:.3f}"
-              + (f"{test:>10.3f}" if test is not None else f"{'held out':>10}") + f"{row['blocked_ece']:>8.3f}", flush=True)
-    write_json(a.json, {"tracks": len(data), "folds": a.folds, "block": a.block, "repeats": a.repeats,
-                        "epochs": a.epochs, "fusions": a.fusions, "ensembles": a.ensembles,
-                        "results": results})
+        return "held out" if test is None else f"{test:.3f}"
+
+    return Report({"tracks": len(data), "folds": a.folds, "block": a.block, "repeats": a.repeats,
+                   "epochs": a.epochs, "fusions": a.fusions, "ensembles": a.ensembles, "results": results},
+                  [Table(["model", "stratified", f"blocked-{a.block} (mean of {a.repeats})", "FF test", "ECE"],
+                         [[name, f"{r['stratified']:.3f}", f"{r['blocked']:.3f} +- {r['blocked_std']:.3f}", ff(r),
+                           f"{r['blocked_ece']:.3f}"] for name, r in results.items()])])
 
 
 if __name__ == "__main__":
-    main()
+    run(measure, doc=__doc__, arguments=arguments)

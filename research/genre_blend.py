@@ -22,7 +22,6 @@ Nothing here is shipped unless it helps both; the figures go to the model card.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -30,7 +29,7 @@ import numpy as np
 
 sys.path[:0] = [str(Path(__file__).resolve().parent),                     # research/, then
                 str(Path(__file__).resolve().parents[1] / "benchmarks")]      # the benchmarks' shared bits
-from _common import machine, write_json  # noqa: E402
+from _harness import Report, Table, run  # noqa: E402
 from real_world import SHARED, folder_genre, recordings  # noqa: E402
 
 WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7)
@@ -100,29 +99,23 @@ def real_dev(folder: Path) -> dict:
     return {"recordings": len(rows), "right": out}
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(ap) -> None:
     ap.add_argument("--shared", type=Path, default=SHARED)
-    ap.add_argument("--json", type=Path)
-    a = ap.parse_args()
+
+
+def measure(a) -> Report:
     if not (a.shared / "musicnn").is_dir():
-        print(f"no shared data at {a.shared} (see shared/data/README.md)", file=sys.stderr)
-        return 2
+        raise SystemExit(f"no shared data at {a.shared} (see shared/data/README.md)")
     g = gtzan(a.shared)
     d = real_dev(a.shared / "real-dev") if (a.shared / "real-dev").is_dir() else None
-    print(f"| w | GTZAN blocked CV accuracy ({g['tracks']} FF training tracks, 3 fold seeds) | real-dev: right genre, "
-          f"of {d['recordings'] if d else '-'} of GTZAN's genres |\n|---|---|---|")
-    for w in WEIGHTS:
-        acc = g["accuracy"][str(w)]
-        print(f"| {w:g} | {acc['mean']:.3f} +- {acc['sd']:.3f} | {d['right'][str(w)]['right'] if d else '-'} |")
-    if d:
-        for w in WEIGHTS:
-            for line in d["right"][str(w)]["changed"]:
-                print(f"  w {w:g}: {line}")
-    if a.json:
-        write_json(a.json, {"machine": machine(), "weights": list(WEIGHTS), "gtzan": g, "real_dev": d})
-    return 0
+    rows = [[f"{w:g}", f"{g['accuracy'][str(w)]['mean']:.3f} +- {g['accuracy'][str(w)]['sd']:.3f}",
+             d["right"][str(w)]["right"] if d else "-"] for w in WEIGHTS]
+    lines = [f"  w {w:g}: {line}" for w in WEIGHTS for line in (d["right"][str(w)]["changed"] if d else [])]
+    return Report({"weights": list(WEIGHTS), "gtzan": g, "real_dev": d},
+                  [Table(["w", f"GTZAN blocked CV accuracy ({g['tracks']} FF training tracks, 3 fold seeds)",
+                          f"real-dev: right genre, of {d['recordings'] if d else '-'} of GTZAN's genres"], rows)],
+                  lines)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(measure, doc=__doc__, arguments=arguments)
