@@ -274,3 +274,38 @@ def test_small_points_each_get_one_clear_line(table_model, tmp_path, capsys, mon
     # a missing folder is named as one
     assert main(["ingest", str(tmp_path / "nothere"), "--model", str(table_model), "--library", str(lib)]) == 2
     assert "no such file or folder" in capsys.readouterr().err and not lib.exists()
+
+
+@pytest.mark.parametrize("mode", ["link", "in-place", "copy"])
+def test_ingest_hashes_each_file_s_bytes_once_and_decodes_it_twice(mode, table_model, music, tmp_path, monkeypatch,
+                                                                   capsys):
+    """Each file's bytes are hashed once: where they are (in place), as the link in the library (link), or,
+    for a copy, before copying (so that bytes the library holds are never copied; the copy then hashes what it
+    writes as it writes it). The stored file is opened by the decoder twice: its analysed windows, and one whole
+    pass for its identity, header and duration."""
+    from genrefuse import audio, fingerprint, io
+    from genrefuse.library import modes, store
+
+    hashed, opened = [], []
+
+    def counting(module, name, log):
+        real = getattr(module, name)
+
+        def spy(path, *a, **k):
+            log.append(os.stat(path).st_ino)          # the file (a link and its target are one)
+            return real(path, *a, **k)
+        monkeypatch.setattr(module, name, spy)
+
+    for module in (io, modes, store):
+        counting(module, "file_hash", hashed)
+    for module in (audio, fingerprint):
+        counting(module, "_open", opened)
+    files = [music / "swing.flac", music / "sub" / "techno.flac"]
+    lib = tmp_path / "lib"
+    assert main(["ingest", *map(str, files), f"--{mode}", "--model", str(table_model), "--library", str(lib),
+                 "--jobs", "1"]) == 0
+    assert "2 tracks added" in capsys.readouterr().err
+    users = {os.stat(f).st_ino for f in files}
+    stored = {os.stat(p if Path(p).is_absolute() else lib / p).st_ino for _, p, _, _ in rows(lib)}
+    assert sorted(hashed) == sorted(users) and len(opened) == 4, (hashed, opened)
+    assert set(opened) == stored and stored == (users if mode != "copy" else stored - users)

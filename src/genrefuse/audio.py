@@ -237,12 +237,18 @@ def duration(path: str | Path) -> float:
     return _frames(h, path) / h.sr if h.sr else h.duration
 
 
+def header_believable(h: AudioHeader, size: int) -> bool:
+    """Whether a file of ``size`` bytes can hold the audio its header ``h`` claims (at least
+    ``MIN_BYTES_PER_SECOND`` a second; a header without a rate claims nothing)."""
+    return h.duration * MIN_BYTES_PER_SECOND <= size or not h.sr
+
+
 def _frames(h, path: Path) -> int:
     """The samples per channel of the file at ``path`` (header ``h``): the header's, unless the file is far too
     small to hold that much audio; then the decoded samples, counted (within the file's decode budget) through a
     handle of its own (a decoder that read past a lying header's end may no longer seek)."""
     size = os.stat(path).st_size
-    if h.duration * MIN_BYTES_PER_SECOND <= size or not h.sr:
+    if header_believable(h, size):
         return h.frames
     n, budget = 0, DecodeBudget(path, size)
     with quiet_decoder(), _open(path) as f:

@@ -21,9 +21,9 @@ from types import EllipsisType
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from ..audio import duration, header
+from ..audio import header
 from ..errors import AudioError, DataError, ForbiddenError, GoneError, NotFoundError
-from ..fingerprint import audio_hash
+from ..fingerprint import audio_hash, identify
 from ..genres import Vocabulary, split_genre_tag
 from ..inference.albums import album_key, album_name, within_album
 from ..inference.handle import ModelHandle
@@ -255,9 +255,10 @@ class Library:
         track of the same recording when the library holds one."""
         try:
             inputs = handle.model.preprocess(tmp)        # first: it refuses what is no music file
-            ext = header(tmp).extension                  # the same bytes under any name: one path, one file
-            seconds = duration(tmp)                      # decoded, where the header's claim cannot be true
-            identity = audio_hash(tmp)
+            # one more pass, whole: the recording's identity, the header (the same bytes under any name: one
+            # path, one file) and the duration (decoded, where the header's claim cannot be true)
+            heard = identify(tmp)
+            identity, ext, seconds = heard.audio_hash, heard.header.extension, heard.seconds
             same = self.find_recording(identity, duration=seconds)
             if same is not None:
                 return IngestResult(same, False, same_recording=True)

@@ -1,10 +1,11 @@
 """How a file comes into the library: one small strategy per ``ingest`` mode.
 
 Each mode takes a user's file (or an upload of ours) and gives the file that is analysed and stored, with
-its SHA-256, looked at once: ``copy`` copies it into ``LIBRARY/.incoming``, ``link`` and ``move`` hard-link it
-there (a copy across file systems, or when tags will be written, since a link shares the user's bytes),
-``in-place`` hashes it where it is. A link is taken as the audio it leads to. A file whose exact bytes the
-library already holds is not taken at all: the mode answers that track instead.
+its SHA-256, looked at once: ``copy`` copies it into ``LIBRARY/.incoming`` (hashing it first, so that bytes the
+library holds are never copied, and again as it copies: what is stored is what was hashed), ``link`` and
+``move`` hard-link it there and hash the link (a copy across file systems, or when tags will be written, since
+a link shares the user's bytes), ``in-place`` hashes it where it is. A link is taken as the audio it leads
+to. A file whose exact bytes the library already holds is not taken at all: the mode answers that track instead.
 """
 from __future__ import annotations
 
@@ -50,13 +51,19 @@ class Mode:
             digest = store.hash_in_place(path, since=first_look)
             known = find(digest)
             return Taken(known=known) if known is not None else Taken(path.resolve(), digest)
-        known = find(file_hash(path))
-        if known is not None:
-            return Taken(known=known)
         # a link is stored as the audio it leads to (the link itself would break when its target goes)
         source = path.resolve() if path.is_symlink() else path
-        take = store.link_to_incoming if self.links and not write_tags else store.copy_to_incoming
-        return Taken(*take(source, library_dir, since=first_look))
+        if self.links and not write_tags and (linked := store.link_to_incoming(source, library_dir,
+                                                                              since=first_look)) is not None:
+            known = find(linked[1])                            # hashed once: the link is the user's bytes
+            if known is not None:
+                linked[0].unlink(missing_ok=True)
+                return Taken(known=known)
+            return Taken(*linked)
+        known = find(file_hash(path))     # before copying: known content is not copied again (a resumed batch)
+        if known is not None:
+            return Taken(known=known)
+        return Taken(*store.copy_to_incoming(source, library_dir, since=first_look))
 
 
 MODES: dict[str, Mode] = {m.name: m for m in (

@@ -144,15 +144,16 @@ def copy_to_incoming(src: Path, library_dir: Path, *, since: os.stat_result | No
     return tmp, h.hexdigest()
 
 
-def link_to_incoming(src: Path, library_dir: Path, *, since: os.stat_result | None = None) -> tuple[Path, str]:
-    """:func:`copy_to_incoming` by a hard link (no second copy on disk) where ``src`` is on the library's file
-    system, else by a copy. The link shares the user's bytes: whoever writes tags into it must copy first."""
+def link_to_incoming(src: Path, library_dir: Path, *, since: os.stat_result | None = None) -> tuple[Path, str] | None:
+    """:func:`copy_to_incoming` by a hard link (no second copy on disk), hashing the link: ``(the link, its
+    SHA-256)``, or None where ``src`` is not on the library's file system (or it has no hard links). The link
+    shares the user's bytes: whoever writes tags into it must copy first."""
     before = since or check_file(src)
     tmp = incoming_path(library_dir, f".link.{safe_ext(src.name)}")
     try:
         os.link(src, tmp)
     except OSError:                      # another file system, or one without hard links
-        return copy_to_incoming(src, library_dir, since=before)
+        return None
     try:
         digest = file_hash(tmp)
         _settled(src, before)
