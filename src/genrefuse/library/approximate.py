@@ -70,13 +70,13 @@ class Approximate:
         ids = self._query(np.asarray(vector, np.float32), k)
         return None if ids is None else [int(i) for i in ids]
 
-    def search_many(self, vectors: np.ndarray, k: int) -> set[int] | None:
-        """The ids among the ``k`` nearest of any of ``vectors`` ``(m, d)`` (one batched query); None where the
-        graph cannot give ``k`` for each."""
+    def search_many(self, vectors: np.ndarray, k: int) -> np.ndarray | None:
+        """The ids ``(n,)`` int64, ascending, among the ``k`` nearest of any of ``vectors`` ``(m, d)`` (one batched
+        query); None where the graph cannot give ``k`` for each."""
         if not len(vectors):
-            return set()
+            return np.zeros(0, np.int64)
         ids = self._query(np.ascontiguousarray(vectors, np.float32), k)
-        return None if ids is None else {int(i) for i in np.unique(ids)}
+        return None if ids is None else np.unique(ids).astype(np.int64)
 
     def _query(self, vectors: np.ndarray, k: int) -> np.ndarray | None:
         """voyager's ids of the ``min(k, live)`` nearest of ``vectors`` (one or many), or None where it finds

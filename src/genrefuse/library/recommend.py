@@ -310,7 +310,7 @@ def recommend(session: Session, user: User, *, limit: int = 10, index: TrackInde
     if len(cf_items):
         share = len(liked) / (len(liked) + COLLAB_PRIOR) if collab_share is None else collab_share
         cf_all = cf.scores(cf_items, np.ones(len(cf_items), np.float32))      # 0..1, 0: no evidence
-        cf_pos, known = view.lookup(cf.item_keys_array)
+        cf_pos, known = _CF_POSITIONS.get((view, cf), None, lambda: view.lookup(cf.item_keys_array))
         scored = known & (cf_all > 0)
         order = np.argsort(cf_pos[scored])
         part.cf_pos, part.cf_val = cf_pos[scored][order], cf_all[scored][order].astype(np.float32)
@@ -485,7 +485,7 @@ class _Sound:
             return cls(heard, mine_ids, mine, float(np.median(best)), float(best.max()), True, best=best,
                        which=sims.argmax(axis=1))
         floor = _floor(heard, mine_ids, mine)
-        near = heard.positions(sorted(candidates))
+        near = heard.positions(candidates)
         top = float(max((heard.vectors[near] @ mine.T).max(), floor))
         return cls(heard, mine_ids, mine, floor, top, False, near if _aligned(heard, view) else view.positions(heard.ids[near]))
 
@@ -537,6 +537,7 @@ class _Memo:
 
 
 _ALIGNED, _FLOORS = _Memo(64), _Memo(1024)
+_CF_POSITIONS = _Memo(16)         # where the collaborative model's items sit in a view (the same for every listener)
 
 
 def _aligned(heard: Rows, view: Tracks) -> bool:
