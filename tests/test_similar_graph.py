@@ -80,6 +80,25 @@ def test_changes_while_the_graph_is_built_are_not_lost():
     assert 3000 not in graph.live
 
 
+def test_the_graph_s_remembered_answers_follow_its_changes():
+    """search_many (a listener's likes, asked on every request) remembers each vector's answer, and forgets it
+    when a track is added or removed: never an answer the graph would not give now."""
+    from genrefuse.library import approximate
+
+    X = embeddings(1500, seed=5)
+    graph = approximate.Approximate(np.arange(1, 1501), X, threads=1)
+    q = X[[10, 20]]
+    first = graph.search_many(q, 5)
+    assert {11, 21} <= set(first) and len(graph._answers) == 2
+    assert np.array_equal(graph.search_many(q, 5), first)     # remembered: the same answer
+    graph.drop(11)
+    assert 11 not in graph.search_many(q, 5) and len(graph._answers) == 2
+    graph.put([9000], X[20:21])                                # a new track where 21 is
+    assert 9000 in graph.search_many(q, 5)
+    assert np.array_equal(np.unique(np.concatenate([graph.search_many(q[:1], 5), graph.search_many(q[1:], 5)])),
+                          graph.search_many(q, 5))              # remembered per vector, asked alone or together
+
+
 def test_a_small_index_never_builds_a_graph():
     from genrefuse.library.similar import SimilarIndex
 

@@ -538,6 +538,7 @@ class _Memo:
 
 _ALIGNED, _FLOORS = _Memo(64), _Memo(1024)
 _CF_POSITIONS = _Memo(16)         # where the collaborative model's items sit in a view (the same for every listener)
+_SAMPLED = _Memo(4)
 
 
 def _aligned(heard: Rows, view: Tracks) -> bool:
@@ -552,7 +553,13 @@ def _floor(heard: Rows, mine_ids: np.ndarray, mine: np.ndarray) -> float:
     (remembered for these rows and these likes: a listener's next request, until she likes another track or the
     index changes, skips the sample's product)."""
     return _FLOORS.get((heard,), np.asarray(mine_ids, np.int64).tobytes(),
-                       lambda: float(np.median((heard.vectors[_sample(len(heard))] @ mine.T).max(axis=1))))
+                       lambda: float(np.median((_sampled(heard) @ mine.T).max(axis=1))))
+
+
+def _sampled(heard: Rows) -> np.ndarray:
+    """The embeddings of the fixed sample of ``heard`` ``(FLOOR_SAMPLE, d)``, gathered once per view (a gather of
+    scattered rows of a million cost about as much as the product itself)."""
+    return _SAMPLED.get((heard,), None, lambda: np.ascontiguousarray(heard.vectors[_sample(len(heard))]))
 
 
 @functools.lru_cache(maxsize=4)
