@@ -5,7 +5,8 @@ written by the experiments in ``research/`` that chose the model's design) rathe
 Each block lies between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` in its page (the list is in
 :func:`main`: the README's figures, the model card's per-genre, blend and head-choice tables, the library
 page's similar-track, scale, audio-recommendation, energy, recommendation-scale and index-read tables, the commands
-page's album table, and the your-genres page's table of what learning a library's recordings brings).
+page's album table, the your-genres page's table of what learning a library's recordings brings, and the
+reliability page's tables of hostile inputs).
 After re-running a benchmark with ``--json benchmarks/results/NAME.json``:
 
     python benchmarks/figures.py            # rewrite every block
@@ -128,7 +129,10 @@ def _library_scale(r: dict) -> str:
             f"further song on 2 cores, so 10,000 songs {ours['hours_for_10000']:.2f} h (extrapolated; aim 1 h: "
             f"{'met' if r['met'] else 'not met'}), against {before['hours_for_10000']:.2f} h analysing 4 windows of "
             f"each (the policy before), same run; peak {ours['peak_mb']:.0f} MB for the command and its workers; "
-            f"Ctrl-C ends it in {max(r['ctrl_c_s']):.1f} s at most (3 tries).")
+            f"Ctrl-C ends it in {max(r['ctrl_c_s']):.1f} s at most (3 tries)"
+            + (f"; `ingest --jobs 2` of the same songs into a new library (copies, each song's recording identity "
+               f"from one whole decode) {r['ingest']['marginal_s_per_track']:.2f} s a further song, 10,000 in "
+               f"{r['ingest']['hours_for_10000']:.2f} h" if "ingest" in r else "") + ".")
 
 
 def _on(r: dict) -> str:
@@ -249,11 +253,17 @@ def albums_table() -> str:
 
 
 def recommend_scale_table() -> str:
-    """The library page's recommendations-at-scale table (``recommend_scale.json``)."""
-    r = json.loads((RESULTS / "recommend_scale.json").read_text())
+    """The library page's recommendations-at-scale tables (``recommend_scale.json``, and the same benchmark on
+    PostgreSQL, ``recommend_scale_postgres.json``, where there is one)."""
+    tables = [_recommend_scale(json.loads((RESULTS / name).read_text()))
+              for name in ("recommend_scale.json", "recommend_scale_postgres.json") if (RESULTS / name).is_file()]
+    return "\n\n".join(tables)
+
+
+def _recommend_scale(r: dict) -> str:
     f, e, load = r["function"], r["endpoint"], r["endpoint"]["load"]
     ms = lambda v: f"{v['p50_ms']:g} / {v['p95_ms']:g} / {v['max_ms']:g} ms"  # noqa: E731
-    lines = [f"{r['tracks']:,} tracks in {r['database']}, on a{_on(r)[1:-1].replace('[', ' ')} "
+    lines = [f"{r['tracks']:,} tracks in {r['database'].split('+')[0]}, on a{_on(r)[1:-1].replace('[', ' ')} "
              f"(`benchmarks/recommend_scale.py`):", "",
              "| one listener's 10 recommendations | p50 / p95 / max | |", "|---|---|---|",
              f"| `recommend()` | {ms(f)} | the index loads once, in {f['index_load_s']:g} s"
@@ -270,7 +280,10 @@ def recommend_scale_table() -> str:
                   "50 likes against every embedding |",
                   f"| `recommend()` with the audio part, through the graph | {ms(a['graph'])} | candidates from the "
                   f"voyager graph (built in {a['graph']['build_s']:g} s); its top 10 shares "
-                  f"{a['graph']['same_top10']:.0%} of the exact one's |"]
+                  f"{a['graph']['same_top10']:.0%} of the exact one's"
+                  + (f"; p95 of a listener's first request (her audio floor computed) {a['graph']['first']['p95_ms']:g} "
+                     f"ms, of the later ones {a['graph']['later']['p95_ms']:g} ms" if "first" in a["graph"] else "")
+                  + " |"]
     return "\n".join(lines)
 
 
@@ -337,6 +350,30 @@ def energy_table() -> str:
                      + [f"| {f} | {e['n']} | {e['mean']:.2f} |" for f, e in r["energy"].items()])
 
 
+def bad_inputs_tables() -> str:
+    """The reliability page's tables of the hostile corpus through `predict` and the server (``bad_inputs.json``)."""
+    r = json.loads((RESULTS / "bad_inputs.json").read_text())
+    rows = r["results"]
+    worst_mb, worst_s = max(x["peak_mb"] for x in rows), max(x["seconds"] for x in rows)
+    lines = [f"Written by `benchmarks/figures.py` from `benchmarks/results/bad_inputs.json` (`python "
+             f"benchmarks/bad_inputs.py` on a {_on(r)[2:-1]}; time includes each process's start-up): {len(rows)} files, "
+             f"{sum(x['as_expected'] for x in rows)} as expected; worst peak {worst_mb} MB, slowest {worst_s:.1f} s; "
+             f"bounds {r['bound_mb']} MB and {r['bound_s']:g} s. The genres named for the synthetic tones mean "
+             "nothing; that they are answered is the point:", "",
+             "| file | size | outcome | time | peak memory |", "|---|---|---|---|---|"]
+    lines += [f"| {x['file']} | {x['size_kb']} KB | {x['outcome']} | {x['seconds']:.1f} s | {x['peak_mb']} MB |"
+              for x in rows]
+    if r.get("server"):
+        lines += ["", "The server, with the packaged model, given the four heaviest of these files at once (the same "
+                  "benchmark, a fresh `genrefuse serve` for each setting; peak resident memory of the server process, "
+                  "VmHWM, and in brackets its peak before the uploads). Before the hardening issue four such uploads "
+                  "took a server to 7.7 GB:", "",
+                  "| server, 4 hostile uploads at once | answers | time | peak memory (idle) |", "|---|---|---|---|"]
+        lines += [f"| --max-analyses {x['max_analyses']} | {', '.join(f'{k} {v}' for k, v in x['uploads'].items())} | "
+                  f"{x['seconds']:.1f} s | {x['peak_mb']} MB ({x['idle_peak_mb']} MB) |" for x in r["server"]]
+    return "\n".join(lines)
+
+
 def _replace(text: str, start: str, end: str, body: str) -> str | None:
     if start not in text or end not in text:
         return None
@@ -353,6 +390,7 @@ def main() -> int:
     ap.add_argument("--library-page", type=Path, default=ROOT / "docs" / "library.md")
     ap.add_argument("--commands-page", type=Path, default=ROOT / "docs" / "commands.md")
     ap.add_argument("--genres-page", type=Path, default=ROOT / "docs" / "your-genres.md")
+    ap.add_argument("--reliability-page", type=Path, default=ROOT / "docs" / "reliability.md")
     a = ap.parse_args()
     status = 0
     blocks = ((a.readme, START, END, block), (a.model_card, GENRES_START, GENRES_END, genre_card),
@@ -366,7 +404,8 @@ def main() -> int:
               (a.library_page, "<!-- recscale:start -->", "<!-- recscale:end -->", recommend_scale_table),
               (a.library_page, "<!-- trackindex:start -->", "<!-- trackindex:end -->", track_index_table),
               (a.commands_page, "<!-- albums:start -->", "<!-- albums:end -->", albums_table),
-              (a.genres_page, "<!-- learned:start -->", "<!-- learned:end -->", learned_table))
+              (a.genres_page, "<!-- learned:start -->", "<!-- learned:end -->", learned_table),
+              (a.reliability_page, "<!-- badinputs:start -->", "<!-- badinputs:end -->", bad_inputs_tables))
     for path, start, end, body in blocks:
         text = path.read_text(encoding="utf-8")
         new = _replace(text, start, end, body())

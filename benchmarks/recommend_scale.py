@@ -156,8 +156,12 @@ def time_audio(url: str, n: int, seed: int) -> dict:
                 recs = recommend(s, users[i % len(users)], index=index, cf=cf, audio=audio)
                 ms.append(1000 * (time.perf_counter() - t))
                 tops.setdefault(name, {})[i % len(users)] = [r["track"]["id"] for r in recs]
+            # a listener's first request pays for her audio floor (remembered until her likes change): the first
+            # round of listeners apart from the later ones
             out[name] = {**percentiles(ms), "build_s": round(built, 1),
-                         "sounds_like": sum(r["sounds_like"] is not None for r in recs)}
+                         "sounds_like": sum(r["sounds_like"] is not None for r in recs),
+                         **({"first": percentiles(ms[1:len(users)]), "later": percentiles(ms[len(users):])}
+                            if calls > len(users) else {})}
     out["graph"]["same_top10"] = round(float(np.mean([len(set(tops["graph"][u]) & set(tops["exact"][u])) / 10
                                                       for u in tops["exact"]])), 3)
     return out
@@ -246,7 +250,8 @@ def measure(a: argparse.Namespace) -> Report:
                  ["recommend(), with the audio part, graph", f"{heard['graph']['p50_ms']} ms",
                   f"{heard['graph']['p95_ms']} ms", f"{heard['graph']['max_ms']} ms",
                   f"voyager graph built in {heard['graph']['build_s']} s; top 10 shares "
-                  f"{heard['graph']['same_top10']:.0%} with the exact one"]]
+                  f"{heard['graph']['same_top10']:.0%} with the exact one; p95 of a listener's first request "
+                  f"{heard['graph']['first']['p95_ms']} ms, of the later ones {heard['graph']['later']['p95_ms']} ms"]]
     worst = max(fn["p95_ms"], heard["graph"]["p95_ms"] if heard else 0.0)
     met = worst <= AIM_P95_MS
     data = {"benchmark": "recommendations at scale", "database": url.split(":")[0], "tracks": a.tracks,
@@ -254,7 +259,8 @@ def measure(a: argparse.Namespace) -> Report:
             "build_s": round(build_s, 1), "aim_p95_ms": AIM_P95_MS, "met": met}
     return Report(data, [Table(["", "p50", "p95", "max", "notes"], rows)],
                   [f"aim: p95 <= {AIM_P95_MS:g} ms plain and with the audio part: {worst:g} ms, "
-                   f"{'met' if met else 'MISSED'}"])
+                   f"{'met' if met else 'MISSED'}" + ("" if heard else " for the plain part (the audio part not "
+                                                                     "measured: --no-audio)")])
 
 
 if __name__ == "__main__":
