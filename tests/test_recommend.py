@@ -281,3 +281,23 @@ def test_a_large_library_s_picks_from_the_postings_are_those_of_scoring_every_tr
         assert rec.TrackIndex.REBUILD > 3 and index._postings is not None         # not rebuilt: scored besides
         after = picks(s, index, False, cf)
         assert after == picks(s, index, True, cf) and after != first
+
+
+def test_what_a_request_remembers_keeps_no_replaced_view_alive():
+    """A library's views are replaced whole on every change (a million tracks' rows each): the values computed
+    from one are remembered while it is the view asked about, and never keep it alive after it is replaced."""
+    import gc
+    import weakref
+
+    from genrefuse.library.recommend import Tracks, _Memo
+
+    memo = _Memo(8)
+    view = Tracks(np.arange(5), np.zeros((5, 2), np.float32), ("a", "b"))
+    assert memo.get((view,), "k", lambda: 1) == 1
+    assert memo.get((view,), "k", lambda: 2) == 1                  # the same view: remembered
+    newer = Tracks(np.arange(6), np.zeros((6, 2), np.float32), ("a", "b"))
+    assert memo.get((newer,), "k", lambda: 3) == 3                 # another view: computed again
+    gone = weakref.ref(view)
+    del view
+    gc.collect()
+    assert gone() is None

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -517,7 +518,8 @@ class _Sound:
 
 class _Memo:
     """Values computed from index views, which are replaced whole when they change: remembered while the very
-    views asked about are the ones they were computed from (at most ``size`` at a time)."""
+    views asked about are the ones they were computed from (at most ``size`` at a time). The views are held
+    weakly: a view replaced by the next one (a million tracks' rows, hundreds of MB) is never kept alive here."""
 
     def __init__(self, size: int):
         self.size, self._values, self._lock = size, {}, threading.Lock()
@@ -526,13 +528,13 @@ class _Memo:
         at = (*map(id, views), key)
         with self._lock:
             hit = self._values.get(at)
-        if hit is not None and all(a is b for a, b in zip(hit[0], views)):
+        if hit is not None and all(ref() is v for ref, v in zip(hit[0], views)):
             return hit[1]
         value = compute()
         with self._lock:
             if len(self._values) >= self.size:
                 self._values.clear()
-            self._values[at] = (views, value)
+            self._values[at] = (tuple(weakref.ref(v) for v in views), value)
         return value
 
 
