@@ -47,3 +47,26 @@ def test_every_json_command_prints_only_json(tmp_path, tone):
         objects = [json.loads(line) for line in runs[name].stdout.splitlines()]
         assert any("broken.wav" in json.dumps(o) for o in objects) or "broken.wav" in runs[name].stderr, name
         assert any("a tone.wav" in json.dumps(o) for o in objects), name
+
+
+def test_the_log_follows_stderr_when_a_redirection_ends(capsys):
+    """The command line's log handler writes to stderr as it is when a record comes, so that a record logged
+    after a redirection of stderr ended (a service's background thread finishing after a test's capture
+    closed) reaches stderr rather than a closed file."""
+    import io
+    import logging
+
+    from genrefuse.logs import log_to_stderr
+
+    redirected, before = io.StringIO(), sys.stderr
+    sys.stderr = redirected
+    try:
+        log_to_stderr(logging.INFO)
+        logging.getLogger("genrefuse.test").info("during")
+    finally:
+        sys.stderr = before
+    assert redirected.getvalue() == "genrefuse: during\n"
+    redirected.close()
+    logging.getLogger("genrefuse.test").info("after")
+    err = capsys.readouterr().err
+    assert "genrefuse: after" in err and "Logging error" not in err

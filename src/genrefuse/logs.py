@@ -14,6 +14,23 @@ class _Formatter(logging.Formatter):
         return f"genrefuse: {level}{record.getMessage()}"
 
 
+class _Stderr(logging.StreamHandler):
+    """A handler on ``sys.stderr`` as it is when a record is written, not when the handler was made: a caller
+    that redirects stderr for a while (a test's capture) and closes what it redirected to leaves a background
+    thread's late record nowhere to go otherwise ("Logging error: I/O operation on closed file")."""
+
+    def __init__(self):
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def level_for(verbosity: int) -> int:
     """Info by default, debug with ``-v``, warnings only with ``-q``, errors only with ``-qq``."""
     return {-2: logging.ERROR, -1: logging.WARNING, 0: logging.INFO}.get(max(-2, verbosity), logging.DEBUG)
@@ -25,7 +42,7 @@ def log_to_stderr(level: int) -> None:
     for h in list(logger.handlers):
         if getattr(h, "genrefuse_stderr", False):
             logger.removeHandler(h)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _Stderr()
     handler.genrefuse_stderr = True
     handler.setFormatter(_Formatter())
     logger.addHandler(handler)
