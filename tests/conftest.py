@@ -131,17 +131,33 @@ def table_model(train_dir, tmp_path_factory) -> Path:
     return root / "run" / "model"
 
 
+def built_once(tmp_path_factory, worker_id: str, name: str, build) -> Path:
+    """``build(folder)`` run once for the whole test run, whichever xdist worker asks first: the others wait for
+    it and take the same folder (a fixture of a minute would otherwise be built once per worker)."""
+    if worker_id == "master":                      # not distributed: this process's own temporary folder
+        out = tmp_path_factory.mktemp(name) / "built"
+        build(out)
+        return out
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp().parent   # this run's folder, shared by its workers
+    out = root / f"once-{name}"
+    with FileLock(str(root / f"once-{name}.lock")):
+        if not (out / ".done").is_file():
+            build(out / "built")
+            (out / ".done").touch()
+    return out / "built"
+
+
 @pytest.fixture(scope="session")
-def gtzan_model(tmp_path_factory) -> Path:
+def gtzan_model(tmp_path_factory, worker_id) -> Path:
     """The packaged recipe as it was before real recordings: GTZAN's ten genres from GTZAN's 443 training rows
     alone (training.default_model.build_gtzan_model), for what a model of GTZAN's genres alone does (the taggers
-    naming electronic, for one)."""
+    naming electronic, for one). Built once for the run (tests only read it)."""
     from genrefuse.training.default_model import build_gtzan_model
 
     shared = shared_path("musicnn").parent
-    out = tmp_path_factory.mktemp("gtzan-model") / "model"
-    build_gtzan_model(shared, out)
-    return out
+    return built_once(tmp_path_factory, worker_id, "gtzan-model", lambda out: build_gtzan_model(shared, out))
 
 
 def free_port() -> int:

@@ -104,7 +104,8 @@ def _load(data: Path, *, with_mel: bool, cache_dir: Path, params: FeatureParams,
         keep = [i for i, lab in enumerate(t.labels) if lab]
         if not keep:
             raise DataError(f"{data}: no row has a label")
-        return LabelledData(t.X[keep], None, [t.labels[i] for i in keep], [t.tracks[i] for i in keep],
+        tracks = t.tracks                 # a list made on each access: made once, not once a row
+        return LabelledData(t.X[keep], None, [t.labels[i] for i in keep], [tracks[i] for i in keep],
                             [t.filenames[i] for i in keep], None, None, str(data))
     items = [i for i in discover(data) if i.label is not None]
     if not items:
