@@ -44,6 +44,19 @@ def _offline_page(browser, base_url):
     return page, foreign
 
 
+def _wait_or_say(page, selector: str, around: str, srv) -> None:
+    """Wait for ``selector`` as ``page.wait_for_selector`` does; when it never comes, fail saying what ``around``
+    showed and what the server logged (a failure under load, seen once in CI, said only that it timed out)."""
+    from playwright.sync_api import TimeoutError as PageTimeout
+
+    try:
+        page.wait_for_selector(selector)
+    except PageTimeout:
+        shown = page.inner_text(around) if page.locator(around).count() else "(not on the page)"
+        log = open(srv.log.name, encoding="utf-8", errors="replace").read()[-2000:]
+        pytest.fail(f"{selector} never appeared; {around} showed {shown!r}; the server logged:\n{log}")
+
+
 def test_the_page_end_to_end(browser, table_model, train_dir, tmp_path):
     import httpx
 
@@ -81,7 +94,7 @@ def test_the_page_end_to_end(browser, table_model, train_dir, tmp_path):
         assert "% confident" in page.inner_text("#result-confidence")
         page.wait_for_selector(f"#track-list li:has-text('{clip.stem}')")      # shown without its extension
         # another listener's track is recommended, with a reason; her own upload is not
-        page.wait_for_selector(f"#rec-list li:has-text('{theirs.stem}')")
+        _wait_or_say(page, f"#rec-list li:has-text('{theirs.stem}')", "#rec-list", srv)
         assert "because: " in page.inner_text("#rec-list") and clip.stem not in page.inner_text("#rec-list")
         page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
         if os.environ.get("GENREFUSE_SCREENSHOT"):
