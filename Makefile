@@ -42,7 +42,7 @@ default-model: $(VENV)/.installed-dev
 # Rebuild the musicnn tagger's ONNX graph that ships in the package (src/genrefuse/pretrained/tagger_graph)
 # from the musicnn wheel's weights through the PyTorch port (about 5 s).
 tagger-graph: $(VENV)/.installed-dev
-	$(PY) -m genrefuse.pretrained.graph
+	$(PY) -m genrefuse.pretrained.graph --calibration $(SHARED)/real-train
 
 screenshot: $(VENV)/.installed-dev      # docs/page.png: the packaged model on the shared GTZAN clips, in Chromium
 	$(PY) docs/screenshot.py --clips $(SHARED)/gtzan-clips --out docs/page.png

@@ -3,7 +3,7 @@
 written by the experiments in ``research/`` that chose the model's design) rather than typed by hand.
 
 Each block lies between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` in its page (the list is in
-:func:`main`: the README's figures, the model card's per-genre, blend and head-choice tables, the library
+:func:`main`: the README's figures, the model card's per-genre, blend, head-choice and int8-tagger tables, the library
 page's similar-track, scale, audio-recommendation, energy, recommendation-scale and index-read tables, the commands
 page's album table, the your-genres page's table of what learning a library's recordings brings, and the
 reliability page's tables of hostile inputs).
@@ -123,7 +123,7 @@ def _scale(r: dict) -> str:
 
 
 def _library_scale(r: dict) -> str:
-    ours, before = r["rows"].values()
+    ours, before, *older = r["rows"].values()
     return (f"- A collector's library (`benchmarks/library_scale.py`, {r['tracks']} mp3 songs of "
             f"{r['mean_minutes']:.1f} minutes): `classify --jobs 2` takes {ours['marginal_s_per_track']:.2f} s a "
             f"further song on 2 cores, so 10,000 songs {ours['hours_for_10000']:.2f} h (extrapolated; aim 1 h: "
@@ -132,7 +132,10 @@ def _library_scale(r: dict) -> str:
             f"Ctrl-C ends it in {max(r['ctrl_c_s']):.1f} s at most (3 tries)"
             + (f"; `ingest --jobs 2` of the same songs into a new library (copies, each song's recording identity "
                f"from one whole decode) {r['ingest']['marginal_s_per_track']:.2f} s a further song, 10,000 in "
-               f"{r['ingest']['hours_for_10000']:.2f} h" if "ingest" in r else "") + ".")
+               f"{r['ingest']['hours_for_10000']:.2f} h" if "ingest" in r else "")
+            + (f"; the source tree before (`--baseline-src`) with its own packaged model, same songs and run: "
+               f"{older[0]['marginal_s_per_track']:.2f} s a further song, {older[0]['hours_for_10000']:.2f} h, the same "
+               f"answer for {r['agreement_with_baseline']:.0%} of the songs" if older else "") + ".")
 
 
 def _on(r: dict) -> str:
@@ -374,6 +377,35 @@ def bad_inputs_tables() -> str:
     return "\n".join(lines)
 
 
+def int8_table() -> str:
+    """The model card's table of the taggers' float32 and int8 graphs (``musicnn.json``, its ``int8`` part)."""
+    r = json.loads((RESULTS / "musicnn.json").read_text())
+    x = r["int8"]
+    lines = [f"Written by `benchmarks/figures.py` from `benchmarks/results/musicnn.json` (`python benchmarks/musicnn.py` "
+             f"on a {_on(r)[2:-1]}): the {x['patches']} patches of the shared GTZAN clips, one at a time as prediction "
+             f"runs them, {x['threads']} thread, best of the benchmark's repeats:", "",
+             "| tagger | float32, ms a patch | int8, ms a patch | int8's time | tags: mean difference | tags: largest "
+             "| same top tag | penultimate features: mean difference / their spread |", "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {m} | {t['float32_ms']:.1f} | {t['int8_ms']:.1f} | {t['int8_ms'] / t['float32_ms']:.0%} | "
+              f"{t['tag_mean_abs']:.4f} | {t['tag_max_abs']:.3f} | {t['same_top_tag']:.0%} | {t['penultimate_rel']:.1%} |"
+              for m, t in x["taggers"].items()]
+    before = json.loads((RESULTS / "real_grouped_float32.json").read_text())
+    after = json.loads((RESULTS / "real_grouped.json").read_text())
+    lines += ["", "What it changed in the answers: the grouped cross-validation over the real recordings (as under \"The "
+              "recipe\" below), every candidate, with rows from the float32 taggers (`real_grouped_float32.json`, the "
+              "last run before the int8 graphs) and from the int8 ones (`real_grouped.json`), mean +- spread over the fold seeds:", "",
+              "| candidate | right: float32 | right: int8 | confidently wrong: float32 | confidently wrong: int8 "
+              "| sure answers right: float32 | sure answers right: int8 |", "|---|---|---|---|---|---|---|"]
+    for name, b in before["candidates"].items():
+        a = after["candidates"].get(name)
+        if a is None:
+            continue
+        cells = [f"{100 * run['with_tagger'][k]['mean']:.1f}% +- {100 * run['with_tagger'][k]['std']:.1f}" for k in ("right", "confidently_wrong", "sure_precision")
+                 for run in (b, a)]
+        lines.append(f"| {name}{' (chosen)' if name == after['chosen'] else ''} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _replace(text: str, start: str, end: str, body: str) -> str | None:
     if start not in text or end not in text:
         return None
@@ -397,6 +429,7 @@ def main() -> int:
               (a.model_card, "<!-- grouped:start -->", "<!-- grouped:end -->", grouped_card),
               (a.model_card, "<!-- blend:start -->", "<!-- blend:end -->", blend_table),
               (a.model_card, "<!-- heads:start -->", "<!-- heads:end -->", heads_table),
+              (a.model_card, "<!-- int8:start -->", "<!-- int8:end -->", int8_table),
               (a.library_page, "<!-- similar:start -->", "<!-- similar:end -->", similar_table),
               (a.library_page, "<!-- scale:start -->", "<!-- scale:end -->", scale_table),
               (a.library_page, "<!-- hear:start -->", "<!-- hear:end -->", audio_recommend_table),

@@ -2,7 +2,11 @@
 model analysing more windows of each song (the reference, same run), with each stage's cost and peak memory; and
 `genrefuse ingest --jobs 2` of the same songs into a new library (copies), beside them.
 
-    python benchmarks/library_scale.py [--tracks 32] [--work DIR] [--json benchmarks/results/library_scale.json]
+    python benchmarks/library_scale.py [--tracks 32] [--work DIR] [--baseline-src OLD/src]
+                                       [--json benchmarks/results/library_scale.json]
+
+``--baseline-src``: also `classify` by an older source tree (its src folder, e.g. of a `git worktree`) with its own
+packaged model, on the same songs in the same run.
 
 The songs: GTZAN-free real audio as a collection holds it, 44.1 kHz stereo mp3. Full-length real songs are
 scarce here (`real-dev` has one, a 3.6-minute jazz mp3: it is always in the set); the others are 4-minute mp3s
@@ -74,10 +78,14 @@ def with_windows(model: Path, windows: int, work: Path) -> Path:
     return dest
 
 
-def classify_run(folder: Path, model: Path, out: Path) -> dict:
+def classify_run(folder: Path, model: Path, out: Path, src: Path | None = None) -> dict:
+    """`genrefuse classify --jobs 2` of ``folder`` with ``model`` (by the source tree ``src``, else this one)."""
+    import os
+
     out.unlink(missing_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(src.resolve())} if src is not None else None
     wall, peak, _ = run_command([sys.executable, "-m", "genrefuse.cli", "classify", str(folder), "--model", str(model),
-                         "--out", str(out), "--jobs", "2", "-q"])
+                                 "--out", str(out), "--jobs", "2", "-q"], env)
     with open(out) as f:
         answers = {r["path"]: r["genre"] for r in csv.DictReader(f)}
     return {"seconds": wall, "peak_mb": peak, "answers": answers}
@@ -138,6 +146,8 @@ def arguments(ap: argparse.ArgumentParser) -> None:
                     "the sample and its half share out evenly among 2 workers taking 8 files a task (default 32)")
     ap.add_argument("--stage-tracks", type=int, default=4, help="songs timed stage by stage on one core (default 4)")
     ap.add_argument("--work", type=Path, help="a folder to keep the songs in between runs (default: a temporary one)")
+    ap.add_argument("--baseline-src", type=Path, help="an older genrefuse source tree (its src folder): its classify, "
+                    "with its own packaged model, on the same songs")
 
 
 def measure(a: argparse.Namespace) -> Report:
@@ -169,6 +179,11 @@ def measure(a: argparse.Namespace) -> Report:
         stages = stage_costs([str(t) for t in tracks[:a.stage_tracks]], str(model))
         rows[name] = {**extrapolated(r, h, len(tracks)), "windows": stages["windows"],
                       "stages_s_per_track": stages["stages"], "answers": r["answers"]}
+    if a.baseline_src is not None:
+        old_model = a.baseline_src / "genrefuse" / "default_model"
+        r = classify_run(folder, old_model, work / "out.csv", a.baseline_src)
+        h = classify_run(half, old_model, work / "out.csv", a.baseline_src)
+        rows[f"packaged, from {a.baseline_src}"] = {**extrapolated(r, h, len(tracks)), "answers": r["answers"]}
     names = list(rows)
     # what a collector runs to keep the songs: ingest (analysis, its features cached, the recording's identity
     # from one more whole decode, the copy filed, the database row), beside classify of the same songs
@@ -177,6 +192,10 @@ def measure(a: argparse.Namespace) -> Report:
     shutil.rmtree(work / "lib", ignore_errors=True)
     same = sum(rows[names[0]]["answers"][p] == rows[names[1]]["answers"].get(p) for p in rows[names[0]]["answers"])
     result["agreement"] = same / len(tracks)
+    if a.baseline_src is not None:
+        old = rows[names[-1]]["answers"]
+        result["agreement_with_baseline"] = sum(rows[names[0]]["answers"][p] == old.get(p)
+                                                for p in rows[names[0]]["answers"]) / len(tracks)
     result["ctrl_c_s"] = [interrupt_seconds(folder, DEFAULT_MODEL_DIR, work / "out.csv") for _ in range(3)]
     hours = rows[names[0]]["hours_for_10000"]
     result["met"] = hours <= 1.0
@@ -184,15 +203,16 @@ def measure(a: argparse.Namespace) -> Report:
     tables = [Table(["model", "tracks/s (sample)", "s a further track", "start-up s", "10,000 tracks (extrapolated)",
                      "peak MB", "windows a track"],
                     [[n, f"{r['tracks_per_s']:.2f}", f"{r['marginal_s_per_track']:.3f}", f"{r['start_up_s']:.1f}",
-                      f"{r['hours_for_10000']:.2f} h", f"{r['peak_mb']:.0f}", f"{r['windows']:.1f}"]
+                      f"{r['hours_for_10000']:.2f} h", f"{r['peak_mb']:.0f}", f"{r.get('windows', 1.0):.1f}"]
                      for n, r in [*rows.items(), (f"{names[0].split(' (')[0]}: ingest --jobs 2 (copies)",
                                                   {**result["ingest"], "windows": rows[names[0]]["windows"]})]],
                     f"{len(tracks)} songs of {minutes:.1f} minutes on average, --jobs 2 (start-up included)"),
-              Table(["stage (one core, s a track)", *names],
-                    [[s, *(f"{rows[n]['stages_s_per_track'][s]:.3f}" for n in names)] for s in stage_names]
-                    + [["all", *(f"{sum(rows[n]['stages_s_per_track'].values()):.3f}" for n in names)]])]
+              Table(["stage (one core, s a track)", *names[:2]],
+                    [[s, *(f"{rows[n]['stages_s_per_track'][s]:.3f}" for n in names[:2])] for s in stage_names]
+                    + [["all", *(f"{sum(rows[n]['stages_s_per_track'].values()):.3f}" for n in names[:2])]])]
     lines = [f"same answer with {rows[names[0]]['windows']:.0f} and {REFERENCE_WINDOWS} windows: {same} of {len(tracks)}"
              " (assembled songs: windows of different recordings)",
+             *([f"same answer as {names[-1]}: {result['agreement_with_baseline']:.0%}"] if a.baseline_src else []),
              f"Ctrl-C to exit, classify --jobs 2, 3 tries: {', '.join(f'{x:.2f} s' for x in result['ctrl_c_s'])}",
              f"aim: {AIM_TRACKS_PER_HOUR:,} tracks within an hour; extrapolated {hours:.2f} h: "
              f"{'met' if result['met'] else 'MISSED'}"]

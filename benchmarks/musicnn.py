@@ -1,8 +1,10 @@
 """The musicnn branch's cost per 30 s clip: decoding to 16 kHz (with the 2019 resampling filter the
 published taggrams need, beside librosa's default soxr for scale), the log-Mel patches, and the ported
-network in eager PyTorch against ONNX Runtime (same threads), with the largest tag difference between the two.
+network in eager PyTorch against ONNX Runtime (same threads), with the largest tag difference between the two;
+then each tagger's shipped graphs, float32 against int8 (the one prediction runs), in time per patch and in
+how far the int8 graph's tags and penultimate features move.
 
-    python benchmarks/musicnn.py --json out/bench/musicnn.json [--clips DIR] [--threads N]
+    python benchmarks/musicnn.py --json benchmarks/results/musicnn.json [--clips DIR] [--threads N]
 
 --clips: a folder of audio (default: the real GTZAN clips in ../shared/data when present, else a 30 s
 synthetic clip written to a temporary folder).
@@ -52,12 +54,13 @@ def best_of(fn, repeats: int = 3) -> float:
 def arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--clips", type=Path)
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    ap.add_argument("--repeats", type=int, default=5, help="timings per graph, best kept (default 5)")
 
 
 def measure(a: argparse.Namespace) -> Report:
     torch.set_num_threads(a.threads)
     paths = clip_paths(a.clips)
-    torch_tagger, onnx_tagger = load_tagger(backend="torch"), load_tagger(backend="onnx")
+    torch_tagger, onnx_tagger = load_tagger(backend="torch"), load_tagger(backend="onnx", precision="float32")
     rows, table = [], []
     for path in paths:
         decode = best_of(lambda: mi.resample(*load_native(path)))
@@ -74,9 +77,47 @@ def measure(a: argparse.Namespace) -> Report:
     mean = {k: float(np.mean([r[k] for r in rows])) for k in ("decode_s", "decode_soxr_s", "mel_s", "torch_s", "onnx_s", "speedup")}
     line = (f"mean per clip: torch path {mean['decode_s'] + mean['mel_s'] + mean['torch_s']:.2f} s, "
             f"onnx path {mean['decode_s'] + mean['mel_s'] + mean['onnx_s']:.2f} s ({a.threads} threads)")
-    return Report({"threads": a.threads, "clips": rows, "mean": mean},
+    int8 = precisions(paths, repeats=a.repeats)
+    return Report({"threads": a.threads, "clips": rows, "mean": mean, "int8": int8},
                   [Table(["clip", "decode s", "soxr s", "mel s", "torch s", "onnx s", "speedup", "largest tag difference"],
-                         table)], [line])
+                         table),
+                   Table(["tagger", "float32 ms a patch", "int8 ms a patch", "int8 time", "tags: mean difference",
+                          "tags: largest", "same top tag", "penultimate: mean difference / spread"],
+                         [[m, f"{r['float32_ms']:.1f}", f"{r['int8_ms']:.1f}", f"{r['int8_ms'] / r['float32_ms']:.0%}",
+                           f"{r['tag_mean_abs']:.4f}", f"{r['tag_max_abs']:.3f}", f"{r['same_top_tag']:.0%}",
+                           f"{r['penultimate_rel']:.1%}"] for m, r in int8["taggers"].items()])], [line])
+
+
+def precisions(paths: list[Path], *, repeats: int) -> dict:
+    """Each tagger's float32 and int8 graphs on every patch of ``paths``, one patch per call as prediction
+    runs them, one thread: ms a patch (best of ``repeats``, the graphs taking turns) and the int8 graph's
+    differences."""
+    from genrefuse.pretrained.graph import GRAPHS, shipped_graph
+    from genrefuse.pretrained.tagger import OnnxMusiCNN
+    from genrefuse.onnxrt import session
+
+    P = np.concatenate([mi.patches(mi.log_mel(mi.resample(*load_native(p)))) for p in paths])
+    out = {"patches": len(P), "threads": 1, "taggers": {}}
+    for model in GRAPHS:
+        graphs = {}
+        for precision in ("float32", "int8"):
+            tagger = OnnxMusiCNN(shipped_graph(model, precision=precision))
+            tagger.session = session(tagger.path, threads=1, memory_pattern=False)
+            graphs[precision] = tagger
+        times = {k: [] for k in graphs}
+        for _ in range(repeats):
+            for k, tagger in graphs.items():
+                t = time.perf_counter()
+                tagger.taggram(P)
+                times[k].append(time.perf_counter() - t)
+        exact, fast = graphs["float32"].taggram(P), graphs["int8"].taggram(P)
+        d = np.abs(fast[0] - exact[0])
+        out["taggers"][model] = {
+            "float32_ms": 1000 * min(times["float32"]) / len(P), "int8_ms": 1000 * min(times["int8"]) / len(P),
+            "tag_mean_abs": float(d.mean()), "tag_max_abs": float(d.max()),
+            "same_top_tag": float((fast[0].argmax(1) == exact[0].argmax(1)).mean()),
+            "penultimate_rel": float(np.abs(fast[1] - exact[1]).mean() / exact[1].std())}
+    return out
 
 
 if __name__ == "__main__":

@@ -182,7 +182,7 @@ def test_the_shipped_model_s_answers_on_a_few_real_recordings(capsys):
     files = [str(shared_path("real-train", *n.split("/"))) for n in names]
     assert main(["predict", *files, "--json"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [line["genre"] for line in lines] == ["latin", "electronic", "classical", "hiphop", "pop"]
+    assert [line["genre"] for line in lines] == ["latin", "electronic", "classical", "hiphop", "latin"]
     assert [line["unsure"] for line in lines] == [False, True, True, True, True]    # hip-hop is never sure
 
 

@@ -13,8 +13,8 @@ from ..audio import SAMPLE_RATE
 RECIPE_VERSIONS = {
     "table": "gtzan-table-1",       # the 57 features as features_30_sec.csv computes them
     "mel": "mel-1",                 # the CNN's Mel input: dB re max, min-max scaled
-    "taggram": "musicnn-msd-v2",    # v2: the 2019 resampler (the name the taggram cache has always had)
-    "mtt": "musicnn-mtt-1",         # the second tagger's mean tags, beside the taggram in the library's rows
+    "taggram": "musicnn-msd-v3",    # v2: the 2019 resampler; v3: the int8 graph (pretrained/tagger.PRECISION)
+    "mtt": "musicnn-mtt-2",         # the second tagger's mean tags, beside the taggram in the library's rows (2: int8)
     "windows": "centred-1",         # which windows of a long track a policy picks (1: centred in equal parts)
 }
 

@@ -20,26 +20,28 @@ from ..features import musicnn_input as mi
 N_TAGS = 50
 
 
-def taggram(y: np.ndarray, *, hop: float = 1.0, penultimate: bool = False, backend: str = "auto"
-            ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+def taggram(y: np.ndarray, *, hop: float = 1.0, penultimate: bool = False, backend: str = "auto",
+            precision: str | None = None) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Tag probabilities of every 3 s patch (``hop`` seconds apart) of ``y``, mono at 16 kHz, by the ported
-    musicnn (``backend``: auto, onnx or torch; see :func:`.tagger.load_tagger`).
+    musicnn (``backend``: auto, onnx or torch; ``precision``: int8 or float32, by default what prediction
+    runs; see :func:`.tagger.load_tagger`).
 
     Returns ``(n_patches, 50)`` float32, and the ``(n_patches, 200)`` penultimate features with
     ``penultimate=True``.
     """
-    from .tagger import load_tagger
+    from .tagger import PRECISION, load_tagger
 
     P = mi.patches(mi.log_mel(y), hop_frames=mi.hop_frames(hop))
-    tags, pen = load_tagger(backend=backend).taggram(P)
+    tags, pen = load_tagger(backend=backend, precision=precision or PRECISION).taggram(P)
     return (tags, pen) if penultimate else tags
 
 
-def file_taggram(path: str | Path, *, hop: float = 1.0, penultimate: bool = False, backend: str = "auto"):
+def file_taggram(path: str | Path, *, hop: float = 1.0, penultimate: bool = False, backend: str = "auto",
+                 precision: str | None = None):
     """:func:`taggram` of a whole audio file (decoded, then resampled to 16 kHz as the published taggrams were)."""
     y, sr = load_native(path)
     y = check_signal(mi.resample(y, sr), sr=mi.SR, name=str(path))
-    return taggram(y, hop=hop, penultimate=penultimate, backend=backend)
+    return taggram(y, hop=hop, penultimate=penultimate, backend=backend, precision=precision)
 
 
 def tag_summary(tags: np.ndarray) -> np.ndarray:

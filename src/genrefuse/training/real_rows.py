@@ -19,7 +19,7 @@ import numpy as np
 from ..audio import WindowPolicy
 from ..datasets.real import RealRecording
 from ..errors import DataError
-from ..features.params import DEFAULT_PARAMS
+from ..features.params import DEFAULT_PARAMS, recipe_key
 from ..io import atomic_path, cache_dir, file_hash
 from ..models import evidence
 from ..parallel import map_items
@@ -58,9 +58,10 @@ class RealRows:
 
 
 def recipe(policy: WindowPolicy) -> str:
-    """What the cached rows depend on: the feature parameters and the window policy (a hash of both)."""
-    text = json.dumps({"params": DEFAULT_PARAMS.__dict__, "policy": policy.to_dict(), "rows": 2}, sort_keys=True,
-                      default=str)
+    """What the cached rows depend on: the feature parameters, the window policy and the inputs' recipe versions
+    (a hash of them)."""
+    text = json.dumps({"params": DEFAULT_PARAMS.__dict__, "policy": policy.to_dict(), "rows": 2,
+                       "recipe": recipe_key("table", "taggram", "mtt", "windows")}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
