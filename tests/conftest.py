@@ -12,6 +12,25 @@ SHARED = Path(os.environ.get("GENREFUSE_SHARED_DATA", Path(__file__).resolve().p
 SR = 22050
 
 
+def _exact_int8() -> bool:
+    """Whether ONNX Runtime's 8-bit products are exact on this CPU: ARM, or x86 with VNNI or AMX. Without them its
+    x86 kernels can saturate pairwise sums, so the int8 taggers' tags move a little (pretrained/graph.py)."""
+    import platform
+
+    if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686"):
+        return True
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(f in flags.split() for f in ("avx512_vnni", "avx_vnni", "amx_int8"))
+
+
+# how far a pinned probability of the packaged model may move from the one recorded here (a CPU with AMX): to float
+# rounding where 8-bit products are exact, else by what saturated sums move the taggers' inputs
+PINNED = 1e-4 if _exact_int8() else 0.02
+
+
 def pytest_configure(config):
     """Compile librosa's numba functions in the controller before the xdist workers start: on a fresh
     install several processes compiling and caching them at once crashed a worker (a segfault in a

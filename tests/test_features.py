@@ -1,4 +1,6 @@
 import csv
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -63,3 +65,22 @@ def test_table_parity_with_published_rows(genre):
     z = np.abs(table_vector(y) - ref) / std
     worst = FEATURE_COLUMNS[int(np.argmax(z))]
     assert z.max() <= 0.05, f"{worst}: {z.max():.3f} standard deviations off"
+
+
+@pytest.mark.parametrize("shape, axis", [((1001,), None), ((1000,), None), ((128, 1293), 0), ((127, 40), 0), ((1,), None)])
+def test_the_features_median_is_numpy_s_bit_for_bit(shape, axis):
+    """dsp.median (the tuning threshold, the onset envelope) equals np.median exactly, and a cold process that
+    computes a clip's table imports no numpy.ma for it."""
+    from genrefuse.features.dsp import median
+
+    x = np.random.default_rng(3).random(shape).astype(np.float32)
+    got, want = median(x, axis=axis), np.median(x, axis=axis)
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_a_clip_s_table_imports_no_masked_arrays():
+    code = ("import sys, numpy as np\nfrom genrefuse.features.clip import clip_inputs\n"
+            "y = np.random.default_rng(0).standard_normal(22050 * 5).astype(np.float32) * 0.1\n"
+            "clip_inputs(y)\nprint('numpy.ma' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "False", r.stderr

@@ -165,7 +165,11 @@ def _interrupt(cmd: list[str], *, started, tmp_path: Path) -> tuple[subprocess.C
     ``started()`` holds; returns the result and the seconds from the signal to the exit."""
     out, err = open(tmp_path / "out.txt", "w+b"), open(tmp_path / "err.txt", "w+b")
     proc = subprocess.Popen(cmd, stdout=out, stderr=err, start_new_session=True,
-                            env={**os.environ, "GENREFUSE_TCMALLOC": "0"})
+                            env={**os.environ, "GENREFUSE_TCMALLOC": "0"},
+                            # as a terminal's command has it, also where the tests run in the background: a shell's
+                            # `cmd &` ignores SIGINT, the child inherits that, and Python then never raises
+                            # KeyboardInterrupt (the command ran to its end and exited 0)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 240
     while time.time() < deadline and proc.poll() is None and not started():
         time.sleep(0.1)
@@ -185,10 +189,8 @@ def _interrupt(cmd: list[str], *, started, tmp_path: Path) -> tuple[subprocess.C
 
 def test_ctrl_c_stops_an_ingest_and_a_classify_with_their_work_kept(table_model, train_dir, tmp_path):
     lib = tmp_path / "lib"
-    # the packaged model, whose taggers take a few tenths of a second a file: with the table model the 20 short
-    # clips were all stored within a second, and once the signal came after the last of them
     cmd = [sys.executable, "-m", "genrefuse.cli", "ingest", str(train_dir / "doom"), str(train_dir / "dub"),
-           "--library", str(lib), "--jobs", "2"]
+           "--model", str(table_model), "--library", str(lib), "--jobs", "2"]
 
     def some_stored() -> bool:
         try:
@@ -205,7 +207,7 @@ def test_ctrl_c_stops_an_ingest_and_a_classify_with_their_work_kept(table_model,
     again = subprocess.run(cmd, capture_output=True, text=True)
     assert again.returncode == 0 and len(rows(lib)) == 20
     assert again.stdout.count("already in the library") == len(listed)
-    assert main(["library", "check", "--library", str(lib)]) == 0
+    assert main(["library", "check", "--model", str(table_model), "--library", str(lib)]) == 0
 
     print(f"ingest: exit {took:.2f} s after SIGINT")
     folder = tmp_path / "to-classify"

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import shared_path
+from conftest import PINNED, shared_path
 
 HEAVY = ("torch", "onnx", "librosa", "numba", "sklearn", "matplotlib", "sqlalchemy", "resampy", "scipy.signal")
 
@@ -45,7 +45,7 @@ def test_predict_and_tag_without_the_heavy_libraries(tmp_path):
     assert "LOADED []" in r.stderr and "warning" not in r.stderr and "Traceback" not in r.stderr
     out = json.loads(r.stdout)
     # the packaged model's answer, as with everything installed
-    assert out["genre"] == "country" and abs(out["confidence"] - 0.545) < 5e-4 and out["styles"]
+    assert out["genre"] == "country" and abs(out["confidence"] - 0.545) < max(5e-4, PINNED) and out["styles"]
 
     y, sr = sf.read(clip, dtype="float32")
     song = tmp_path / "song.flac"
@@ -79,7 +79,7 @@ def test_the_packaged_model_answers_as_before_on_the_shared_clips():
     GTZAN clips as the librosa-based path gives them (``clip_inputs(method="reference")``; rewritten for the
     model trained with real recordings too, 2026-12-06, for the penultimate features and for plain weights,
     and for the int8 taggers, with balanced weights, 2026-12-07); the numpy path may move them by at most 1e-4
-    (measured: 9e-8)."""
+    (measured: 9e-8), a CPU whose 8-bit products can saturate by more (conftest.PINNED)."""
     import json
     from pathlib import Path
 
@@ -90,8 +90,8 @@ def test_the_packaged_model_answers_as_before_on_the_shared_clips():
     for name, ref in expected.items():
         genre = name.split(".")[0]
         p = model.predict(shared_path("gtzan-clips", genre, name))
-        assert max(abs(p.probabilities[g] - v) for g, v in ref["probabilities"].items()) <= 1e-4, name
-        assert abs(p.familiarity - ref["familiarity"]) <= 1e-4, name
+        assert max(abs(p.probabilities[g] - v) for g, v in ref["probabilities"].items()) <= PINNED, name
+        assert abs(p.familiarity - ref["familiarity"]) <= PINNED, name
 
 
 def test_a_command_whose_extra_is_missing_names_it_in_one_line(tmp_path):

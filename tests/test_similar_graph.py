@@ -133,3 +133,51 @@ def test_a_large_pending_set_is_rechecked_a_batch_at_a_time(tmp_path):
         sizes = [len(index.refresh(s)) for _ in range(3)]
     assert sizes == [3, 6, 7] and not index.pending
     assert index.nearest(X[4], n=1)[0][0] == 5
+
+
+def test_a_service_works_out_its_latest_listeners_recommendations_ahead(tmp_path):
+    """`recommend.warm` (what a service runs once its indexes are read): the latest listeners' sound is worked
+    out as their requests would, so their first requests find their audio floor and the graph's answers for
+    their likes remembered; their picks are the same as without it; a set stop event ends it."""
+    import threading
+
+    from genrefuse.library import recommend as rec
+    from genrefuse.library.db import Feedback, Track, User, make_engine, session_factory
+    from genrefuse.library.recommend import TrackIndex, recommend, warm
+    from genrefuse.library.similar import SimilarIndex, record
+
+    n = rec.FLOOR_SAMPLE + 500                       # large enough for the audio part to ask the graph
+    X = embeddings(n, seed=8)
+    rng = np.random.default_rng(8)
+    Session = session_factory(make_engine(f"sqlite:///{tmp_path / 'lib.sqlite'}"))
+    with Session() as s:
+        conn = s.connection()
+        conn.execute(Track.__table__.insert(), [
+            {"id": i + 1, "content_hash": f"{i:064x}", "original_name": f"t{i}", "stored_path": f"rock/t{i}.wav",
+             "duration": 30.0, "genre": "rock", "probabilities": {"rock": 0.6, "jazz": 0.4}, "model_id": "m",
+             "confirmed": False, "embedding": record(X[i])} for i in range(n)])
+        conn.execute(User.__table__.insert(), [{"id": u, "name": f"l{u}", "token_hash": f"{u:064x}"}
+                                               for u in range(1, 7)])
+        conn.execute(Feedback.__table__.insert(), [{"user_id": u, "track_id": int(t), "action": "like"}
+                                                   for u in range(1, 7) for t in rng.choice(n, 5, replace=False) + 1])
+        s.commit()
+    with Session() as s:
+        index, audio = TrackIndex(["rock", "jazz"]), SimilarIndex(approximate=True, approximate_from=0)
+        audio.refresh(s)
+        assert audio.wait_for_graph(timeout=120)
+        assert warm(s, index=index, audio=audio, stop=threading.Event()) == 6     # every listener with feedback
+        rec._FLOORS._values.clear()
+        audio.graph._answers.clear()
+        stop = threading.Event()
+        stop.set()
+        assert warm(s, index=index, audio=audio, stop=stop) == 0 and not audio.graph._answers
+        assert warm(s, index=index, audio=audio, listeners=2) == 2          # the two who liked last: 6 and 5
+        floors = len(rec._FLOORS._values)
+        assert floors == 2 and len(audio.graph._answers) == 10              # their 5 likes each, asked once
+        warmed = {u: recommend(s, s.get(User, u), index=index, audio=audio) for u in (5, 6)}
+        assert len(rec._FLOORS._values) == floors                           # found, not worked out again
+        rec._FLOORS._values.clear()
+        audio.graph._answers.clear()
+        for u, picks in warmed.items():                                     # the same picks, worked out cold
+            assert picks == recommend(s, s.get(User, u), index=index, audio=audio)
+        assert any(p["sounds_like"] is not None for p in warmed[6])

@@ -151,7 +151,7 @@ def estimate_tuning(S: np.ndarray, *, sr: float, n_fft: int, bins_per_octave: in
     pitches = ((rows + shift.astype(np.float64)) * float(sr) / n_fft).astype(np.float32)
     mags = at + dskew
     keep = pitches > 0
-    threshold = np.median(mags[keep]) if keep.any() else 0.0
+    threshold = median(mags[keep]) if keep.any() else 0.0
     f = pitches[(mags >= threshold) & keep]
     if not f.size:
         return 0.0
@@ -218,12 +218,22 @@ def zero_crossing_rate(y: np.ndarray, *, frame_length: int, hop: int, threshold:
     return ((total[starts + frame_length - 1] - total[starts]) / frame_length)[None, :]
 
 
+def median(x: np.ndarray, axis: int | None = None) -> np.ndarray:
+    """``np.median(x, axis)`` of finite ``x``, computed as it does (a partition, then the mean of the middle one or
+    two), bit for bit, without its NaN check: that check imports ``numpy.ma``, 15-20 ms of a cold ``predict``."""
+    x = np.ravel(x) if axis is None else np.asarray(x)
+    axis = 0 if axis is None else axis
+    n = x.shape[axis]
+    middle = [n // 2] if n % 2 else [n // 2 - 1, n // 2]
+    return np.mean(np.take(np.partition(x, middle, axis=axis), middle, axis=axis), axis=axis)
+
+
 # ---------------------------------------------------------------- onsets and tempo, as beat_track's tempo
 def onset_strength(S_db: np.ndarray, *, n_fft: int, hop: int) -> np.ndarray:
     """``librosa.onset.onset_strength(S=S_db, aggregate=np.median)``: the median over bands of the
     positive first difference, shifted to the frames' centres. Shape (n_frames,)."""
     env = np.maximum(0.0, S_db[:, 1:] - S_db[:, :-1])
-    env = np.median(env, axis=0).astype(S_db.dtype, copy=False)
+    env = median(env, axis=0).astype(S_db.dtype, copy=False)
     env = np.pad(env, (1 + n_fft // (2 * hop), 0), mode="constant")
     return env[: S_db.shape[1]]
 

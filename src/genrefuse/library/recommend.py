@@ -60,6 +60,8 @@ MAX_LIKES_HEARD = 100    # the listener's most recent likes whose sound counts (
 HEARD_PER_LIKE = 50      # with the similar-track graph (large libraries): candidates taken per liked track
 GRAPH_LIKES = 20         # ... of her most recent likes (each a graph query; every like still counts in the score)
 FLOOR_SAMPLE = 10_000    # ... and the tracks (a fixed random sample) whose best similarity sets the floor
+WARM_LISTENERS = 500     # listeners whose sound a service works out at start (:func:`warm`): their graph queries
+                         # (GRAPH_LIKES each) fill half of what the graph remembers, their floors half of _FLOORS
 DENSE_UP_TO = 50_000     # libraries up to this many tracks are scored whole; larger ones from the postings
 CANDIDATE_DEPTH = 1024   # tracks taken first from the top of each of the listener's genres (then 4x deeper)
 
@@ -266,6 +268,27 @@ def genre_because(weights: dict[str, float], probabilities: dict[str, float], ge
     parts = sorted(((weights.get(g, 0.0) * p, g) for g, p in probabilities.items()), reverse=True)
     total = sum(c for c, _ in parts)
     return [{"genre": g, "contribution": round(c, 4)} for c, g in parts[:3] if total > 0 and c >= 0.2 * total]
+
+
+def warm(session: Session, *, index: TrackIndex, audio: SimilarIndex | None = None, cf: collab.CFModel | None = None,
+         listeners: int = WARM_LISTENERS, stop: threading.Event | None = None) -> int:
+    """Work out the recommendations of the ``listeners`` who gave feedback last, as their requests would (the
+    same arguments), so that what a request remembers between calls (her audio floor, the graph's answers for
+    her likes, the views' positions) is there before her first request; returns how many were warmed. A service
+    calls it once its indexes are read (a listener's first request at a million tracks cost twice her later
+    ones, `benchmarks/recommend_scale.py`). Stops early when ``stop`` is set."""
+    latest = func.max(Feedback.id).label("latest")
+    ids = session.execute(select(Feedback.user_id, latest).group_by(Feedback.user_id)
+                          .order_by(latest.desc()).limit(listeners)).scalars().all()
+    done = 0
+    for user_id in ids:
+        if stop is not None and stop.is_set():
+            break
+        user = session.get(User, user_id)
+        if user is not None:
+            recommend(session, user, index=index, cf=cf, audio=audio)
+            done += 1
+    return done
 
 
 def _history(session: Session, user: User) -> tuple[list[int], list[int]]:

@@ -201,6 +201,14 @@ class SimilarIndex:
             self._builder = threading.Thread(target=self.build_graph, name="similar-graph", daemon=True)
             self._builder.start()
 
+    def wait_for_graph(self, timeout: float | None = None) -> bool:
+        """Wait until a graph being built in the background is in use (at most ``timeout`` seconds); returns
+        whether the index answers through a graph."""
+        builder = self._builder
+        if builder is not None:
+            builder.join(timeout)
+        return self.graph is not None
+
     def build_graph(self, *, threads: int | None = None) -> None:
         """Build the approximate graph of the tracks indexed now, then bring it up to date with what changed
         meanwhile (tracks added, replaced or removed) and start using it. Blocking (the service runs it in a

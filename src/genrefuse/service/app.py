@@ -25,7 +25,7 @@ from ..errors import (STORAGE_PROBLEMS, ConflictError, DataError, ForbiddenError
 from ..library.db import database_problem
 from ..library.library import Library
 from ..library.learning import confirmed_labels, relearn_if_corrected
-from ..library.recommend import feedback_count, refit_collaborative
+from ..library.recommend import feedback_count, refit_collaborative, warm
 from . import guards
 from .deps import ServiceState, known_query_only
 from .routers import genres, health, listeners, review, similar, tracks
@@ -65,6 +65,18 @@ def create_app(library: Library, settings: ServeSettings = DEFAULTS, **overrides
             return
         log.info("%d tracks (%d with embeddings) read into memory in %.1f s", len(state.track_index.ids),
                  len(state.similar_index), time.monotonic() - started)
+        # then the latest listeners' recommendations, worked out as their requests would (once the similar-track
+        # graph of a large library is in use): their first requests cost what their later ones do
+        state.similar_index.wait_for_graph()
+        started = time.monotonic()
+        try:
+            with library.Session() as s:
+                n = warm(s, index=state.track_index, audio=state.similar_index, cf=state.collaborative["model"],
+                         stop=stop)
+        except Exception as exc:            # their first requests work it out instead
+            log.warning("could not work out recommendations ahead: %s: %s", type(exc).__name__, exc)
+            return
+        log.info("recommendations of %d listeners worked out ahead in %.1f s", n, time.monotonic() - started)
 
     def refit_loop() -> None:
         while not stop.wait(settings.refit_minutes * 60):
