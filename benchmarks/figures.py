@@ -287,7 +287,9 @@ def _recommend_scale(r: dict) -> str:
              *([f"| the same, scoring every track (the reference, same run) | {ms(f['whole'])} | the same picks "
                 f"for {f['same_picks']:.0%} of the calls |"] if "whole" in f else []),
              f"| `GET /api/me/recommendations` | {ms(e)} | the first request, sent as the server starts, waits "
-             f"while the index is read ({e['first_request_s']:g} s) |",
+             f"while the index is read ({e['first_request_s']:g} s)"
+             + (f"; timed once the server had worked out {e['warm']['listeners']} listeners' recommendations ahead "
+                f"({e['warm']['seconds']:g} s)" if e.get("warm") else "") + " |",
              f"| the same, {load['clients']} concurrent listeners | {ms(load)} | {load['requests_per_s']:g} requests/s, "
              f"{load['errors']} errors (loopback) |"]
     a = r.get("audio")
