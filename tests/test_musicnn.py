@@ -261,3 +261,30 @@ def test_classify_a_folder_with_a_musicnn_model(musicnn_run, synth_dir, tmp_path
     model = load_model(root / "run" / "model")
     one = model.predict(synth_dir / "techno" / "techno.00003.wav")
     assert rows["techno.00003.wav"]["genre"] == one.genre
+
+
+def test_the_int8_graph_is_rebuilt_from_the_float32_one_and_recorded(tmp_path):
+    """quantize_graph (make tagger-graph's int8 step) on calibration patches of the shared clips: only the two
+    timbral convolutions read 8-bit weights, and the graph tags as the float32 one does; the shipped int8 graphs
+    are the files source.json records."""
+    pytest.importorskip("onnx", reason="quantising needs the onnx package (the dev extra)")
+    import onnx
+
+    from genrefuse.io import file_hash
+    from genrefuse.pretrained.graph import FOLDER, calibration_patches, quantize_graph, shipped_graph
+    from genrefuse.pretrained.tagger import OnnxMusiCNN
+
+    meta = json.loads((FOLDER / "source.json").read_text())
+    for model, graphs in meta["graphs"].items():
+        assert file_hash(shipped_graph(model, precision="int8")) == graphs["int8"]["graph_sha256"], model
+    patches, files = calibration_patches(shared_path("gtzan-clips"), every=1)
+    assert len(files) == 5 and patches.shape == (140, 187, 96)
+    out = quantize_graph(shipped_graph("MSD_musicnn"), tmp_path / "MSD.int8.onnx", patches[::4])
+    graph = onnx.load(out).graph
+    made_by = {o: n for n in graph.node for o in n.output}
+    quantised = [n.name for n in graph.node if n.op_type == "Conv" and made_by.get(n.input[1]) is not None
+                 and made_by[n.input[1]].op_type == "DequantizeLinear"]
+    assert len(quantised) == 2 and all("timbral" in name for name in quantised), quantised
+    exact = OnnxMusiCNN(shipped_graph("MSD_musicnn")).taggram(patches[1::4])[0]
+    fast = OnnxMusiCNN(out).taggram(patches[1::4])[0]
+    assert np.abs(fast - exact).mean() < 0.003 and not np.array_equal(fast, exact)

@@ -11,7 +11,7 @@ Each tagger ships twice: ``<name>.onnx`` in float32, equal to the port and to th
 ``<name>.int8.onnx``, the one prediction runs (:data:`.tagger.PRECISION`), with its two timbral convolutions (82%
 of the arithmetic) in 8-bit integers: weights per output channel, activations over the range they took on
 calibration patches of real recordings (``--calibration DIR``: every :data:`CALIBRATION_EVERY`-th recording under
-``DIR``, 28 patches of its middle 30 s each). Integer products are exact, so the int8 graph gives the same tags on
+``DIR``, up to 28 patches of its middle 30 s each). Integer products are exact, so the int8 graph gives the same tags on
 any CPU whose 8-bit dot products ONNX Runtime runs exactly (VNNI, AMX); on older x86 CPUs its kernels can
 saturate pairwise sums, so the tags there may differ slightly.
 """
