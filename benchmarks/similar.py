@@ -88,7 +88,7 @@ def real_dev(folder: Path) -> dict:
         from genrefuse.audio import load_native
 
         y, sr = load_native(path)
-        P = mi.patches(mi.log_mel(mi.resample(y, sr)), hop_frames=mi.hop_frames(model.bundle.window_policy.patch_hop_seconds))
+        P = mi.tagger_patches(y, sr, hop_seconds=model.bundle.window_policy.patch_hop_seconds)
         t1, p1 = msd_tagger.taggram(P)
         t2, p2 = mtt_tagger.taggram(P)
         for name, v in (("MSD tags", t1.mean(0)), ("MTT tags", t2.mean(0)), ("MSD penultimate", p1.mean(0)),

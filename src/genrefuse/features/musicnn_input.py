@@ -173,3 +173,9 @@ def patches(rep: np.ndarray, *, hop_frames: int = PATCH_HOP_FRAMES) -> np.ndarra
 def hop_frames(seconds: float) -> int:
     """A patch hop in seconds -> frames, as ``librosa.time_to_frames(seconds, sr, n_fft, hop)``."""
     return max(1, int((seconds * SR - N_FFT // 2) // HOP))
+
+
+def tagger_patches(y: np.ndarray, sr: int, *, hop_seconds: float = 1.0) -> np.ndarray:
+    """What the taggers hear of ``y`` (mono at ``sr`` Hz): :func:`resample` to 16 kHz, :func:`log_mel`, then
+    :func:`patches` every ``hop_seconds``. Shape ``(n_patches, 187, 96)``."""
+    return patches(log_mel(resample(y, sr)), hop_frames=hop_frames(hop_seconds))

@@ -65,7 +65,7 @@ def _window_taggram(y: np.ndarray, sr: int, hop: float, backend: str, hear: bool
     from ..pretrained.tagger import load_tagger
     from ..pretrained.weights import MTT
 
-    P = mi.patches(mi.log_mel(mi.resample(y, sr)), hop_frames=mi.hop_frames(hop))
+    P = mi.tagger_patches(y, sr, hop_seconds=hop)
     msd, pen = load_tagger(backend=backend).taggram(P)
     return msd, load_tagger(backend=backend, model=MTT).taggram(P[::MTT_STRIDE])[0] if hear else None, pen
 

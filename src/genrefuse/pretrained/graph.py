@@ -84,7 +84,7 @@ def calibration_patches(folder: Path, *, every: int = CALIBRATION_EVERY) -> tupl
     for path in files:
         for y, sr in iter_windows(path, policy=WindowPolicy(max_windows=1)):
             y = resample(y, sr, DEFAULT_PARAMS.sr)
-            patches.append(mi.patches(mi.log_mel(mi.resample(y, DEFAULT_PARAMS.sr))))
+            patches.append(mi.tagger_patches(y, DEFAULT_PARAMS.sr))
     return np.concatenate(patches), [str(p.relative_to(folder)) for p in files]
 
 

@@ -20,10 +20,9 @@ from .weights import DENSE, MSD, TAGS, converted_path, weights_cache_dir
 
 BACKENDS = ("auto", "onnx", "torch")
 # What prediction, training and the library run: the shipped graphs with the timbral convolutions in int8
-# (graph.py). One core, one patch at a time (2026-12-07, this Sapphire Rapids CPU, AMX): 15 ms a patch against 23
-# ms in float32, the timbral convolutions 4.5 ms against 12.8. The tags move by 0.001 on average (0.03 at most) and
-# the penultimate features by 2% of their spread; the grouped cross-validation over the real recordings is in
-# docs/model.md. float32 (the port's exact graph) stays for parity with TensorFlow and the published taggrams.
+# (graph.py): two thirds of the float32 graph's time a patch on this project's CPU (AMX), the tags and penultimate
+# features moved a little (`benchmarks/musicnn.py`; the table and the grouped cross-validation beside float32 are in
+# docs/model.md). float32 (the port's exact graph) stays for parity with TensorFlow and the published taggrams.
 PRECISION = "int8"
 # patches per ONNX Runtime call. With both taggers (MSD and MTT) over 40 patches, one core, best of 3, peak RSS
 # of the process (2026-12-03): batches of 4 48.8 + 45.6 ms a patch and 335 MB, of 2 41.1 + 38.6 ms and 208 MB,

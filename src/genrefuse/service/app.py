@@ -67,7 +67,10 @@ def create_app(library: Library, settings: ServeSettings = DEFAULTS, **overrides
                  len(state.similar_index), time.monotonic() - started)
         # then the latest listeners' recommendations, worked out as their requests would (once the similar-track
         # graph of a large library is in use): their first requests cost what their later ones do
-        state.similar_index.wait_for_graph()
+        if not state.similar_index.wait_for_graph() and len(state.similar_index) >= settings.similar_graph_from:
+            log.info("no similar-track graph: listeners' recommendations are not worked out ahead (comparing every "
+                     "track for each would take minutes)")
+            return
         started = time.monotonic()
         try:
             with library.Session() as s:
