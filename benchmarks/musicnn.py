@@ -94,16 +94,12 @@ def precisions(paths: list[Path], *, repeats: int) -> dict:
     differences."""
     from genrefuse.pretrained.graph import GRAPHS, shipped_graph
     from genrefuse.pretrained.tagger import OnnxMusiCNN
-    from genrefuse.onnxrt import session
 
-    P = np.concatenate([mi.patches(mi.log_mel(mi.resample(*load_native(p)))) for p in paths])
+    P = np.concatenate([mi.tagger_patches(*load_native(p)) for p in paths])
     out = {"patches": len(P), "threads": 1, "taggers": {}}
     for model in GRAPHS:
-        graphs = {}
-        for precision in ("float32", "int8"):
-            tagger = OnnxMusiCNN(shipped_graph(model, precision=precision))
-            tagger.session = session(tagger.path, threads=1, memory_pattern=False)
-            graphs[precision] = tagger
+        graphs = {precision: OnnxMusiCNN(shipped_graph(model, precision=precision), threads=1)
+                  for precision in ("float32", "int8")}
         times = {k: [] for k in graphs}
         for _ in range(repeats):
             for k, tagger in graphs.items():

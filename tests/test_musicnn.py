@@ -92,7 +92,7 @@ def test_the_int8_tagger_hears_what_the_float32_one_hears(tagger):
     from genrefuse.audio import load_native
     from genrefuse.features import musicnn_input as mi
 
-    P = np.concatenate([mi.patches(mi.log_mel(mi.resample(*load_native(c)))) for c in clips])
+    P = np.concatenate([mi.tagger_patches(*load_native(c)) for c in clips])
     exact = OnnxMusiCNN(shipped_graph(tagger)).taggram(P)
     fast = OnnxMusiCNN(shipped_graph(tagger, precision="int8")).taggram(P)
     d = np.abs(fast[0] - exact[0])

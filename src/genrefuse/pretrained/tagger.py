@@ -33,8 +33,8 @@ BATCH = 1
 class OnnxMusiCNN:
     """:meth:`MusiCNN.taggram` through an ONNX Runtime session."""
 
-    def __init__(self, path: Path):
-        self.session = onnx.session(path, memory_pattern=False)
+    def __init__(self, path: Path, *, threads: int | None = None):
+        self.session = onnx.session(path, threads=threads, memory_pattern=False)
         self.path = path
 
     def taggram(self, patches, *, batch_size: int = BATCH) -> tuple[np.ndarray, np.ndarray]:
