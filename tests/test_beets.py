@@ -144,7 +144,7 @@ def test_an_album_gets_one_genre(tmp_path, gtzan_model):
     assert got == {"uriopass_jazz": "jazz", "uriopass_jazz2": "", "bensound-thejazzpiano": "jazz"}, got
     said = r.stderr + r.stdout
     assert "album genre jazz" in said
-    assert "uriopass_jazz2: left as it is: unsure (jazz 0.49); its album's genre is jazz" in said, said
+    assert "uriopass_jazz2: left as it is: unsure (jazz 0.50); its album's genre is jazz" in said, said
     from mutagen import File
 
     music = Path(env["BEETSDIR"]).parent / "music"

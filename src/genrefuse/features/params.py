@@ -13,8 +13,9 @@ from ..audio import SAMPLE_RATE
 RECIPE_VERSIONS = {
     "table": "gtzan-table-1",       # the 57 features as features_30_sec.csv computes them
     "mel": "mel-1",                 # the CNN's Mel input: dB re max, min-max scaled
-    "taggram": "musicnn-msd-v3",    # v2: the 2019 resampler; v3: the int8 graph (pretrained/tagger.PRECISION)
-    "mtt": "musicnn-mtt-2",         # the second tagger's mean tags, beside the taggram in the library's rows (2: int8)
+    "taggram": "musicnn-msd-v4",    # v2: the 2019 resampler; v3: the int8 graph (pretrained/tagger.PRECISION); v4: its
+                                    # timbral convolutions as integer matrix products (pretrained/graph.quantize_graph)
+    "mtt": "musicnn-mtt-3",         # the second tagger's mean tags, beside the taggram in the library's rows (2: int8, 3: v4)
     "windows": "centred-1",         # which windows of a long track a policy picks (1: centred in equal parts)
 }
 
