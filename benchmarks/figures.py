@@ -409,6 +409,14 @@ def int8_table() -> str:
     lines += [f"| {m} | {t['float32_ms']:.1f} | {t['int8_ms']:.1f} | {t['int8_ms'] / t['float32_ms']:.0%} | "
               f"{t['tag_mean_abs']:.4f} | {t['tag_max_abs']:.3f} | {t['same_top_tag']:.0%} | {t['penultimate_rel']:.1%} |"
               for m, t in x["taggers"].items()]
+    if all("baseline" in t for t in x["taggers"].values()):
+        lines += ["", "The first int8 graphs (int8 convolutions, output rounded to 8 bits; an older tree's graphs, "
+                  "`--baseline-graphs`) in the same run:", "",
+                  "| tagger | first int8 graphs, ms a patch | these, ms a patch | tags: mean difference, first | "
+                  "these | penultimate features: first | these |", "|---|---|---|---|---|---|---|"]
+        lines += [f"| {m} | {t['baseline']['int8_ms']:.1f} | {t['int8_ms']:.1f} | {t['baseline']['tag_mean_abs']:.4f} | "
+                  f"{t['tag_mean_abs']:.4f} | {t['baseline']['penultimate_rel']:.1%} | {t['penultimate_rel']:.1%} |"
+                  for m, t in x["taggers"].items()]
     before = json.loads((RESULTS / "real_grouped_float32.json").read_text())
     after = json.loads((RESULTS / "real_grouped.json").read_text())
     lines += ["", "What it changed in the answers: the grouped cross-validation over the real recordings (as under \"The "

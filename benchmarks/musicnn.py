@@ -5,9 +5,11 @@ then each tagger's shipped graphs, float32 against int8 (the one prediction runs
 how far the int8 graph's tags and penultimate features move.
 
     python benchmarks/musicnn.py --json benchmarks/results/musicnn.json [--clips DIR] [--threads N]
+                                 [--baseline-graphs OLD/src/genrefuse/pretrained/tagger_graph]
 
 --clips: a folder of audio (default: the real GTZAN clips in ../shared/data when present, else a 30 s
-synthetic clip written to a temporary folder).
+synthetic clip written to a temporary folder). --baseline-graphs: the int8 graphs of an older tree (e.g. a `git
+worktree` of an earlier commit), timed in the same turns as the reference for a speed-up.
 """
 from __future__ import annotations
 
@@ -55,6 +57,8 @@ def arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--clips", type=Path)
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--repeats", type=int, default=5, help="timings per graph, best kept (default 5)")
+    ap.add_argument("--baseline-graphs", type=Path, metavar="DIR",
+                    help="a folder of older <tagger>.int8.onnx graphs to time beside the shipped ones")
 
 
 def measure(a: argparse.Namespace) -> Report:
@@ -77,21 +81,25 @@ def measure(a: argparse.Namespace) -> Report:
     mean = {k: float(np.mean([r[k] for r in rows])) for k in ("decode_s", "decode_soxr_s", "mel_s", "torch_s", "onnx_s", "speedup")}
     line = (f"mean per clip: torch path {mean['decode_s'] + mean['mel_s'] + mean['torch_s']:.2f} s, "
             f"onnx path {mean['decode_s'] + mean['mel_s'] + mean['onnx_s']:.2f} s ({a.threads} threads)")
-    int8 = precisions(paths, repeats=a.repeats)
+    int8 = precisions(paths, repeats=a.repeats, baseline=a.baseline_graphs)
+    before = bool(a.baseline_graphs)
     return Report({"threads": a.threads, "clips": rows, "mean": mean, "int8": int8},
                   [Table(["clip", "decode s", "soxr s", "mel s", "torch s", "onnx s", "speedup", "largest tag difference"],
                          table),
                    Table(["tagger", "float32 ms a patch", "int8 ms a patch", "int8 time", "tags: mean difference",
-                          "tags: largest", "same top tag", "penultimate: mean difference / spread"],
+                          "tags: largest", "same top tag", "penultimate: mean difference / spread"]
+                         + (["baseline int8 ms a patch", "baseline tags: mean difference"] if before else []),
                          [[m, f"{r['float32_ms']:.1f}", f"{r['int8_ms']:.1f}", f"{r['int8_ms'] / r['float32_ms']:.0%}",
                            f"{r['tag_mean_abs']:.4f}", f"{r['tag_max_abs']:.3f}", f"{r['same_top_tag']:.0%}",
-                           f"{r['penultimate_rel']:.1%}"] for m, r in int8["taggers"].items()])], [line])
+                           f"{r['penultimate_rel']:.1%}"]
+                          + ([f"{r['baseline']['int8_ms']:.1f}", f"{r['baseline']['tag_mean_abs']:.4f}"] if before else [])
+                          for m, r in int8["taggers"].items()])], [line])
 
 
-def precisions(paths: list[Path], *, repeats: int) -> dict:
+def precisions(paths: list[Path], *, repeats: int, baseline: Path | None = None) -> dict:
     """Each tagger's float32 and int8 graphs on every patch of ``paths``, one patch per call as prediction
     runs them, one thread: ms a patch (best of ``repeats``, the graphs taking turns) and the int8 graph's
-    differences."""
+    differences; with ``baseline``, also the int8 graph of that folder (an older tree's), taking turns too."""
     from genrefuse.pretrained.graph import GRAPHS, shipped_graph
     from genrefuse.pretrained.tagger import OnnxMusiCNN
 
@@ -100,6 +108,8 @@ def precisions(paths: list[Path], *, repeats: int) -> dict:
     for model in GRAPHS:
         graphs = {precision: OnnxMusiCNN(shipped_graph(model, precision=precision), threads=1)
                   for precision in ("float32", "int8")}
+        if baseline is not None:
+            graphs["baseline"] = OnnxMusiCNN(baseline / f"{model}.int8.onnx", threads=1)
         times = {k: [] for k in graphs}
         for _ in range(repeats):
             for k, tagger in graphs.items():
@@ -113,6 +123,12 @@ def precisions(paths: list[Path], *, repeats: int) -> dict:
             "tag_mean_abs": float(d.mean()), "tag_max_abs": float(d.max()),
             "same_top_tag": float((fast[0].argmax(1) == exact[0].argmax(1)).mean()),
             "penultimate_rel": float(np.abs(fast[1] - exact[1]).mean() / exact[1].std())}
+        if baseline is not None:
+            old = graphs["baseline"].taggram(P)
+            out["taggers"][model]["baseline"] = {
+                "graph": str(baseline / f"{model}.int8.onnx"), "int8_ms": 1000 * min(times["baseline"]) / len(P),
+                "tag_mean_abs": float(np.abs(old[0] - exact[0]).mean()), "tag_max_abs": float(np.abs(old[0] - exact[0]).max()),
+                "penultimate_rel": float(np.abs(old[1] - exact[1]).mean() / exact[1].std())}
     return out
 
 

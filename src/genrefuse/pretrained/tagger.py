@@ -19,8 +19,8 @@ from .graph import PRECISIONS, export_graph, shipped_graph
 from .weights import DENSE, MSD, TAGS, converted_path, weights_cache_dir
 
 BACKENDS = ("auto", "onnx", "torch")
-# What prediction, training and the library run: the shipped graphs with the timbral convolutions in int8
-# (graph.py): two thirds of the float32 graph's time a patch on this project's CPU (AMX), the tags and penultimate
+# What prediction, training and the library run: the shipped graphs with the timbral convolutions as int8 matrix
+# products (graph.py): about half the float32 graph's time a patch on this project's CPU (AMX), the tags and penultimate
 # features moved a little (`benchmarks/musicnn.py`; the table and the grouped cross-validation beside float32 are in
 # docs/model.md). float32 (the port's exact graph) stays for parity with TensorFlow and the published taggrams.
 PRECISION = "int8"
