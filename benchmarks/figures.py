@@ -332,6 +332,16 @@ def heads_table() -> str:
     return table(json.loads((RESEARCH / "head_choices.json").read_text()))
 
 
+def patch_hop_table() -> str:
+    """The model card's table of the tagger's patch hop on the grouped cross-validation (``patch_hop.json``)."""
+    sys.path.insert(0, str(ROOT / "research"))
+    from patch_hop import table
+
+    r = json.loads((RESEARCH / "patch_hop.json").read_text())
+    return (f"Written by `benchmarks/figures.py` from `research/results/patch_hop.json` (`python research/patch_hop.py`, "
+            f"{r['seconds']:.0f} s on a {_on(r)[2:-1]}):\n\n" + table(r))
+
+
 def learned_table() -> str:
     """The your-genres page's table of what learning a library's own recordings brings (``real_world.json``,
     ``--learn``): the packaged model and the learnt ones, with and without the taggers' word."""
@@ -458,6 +468,7 @@ def main() -> int:
               (a.model_card, "<!-- blend:start -->", "<!-- blend:end -->", blend_table),
               (a.model_card, "<!-- heads:start -->", "<!-- heads:end -->", heads_table),
               (a.model_card, "<!-- int8:start -->", "<!-- int8:end -->", int8_table),
+              (a.model_card, "<!-- patchhop:start -->", "<!-- patchhop:end -->", patch_hop_table),
               (a.library_page, "<!-- similar:start -->", "<!-- similar:end -->", similar_table),
               (a.library_page, "<!-- scale:start -->", "<!-- scale:end -->", scale_table),
               (a.library_page, "<!-- hear:start -->", "<!-- hear:end -->", audio_recommend_table),
