@@ -185,7 +185,7 @@ def quantize_graph(graph: Path, path: Path, patches: np.ndarray) -> Path:
                                           const("int8/time", np.array([2], np.int64))], f"int8/frames{dt}"),
                              const("int8/last", np.array([4], np.int64))], f"int8/rows{dt}") for dt in range(width)]
     grid = op("Concat", rows, "int8/unfolded", axis=4)                 # (n, 1, 187, 96, 7): each band's 7 frames
-    const("int8/bands", np.array([3], np.int64))
+    along_bands = const("int8/bands", np.array([3], np.int64))
 
     pooled, signs, scales, shifts, outputs = [], [], [], [], []
     for prefix in TIMBRAL:
@@ -207,7 +207,7 @@ def quantize_graph(graph: Path, path: Path, patches: np.ndarray) -> Path:
         name = prefix.strip("/").replace("/", ".")
         # each of the kernel's offsets along the bands: the input's F bands x 7 frames there, side by side
         cuts = [op("Slice", [grid, const(f"int8/{name}.from{o}", np.array([o], np.int64)),
-                             const(f"int8/{name}.to{o}", np.array([o + f], np.int64)), "int8/bands"], f"int8/{name}.cut{o}")
+                             const(f"int8/{name}.to{o}", np.array([o + f], np.int64)), along_bands], f"int8/{name}.cut{o}")
                 for o in range(offsets)]
         cols = op("Concat", cuts, f"int8/{name}.columns", axis=3)                 # (n, 1, 187, offsets x F, 7)
         cols = op("Reshape", [cols, const(f"int8/{name}.rows", np.array([0, 0, frames * offsets, f * kt], np.int64))],
