@@ -43,3 +43,34 @@ def test_the_readme_s_speed_figures_are_the_benchmarks_results():
     r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "figures.py"), "--check"], capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+def test_the_readme_s_example_answers_are_what_predict_prints():
+    """The README's example `genrefuse predict` lines (two shared GTZAN clips) and its quoted answer for the blues
+    clip are what the command prints with the packaged model: same genre, same sure or unsure, the same numbers to
+    the printed digits (within conftest.PINNED on a CPU whose 8-bit products can saturate)."""
+    import re
+
+    from conftest import PINNED, shared_path
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("`genrefuse predict` prints a line per file", 1)[1].split("```", 2)[1]
+    expected = {line.split("\t")[0]: line.split("\t")[1:] for line in block.strip().splitlines()}
+    quoted = re.search(r'the blues one is answered\s+"(\w+) ([\d.]+) (sure|unsure)"', readme)
+    assert len(expected) == 2 and quoted, "the README's example answers moved; update this test with them"
+    clips = {name: shared_path("gtzan-clips", name.split(".")[0], name) for name in [*expected, "blues.00000.au"]}
+    r = subprocess.run([sys.executable, "-m", "genrefuse.cli", "predict", *map(str, clips.values())],
+                       capture_output=True, text=True, timeout=120, check=True)
+    got = {Path(line.split("\t")[0]).name: line.split("\t")[1:] for line in r.stdout.strip().splitlines()}
+    numbers = lambda text: [float(x) for x in re.findall(r"\d+\.\d+", text)]  # noqa: E731
+
+    def same(ours: list[str], theirs: list[str]) -> bool:
+        words = lambda fields: [w for f in fields for w in re.findall(r"[a-z&]+", f)]  # noqa: E731
+        a, b = numbers(" ".join(ours)), numbers(" ".join(theirs))
+        return words(ours) == words(theirs) and len(a) == len(b) and all(abs(x - y) <= PINNED + 0.006
+                                                                         for x, y in zip(a, b))
+
+    for name, fields in expected.items():
+        assert same(got[name], fields), (name, got[name], fields)
+    genre, confidence, verdict = quoted.groups()
+    assert same(got["blues.00000.au"][:2], [genre, f"{confidence} {verdict}"]), got["blues.00000.au"]
