@@ -27,6 +27,8 @@ sys.path[:0] = [str(Path(__file__).resolve().parent),                     # rese
 from _harness import Report, run  # noqa: E402
 from real_world import SHARED  # noqa: E402
 
+import numpy as np  # noqa: E402
+
 from genrefuse.features import musicnn_input as mi  # noqa: E402
 from genrefuse.preprocess.track import MTT_STRIDE  # noqa: E402
 
@@ -37,9 +39,9 @@ def arguments(ap: argparse.ArgumentParser) -> None:
 
 
 def patches_in(seconds: float, hop: float) -> int:
-    """How many patches the MSD tagger hears in a window of ``seconds`` at ``hop`` (as ``musicnn_input.patches``)."""
-    frames = int(seconds * mi.SR) // mi.HOP + 1
-    return len(range(0, frames - mi.PATCH_FRAMES + 1, mi.hop_frames(hop)))
+    """How many patches the MSD tagger hears in a window of ``seconds`` at ``hop`` (``musicnn_input.tagger_patches``
+    of that much silence)."""
+    return len(mi.tagger_patches(np.zeros(int(seconds * mi.SR), np.float32), mi.SR, hop_seconds=hop))
 
 
 def measure(a: argparse.Namespace) -> Report:

@@ -31,7 +31,7 @@ def taggram(y: np.ndarray, *, hop: float = 1.0, penultimate: bool = False, backe
     """
     from .tagger import PRECISION, load_tagger
 
-    P = mi.patches(mi.log_mel(y), hop_frames=mi.hop_frames(hop))
+    P = mi.tagger_patches(y, mi.SR, hop_seconds=hop)
     tags, pen = load_tagger(backend=backend, precision=precision or PRECISION).taggram(P)
     return (tags, pen) if penultimate else tags
 

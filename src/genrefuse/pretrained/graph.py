@@ -163,14 +163,15 @@ def quantize_graph(graph: Path, path: Path, patches: np.ndarray) -> Path:
                                     kind == "MatMulIntegerToFloat" else "", **attrs))
         return output
 
-    def chain(prefix: str) -> tuple[onnx.NodeProto, onnx.NodeProto, onnx.NodeProto, onnx.NodeProto]:
-        """A front-end kernel's Conv, ReLU, BatchNormalization and ReduceMax nodes (dropped from the graph)."""
+    def chain(prefix: str) -> tuple[onnx.NodeProto, onnx.NodeProto, onnx.NodeProto]:
+        """A front-end kernel's Conv, BatchNormalization and ReduceMax nodes; its ReLU, batch norm and max are
+        dropped from the graph."""
         conv = layer(f"{prefix}/Conv")
         relu = consumer(conv.output[0], "Relu")
         bn = consumer(relu.output[0], "BatchNormalization")
         pool = consumer(bn.output[0], "ReduceMax")
         dropped.update(n.name for n in (relu, bn, pool))
-        return conv, relu, bn, pool
+        return conv, bn, pool
 
     # the padded input in uint8, each band's 7 frames side by side: (n, 1, 187, 96, 7)
     pad = layer("/inner/Pad")
@@ -189,7 +190,7 @@ def quantize_graph(graph: Path, path: Path, patches: np.ndarray) -> Path:
 
     pooled, signs, scales, shifts, outputs = [], [], [], [], []
     for prefix in TIMBRAL:
-        conv, _, bn, pool = chain(prefix)
+        conv, bn, pool = chain(prefix)
         dropped.add(conv.name)
         if conv.input[0] != pad.output[0]:
             raise ModelError(f"{graph}: {conv.name} does not read the padded input")
@@ -223,7 +224,7 @@ def quantize_graph(graph: Path, path: Path, patches: np.ndarray) -> Path:
         pooled.append(op("Transpose", [z], f"int8/{name}.pooled", perm=[0, 2, 1]))      # (n, C, 187)
         signs.append(sign), scales.append(a), shifts.append(b), outputs.append(pool.output[0])
     for prefix in TEMPORAL:
-        conv, _, bn, pool = chain(prefix)
+        conv, bn, pool = chain(prefix)
         a, b = batch_norm(bn)
         sign = np.where(a >= 0, 1.0, -1.0)
         name = prefix.strip("/").replace("/", ".")
