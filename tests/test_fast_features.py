@@ -79,3 +79,18 @@ def test_many_threads_at_once():
         together = list(pool.map(lambda c: fast_clip_inputs(c)[1], clips * 2))
     for a, b in zip(alone * 2, together):
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)      # float32 BLAS rounding may differ
+
+
+def test_a_pool_worker_computes_the_same_in_one_thread(monkeypatch):
+    # inside a worker pool (OMP_NUM_THREADS=1) HPSS runs inline, not in the fast path's threads: same numbers
+    from genrefuse.features import fast
+
+    y = render_clip("swing", seconds=6, index=3)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert fast.spare_cores()
+    mel_threads, tab_threads = fast.fast_clip_inputs(y)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert not fast.spare_cores()
+    mel_one, tab_one = fast.fast_clip_inputs(y)
+    np.testing.assert_array_equal(tab_one, tab_threads)
+    np.testing.assert_array_equal(mel_one, mel_threads)
