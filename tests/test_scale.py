@@ -102,3 +102,16 @@ def test_progress_bars_only_on_a_terminal(capsys, monkeypatch):
     monkeypatch.setattr(progress, "_is_terminal", lambda: True)
     assert not progress.progress_bar(range(3)).disable
     assert progress.progress_bar(range(3), progress=False).disable
+
+
+@pytest.mark.parametrize("n,jobs,most", [(40, 2, 8), (3, 2, 8), (1, 2, 8), (10_000, 2, 8), (17, 3, 4), (5, 1, 2),
+                                         (0, 2, 8), (9, 4, 100)])
+def test_chunks_even_out_the_workers(n, jobs, most):
+    from genrefuse.inference.classify import chunk_sizes
+
+    sizes = chunk_sizes(n, jobs=jobs, most=most)
+    assert sum(sizes) == n and all(1 <= s <= most for s in sizes)
+    assert not sizes or max(sizes) - min(sizes) <= 1
+    if n >= jobs:                 # every worker gets work, and the last round fills every worker
+        assert len(sizes) % jobs == 0
+    assert chunk_sizes(40, jobs=2, most=8) == [7, 7, 7, 7, 6, 6]

@@ -361,7 +361,7 @@ def add_parsers(sub) -> None:
     output_option(s, "--out", kind="csv", resumes=True, required=True, metavar="FILE.csv", help="results CSV; an interrupted run resumes from it")
     s.add_argument("--jobs", type=int, help=jobs_help + "; with --scheduler local, the Dask workers")
     s.add_argument("--scheduler", help="run on Dask: tcp://HOST:PORT of a scheduler, or 'local' for a LocalCluster")
-    s.add_argument("--chunk-size", type=int, default=8, help="files per task, predicted in one batch (default 8)")
+    s.add_argument("--chunk-size", type=int, default=8, help="files per task at most, predicted in one batch (default 8; fewer where that evens out the workers)")
 
     s = sub.add_parser("demo", help="run the whole pipeline on a synthetic dataset (or --data)")
     s.add_argument("--data", type=Path, help="a real dataset instead (GTZAN copy or folder of genre folders)")

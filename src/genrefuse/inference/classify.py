@@ -12,7 +12,7 @@ import csv
 import functools
 import itertools
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,20 +63,25 @@ def _already_done(out: Path) -> set[str]:
         return {row["path"] for row in csv.DictReader(f) if row.get("path")}
 
 
-def _chunks(paths: Iterable[Path], skip: set[str], size: int, report: ClassifyReport) -> Iterator[list[str]]:
-    it = iter(paths)
-    while True:
-        chunk = []
-        for p in it:
-            if str(p) in skip:
-                report.skipped += 1
-                continue
-            chunk.append(str(p))
-            if len(chunk) == size:
-                break
-        if not chunk:
-            return
-        yield chunk
+def chunk_sizes(n: int, *, jobs: int, most: int) -> list[int]:
+    """Sizes of the chunks ``n`` files go in: at most ``most`` each, as even as can be, and a multiple of ``jobs``
+    of them where there are more files than workers, so that no worker is left alone with the last chunk while
+    the others idle (40 clips in chunks of 8 over 2 workers: 7, 7, 7, 7, 7, 5, not 8, 8, 8, 8, 8)."""
+    if n <= 0:
+        return []
+    count = -(-n // max(1, most))
+    if count > 1 or n >= jobs:
+        count = max(jobs, jobs * -(-count // jobs))
+    count = min(count, n)
+    small, extra = divmod(n, count)
+    return [small + 1] * extra + [small] * (count - extra)
+
+
+def _chunks(paths: list[str], sizes: list[int]) -> Iterator[list[str]]:
+    start = 0
+    for size in sizes:
+        yield paths[start:start + size]
+        start += size
 
 
 def _dask_map(func, chunks: Iterator[list[str]], scheduler: str, jobs: int) -> Iterator[list[dict]]:
@@ -123,7 +128,13 @@ def classify(folder: str | Path, *, model_dir: str | Path, out: str | Path, jobs
         if header != columns:
             raise DataError(f"{out}: an existing output of another model or format; choose a new --out")
     report = ClassifyReport()
-    chunks = _chunks(iter_audio_files([folder], strict=True), done, chunk_size, report)
+    todo = []
+    for p in iter_audio_files([folder], strict=True):       # listed first: even chunks, and a bar with a total
+        if str(p) in done:
+            report.skipped += 1
+        else:
+            todo.append(str(p))
+    chunks = _chunks(todo, chunk_sizes(len(todo), jobs=jobs, most=chunk_size))
     work = functools.partial(classify_chunk, model_dir=str(model_dir))
     outcomes = None
     if scheduler:
@@ -134,7 +145,7 @@ def classify(folder: str | Path, *, model_dir: str | Path, out: str | Path, jobs
     out.parent.mkdir(parents=True, exist_ok=True)
     new_file = not out.exists() or out.stat().st_size == 0
     start = time.perf_counter()
-    bar = progress_bar(progress=progress, desc="classify", unit="clip")
+    bar = progress_bar(progress=progress, desc="classify", unit="clip", total=len(todo))
     try:
         with open(out, "a", newline="", encoding="utf-8", errors="surrogateescape") as f:
             w = csv.writer(f)
