@@ -428,10 +428,11 @@ def int8_table() -> str:
                   f"{t['tag_mean_abs']:.4f} | {t['baseline']['penultimate_rel']:.1%} | {t['penultimate_rel']:.1%} |"
                   for m, t in x["taggers"].items()]
     before = json.loads((RESULTS / "real_grouped_float32.json").read_text())
-    after = json.loads((RESULTS / "real_grouped.json").read_text())
+    after = json.loads((RESULTS / "real_grouped_int8_hop3.json").read_text())
     lines += ["", "What it changed in the answers: the grouped cross-validation over the real recordings (as under \"The "
               "recipe\" below), every candidate, with rows from the float32 taggers (`real_grouped_float32.json`, the "
-              "last run before the int8 graphs) and from the int8 ones (`real_grouped.json`), mean +- spread over the fold seeds:", "",
+              "last run before the int8 graphs) and from the int8 ones (`real_grouped_int8_hop3.json`, the last run at a "
+              "3 s patch hop, as the float32 one), mean +- spread over the fold seeds:", "",
               "| candidate | right: float32 | right: int8 | confidently wrong: float32 | confidently wrong: int8 "
               "| sure answers right: float32 | sure answers right: int8 |", "|---|---|---|---|---|---|---|"]
     for name, b in before["candidates"].items():

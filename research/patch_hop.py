@@ -1,8 +1,9 @@
-"""How many tagger patches does a 30 s window need? The packaged model's patch hop against longer ones, on the
-grouped cross-validation over the real recordings, in one run.
+"""How many tagger patches does a 30 s window need? A 3 s patch hop (the packaged model's until this run chose 6 s)
+against longer ones, on the grouped cross-validation over the real recordings, in one run.
 
-The MSD tagger hears a window as 3 s patches every ``patch_hop_seconds`` (3 s in the shipped
-``default_model.POLICY``: 10 patches of a 30 s window; the MTT tagger every other one of those), and the two
+The MSD tagger hears a window as 3 s patches every ``patch_hop_seconds`` (6 s in the shipped
+``default_model.POLICY`` since this run, 3 s before: 10 patches of a 30 s window; the MTT tagger every other one of
+those), and the two
 taggers are about half of a clip's analysis time (``benchmarks/peers.py``). A longer hop hears less of the window
 for proportionally less time. For each hop the real recordings' rows are computed as prediction would compute them
 (cached per hop), and the shipped recipe (``default_model.RECIPE``, kind ``KIND``) is judged by the grouped
@@ -34,7 +35,7 @@ from genrefuse.preprocess.track import MTT_STRIDE  # noqa: E402
 
 
 def arguments(ap: argparse.ArgumentParser) -> None:
-    ap.add_argument("--hops", default="3,4.5,6", help="patch hops in seconds, the shipped one first (default 3,4.5,6)")
+    ap.add_argument("--hops", default="3,4.5,6", help="patch hops in seconds, the rule's reference first (default 3,4.5,6)")
     ap.add_argument("--jobs", type=int, help="processes analysing the recordings (default: all cores)")
 
 

@@ -50,10 +50,10 @@ def test_predict_without_a_model_gives_confidence_and_unsure(capsys):
         assert abs(sum(line["probabilities"].values()) - 1) < 1e-5
     # what the shipped model says of these five clips (four from the FF validation list, one from its test
     # list, none seen in training): a regression check of the packaged files, not a claim of accuracy
-    assert [line["genre"] for line in lines] == ["country", "classical", "country", "reggae", "electronic"]
-    assert not lines[1]["unsure"] and lines[3]["unknown"] and lines[4]["unsure"]   # classical 0.94; disco: far away
+    assert [line["genre"] for line in lines] == ["country", "classical", "country", "reggae", "disco"]
+    assert not lines[1]["unsure"] and lines[3]["unsure"] and lines[4]["unknown"]   # classical 0.97; hip-hop: far away
     assert main(["predict", "default", clips[1], "--min-confidence", "1"]) == 0
-    assert "\tclassical\t0.94 unsure\t" in capsys.readouterr().out       # a user's threshold holds for every genre
+    assert "\tclassical\t0.97 unsure\t" in capsys.readouterr().out       # a user's threshold holds for every genre
 
 
 def test_a_quick_rebuild_from_a_few_real_recordings_computes_the_shipped_rows(tmp_path):
@@ -176,13 +176,14 @@ def test_onnx_runtime_without_onnx_falls_back_with_one_line(train_dir, tmp_path)
 
 def test_the_shipped_model_s_answers_on_a_few_real_recordings(capsys):
     """A regression check of the packaged files on shared real recordings (four were trained on, the folk one
-    is of a genre the model lacks): what it says of them, not a claim of accuracy."""
+    is of a genre the model lacks): what it says of them, not a claim of accuracy. Since the taggers hear 5 patches
+    of a window (a 6 s hop) the folk one is an unsure pop (an unsure latin before)."""
     names = ["latin/20234231-latin.ogg", "electronic/20234231-edm.ogg", "classical/20234231-classical.ogg",
              "hiphop/20234231-hiphop.ogg", "folk/amyy350-folk.ogg"]
     files = [str(shared_path("real-train", *n.split("/"))) for n in names]
     assert main(["predict", *files, "--json"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [line["genre"] for line in lines] == ["latin", "electronic", "classical", "hiphop", "latin"]
+    assert [line["genre"] for line in lines] == ["latin", "electronic", "classical", "hiphop", "pop"]
     assert [line["unsure"] for line in lines] == [False, True, True, True, True]    # hip-hop is never sure
 
 

@@ -178,7 +178,7 @@ def test_predict_json_has_familiarity_unknown_and_styles():
     r = subprocess.run([sys.executable, "-m", "genrefuse.cli", "predict", "--json", str(clip)], capture_output=True,
                        text=True, check=True)
     p = json.loads(r.stdout)
-    assert p["genre"] == "country" and abs(p["confidence"] - 0.55412) < PINNED     # the packaged model's (wrong) answer
+    assert p["genre"] == "country" and abs(p["confidence"] - 0.41775) < PINNED     # the packaged model's (wrong) answer
     assert 0.2 < p["familiarity"] <= 1 and p["unknown"] is False
     assert p["styles"][0]["name"] == "blues" and all(s["score"] >= 0.2 for s in p["styles"])
 

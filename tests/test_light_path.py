@@ -45,7 +45,7 @@ def test_predict_and_tag_without_the_heavy_libraries(tmp_path):
     assert "LOADED []" in r.stderr and "warning" not in r.stderr and "Traceback" not in r.stderr
     out = json.loads(r.stdout)
     # the packaged model's answer, as with everything installed
-    assert out["genre"] == "country" and abs(out["confidence"] - 0.554) < max(5e-4, PINNED) and out["styles"]
+    assert out["genre"] == "country" and abs(out["confidence"] - 0.418) < max(5e-4, PINNED) and out["styles"]
 
     y, sr = sf.read(clip, dtype="float32")
     song = tmp_path / "song.flac"
@@ -78,7 +78,7 @@ def test_the_packaged_model_answers_as_before_on_the_shared_clips():
     """tests/data/default_model_shared_clips.json: the packaged model's probabilities on the five shared
     GTZAN clips as the librosa-based path gives them (``clip_inputs(method="reference")``; rewritten for the
     model trained with real recordings too, 2026-12-06, for the penultimate features and for plain weights,
-    for the int8 taggers, with balanced weights, and for their integer matrix products, 2026-12-07); the numpy
+    for the int8 taggers, with balanced weights, for their integer matrix products, and for 5 patches a window, 2026-12-07); the numpy
     path may move them by at most 1e-4 (measured: 9e-8), a CPU whose 8-bit products can saturate by more (conftest.PINNED)."""
     import json
     from pathlib import Path

@@ -45,10 +45,10 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory) -> Path:
-    """Two real GTZAN clips as flac: classical (the packaged model is sure) and disco (unknown to it)."""
+    """Two real GTZAN clips as flac: classical (the packaged model is sure) and hip-hop (unknown to it)."""
     folder = tmp_path_factory.mktemp("verdict") / "clips"
     folder.mkdir()
-    for genre in ("classical", "disco"):
+    for genre in ("classical", "hiphop"):
         y, sr = sf.read(shared_path("gtzan-clips", genre, f"{genre}.00000.au"), dtype="int16")
         sf.write(folder / f"{genre}.flac", y, sr, format="FLAC")
     return folder
@@ -62,7 +62,7 @@ def test_every_face_gives_the_same_verdict(clips, tmp_path, monkeypatch):
     lines = [json.loads(line) for line in run("predict", "--json", *map(str, files)).stdout.splitlines()]
     expected = {Path(d["path"]).stem: {k: d[k] for k in VERDICT} for d in lines}
     assert expected["classical"] == {"answer": "classical", "genre": "classical", "unsure": False, "unknown": False}
-    assert expected["disco"]["answer"] == UNKNOWN and expected["disco"]["genre"] != UNKNOWN
+    assert expected["hiphop"]["answer"] == UNKNOWN and expected["hiphop"]["genre"] != UNKNOWN
 
     out = tmp_path / "classify.csv"                                         # classify's CSV
     run("classify", str(clips), "--out", str(out), "--jobs", "1")
@@ -74,7 +74,7 @@ def test_every_face_gives_the_same_verdict(clips, tmp_path, monkeypatch):
 
     actions = {Path(p).stem: line.split("\t")[1] for line in run("tag", "--dry-run", str(clips)).stdout.splitlines()
                for p in [line.split("\t")[0]]}                               # tag's decision
-    assert actions == {"classical": "would tag", "disco": "unknown"}
+    assert actions == {"classical": "would tag", "hiphop": "unknown"}
 
     from fastapi.testclient import TestClient                                # the API, POST and GET alike
 
@@ -101,7 +101,7 @@ def test_every_face_gives_the_same_verdict(clips, tmp_path, monkeypatch):
 
     plugin = GenrefusePlugin()
     stored = {f.stem: plugin.values(plugin.predict(str(f))) for f in files}
-    assert stored == {"classical": ["classical"], "disco": []}               # "unknown: skip"
+    assert stored == {"classical": ["classical"], "hiphop": []}               # "unknown: skip"
 
 
 def test_a_threshold_given_at_load_rules_every_face(clips, tmp_path, monkeypatch):
