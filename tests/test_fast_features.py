@@ -94,3 +94,19 @@ def test_a_pool_worker_computes_the_same_in_one_thread(monkeypatch):
     mel_one, tab_one = fast.fast_clip_inputs(y)
     np.testing.assert_array_equal(tab_one, tab_threads)
     np.testing.assert_array_equal(mel_one, mel_threads)
+
+
+def test_a_pool_worker_tags_after_the_features_with_the_same_result(monkeypatch):
+    # inside a worker pool the tagger runs after the table features rather than beside them: the same inputs
+    from genrefuse.audio import WindowPolicy
+    from genrefuse.preprocess.track import track_inputs
+
+    y = render_clip("dub", seconds=9, index=2)
+    policy = WindowPolicy(patch_hop_seconds=3.0)
+    runs = {}
+    for threads in ("2", "1"):
+        monkeypatch.setenv("OMP_NUM_THREADS", threads)
+        runs[threads] = track_inputs(y, sr=22050, policy=policy, tags=True, hear=True, deep=True)
+    for field in ("table", "mel", "tags", "mtt", "deep"):
+        np.testing.assert_array_equal(getattr(runs["1"], field), getattr(runs["2"], field), err_msg=field)
+    assert runs["1"].tags.shape == (1, 100) and runs["1"].deep.shape == (1, 400)

@@ -73,6 +73,13 @@ def init_worker(parent: int, log_level: int | None = None) -> None:
     limit_threads()
 
 
+def spare_cores() -> bool:
+    """Whether one item's work may use a second thread of its own: not inside a worker pool's process, where
+    :func:`limit_threads` sets ``OMP_NUM_THREADS=1`` (the pool is the parallelism, and there a clip's threads only
+    took turns on the worker's core: ``classify --jobs 2`` spent more CPU a clip with them)."""
+    return os.environ.get("OMP_NUM_THREADS") != "1"
+
+
 def limit_threads() -> None:
     """One BLAS/OpenMP thread per worker: the pool is the parallelism."""
     from threadpoolctl import threadpool_limits

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import bottleneck
 import numpy as np
 
+from ..parallel import spare_cores
 from . import dsp
 from .params import DEFAULT_PARAMS, FeatureParams
 from .columns import FEATURE_COLUMNS
@@ -98,13 +98,6 @@ def istft(D: np.ndarray, *, length: int, params: FeatureParams = DEFAULT_PARAMS)
     if y.size < length:
         y = np.pad(y, (0, length - y.size))
     return y
-
-
-def spare_cores() -> bool:
-    """Whether one clip's analysis may use a second thread: not inside a worker pool, where
-    ``parallel.limit_threads`` sets ``OMP_NUM_THREADS=1`` (the pool is the parallelism; there the threads only
-    took turns on the worker's core, and ``classify --jobs 2`` spent a twentieth more CPU per clip)."""
-    return os.environ.get("OMP_NUM_THREADS") != "1"
 
 
 def _now(fn, *args, **kwargs) -> Future:
