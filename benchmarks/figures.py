@@ -49,12 +49,17 @@ def _peers(r: dict) -> str:
     stages = r["stages_s_per_clip"]
     total = sum(stages.values())
     share = {k: v / total for k, v in stages.items()}
-    parts = [f"- Throughput (`benchmarks/peers.py`, {r['clips']} synthetic 30 s clips): `classify --jobs 2` "
+    rounds = r.get("rounds", 1)
+    parts = [f"- Throughput (`benchmarks/peers.py`, {r['clips']} synthetic 30 s clips"
+             + (f", the median of {rounds} interleaved rounds" if rounds > 1 else "") + "): `classify --jobs 2` "
              f"{ours['clips_per_s']:.2f} clips/s"]
     if older:
         parts.append(f", {ours['clips_per_s'] / older['clips_per_s']:.2f}x the older code named in the same run")
     if essentia:
         parts.append(f" and {ours['x_essentia']:.1f}x Essentia's MusicExtractor ({essentia['clips_per_s']:.2f} clips/s)")
+        if "x_essentia_range" in ours:
+            lo, hi = ours["x_essentia_range"]
+            parts.append(f" ({lo:.1f}x to {hi:.1f}x round by round)")
     taggers = share["musicnn tagger"] + share.get("MTT tagger", 0.0)
     parts.append(f"; the musicnn taggers (MSD, and MTT on every other patch) are {taggers:.0%} of a clip's time, "
                  f"HPSS {share['HPSS']:.0%}.")

@@ -1,12 +1,14 @@
 """genrefuse beside its peers on the same clips, in one run: clips per second and peak memory.
 
-    python benchmarks/peers.py [--clips 40] [--baseline-src OLD/src] [--json out/bench/peers.json]
+    python benchmarks/peers.py [--clips 40] [--repeat 3] [--baseline-src OLD/src] [--json out/bench/peers.json]
 
 Rows: `genrefuse classify --jobs 2` (packaged model, start-up included), the Python API warm in one process,
 Essentia's MusicExtractor (pip `essentia`; the descriptors its genre classifiers read, one extractor for all
 files, one process), and the librosa reference pipeline (the 57 features by librosa, the musicnn input by
 librosa and resampy, the same tagger; one process). With --baseline-src, also `genrefuse classify` from an
-older source tree (e.g. a `git worktree` of an earlier commit) as the reference for a speed-up. The clips are
+older source tree (e.g. a `git worktree` of an earlier commit) as the reference for a speed-up. With --repeat N the
+classify rows and Essentia's run N rounds, interleaved; each reports the median and the range, and the ratio to
+Essentia the median's (its range pairs each round with its own Essentia run). The clips are
 synthetic 30 s clips (`genrefuse synth`), the same for every row. Aim (the second fast-and-light issue): classify
 at least 10x Essentia's clips per second.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,6 +30,8 @@ from _harness import Report, Table, run as run_benchmark  # noqa: E402
 from classify import tree_rss_mb  # noqa: E402
 
 AIM_X_ESSENTIA = 10.0        # the second fast-and-light issue
+CLASSIFY = "genrefuse classify --jobs 2"
+ESSENTIA_ROW = "Essentia MusicExtractor"
 
 API = """
 import sys, time
@@ -142,6 +147,8 @@ def stage_costs(files: list[str], model: str = "default") -> dict:
 def arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--clips", type=int, default=40)
     ap.add_argument("--baseline-src", type=Path, help="an older genrefuse source tree (its src folder) to compare with")
+    ap.add_argument("--repeat", type=int, default=1, help="rounds of the classify and Essentia rows, interleaved "
+                    "(default 1); each row reports the median and the range")
 
 
 def measure(a: argparse.Namespace) -> Report:
@@ -156,47 +163,70 @@ def measure(a: argparse.Namespace) -> Report:
             dest = lib / Path(f).parent.name / Path(f).name
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.link(f, dest)
-        rows = {}
+        runs: dict[str, list[float]] = {}
+        rows: dict[str, dict] = {}
+
+        def record(name: str, clips_per_s: float, peak: float, note: str) -> None:
+            runs.setdefault(name, []).append(clips_per_s)
+            row = rows.setdefault(name, {"peak_mb": 0.0, "note": note})
+            row["peak_mb"] = max(row["peak_mb"], peak)
 
         def classify(name: str, env: dict | None = None) -> None:
-            out = tmp / f"{len(rows)}.csv"
+            out = tmp / f"{sum(map(len, runs.values()))}.csv"
             wall, peak, _ = run([sys.executable, "-m", "genrefuse.cli", "classify", str(lib), "--out", str(out),
                                  "--jobs", "2"], env)
-            rows[name] = {"clips_per_s": len(files) / wall, "peak_mb": peak, "note": "2 workers, start-up included"}
+            record(name, len(files) / wall, peak, "2 workers, start-up included")
 
-        classify("genrefuse classify --jobs 2")
-        if a.baseline_src:
-            classify(f"genrefuse classify --jobs 2, from {a.baseline_src}",
-                     {**os.environ, "PYTHONPATH": str(a.baseline_src.resolve())})
-        for name, code, note in (("genrefuse Python API, warm", API, "one process, model loaded"),
-                                 ("librosa reference features + tagger", REFERENCE, "one process"),
-                                 ("Essentia MusicExtractor", ESSENTIA, "one process, one extractor")):
+        def script(name: str, code: str, note: str) -> bool:
             try:
                 _, peak, out = run([sys.executable, "-c", textwrap.dedent(code), *files])
             except RuntimeError as exc:
                 if "No module named 'essentia'" in str(exc):
                     print("Essentia is not installed (pip install essentia): its row is left out")
-                    continue
+                    return False
                 raise
-            rows[name] = {"clips_per_s": float(out.split()[-1]), "peak_mb": peak, "note": note}
+            record(name, float(out.split()[-1]), peak, note)
+            return True
+
+        has_essentia = True
+        for round_ in range(max(1, a.repeat)):        # the rows of the aim, interleaved round by round
+            classify(CLASSIFY)
+            if a.baseline_src:
+                classify(f"{CLASSIFY}, from {a.baseline_src}", {**os.environ, "PYTHONPATH": str(a.baseline_src.resolve())})
+            if round_ == 0:
+                script("genrefuse Python API, warm", API, "one process, model loaded")
+                script("librosa reference features + tagger", REFERENCE, "one process")
+            if has_essentia:
+                has_essentia = script(ESSENTIA_ROW, ESSENTIA, "one process, one extractor")
+        for name, row in rows.items():
+            row["runs"] = runs[name]
+            row["clips_per_s"] = statistics.median(runs[name])
         stages = stage_costs(files[:10])["stages"]
-    ess = rows.get("Essentia MusicExtractor", {}).get("clips_per_s")
+    ess = rows.get(ESSENTIA_ROW, {}).get("clips_per_s")
     table, lines = [], []
     for name, r in rows.items():
         r["x_essentia"] = r["clips_per_s"] / ess if ess else None
-        table.append([name, f"{r['clips_per_s']:.2f}", f"{r['peak_mb']:.0f}",
-                      f"{r['x_essentia']:.1f}x" if ess else "-", r["note"]])
-    result["rows"] = rows
+        if ess and len(r["runs"]) == len(rows[ESSENTIA_ROW]["runs"]) > 1:    # each round against its own Essentia run
+            paired = [x / e for x, e in zip(r["runs"], rows[ESSENTIA_ROW]["runs"])]
+            r["x_essentia_range"] = [min(paired), max(paired)]
+        spread = f" ({min(r['runs']):.2f}-{max(r['runs']):.2f})" if len(r["runs"]) > 1 else ""
+        x = f"{r['x_essentia']:.1f}x" if ess else "-"
+        if "x_essentia_range" in r:
+            x += f" ({r['x_essentia_range'][0]:.1f}-{r['x_essentia_range'][1]:.1f})"
+        table.append([name, f"{r['clips_per_s']:.2f}{spread}", f"{r['peak_mb']:.0f}", x, r["note"]])
+    result["rows"], result["rounds"] = rows, max(1, a.repeat)
     total = sum(stages.values())
-    tables = [Table(["pipeline", "clips/s", "peak MB", "vs Essentia", "how"], table),
+    tables = [Table(["pipeline", "clips/s (median of the rounds; range)", "peak MB", "vs Essentia (range)", "how"],
+                    table),
               Table(["stage (one core, per 30 s clip, 10 clips)", "seconds", "share"],
                     [[k, f"{v:.3f}", f"{v / total:.0%}"] for k, v in stages.items()] + [["all", f"{total:.3f}", ""]])]
     lines.append(f"so 2 cores could classify at most {2 / total:.2f} clips/s with this design (start-up aside)")
     result["stages_s_per_clip"] = stages
     if ess:
-        x = rows["genrefuse classify --jobs 2"]["x_essentia"]
+        x = rows[CLASSIFY]["x_essentia"]
         result["met"] = x >= AIM_X_ESSENTIA
-        lines.append(f"aim: classify >= {AIM_X_ESSENTIA}x Essentia: {x:.1f}x, {'met' if result['met'] else 'MISSED'}")
+        lines.append(f"aim: classify >= {AIM_X_ESSENTIA}x Essentia: {x:.1f}x (the median over {result['rounds']} "
+                     f"round(s)), {'met' if result['met'] else 'MISSED'}")
     return Report(result, tables, lines)
 
 

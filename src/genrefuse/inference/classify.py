@@ -66,7 +66,7 @@ def _already_done(out: Path) -> set[str]:
 def chunk_sizes(n: int, *, jobs: int, most: int) -> list[int]:
     """Sizes of the chunks ``n`` files go in: at most ``most`` each, as even as can be, and a multiple of ``jobs``
     of them where there are more files than workers, so that no worker is left alone with the last chunk while
-    the others idle (40 clips in chunks of 8 over 2 workers: 7, 7, 7, 7, 7, 5, not 8, 8, 8, 8, 8)."""
+    the others idle (40 clips in chunks of at most 8 over 2 workers: 7, 7, 7, 7, 6, 6, not 8, 8, 8, 8, 8)."""
     if n <= 0:
         return []
     count = -(-n // max(1, most))
