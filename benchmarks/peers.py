@@ -152,7 +152,8 @@ def arguments(ap: argparse.ArgumentParser) -> None:
 
 
 def measure(a: argparse.Namespace) -> Report:
-    result: dict = {"clips": a.clips, "aim_x_essentia": AIM_X_ESSENTIA, "rows": {}}
+    rounds = max(1, a.repeat)
+    result: dict = {"clips": a.clips, "aim_x_essentia": AIM_X_ESSENTIA, "rows": {}, "rounds": rounds}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         subprocess.run([sys.executable, "-m", "genrefuse.cli", "synth", str(tmp / "clips"), "--per-genre",
@@ -189,7 +190,7 @@ def measure(a: argparse.Namespace) -> Report:
             return True
 
         has_essentia = True
-        for round_ in range(max(1, a.repeat)):        # the rows of the aim, interleaved round by round
+        for round_ in range(rounds):                 # the rows of the aim, interleaved round by round
             classify(CLASSIFY)
             if a.baseline_src:
                 classify(f"{CLASSIFY}, from {a.baseline_src}", {**os.environ, "PYTHONPATH": str(a.baseline_src.resolve())})
@@ -214,7 +215,7 @@ def measure(a: argparse.Namespace) -> Report:
         if "x_essentia_range" in r:
             x += f" ({r['x_essentia_range'][0]:.1f}-{r['x_essentia_range'][1]:.1f})"
         table.append([name, f"{r['clips_per_s']:.2f}{spread}", f"{r['peak_mb']:.0f}", x, r["note"]])
-    result["rows"], result["rounds"] = rows, max(1, a.repeat)
+    result["rows"] = rows
     total = sum(stages.values())
     tables = [Table(["pipeline", "clips/s (median of the rounds; range)", "peak MB", "vs Essentia (range)", "how"],
                     table),

@@ -84,20 +84,21 @@ def test_many_threads_at_once():
 def test_a_pool_worker_computes_the_same_in_one_thread(monkeypatch):
     # inside a worker pool (OMP_NUM_THREADS=1) HPSS runs inline, not in the fast path's threads: same numbers
     from genrefuse.features import fast
+    from genrefuse.parallel import spare_cores
 
     y = render_clip("swing", seconds=6, index=3)
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
-    assert fast.spare_cores()
+    assert spare_cores()
     mel_threads, tab_threads = fast.fast_clip_inputs(y)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    assert not fast.spare_cores()
+    assert not spare_cores()
     mel_one, tab_one = fast.fast_clip_inputs(y)
     np.testing.assert_array_equal(tab_one, tab_threads)
     np.testing.assert_array_equal(mel_one, mel_threads)
 
 
 def test_a_pool_worker_tags_after_the_features_with_the_same_result(monkeypatch):
-    # inside a worker pool the tagger runs after the table features rather than beside them: the same inputs
+    # inside a worker pool the tagger runs in the calling thread rather than beside the table features: the same inputs
     from genrefuse.audio import WindowPolicy
     from genrefuse.preprocess.track import track_inputs
 

@@ -17,7 +17,7 @@ from .progress import progress_bar
 from .errors import GenrefuseError, unforeseen
 
 if TYPE_CHECKING:        # imported where a pool starts: a command that runs none (predict) never pays for them
-    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures import Executor, Future, ProcessPoolExecutor
 
 
 @dataclass
@@ -78,6 +78,18 @@ def spare_cores() -> bool:
     :func:`limit_threads` sets ``OMP_NUM_THREADS=1`` (the pool is the parallelism, and there a clip's threads only
     took turns on the worker's core: ``classify --jobs 2`` spent more CPU a clip with them)."""
     return os.environ.get("OMP_NUM_THREADS") != "1"
+
+
+def beside(pool: "Executor", fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> "Future":
+    """``fn(*args, **kwargs)`` in one of ``pool``'s threads where :func:`spare_cores`, else called here and now;
+    either way a future of its result."""
+    if spare_cores():
+        return pool.submit(fn, *args, **kwargs)
+    from concurrent.futures import Future
+
+    done: Future = Future()
+    done.set_result(fn(*args, **kwargs))
+    return done
 
 
 def limit_threads() -> None:

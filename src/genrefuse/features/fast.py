@@ -17,12 +17,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 import bottleneck
 import numpy as np
 
-from ..parallel import spare_cores
+from ..parallel import beside
 from . import dsp
 from .params import DEFAULT_PARAMS, FeatureParams
 from .columns import FEATURE_COLUMNS
@@ -100,13 +100,6 @@ def istft(D: np.ndarray, *, length: int, params: FeatureParams = DEFAULT_PARAMS)
     return y
 
 
-def _now(fn, *args, **kwargs) -> Future:
-    """``fn(*args, **kwargs)`` called here, as a finished future (where no pool thread is to be used)."""
-    done: Future = Future()
-    done.set_result(fn(*args, **kwargs))
-    return done
-
-
 def hpss_signals(D: np.ndarray, mag: np.ndarray, *, y: np.ndarray, params: FeatureParams = DEFAULT_PARAMS
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Harmonic and percussive waveforms from the complex STFT ``D`` of ``y`` and its magnitude, as
@@ -114,8 +107,8 @@ def hpss_signals(D: np.ndarray, mag: np.ndarray, *, y: np.ndarray, params: Featu
 
     The two soft masks sum to one and the inverse STFT is linear and inverts the STFT, so the
     percussive part is ``y`` minus the harmonic one: one inverse STFT instead of two (equal to float32
-    rounding). The two median filters run in two threads where :func:`spare_cores`."""
-    harm_f = (_MEDIAN_POOL.submit if spare_cores() else _now)(median_filter_exact, mag, width=HPSS_KERNEL, axis=1)
+    rounding). The two median filters run in two threads outside a worker pool (``parallel.beside``)."""
+    harm_f = beside(_MEDIAN_POOL, median_filter_exact, mag, width=HPSS_KERNEL, axis=1)
     perc = median_filter_exact(mag, width=HPSS_KERNEL, axis=0)
     # both filters' outputs in the STFT's layout (each frame contiguous: ``perc`` already is), so that the
     # mask, its product with D and the inverse FFT read frames contiguously (26 against 16 ms a clip)
@@ -168,7 +161,7 @@ def _one_blas_thread():
 def fast_clip_inputs(y: np.ndarray, *, params: FeatureParams = DEFAULT_PARAMS) -> tuple[np.ndarray, np.ndarray]:
     """The CNN input and the 57 table features of a clip from one STFT. Safe to call from many threads.
 
-    Runs HPSS's median filters in two threads beside the other features (where :func:`spare_cores`), with
+    Runs HPSS's median filters in two threads beside the other features (outside a worker pool), with
     BLAS held to one thread meanwhile (BLAS threads competing with these cost 30% here).
 
     Returns
@@ -184,7 +177,7 @@ def _fast_clip_inputs(y: np.ndarray, params: FeatureParams) -> tuple[np.ndarray,
     sr, n_fft, hop = params.sr, params.n_fft, params.hop_length
     D = dsp.stft(y, n_fft=n_fft, hop=hop)
     mag = np.abs(D)
-    hpss_f = (_HPSS_POOL.submit if spare_cores() else _now)(hpss_signals, D, mag, y=y, params=params)
+    hpss_f = beside(_HPSS_POOL, hpss_signals, D, mag, y=y, params=params)
     power = mag ** 2
     out: dict[str, float] = {}
 

@@ -18,7 +18,7 @@ from ..audio import WindowPolicy, iter_windows, resample
 from ..features import musicnn_input as mi
 from ..features.clip import clip_inputs
 from ..features.params import DEFAULT_PARAMS, FeatureParams
-from ..parallel import spare_cores
+from ..parallel import beside
 from ..pretrained.embed import tag_summary
 
 
@@ -99,16 +99,13 @@ def track_inputs(
         y = resample(y, y_sr, params.sr)
         y_sr = params.sr
         # the tagger (ONNX Runtime, which releases the GIL) runs beside the table features where the process has cores
-        # to spare; in a worker pool's process it runs after them (there the two threads only took turns on the
-        # worker's core: classify --jobs 2 spent a twentieth more CPU a clip)
-        pending = _TAGGER.submit(_window_taggram, y, y_sr, policy.patch_hop_seconds, tag_backend, hear) \
-            if tags and spare_cores() else None
+        # to spare; in a worker pool's process it runs first, in this thread (there the two threads only took turns on
+        # the worker's core: classify --jobs 2 spent a twentieth more CPU a clip)
+        pending = beside(_TAGGER, _window_taggram, y, y_sr, policy.patch_hop_seconds, tag_backend, hear) if tags else None
         try:
             m, t = clip_inputs(y, params=params)
         finally:
             gram = pending.result() if pending is not None else None
-        if tags and pending is None:
-            gram = _window_taggram(y, y_sr, policy.patch_hop_seconds, tag_backend, hear)
         tables.append(t)
         if mel:
             mels.append(m)
