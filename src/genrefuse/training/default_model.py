@@ -52,7 +52,7 @@ FOLD_SEEDS = (0, 1, 2)
 POLICY = WindowPolicy(max_windows=1, patch_hop_seconds=6.0)
 # The GTZAN-only model (build_gtzan_model) keeps the 3 s hop it was chosen with: predicting the 443 tracks' blocked
 # CV folds from every third published patch gave 0.845 +- 0.009 against 0.846 +- 0.007 from all of them (6 fold seeds).
-GTZAN_POLICY = WindowPolicy(max_windows=1, patch_hop_seconds=3.0)
+GTZAN_POLICY = dataclasses.replace(POLICY, patch_hop_seconds=3.0)
 PRECISION_TARGET = 0.9       # answers at or above the unsure threshold were right this often out of fold
 TABLE = ("gtzan-features", "features_30_sec.csv")
 TAGGRAMS = ("musicnn", "gtzan_ff_train_msd_musicnn_taggram.npz")
@@ -95,7 +95,7 @@ CARD = {
                "`genrefuse learn` teaches a library's own genres",
                "GTZAN's recordings are from around 2000 and earlier; newer production styles are farther from it",
                "trained on 30 s clips; a longer track is judged by the 30 s in its middle, "
-               "the musicnn tags by 3 s patches every 3 s inside them",
+               f"the musicnn tags by 3 s patches every {GTZAN_POLICY.patch_hop_seconds:g} s inside them",
                "443 training tracks: small, with repeated artists; cross-validation overstates real accuracy"],
     "licences": {"GTZAN": "no licence from its author; used for research", "musicnn weights":
                  "ISC (musicnn 0.1.0, Pons & Serra)", "genrefuse": "MIT"},
@@ -273,7 +273,7 @@ REAL_CARD = {
                "fewer still for blues and disco (5-7): their recall is the least certain",
                "GTZAN's recordings are from around 2000 and earlier; modern masters are bridged by loud-master rows",
                "trained on 30 s clips; a longer track is judged by the 30 s in its middle, the musicnn taggers "
-               "hearing 3 s patches every 6 s of it"],
+               f"hearing 3 s patches every {POLICY.patch_hop_seconds:g} s of it"],
 }
 
 
